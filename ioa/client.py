@@ -1,0 +1,301 @@
+"""`HubClient`: how an agent talks to a hub — REST for the registry, one WebSocket for messages.
+
+The client remembers the last sequence number it has seen in each group. When the connection
+drops it reconnects by itself, asks the hub to replay from those cursors, and resends every
+message that was not yet acked (the same ids, so the hub stores each message once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from ioa.errors import IoAError
+from protocols import AgentCard, Envelope, Payload
+from protocols.frames import HUB_FRAME, Ack, Deliver, ErrorFrame, Hello, Synced, Welcome
+
+log = logging.getLogger("ioa.client")
+
+
+class ClientError(IoAError):
+    """The hub refused a request or a message; `code` is the hub's error code."""
+
+    code = "client_error"
+    default_message = "the hub refused the request"
+
+    def __init__(self, message: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class HubClient:
+    """One agent's connection to a hub. Use as `async with HubClient(url, ...) as client:`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        agent_id: str | None = None,
+        cursors: dict[str, int] | None = None,
+        reconnect: bool = True,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.agent_id = agent_id
+        self.cursors: dict[str, int] = dict(cursors or {})
+        """group id → highest seq seen; persist it to resume across restarts of the agent."""
+        self.groups: list[str] = []
+        self.reconnect = reconnect
+        self.max_backoff = max_backoff
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._inbox: asyncio.Queue[Envelope | None] = asyncio.Queue()
+        self._unacked: dict[str, tuple[Envelope, asyncio.Future[Envelope]]] = {}
+        self._synced = asyncio.Event()
+        self._closing = False
+        self._resends: set[asyncio.Task[None]] = set()
+
+    # lifecycle
+    async def __aenter__(self) -> HubClient:
+        self._http()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._ws is not None:
+            await self._ws.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        for _, future in self._unacked.values():
+            if not future.done():
+                future.set_exception(ClientError("client closed before the hub acked", "closed"))
+        self._inbox.put_nowait(None)
+
+    # REST
+    async def request(
+        self, method: str, path: str, body: Any = None, *, token: str | None = None
+    ) -> Any:
+        """One REST call; raises `ClientError` with the hub's code on any error answer."""
+        token = token or self.token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = None if body is None else json.dumps(body)
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self._http().request(
+                method, self.url + path, data=data, headers=headers
+            ) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    try:
+                        err = json.loads(text)["error"]
+                        raise ClientError(err["message"], err["code"])
+                    except (ValueError, KeyError, TypeError):
+                        raise ClientError(
+                            f"HTTP {resp.status}: {text[:200]}", "http_error"
+                        ) from None
+                return json.loads(text) if text else None
+        except aiohttp.ClientConnectionError as exc:
+            raise ClientError(f"cannot reach the hub at {self.url}: {exc}", "unreachable") from exc
+
+    async def register(self, card: AgentCard, registration_token: str | None = None) -> str:
+        """Register `card`; the client keeps the returned id and token."""
+        body = await self.request(
+            "POST", "/v1/agents", card.model_dump(mode="json"), token=registration_token
+        )
+        self.agent_id, self.token = body["agent_id"], body["token"]
+        return str(body["agent_id"])
+
+    async def agents(self, online: bool = False) -> list[dict[str, Any]]:
+        body = await self.request("GET", "/v1/agents" + ("?online=true" if online else ""))
+        return list(body["agents"])
+
+    async def agent(self, agent_id: str) -> dict[str, Any]:
+        return dict(await self.request("GET", f"/v1/agents/{agent_id}"))
+
+    async def update_card(self, card: AgentCard) -> dict[str, Any]:
+        return dict(
+            await self.request("PUT", f"/v1/agents/{self.agent_id}", card.model_dump(mode="json"))
+        )
+
+    async def deregister(self) -> None:
+        await self.request("DELETE", f"/v1/agents/{self.agent_id}")
+
+    async def heartbeat(self) -> None:
+        await self.request("POST", f"/v1/agents/{self.agent_id}/heartbeat")
+
+    async def create_group(
+        self,
+        members: list[str],
+        name: str = "",
+        protocol: str = "chat",
+        meta: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body = {"name": name, "members": members, "protocol": protocol, "meta": meta or {}}
+        return dict(await self.request("POST", "/v1/groups", body))
+
+    async def group(self, group_id: str) -> dict[str, Any]:
+        return dict(await self.request("GET", f"/v1/groups/{group_id}"))
+
+    async def history(self, group_id: str, after: int = 0, limit: int = 500) -> list[Envelope]:
+        body = await self.request(
+            "GET", f"/v1/groups/{group_id}/messages?after={after}&limit={limit}"
+        )
+        return [Envelope.model_validate(m) for m in body["messages"]]
+
+    # WebSocket
+    async def connect(self) -> None:
+        """Open the WebSocket and wait until everything missed has been replayed."""
+        if self.token is None:
+            raise ClientError("register or pass a token before connecting", "unauthorized")
+        self._closing = False
+        await self._open()
+        self._reader = asyncio.create_task(self._read_loop())
+        await self._synced.wait()
+
+    async def _open(self) -> None:
+        ws_url = self.url.replace("http", "ws", 1) + "/v1/ws"
+        headers = {"Authorization": f"Bearer {self.token}"}
+        try:
+            self._ws = await self._http().ws_connect(ws_url, headers=headers, heartbeat=20.0)
+        except aiohttp.WSServerHandshakeError as exc:
+            code = "unauthorized" if exc.status == 401 else "handshake_failed"
+            raise ClientError(f"the hub refused the WebSocket: HTTP {exc.status}", code) from exc
+        except aiohttp.ClientConnectionError as exc:
+            raise ClientError(f"cannot reach the hub at {self.url}: {exc}", "unreachable") from exc
+        self._synced.clear()
+        await self._ws.send_str(Hello(cursors=self.cursors).model_dump_json())
+
+    async def _read_loop(self) -> None:
+        backoff = 0.05
+        while True:
+            ws = self._ws
+            if ws is not None:
+                async for msg in ws:
+                    if msg.type is aiohttp.WSMsgType.TEXT:
+                        self._handle(msg.data)
+                        backoff = 0.05
+            if self._closing or not self.reconnect:
+                self._inbox.put_nowait(None)
+                return
+            self._synced.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+            with contextlib.suppress(ClientError):
+                await self._open()
+
+    def _handle(self, raw: str) -> None:
+        frame = HUB_FRAME.validate_json(raw)
+        if isinstance(frame, Deliver):
+            env = frame.envelope
+            seq = env.seq or 0
+            if seq > self.cursors.get(env.group, 0):
+                self.cursors[env.group] = seq
+                self._inbox.put_nowait(env)
+        elif isinstance(frame, Ack):
+            self.cursors[frame.group] = max(self.cursors.get(frame.group, 0), frame.seq)
+            entry = self._unacked.pop(frame.id, None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_result(entry[0].model_copy(update={"seq": frame.seq, "ts": frame.ts}))
+        elif isinstance(frame, ErrorFrame):
+            entry = self._unacked.pop(frame.id, None) if frame.id else None
+            error = ClientError(frame.error.message, frame.error.code)
+            if entry is not None and not entry[1].done():
+                entry[1].set_exception(error)
+            else:
+                log.warning("hub error: %s: %s", frame.error.code, frame.error.message)
+        elif isinstance(frame, Welcome):
+            self.agent_id, self.groups = frame.agent_id, frame.groups
+        elif isinstance(frame, Synced):
+            self._synced.set()
+            for envelope, _ in list(self._unacked.values()):
+                task = asyncio.ensure_future(self._transmit(envelope))
+                self._resends.add(task)
+                task.add_done_callback(self._resends.discard)
+
+    async def _transmit(self, envelope: Envelope) -> None:
+        ws = self._ws
+        if ws is None or ws.closed or not self._synced.is_set():
+            return  # resent after the next resume
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_str('{"op":"send","envelope":' + envelope.model_dump_json() + "}")
+
+    async def send(self, envelope: Envelope, timeout: float | None = 30.0) -> Envelope:
+        """Send and wait for the hub's ack; returns the envelope with its seq and ts."""
+        if self.agent_id is None:
+            raise ClientError("not registered", "unauthorized")
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._unacked[envelope.id] = (envelope, future)
+        await self._transmit(envelope)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            self._unacked.pop(envelope.id, None)
+            raise ClientError(
+                f"no ack for message {envelope.id} in {timeout}s", "timeout"
+            ) from None
+
+    async def say(
+        self,
+        group: str,
+        payload: Payload,
+        to: list[str] | None = None,
+        reply_to: str | None = None,
+    ) -> Envelope:
+        """Build an envelope from this agent and send it."""
+        if self.agent_id is None:
+            raise ClientError("not registered", "unauthorized")
+        envelope = Envelope(
+            group=group, sender=self.agent_id, to=to or [], reply_to=reply_to, payload=payload
+        )
+        return await self.send(envelope)
+
+    async def receive(self, timeout: float | None = None) -> Envelope:
+        """The next envelope delivered to this agent, in per-group sequence order."""
+        item = await asyncio.wait_for(self._inbox.get(), timeout)
+        if item is None:
+            self._inbox.put_nowait(None)
+            raise ClientError("the connection is closed", "closed")
+        return item
+
+    async def messages(self) -> AsyncIterator[Envelope]:
+        """Iterate over delivered envelopes until the client closes."""
+        while True:
+            try:
+                yield await self.receive()
+            except ClientError:
+                return
+
+    async def drop_connection(self) -> None:
+        """Close the socket without closing the client, as a network failure would."""
+        if self._ws is not None:
+            await self._ws.close()

@@ -1,0 +1,46 @@
+"""Settings, typed, with `IOA_*` environment variables as the outside source."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def ioa_home() -> Path:
+    """Where IoA keeps its files (database, runs, models) unless told otherwise."""
+    return Path(os.environ.get("IOA_HOME", Path.home() / ".ioa"))
+
+
+class HubConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    """Interface to listen on; loopback unless you mean to expose the hub."""
+    port: int = Field(default=8765, ge=0, le=65535)
+    """TCP port; 0 picks a free one."""
+    database_url: str = Field(default_factory=lambda: str(ioa_home() / "hub.db"))
+    """A SQLite path or URL (`sqlite:///...`), or `postgresql://user:pass@host/db`."""
+    registration_token: str | None = None
+    """If set, registering an agent needs `Authorization: Bearer <this>`."""
+    heartbeat_timeout: float = Field(default=30.0, gt=0)
+    """Seconds without a heartbeat (or a live WebSocket) after which an agent shows offline."""
+    max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
+    """Largest WebSocket frame or request body accepted; larger ones get `frame_too_large`."""
+    max_batch: int = Field(default=512, ge=1)
+    """Most messages persisted in one transaction (group commit)."""
+    outbox_limit: int = Field(default=10_000, ge=10)
+    """Frames queued for one slow connection before the hub drops it (it resumes later)."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> HubConfig:
+        env = {
+            "host": os.environ.get("IOA_HUB_HOST"),
+            "port": os.environ.get("IOA_HUB_PORT"),
+            "database_url": os.environ.get("IOA_DATABASE_URL"),
+            "registration_token": os.environ.get("IOA_REGISTRATION_TOKEN"),
+        }
+        values = {k: v for k, v in env.items() if v is not None}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

@@ -1,0 +1,86 @@
+"""Assemble and run a hub: the aiohttp application, its store and its background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from types import TracebackType
+
+from aiohttp import web
+
+from ioa.config import HubConfig
+from ioa.hub import rest, ws
+from ioa.hub.state import STATE, HubState
+from ioa.store import SqlStore, Store
+
+
+def create_app(state: HubState) -> web.Application:
+    app = web.Application(
+        middlewares=[rest.errors_middleware], client_max_size=state.config.max_frame_bytes * 4
+    )
+    app[STATE] = state
+    rest.add_routes(app)
+    app.router.add_get("/v1/ws", ws.websocket)
+    return app
+
+
+class Hub:
+    """A running hub; `async with Hub(config) as hub:` serves on `hub.url` until the block ends.
+
+    Pass a `store` to share one (tests do, to restart a hub on the same database); otherwise
+    the hub opens `config.database_url` and closes it when it stops.
+    """
+
+    def __init__(self, config: HubConfig | None = None, store: Store | None = None) -> None:
+        self.config = config or HubConfig.from_env()
+        self._own_store = store is None
+        self.store = store or SqlStore(self.config.database_url)
+        self.state = HubState(self.config, self.store)
+        self._runner: web.AppRunner | None = None
+        self.port = self.config.port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    async def start(self) -> Hub:
+        await self.store.start()
+        try:
+            await self.state.start()
+            self._runner = web.AppRunner(create_app(self.state), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.host, self.config.port)
+            await site.start()
+        except BaseException:
+            await self.stop()
+            raise
+        server = site._server
+        if server is not None and self.config.port == 0:
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        gc.freeze()  # long-lived start-up objects need not be scanned by every collection
+        return self
+
+    async def stop(self) -> None:
+        await self.state.stop()
+        for conn in list(self.state.router.connections.values()):
+            await conn.ws.close(code=1001, message=b"hub shutting down")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._own_store:
+            await self.store.close()
+
+    async def __aenter__(self) -> Hub:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def serve_forever(self) -> None:
+        async with self:
+            await asyncio.Event().wait()

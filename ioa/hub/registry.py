@@ -1,0 +1,203 @@
+"""The hub's in-memory view of agents, tokens and groups, loaded from the store at start.
+
+Everything the hot path asks (who is this token, is this agent a member, what is the next seq)
+is answered from memory; the store is written first and the memory updated after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ioa.hub.errors import NotAMember, Unauthorized, UnknownAgent, UnknownGroup
+from ioa.hub.policy import GroupPolicy, make_policy
+from ioa.store import AgentRecord, GroupRecord, Store
+from protocols import AgentCard
+
+RECENT_IDS = 4096
+"""Message ids remembered per group, so that a resent message is acked, not stored twice."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_agent_id() -> str:
+    return "a-" + uuid.uuid4().hex[:16]
+
+
+def new_group_id() -> str:
+    return "g-" + uuid.uuid4().hex[:16]
+
+
+@dataclass(slots=True)
+class Agent:
+    id: str
+    card: AgentCard
+    token_hash: str
+    created_at: float
+    last_seen: float | None = None
+
+
+@dataclass(slots=True)
+class Group:
+    id: str
+    name: str
+    created_by: str
+    created_at: float
+    members: list[str]
+    protocol: str
+    meta: dict[str, Any]
+    policy: GroupPolicy
+    head: int = 0
+    """The last sequence number assigned."""
+    recent: OrderedDict[str, tuple[int, float]] = field(default_factory=OrderedDict)
+    """message id → (seq, ts) of the newest messages."""
+    member_set: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.member_set = frozenset(self.members)
+
+    def remember(self, message_id: str, seq: int, ts: float) -> None:
+        self.recent[message_id] = (seq, ts)
+        if len(self.recent) > RECENT_IDS:
+            self.recent.popitem(last=False)
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "members": self.members,
+            "protocol": self.protocol,
+            "meta": self.meta,
+            "head": self.head,
+        }
+
+
+class Registry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.agents: dict[str, Agent] = {}
+        self.groups: dict[str, Group] = {}
+        self._by_token: dict[str, str] = {}
+        self._groups_of: dict[str, set[str]] = {}
+
+    async def load(self) -> None:
+        """Rebuild memory from the store: agents, groups, seq heads, recent ids, group states."""
+        for rec in await self.store.list_agents():
+            card = AgentCard.model_validate_json(rec.card_json)
+            self._add_agent(Agent(rec.id, card, rec.token_hash, rec.created_at, rec.last_seen))
+        heads = await self.store.group_heads()
+        for grec in await self.store.list_groups():
+            group = self._add_group(grec)
+            group.head = heads.get(group.id, 0)
+            for msg in await self.store.last_messages(group.id, RECENT_IDS):
+                group.remember(msg.id, msg.seq, msg.ts)
+            await group.policy.restore(self.store, group.id)
+
+    # agents
+    def _add_agent(self, agent: Agent) -> None:
+        self.agents[agent.id] = agent
+        self._by_token[agent.token_hash] = agent.id
+        self._groups_of.setdefault(agent.id, set())
+
+    async def register(self, card: AgentCard) -> tuple[Agent, str]:
+        token = secrets.token_urlsafe(32)
+        agent_id = new_agent_id()
+        card = card.model_copy(update={"id": agent_id})
+        agent = Agent(agent_id, card, hash_token(token), time.time())
+        await self.store.add_agent(
+            AgentRecord(agent.id, card.model_dump_json(), agent.token_hash, agent.created_at)
+        )
+        self._add_agent(agent)
+        return agent, token
+
+    def authenticate(self, token: str | None) -> Agent:
+        agent_id = self._by_token.get(hash_token(token)) if token else None
+        if agent_id is None:
+            raise Unauthorized()
+        return self.agents[agent_id]
+
+    def agent(self, agent_id: str) -> Agent:
+        try:
+            return self.agents[agent_id]
+        except KeyError:
+            raise UnknownAgent(f"no agent {agent_id!r}") from None
+
+    async def update_card(self, agent_id: str, card: AgentCard) -> Agent:
+        agent = self.agent(agent_id)
+        card = card.model_copy(update={"id": agent_id})
+        await self.store.update_agent_card(agent_id, card.model_dump_json())
+        agent.card = card
+        return agent
+
+    async def delete(self, agent_id: str) -> None:
+        agent = self.agent(agent_id)
+        await self.store.delete_agent(agent_id)
+        del self.agents[agent_id]
+        self._by_token.pop(agent.token_hash, None)
+        for group_id in self._groups_of.pop(agent_id, set()):
+            group = self.groups[group_id]
+            group.members = [m for m in group.members if m != agent_id]
+            group.member_set = frozenset(group.members)
+
+    async def touch(self, agent_id: str) -> float:
+        now = time.time()
+        self.agent(agent_id).last_seen = now
+        await self.store.touch_agent(agent_id, now)
+        return now
+
+    # groups
+    def _add_group(self, rec: GroupRecord) -> Group:
+        meta = json.loads(rec.meta_json)
+        policy = make_policy(rec.protocol, rec.members, meta)
+        group = Group(
+            rec.id,
+            rec.name,
+            rec.created_by,
+            rec.created_at,
+            rec.members,
+            rec.protocol,
+            meta,
+            policy,
+        )
+        self.groups[group.id] = group
+        for member in group.members:
+            self._groups_of.setdefault(member, set()).add(group.id)
+        return group
+
+    async def create_group(
+        self, creator: str, name: str, members: list[str], protocol: str, meta: dict[str, Any]
+    ) -> Group:
+        ordered = list(dict.fromkeys([creator, *members]))
+        for member in ordered:
+            self.agent(member)
+        make_policy(protocol, ordered, meta)  # validates protocol and settings before storing
+        rec = GroupRecord(
+            new_group_id(), name, creator, time.time(), ordered, protocol, json.dumps(meta)
+        )
+        await self.store.add_group(rec)
+        return self._add_group(rec)
+
+    def group(self, group_id: str) -> Group:
+        try:
+            return self.groups[group_id]
+        except KeyError:
+            raise UnknownGroup(f"no group {group_id!r}") from None
+
+    def member_group(self, group_id: str, agent_id: str) -> Group:
+        group = self.group(group_id)
+        if agent_id not in group.member_set:
+            raise NotAMember(f"agent {agent_id!r} is not a member of group {group_id!r}")
+        return group
+
+    def groups_of(self, agent_id: str) -> list[str]:
+        return sorted(self._groups_of.get(agent_id, ()))

@@ -1,0 +1,259 @@
+"""REST endpoints under `/v1`: registry, groups, transcripts, health.
+
+Every endpoint but `/v1/health` and registration needs `Authorization: Bearer <agent token>`.
+Errors are JSON `{"error": {"code", "message"}}` with the status of the error class.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ioa import __version__
+from ioa.hub.errors import (
+    Forbidden,
+    FrameTooLarge,
+    HubError,
+    InvalidRequest,
+    MalformedJson,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+)
+from ioa.hub.registry import Agent
+from ioa.hub.state import STATE, HubState
+from protocols import AgentCard, Envelope, ProtocolError
+
+M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("ioa.hub")
+
+
+class GroupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=200)
+    members: list[str] = Field(default_factory=list, max_length=256)
+    """Agent ids; the creator is always a member."""
+    protocol: str = "chat"
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+def error_response(error: HubError | ProtocolError) -> web.Response:
+    status = error.status if isinstance(error, HubError) else 409
+    body = {"error": {"code": error.code, "message": error.message}}
+    return web.json_response(body, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    state = request.app[STATE]
+    try:
+        return await handler(request)
+    except (HubError, ProtocolError) as exc:
+        state.count_rejection(exc.code)
+        return error_response(exc)
+    except web.HTTPNotFound:
+        return error_response(NotFound(f"no route {request.method} {request.path}"))
+    except web.HTTPMethodNotAllowed:
+        return error_response(MethodNotAllowed(f"{request.method} not allowed on {request.path}"))
+    except Exception:
+        log.exception("internal error on %s %s", request.method, request.path)
+        return error_response(HubError("internal error; the hub's log has the details"))
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def caller(request: web.Request) -> Agent:
+    state = request.app[STATE]
+    return state.registry.authenticate(bearer_token(request))
+
+
+def self_only(request: web.Request) -> Agent:
+    agent = caller(request)
+    if request.match_info["agent_id"] != agent.id:
+        raise Forbidden("an agent may only change its own record")
+    return agent
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    state = request.app[STATE]
+    limit = state.config.max_frame_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise FrameTooLarge(f"body of {request.content_length} bytes exceeds the limit of {limit}")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise FrameTooLarge(f"body exceeds the limit of {limit} bytes")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            raise MalformedJson() from None
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidRequest(f"{where}: {first['msg']}") from None
+
+
+def agent_view(state: HubState, agent: Agent) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "card": agent.card.model_dump(mode="json"),
+        "online": state.is_online(agent),
+        "last_seen": agent.last_seen,
+        "created_at": agent.created_at,
+    }
+
+
+def json_ok(body: Any, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
+
+
+async def health(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    agents = list(state.registry.agents.values())
+    return json_ok(
+        {
+            "status": "ok",
+            "version": __version__,
+            "agents": len(agents),
+            "online": sum(state.is_online(a) for a in agents),
+            "groups": len(state.registry.groups),
+            "rejections": dict(state.rejections),
+        }
+    )
+
+
+async def register_agent(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    required = state.config.registration_token
+    if required is not None and bearer_token(request) != required:
+        raise Unauthorized("registering needs the hub's registration token")
+    card = await read_model(request, AgentCard)
+    agent, token = await state.registry.register(card)
+    state.presence_changed(agent.id)
+    return json_ok({"agent_id": agent.id, "token": token, "card": agent.card.model_dump()}, 201)
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    caller(request)
+    views = [agent_view(state, a) for a in state.registry.agents.values()]
+    if request.query.get("online") in ("1", "true", "yes"):
+        views = [v for v in views if v["online"]]
+    return json_ok({"agents": views})
+
+
+async def get_agent(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    caller(request)
+    return json_ok(agent_view(state, state.registry.agent(request.match_info["agent_id"])))
+
+
+async def put_agent(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    agent = self_only(request)
+    card = await read_model(request, AgentCard)
+    agent = await state.registry.update_card(agent.id, card)
+    state.presence_changed(agent.id)
+    return json_ok(agent_view(state, agent))
+
+
+async def delete_agent(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    agent = self_only(request)
+    await state.registry.delete(agent.id)
+    conn = state.router.connections.get(agent.id)
+    if conn is not None:
+        await conn.ws.close(code=4001, message=b"agent deleted")
+    state.presence_changed(agent.id)
+    return web.Response(status=204)
+
+
+async def heartbeat(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    agent = self_only(request)
+    now = await state.registry.touch(agent.id)
+    state.presence_changed(agent.id)
+    return json_ok({"agent_id": agent.id, "last_seen": now, "online": True})
+
+
+async def create_group(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    agent = caller(request)
+    body = await read_model(request, GroupRequest)
+    group = await state.registry.create_group(
+        agent.id, body.name, body.members, body.protocol, body.meta
+    )
+    return json_ok(group.view(), 201)
+
+
+async def list_groups(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    agent = caller(request)
+    groups = [state.registry.groups[g].view() for g in state.registry.groups_of(agent.id)]
+    return json_ok({"groups": groups})
+
+
+async def get_group(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    agent = caller(request)
+    return json_ok(state.registry.member_group(request.match_info["group_id"], agent.id).view())
+
+
+def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRequest(f"query parameter {name!r} must be an integer") from None
+    if not low <= value <= high:
+        raise InvalidRequest(f"query parameter {name!r} must be between {low} and {high}")
+    return value
+
+
+async def group_messages(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    agent = caller(request)
+    group = state.registry.member_group(request.match_info["group_id"], agent.id)
+    after = _int_query(request, "after", 0, 0, 2**62)
+    limit = _int_query(request, "limit", 500, 1, 5000)
+    rows = await state.store.messages_after(group.id, after, limit)
+    text = '{"group":' + json.dumps(group.id) + ',"messages":['
+    text += ",".join(m.body for m in rows)
+    text += '],"next_after":' + str(rows[-1].seq if rows else after) + "}"
+    return web.Response(text=text, content_type="application/json")
+
+
+async def post_message(request: web.Request) -> web.Response:
+    """Send one message over HTTP; answers once it is stored, with its seq."""
+    state = request.app[STATE]
+    agent = caller(request)
+    envelope = await read_model(request, Envelope)
+    if envelope.group != request.match_info["group_id"]:
+        raise InvalidRequest("the envelope's group does not match the URL")
+    seq, ts = await state.router.submit(agent.id, envelope)
+    return json_ok({"id": envelope.id, "group": envelope.group, "seq": seq, "ts": ts}, 201)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/health", health)
+    app.router.add_post("/v1/agents", register_agent)
+    app.router.add_get("/v1/agents", list_agents)
+    app.router.add_get("/v1/agents/{agent_id}", get_agent)
+    app.router.add_put("/v1/agents/{agent_id}", put_agent)
+    app.router.add_delete("/v1/agents/{agent_id}", delete_agent)
+    app.router.add_post("/v1/agents/{agent_id}/heartbeat", heartbeat)
+    app.router.add_post("/v1/groups", create_group)
+    app.router.add_get("/v1/groups", list_groups)
+    app.router.add_get("/v1/groups/{group_id}", get_group)
+    app.router.add_get("/v1/groups/{group_id}/messages", group_messages)
+    app.router.add_post("/v1/groups/{group_id}/messages", post_message)

@@ -1,0 +1,47 @@
+"""Everything one running hub holds, shared by its REST and WebSocket handlers."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from aiohttp import web
+
+from ioa.config import HubConfig
+from ioa.hub.registry import Agent, Registry
+from ioa.hub.router import Router
+from ioa.store import Store
+
+
+class HubState:
+    def __init__(self, config: HubConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.registry = Registry(store)
+        self.router = Router(self.registry, store, config)
+        self.rejections: Counter[str] = Counter()
+        """Rejected frames and requests by error code, since start."""
+        self.started_at = time.time()
+
+    async def start(self) -> None:
+        await self.registry.load()
+        await self.router.start()
+
+    async def stop(self) -> None:
+        await self.router.stop()
+
+    def is_online(self, agent: Agent) -> bool:
+        if self.router.is_connected(agent.id):
+            return True
+        last = agent.last_seen
+        return last is not None and time.time() - last < self.config.heartbeat_timeout
+
+    def presence_changed(self, agent_id: str) -> None:
+        """Hook for indexes that filter by presence; presence itself is computed on demand."""
+
+    def count_rejection(self, code: str) -> None:
+        self.rejections[code] += 1
+
+
+STATE = web.AppKey("state", HubState)
+"""Where the aiohttp application keeps its `HubState`."""

@@ -1,0 +1,92 @@
+"""The `Store` contract: the hub's only way to persist anything.
+
+Implementations must be safe to call from one event loop (the hub's), must make
+`append_messages` atomic (all of the batch or none of it), and must raise `StoreError`
+subclasses, never driver exceptions. `SqlStore` is the implementation (SQLite file or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from types import TracebackType
+
+from ioa.errors import IoAError
+from ioa.store.records import AgentRecord, GroupRecord, StoredMessage
+
+
+class StoreError(IoAError):
+    code = "store_error"
+    default_message = "the store failed"
+
+
+class DuplicateMessage(StoreError):
+    code = "duplicate_message"
+    default_message = "a message with this id is already stored in this group"
+
+
+class Store(abc.ABC):
+    async def __aenter__(self) -> Store:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Connect and create missing tables; idempotent."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    # agents
+    @abc.abstractmethod
+    async def add_agent(self, agent: AgentRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def update_agent_card(self, agent_id: str, card_json: str) -> None: ...
+
+    @abc.abstractmethod
+    async def touch_agent(self, agent_id: str, last_seen: float) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_agent(self, agent_id: str) -> None:
+        """Remove the agent and its memberships; its messages stay in the transcripts."""
+
+    @abc.abstractmethod
+    async def list_agents(self) -> list[AgentRecord]: ...
+
+    # groups
+    @abc.abstractmethod
+    async def add_group(self, group: GroupRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def list_groups(self) -> list[GroupRecord]: ...
+
+    # messages
+    @abc.abstractmethod
+    async def append_messages(self, messages: Sequence[StoredMessage]) -> None:
+        """Store a batch in one transaction; raise `DuplicateMessage` if any (group, id) exists."""
+
+    @abc.abstractmethod
+    async def messages_after(
+        self, group_id: str, after: int, limit: int = 1000
+    ) -> list[StoredMessage]:
+        """Messages of a group with seq > after, in seq order, at most `limit`."""
+
+    @abc.abstractmethod
+    async def group_heads(self) -> dict[str, int]:
+        """The highest stored seq of every group that has messages."""
+
+    @abc.abstractmethod
+    async def find_message(self, group_id: str, message_id: str) -> StoredMessage | None: ...
+
+    @abc.abstractmethod
+    async def last_messages(self, group_id: str, limit: int) -> list[StoredMessage]:
+        """The newest `limit` messages of a group, in seq order (to restore a group's state)."""

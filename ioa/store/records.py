@@ -1,0 +1,41 @@
+"""What the store keeps: plain dataclasses, independent of any database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class AgentRecord:
+    id: str
+    card_json: str
+    """The agent's `AgentCard` as JSON, exactly as the hub accepted it."""
+    token_hash: str
+    """sha256 of the agent's bearer token; the token itself is never stored."""
+    created_at: float
+    last_seen: float | None = None
+
+
+@dataclass(slots=True)
+class GroupRecord:
+    id: str
+    name: str
+    created_by: str
+    created_at: float
+    members: list[str] = field(default_factory=list)
+    protocol: str = "chat"
+    """Which conversation rules the hub enforces in this group ("chat": none beyond membership)."""
+    meta_json: str = "{}"
+    """Protocol settings and context (goal, limits...), as JSON."""
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    group_id: str
+    seq: int
+    id: str
+    sender: str
+    type: str
+    ts: float
+    body: str
+    """The whole `Envelope` as JSON, seq and ts included: delivered verbatim on replay."""

@@ -1,0 +1,265 @@
+"""`SqlStore`: the store on SQLAlchemy 2 Core (async), a SQLite file or PostgreSQL by URL.
+
+SQLite runs in WAL mode with synchronous=NORMAL: a committed batch survives a crash of the hub
+process. The hub batches messages (group commit), so one transaction usually carries many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ioa.store.base import DuplicateMessage, Store, StoreError
+from ioa.store.records import AgentRecord, GroupRecord, StoredMessage
+
+metadata = MetaData()
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("card", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen", Float),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("protocol", String(32), nullable=False),
+    Column("meta", Text, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("group_id", String(64), ForeignKey("groups.id"), primary_key=True),
+    Column("agent_id", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("group_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("id", String(64), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_messages_group_msgid", "group_id", "id", unique=True),
+)
+
+
+def normalize_url(url: str) -> str:
+    """Accept a plain path or a driver-less URL and name the async driver we ship."""
+    if "://" not in url:
+        return f"sqlite+aiosqlite:///{Path(url).expanduser().resolve()}"
+    scheme, rest = url.split("://", 1)
+    drivers = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+    drivers["postgres"] = drivers["postgresql"]
+    return f"{drivers.get(scheme, scheme)}://{rest}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _message(row: Any) -> StoredMessage:
+    return StoredMessage(row.group_id, row.seq, row.id, row.sender, row.type, row.ts, row.body)
+
+
+class SqlStore(Store):
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StoreError("the store is not started")
+        return self._engine
+
+    async def start(self) -> None:
+        if self._engine is not None:
+            return
+        try:
+            engine = create_async_engine(self.url)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StoreError(f"cannot open database {self.url!r}: {exc}") from exc
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+        except (SQLAlchemyError, OSError) as exc:
+            await engine.dispose()
+            raise StoreError(f"cannot open database {self.url!r}: {exc}") from exc
+        self._engine = engine
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    async def _write(self, *statements: Any) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                for stmt in statements:
+                    if isinstance(stmt, tuple):
+                        await conn.execute(*stmt)
+                    else:
+                        await conn.execute(stmt)
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database write failed: {exc}") from exc
+
+    async def _read(self, stmt: Any) -> list[Any]:
+        try:
+            async with self.engine.connect() as conn:
+                return list((await conn.execute(stmt)).all())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database read failed: {exc}") from exc
+
+    # agents
+    async def add_agent(self, agent: AgentRecord) -> None:
+        await self._write(
+            insert(agents).values(
+                id=agent.id,
+                card=agent.card_json,
+                token_hash=agent.token_hash,
+                created_at=agent.created_at,
+                last_seen=agent.last_seen,
+            )
+        )
+
+    async def update_agent_card(self, agent_id: str, card_json: str) -> None:
+        await self._write(update(agents).where(agents.c.id == agent_id).values(card=card_json))
+
+    async def touch_agent(self, agent_id: str, last_seen: float) -> None:
+        await self._write(update(agents).where(agents.c.id == agent_id).values(last_seen=last_seen))
+
+    async def delete_agent(self, agent_id: str) -> None:
+        await self._write(
+            delete(memberships).where(memberships.c.agent_id == agent_id),
+            delete(agents).where(agents.c.id == agent_id),
+        )
+
+    async def list_agents(self) -> list[AgentRecord]:
+        rows = await self._read(select(agents).order_by(agents.c.created_at, agents.c.id))
+        return [AgentRecord(r.id, r.card, r.token_hash, r.created_at, r.last_seen) for r in rows]
+
+    # groups
+    async def add_group(self, group: GroupRecord) -> None:
+        rows = [
+            {"group_id": group.id, "agent_id": member, "position": i}
+            for i, member in enumerate(group.members)
+        ]
+        await self._write(
+            insert(groups).values(
+                id=group.id,
+                name=group.name,
+                created_by=group.created_by,
+                created_at=group.created_at,
+                protocol=group.protocol,
+                meta=group.meta_json,
+            ),
+            (insert(memberships), rows),
+        )
+
+    async def list_groups(self) -> list[GroupRecord]:
+        group_rows = await self._read(select(groups).order_by(groups.c.created_at, groups.c.id))
+        member_rows = await self._read(
+            select(memberships).order_by(memberships.c.group_id, memberships.c.position)
+        )
+        members: dict[str, list[str]] = {}
+        for row in member_rows:
+            members.setdefault(row.group_id, []).append(row.agent_id)
+        return [
+            GroupRecord(
+                r.id, r.name, r.created_by, r.created_at, members.get(r.id, []), r.protocol, r.meta
+            )
+            for r in group_rows
+        ]
+
+    # messages
+    async def append_messages(self, batch: Sequence[StoredMessage]) -> None:
+        if not batch:
+            return
+        rows = [
+            {
+                "group_id": m.group_id,
+                "seq": m.seq,
+                "id": m.id,
+                "sender": m.sender,
+                "type": m.type,
+                "ts": m.ts,
+                "body": m.body,
+            }
+            for m in batch
+        ]
+        try:
+            await self._write((insert(messages), rows))
+        except IntegrityError as exc:
+            raise DuplicateMessage(f"batch rejected: {exc.orig}") from exc
+
+    async def messages_after(
+        self, group_id: str, after: int, limit: int = 1000
+    ) -> list[StoredMessage]:
+        stmt = (
+            select(messages)
+            .where(messages.c.group_id == group_id, messages.c.seq > after)
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        return [_message(r) for r in await self._read(stmt)]
+
+    async def last_messages(self, group_id: str, limit: int) -> list[StoredMessage]:
+        stmt = (
+            select(messages)
+            .where(messages.c.group_id == group_id)
+            .order_by(messages.c.seq.desc())
+            .limit(limit)
+        )
+        return [_message(r) for r in reversed(await self._read(stmt))]
+
+    async def group_heads(self) -> dict[str, int]:
+        stmt = select(messages.c.group_id, func.max(messages.c.seq)).group_by(messages.c.group_id)
+        return {group_id: seq for group_id, seq in await self._read(stmt)}
+
+    async def find_message(self, group_id: str, message_id: str) -> StoredMessage | None:
+        stmt = select(messages).where(messages.c.group_id == group_id, messages.c.id == message_id)
+        rows = await self._read(stmt)
+        return _message(rows[0]) if rows else None

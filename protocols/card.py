@@ -1,0 +1,86 @@
+"""`AgentCard`: who an agent is, what it can do, and what it runs on.
+
+The card is what the hub indexes for discovery and what other agents read before they invite
+someone into a team. Field names follow A2A's card where the concepts match (name, description,
+version, skills with tags), so an IoA card maps onto an A2A card without loss.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AgentKind = Literal["llm", "tool", "scripted", "human", "remote"]
+
+
+class Skill(BaseModel):
+    """One capability, described for people and for the discovery index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    """Short name of the skill, e.g. "write python"."""
+    description: str = Field(default="", max_length=2000)
+    """What the skill does, in a sentence or two."""
+    tags: list[str] = Field(default_factory=list, max_length=32)
+    """Keywords that discovery matches exactly (e.g. "python", "robot", "review")."""
+
+
+class ModelFacts(BaseModel):
+    """The local model behind an agent, if any."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200)
+    """Model name, e.g. "MiniCPM3-4B" or "SmolLM2-135M-Instruct"."""
+    arch: str | None = Field(default=None, max_length=64)
+    """GGUF `general.architecture`, e.g. "minicpm3"."""
+    quant: str | None = Field(default=None, max_length=32)
+    """Quantisation, e.g. "Q4_K_M"."""
+    n_ctx: int | None = Field(default=None, ge=1)
+    """Context window the agent runs with."""
+
+
+class DeviceFacts(BaseModel):
+    """The device an agent runs on: it tells a team what each member can afford."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = Field(default=None, max_length=255)
+    os: str | None = Field(default=None, max_length=64)
+    cpu: str | None = Field(default=None, max_length=255)
+    cores: int | None = Field(default=None, ge=1)
+    simd: list[str] = Field(default_factory=list, max_length=64)
+    """SIMD kernels llama.cpp uses there (AVX2, AVX512, NEON...)."""
+    ram_mb: int | None = Field(default=None, ge=0)
+
+
+class AgentCard(BaseModel):
+    """The public description of an agent; the hub assigns `id` at registration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=64)
+    """Hub-assigned identity; ignored when registering."""
+    name: str = Field(min_length=1, max_length=120)
+    """Display name; need not be unique (the id is)."""
+    description: str = Field(default="", max_length=4000)
+    """What the agent is for, in plain words."""
+    kind: AgentKind = "llm"
+    """What drives the agent: a local model, a function, a script, a person, a remote agent."""
+    skills: list[Skill] = Field(default_factory=list, max_length=64)
+    model: ModelFacts | None = None
+    device: DeviceFacts | None = None
+    version: str = Field(default="0.1.0", max_length=32)
+    """The agent's own version (not the protocol's)."""
+
+    def search_text(self) -> str:
+        """Everything discovery should match against, as one string."""
+        parts = [self.name, self.description]
+        for skill in self.skills:
+            parts.extend([skill.name, skill.description, " ".join(skill.tags)])
+        return " ".join(p for p in parts if p)
+
+    def tags(self) -> set[str]:
+        return {tag.lower() for skill in self.skills for tag in skill.tags}

@@ -1,0 +1,79 @@
+"""WebSocket frames between an agent and the hub, tagged by `op`.
+
+Agent → hub: `hello` (resume cursors), `send` (an envelope). Hub → agent: `welcome`, `deliver`,
+`synced` (replay finished), `ack` (the sequence number the hub gave a sent message) and `error`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from protocols.envelope import Envelope
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hello(_Frame):
+    """Sent once after connecting: the last sequence seen per group, to resume from."""
+
+    op: Literal["hello"] = "hello"
+    cursors: dict[str, int] = Field(default_factory=dict)
+    """group id → last sequence number seen; groups not named are replayed from the start."""
+
+
+class Send(_Frame):
+    op: Literal["send"] = "send"
+    envelope: Envelope
+
+
+ClientFrame = Annotated[Hello | Send, Field(discriminator="op")]
+
+
+class Welcome(_Frame):
+    op: Literal["welcome"] = "welcome"
+    agent_id: str
+    groups: list[str]
+
+
+class Deliver(_Frame):
+    op: Literal["deliver"] = "deliver"
+    envelope: Envelope
+
+
+class Synced(_Frame):
+    """Everything missed while offline has been replayed; what follows is live."""
+
+    op: Literal["synced"] = "synced"
+
+
+class Ack(_Frame):
+    op: Literal["ack"] = "ack"
+    id: str
+    group: str
+    seq: int
+    ts: float
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    message: str
+
+
+class ErrorFrame(_Frame):
+    """A rejected frame; `id` names the message when the frame carried one."""
+
+    op: Literal["error"] = "error"
+    id: str | None = None
+    error: ErrorBody
+
+
+HubFrame = Annotated[Welcome | Deliver | Synced | Ack | ErrorFrame, Field(discriminator="op")]
+
+CLIENT_FRAME: TypeAdapter[Hello | Send] = TypeAdapter(ClientFrame)
+HUB_FRAME: TypeAdapter[Welcome | Deliver | Synced | Ack | ErrorFrame] = TypeAdapter(HubFrame)

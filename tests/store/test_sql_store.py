@@ -1,0 +1,113 @@
+"""`SqlStore` against a real SQLite file and a real PostgreSQL server, with the same tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ioa.store import (
+    AgentRecord,
+    DuplicateMessage,
+    GroupRecord,
+    SqlStore,
+    StoredMessage,
+    StoreError,
+    normalize_url,
+)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[SqlStore]:
+    async with SqlStore(store_url) as opened:
+        yield opened
+
+
+def uid(prefix: str) -> str:
+    """Unique ids, so tests sharing one PostgreSQL database never collide."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def msg(group: str, seq: int, sender: str = "a", mid: str | None = None) -> StoredMessage:
+    return StoredMessage(group, seq, mid or uid("m"), sender, "chat", 1.0 + seq, f'{{"n":{seq}}}')
+
+
+async def test_agents_roundtrip_update_touch_delete(store: SqlStore) -> None:
+    a, b = uid("a"), uid("a")
+    await store.add_agent(AgentRecord(a, '{"name":"a"}', uid("h"), 1.0))
+    await store.add_agent(AgentRecord(b, '{"name":"b"}', uid("h"), 2.0))
+    await store.update_agent_card(a, '{"name":"a2"}')
+    await store.touch_agent(b, 9.5)
+    agents = {r.id: r for r in await store.list_agents()}
+    assert agents[a].card_json == '{"name":"a2"}'
+    assert agents[b].last_seen == 9.5
+    group = uid("g")
+    await store.add_group(GroupRecord(group, "g", a, 3.0, [a, b], "chat", "{}"))
+    await store.append_messages([msg(group, 1, sender=a)])
+    await store.delete_agent(a)
+    assert a not in {r.id for r in await store.list_agents()}
+    stored = next(g for g in await store.list_groups() if g.id == group)
+    assert stored.members == [b]
+    assert [m.sender for m in await store.messages_after(group, 0)] == [a]
+
+
+async def test_groups_keep_member_order_protocol_and_meta(store: SqlStore) -> None:
+    group = uid("g")
+    members = [uid("a") for _ in range(5)]
+    await store.add_group(GroupRecord(group, "team", members[2], 1.0, members, "ioa", '{"k":1}'))
+    stored = next(g for g in await store.list_groups() if g.id == group)
+    assert stored.members == members
+    assert (stored.protocol, stored.meta_json, stored.name) == ("ioa", '{"k":1}', "team")
+
+
+async def test_messages_are_ordered_paged_and_batches_atomic(store: SqlStore) -> None:
+    group = uid("g")
+    await store.append_messages([msg(group, s) for s in range(1, 8)])
+    assert [m.seq for m in await store.messages_after(group, 2, limit=3)] == [3, 4, 5]
+    assert [m.seq for m in await store.last_messages(group, 2)] == [6, 7]
+    assert (await store.group_heads())[group] == 7
+
+    existing = (await store.messages_after(group, 0, limit=1))[0]
+    with pytest.raises(DuplicateMessage):
+        await store.append_messages([msg(group, 8), msg(group, 9, mid=existing.id)])
+    assert (await store.group_heads())[group] == 7  # nothing of the failed batch was kept
+    found = await store.find_message(group, existing.id)
+    assert found is not None
+    assert found.seq == 1
+    assert found.body == '{"n":1}'
+    assert await store.find_message(group, "absent") is None
+
+
+async def test_reopened_store_keeps_everything(store_url: str) -> None:
+    group, agent = uid("g"), uid("a")
+    async with SqlStore(store_url) as first:
+        await first.add_agent(AgentRecord(agent, "{}", uid("h"), 1.0))
+        await first.add_group(GroupRecord(group, "g", agent, 1.0, [agent], "chat", "{}"))
+        await first.append_messages([msg(group, s, sender=agent) for s in range(1, 4)])
+    async with SqlStore(store_url) as second:
+        assert agent in {r.id for r in await second.list_agents()}
+        assert group in {g.id for g in await second.list_groups()}
+        assert [m.seq for m in await second.messages_after(group, 0)] == [1, 2, 3]
+
+
+async def test_unusable_database_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open database"):
+        await SqlStore(str(tmp_path / "missing-dir" / "x.db")).start()
+    with pytest.raises(StoreError, match="cannot open database"):
+        await SqlStore("mysql+nodriver://x/y").start()
+
+
+def test_urls_are_normalized_to_async_drivers(tmp_path: Path) -> None:
+    assert normalize_url(str(tmp_path / "a.db")) == f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    assert normalize_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    assert normalize_url("postgresql://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
 
@@ -19,7 +19,17 @@ import aiohttp
 
 from ioa.errors import IoAError
 from protocols import AgentCard, Envelope, Payload
-from protocols.frames import HUB_FRAME, Ack, Deliver, ErrorFrame, Hello, Synced, Welcome
+from protocols.frames import (
+    HUB_FRAME,
+    Ack,
+    Deliver,
+    ErrorFrame,
+    GroupInfo,
+    Hello,
+    Joined,
+    Synced,
+    Welcome,
+)
 
 log = logging.getLogger("ioa.client")
 
@@ -48,6 +58,8 @@ class HubClient:
         cursors: dict[str, int] | None = None,
         reconnect: bool = True,
         max_backoff: float = 2.0,
+        echo: bool = False,
+        on_joined: Callable[[GroupInfo], None] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
@@ -57,6 +69,11 @@ class HubClient:
         self.groups: list[str] = []
         self.reconnect = reconnect
         self.max_backoff = max_backoff
+        self.echo = echo
+        """Also yield this agent's own messages (once acked), in sequence order with the rest:
+        what an agent needs that keeps its own copy of each conversation's state."""
+        self.on_joined = on_joined
+        """Called when the hub makes this agent a member of a new group."""
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -222,10 +239,16 @@ class HubClient:
                 self.cursors[env.group] = seq
                 self._inbox.put_nowait(env)
         elif isinstance(frame, Ack):
-            self.cursors[frame.group] = max(self.cursors.get(frame.group, 0), frame.seq)
             entry = self._unacked.pop(frame.id, None)
-            if entry is not None and not entry[1].done():
-                entry[1].set_result(entry[0].model_copy(update={"seq": frame.seq, "ts": frame.ts}))
+            if entry is None:
+                return
+            stamped = entry[0].model_copy(update={"seq": frame.seq, "ts": frame.ts})
+            if frame.seq > self.cursors.get(frame.group, 0):
+                self.cursors[frame.group] = frame.seq
+                if self.echo:
+                    self._inbox.put_nowait(stamped)
+            if not entry[1].done():
+                entry[1].set_result(stamped)
         elif isinstance(frame, ErrorFrame):
             entry = self._unacked.pop(frame.id, None) if frame.id else None
             error = ClientError(frame.error.message, frame.error.code)
@@ -235,6 +258,10 @@ class HubClient:
                 log.warning("hub error: %s: %s", frame.error.code, frame.error.message)
         elif isinstance(frame, Welcome):
             self.agent_id, self.groups = frame.agent_id, frame.groups
+        elif isinstance(frame, Joined):
+            self.groups.append(frame.group.id)
+            if self.on_joined is not None:
+                self.on_joined(frame.group)
         elif isinstance(frame, Synced):
             self._synced.set()
             for envelope, _ in list(self._unacked.values()):

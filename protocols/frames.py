@@ -1,12 +1,13 @@
 """WebSocket frames between an agent and the hub, tagged by `op`.
 
-Agent → hub: `hello` (resume cursors), `send` (an envelope). Hub → agent: `welcome`, `deliver`,
-`synced` (replay finished), `ack` (the sequence number the hub gave a sent message) and `error`.
+Agent → hub: `hello` (resume cursors), `send` (an envelope). Hub → agent: `welcome`, `joined`
+(made a member of a new group), `deliver`, `synced` (replay finished), `ack` (the sequence number
+the hub gave a sent message) and `error`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -37,6 +38,31 @@ class Welcome(_Frame):
     op: Literal["welcome"] = "welcome"
     agent_id: str
     groups: list[str]
+
+
+class GroupInfo(BaseModel):
+    """A group as the hub describes it to its members."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str
+    created_by: str
+    created_at: float
+    members: list[str]
+    protocol: str
+    """Which conversation rules the hub enforces: "chat" (none) or "ioa"."""
+    meta: dict[str, Any]
+    """Protocol settings (initiator, limits) and context (goal, parent task...)."""
+    head: int
+    """The newest sequence number in the group."""
+
+
+class Joined(_Frame):
+    """The agent was made a member of a new group."""
+
+    op: Literal["joined"] = "joined"
+    group: GroupInfo
 
 
 class Deliver(_Frame):
@@ -73,7 +99,11 @@ class ErrorFrame(_Frame):
     error: ErrorBody
 
 
-HubFrame = Annotated[Welcome | Deliver | Synced | Ack | ErrorFrame, Field(discriminator="op")]
+HubFrame = Annotated[
+    Welcome | Joined | Deliver | Synced | Ack | ErrorFrame, Field(discriminator="op")
+]
 
 CLIENT_FRAME: TypeAdapter[Hello | Send] = TypeAdapter(ClientFrame)
-HUB_FRAME: TypeAdapter[Welcome | Deliver | Synced | Ack | ErrorFrame] = TypeAdapter(HubFrame)
+HUB_FRAME: TypeAdapter[Welcome | Joined | Deliver | Synced | Ack | ErrorFrame] = TypeAdapter(
+    HubFrame
+)

@@ -8,12 +8,12 @@ from pydantic.json_schema import models_json_schema
 
 from protocols.card import AgentCard
 from protocols.envelope import Envelope
-from protocols.frames import Ack, Deliver, ErrorFrame, Hello, Send, Synced, Welcome
+from protocols.frames import Ack, Deliver, ErrorFrame, Hello, Joined, Send, Synced, Welcome
 
 
 def wire_schema() -> dict[str, Any]:
     """One document whose `$defs` hold the card, the envelope, every payload and every frame."""
-    models = [AgentCard, Envelope, Hello, Send, Welcome, Deliver, Synced, Ack, ErrorFrame]
+    models = [AgentCard, Envelope, Hello, Send, Welcome, Joined, Deliver, Synced, Ack, ErrorFrame]
     _, schema = models_json_schema(
         [(m, "validation") for m in models], title="IoA wire format, protocol version 1"
     )

@@ -2,16 +2,22 @@
 
 A policy sees each envelope after the hub's own checks (sender, membership, addressees) and
 before a sequence number is assigned; it raises a `protocols.ProtocolError` to reject the move.
-The plain "chat" policy admits every message type meant for free-form groups.
+"chat" groups take free-form `chat` messages; "ioa" groups run the conversation state machine of
+`protocols.conversation`, the same one every agent uses to compute its legal moves.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from ioa.hub.errors import InvalidRequest
 from ioa.store import Store
 from protocols import Envelope, ProtocolError
+from protocols.conversation import ConversationState, Limits, apply, expire, start
+
+REPLAY_PAGE = 1000
 
 
 class IllegalMessageType(ProtocolError):
@@ -26,11 +32,23 @@ class GroupPolicy(Protocol):
     async def restore(self, store: Store, group_id: str) -> None:
         """Rebuild the state from the stored transcript after a hub restart."""
 
+    def expire(self, now: float) -> list[Envelope]:
+        """Messages the hub must send itself because a deadline passed (timeouts)."""
+
+    def outcome(self) -> str | None:
+        """The conversation's conclusion once it has one."""
+
+    @property
+    def timed(self) -> bool:
+        """True when the hub's clock must call `expire` for this group."""
+
 
 class ChatPolicy:
     """Free-form chat: any member may send `chat` to any members, in any order."""
 
-    def __init__(self, members: list[str], meta: dict[str, Any]) -> None:
+    timed = False
+
+    def __init__(self, group_id: str, members: list[str], meta: dict[str, Any], at: float) -> None:
         self.members = members
 
     def apply(self, envelope: Envelope, now: float) -> None:
@@ -43,14 +61,77 @@ class ChatPolicy:
     async def restore(self, store: Store, group_id: str) -> None:
         return None
 
+    def expire(self, now: float) -> list[Envelope]:
+        return []
 
-POLICIES: dict[str, type[ChatPolicy]] = {"chat": ChatPolicy}
+    def outcome(self) -> str | None:
+        return None
 
 
-def make_policy(protocol: str, members: list[str], meta: dict[str, Any]) -> GroupPolicy:
+class ConversationSettings(BaseModel):
+    """What an "ioa" group's `meta` may set; anything else in `meta` is context for agents."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    initiator: str | None = None
+    """Who speaks first; default the first member (the group's creator)."""
+    max_turns: int = Field(default=40, ge=1, le=10_000)
+    turn_timeout: float | None = Field(default=None, gt=0)
+    task_timeout: float | None = Field(default=None, gt=0)
+
+
+class ConversationPolicy:
+    """An IoA conversation: discussion, task assignment, pause, conclude, conclusion."""
+
+    def __init__(self, group_id: str, members: list[str], meta: dict[str, Any], at: float) -> None:
+        try:
+            settings = ConversationSettings.model_validate(meta)
+        except ValidationError as exc:
+            raise InvalidRequest(f"conversation settings: {exc.errors()[0]['msg']}") from None
+        limits = Limits(settings.max_turns, settings.turn_timeout, settings.task_timeout)
+        try:
+            self.state: ConversationState = start(
+                group_id, members, initiator=settings.initiator, limits=limits, now=at
+            )
+        except ProtocolError as exc:
+            raise InvalidRequest(exc.message) from None
+        self._initial = self.state
+        self.timed = limits.turn_timeout is not None or limits.task_timeout is not None
+
+    def apply(self, envelope: Envelope, now: float) -> None:
+        self.state = apply(self.state, envelope, now=now)
+
+    async def restore(self, store: Store, group_id: str) -> None:
+        state, after = self._initial, 0
+        while page := await store.messages_after(group_id, after, REPLAY_PAGE):
+            for msg in page:
+                state = apply(state, Envelope.model_validate_json(msg.body))
+            after = page[-1].seq
+        self.state = state
+
+    def expire(self, now: float) -> list[Envelope]:
+        deadline = self.state.next_deadline()
+        if deadline is None or now < deadline:
+            return []
+        self.state, timeouts = expire(self.state, now)
+        return timeouts
+
+    def outcome(self) -> str | None:
+        return self.state.conclusion
+
+
+POLICIES: dict[str, type[ChatPolicy] | type[ConversationPolicy]] = {
+    "chat": ChatPolicy,
+    "ioa": ConversationPolicy,
+}
+
+
+def make_policy(
+    protocol: str, group_id: str, members: list[str], meta: dict[str, Any], at: float
+) -> GroupPolicy:
     try:
         cls = POLICIES[protocol]
     except KeyError:
         known = ", ".join(sorted(POLICIES))
         raise InvalidRequest(f"unknown protocol {protocol!r} (known: {known})") from None
-    return cls(members, meta)
+    return cls(group_id, members, meta, at)

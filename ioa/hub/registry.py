@@ -89,6 +89,8 @@ class Registry:
         self.groups: dict[str, Group] = {}
         self._by_token: dict[str, str] = {}
         self._groups_of: dict[str, set[str]] = {}
+        self.timed: set[str] = set()
+        """Groups whose policy has deadlines for the hub's clock."""
 
     async def load(self) -> None:
         """Rebuild memory from the store: agents, groups, seq heads, recent ids, group states."""
@@ -158,7 +160,7 @@ class Registry:
     # groups
     def _add_group(self, rec: GroupRecord) -> Group:
         meta = json.loads(rec.meta_json)
-        policy = make_policy(rec.protocol, rec.members, meta)
+        policy = make_policy(rec.protocol, rec.id, rec.members, meta, rec.created_at)
         group = Group(
             rec.id,
             rec.name,
@@ -170,6 +172,8 @@ class Registry:
             policy,
         )
         self.groups[group.id] = group
+        if policy.timed:
+            self.timed.add(group.id)
         for member in group.members:
             self._groups_of.setdefault(member, set()).add(group.id)
         return group
@@ -180,10 +184,10 @@ class Registry:
         ordered = list(dict.fromkeys([creator, *members]))
         for member in ordered:
             self.agent(member)
-        make_policy(protocol, ordered, meta)  # validates protocol and settings before storing
         rec = GroupRecord(
             new_group_id(), name, creator, time.time(), ordered, protocol, json.dumps(meta)
         )
+        make_policy(protocol, rec.id, ordered, meta, rec.created_at)  # validate before storing
         await self.store.add_group(rec)
         return self._add_group(rec)
 

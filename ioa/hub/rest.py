@@ -191,6 +191,7 @@ async def create_group(request: web.Request) -> web.Response:
     group = await state.registry.create_group(
         agent.id, body.name, body.members, body.protocol, body.meta
     )
+    state.router.announce(group)
     return json_ok(group.view(), 201)
 
 

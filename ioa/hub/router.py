@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -113,6 +114,8 @@ class Router:
         self.connections: dict[str, Connection] = {}
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self.on_concluded: Callable[[Group], None] | None = None
+        """Called when a group's conclusion has been stored (goals listen here)."""
 
     async def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop())
@@ -177,6 +180,30 @@ class Router:
         )
         self._queue.put_nowait(_Pending(stored, group, origin, future))
 
+    def originate(self, group: Group, envelope: Envelope) -> None:
+        """Queue a message the hub itself sends (a timeout), already applied to the policy."""
+        group.head += 1
+        ts = envelope.ts if envelope.ts is not None else time.time()
+        stamped = envelope.model_copy(update={"seq": group.head, "ts": ts})
+        group.remember(envelope.id, group.head, ts)
+        stored = StoredMessage(
+            group.id,
+            group.head,
+            envelope.id,
+            envelope.sender,
+            envelope.type,
+            ts,
+            stamped.model_dump_json(),
+        )
+        self._queue.put_nowait(_Pending(stored, group, None, None))
+
+    def announce(self, group: Group) -> None:
+        """Tell the group's connected members that they belong to it now."""
+        frame = json.dumps({"op": "joined", "group": group.view()})
+        for member in group.members:
+            if (conn := self.connections.get(member)) is not None:
+                conn.push(frame)
+
     async def _write_loop(self) -> None:
         while True:
             batch = [await self._queue.get()]
@@ -227,13 +254,19 @@ class Router:
                 pending.future.set_result((msg.seq, msg.ts))
             if pending.duplicate:
                 continue
+            if msg.type == "conclusion" and self.on_concluded is not None:
+                self.on_concluded(pending.group)
             frame = '{"op":"deliver","envelope":' + msg.body + "}"
             for member in pending.group.members:
                 if member != msg.sender and (conn := self.connections.get(member)) is not None:
                     conn.push(frame, msg.group_id, msg.seq)
 
     async def resume(self, conn: Connection, cursors: dict[str, int]) -> None:
-        """Replay what the agent missed in each of its groups, then go live."""
+        """Replay what the agent missed in each of its groups, then go live.
+
+        The replay includes the agent's own messages: an agent restarted from an older cursor
+        must see everything it said too, or its copy of a conversation's state would drift.
+        """
         previous = self.connections.get(conn.agent_id)
         self.connections[conn.agent_id] = conn
         if previous is not None and previous is not conn:
@@ -244,8 +277,7 @@ class Router:
             while True:
                 page = await self.store.messages_after(group_id, after, REPLAY_PAGE)
                 for msg in page:
-                    if msg.sender != conn.agent_id:
-                        conn.push_replayed('{"op":"deliver","envelope":' + msg.body + "}")
+                    conn.push_replayed('{"op":"deliver","envelope":' + msg.body + "}")
                 if page:
                     after = page[-1].seq
                 if len(page) < REPLAY_PAGE:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import Counter
 
@@ -11,6 +13,9 @@ from ioa.config import HubConfig
 from ioa.hub.registry import Agent, Registry
 from ioa.hub.router import Router
 from ioa.store import Store
+
+CLOCK_PERIOD = 0.1
+"""Seconds between two looks at conversation deadlines."""
 
 
 class HubState:
@@ -26,9 +31,25 @@ class HubState:
     async def start(self) -> None:
         await self.registry.load()
         await self.router.start()
+        self._clock = asyncio.create_task(self._tick())
 
     async def stop(self) -> None:
+        self._clock.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._clock
         await self.router.stop()
+
+    async def _tick(self) -> None:
+        """The hub's clock: send the timeouts of conversations whose deadlines have passed."""
+        while True:
+            await asyncio.sleep(CLOCK_PERIOD)
+            now = time.time()
+            for group_id in list(self.registry.timed):
+                group = self.registry.groups.get(group_id)
+                if group is None:
+                    continue
+                for envelope in group.policy.expire(now):
+                    self.router.originate(group, envelope)
 
     def is_online(self, agent: Agent) -> bool:
         if self.router.is_connected(agent.id):

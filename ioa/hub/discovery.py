@@ -1,0 +1,589 @@
+"""Capability discovery: rank registered agents by how well their card matches a query.
+
+IoA's reference implementation embeds every description with a cloud model and asks Milvus; here
+ranking is local and needs no model: Okapi BM25 over a field-weighted bag of words built from each
+card, kept in an in-memory inverted index that the hub updates incrementally as agents register,
+change, leave and come online. Work per query is proportional to the postings of the query terms,
+not to the number of cards, so rare terms stay cheap on a hub of 100,000 agents.
+
+Field weights (why): a card's name, its tags and its skill names are what its author chose to be
+found by, so a term there counts 3x (name, tags) or 2x (skill names) a term in free-text
+descriptions. Weighted term counts feed BM25's term frequency and document length (a simplified
+BM25F with one length normalisation).
+
+Embedding ranking is optional: the hub may pass a vector per card and per query (computed with
+the local embedding model, off the event loop); then scores blend normalised BM25 with cosine
+similarity. Without vectors the index is purely lexical.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+import unicodedata
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ioa.errors import IoAError
+from protocols.card import AgentCard
+
+__all__ = [
+    "DiscoveryError",
+    "DiscoveryIndex",
+    "Hit",
+    "InvalidQuery",
+    "InvalidVector",
+    "analyze",
+    "card_tags",
+    "card_terms",
+]
+
+K1 = 1.2
+"""BM25 term-frequency saturation."""
+B = 0.75
+"""BM25 document-length normalisation."""
+NAME_WEIGHT = 3
+TAG_WEIGHT = 3
+SKILL_NAME_WEIGHT = 2
+TEXT_WEIGHT = 1
+MAX_QUERY_CHARS = 4000
+MAX_TOKEN_CHARS = 64
+"""Longer "words" are noise (hashes, base64), not capabilities; they are dropped."""
+
+_STOP_TEXT = (
+    "a an and any are as at be been but by can could do does for from has have he her his how i "
+    "if in into is it its me my no not of on or our she so some such than that the their them "
+    "then there these they this those to too us was we were what when where which while who whom "
+    "why will with would you your"
+)
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+"""Function words that say nothing about a capability."""
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_UNICODE_WORD = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+")
+"""Han and kana have no spaces between words, so each character is a token of its own."""
+
+
+class DiscoveryError(IoAError):
+    code = "discovery_error"
+    default_message = "discovery failed"
+
+
+class InvalidQuery(DiscoveryError):
+    code = "invalid_query"
+    default_message = "the discovery query is invalid"
+
+
+class InvalidVector(DiscoveryError):
+    code = "invalid_vector"
+    default_message = "the embedding vector is invalid"
+
+
+def _normalize(text: str) -> str:
+    """Case-fold and, for Latin, Greek and Cyrillic letters, drop accents ("Résumé" -> "resume")."""
+    if text.isascii():
+        return text.lower()
+    out: list[str] = []
+    base = 0x10000
+    for char in unicodedata.normalize("NFKD", text.casefold()):
+        if unicodedata.combining(char):
+            if base < 0x0530:
+                continue
+        else:
+            base = ord(char)
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    """Conservative suffix stripping so that "reviewing", "reviewer" and "reviews" meet.
+
+    Plural -s/-ies, then one of -ing/-er/-ed (leaving a stem of 3+ letters, 4+ for -ed), then a
+    doubled final consonant ("planning" -> "plan") and a final -e ("code", "coding" -> "cod").
+    Words with digits and short words are kept as they are.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith(("ies", "ied")) and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix, min_stem in (("ing", 3), ("er", 3), ("ed", 4)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= min_stem:
+            word = word[: -len(suffix)]
+            if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]
+            break
+    if word.endswith("e") and len(word) >= 4:
+        word = word[:-1]
+    return word
+
+
+def _words(text: str) -> list[str]:
+    """Normalised words of `text`, stop words and over-long tokens removed (not stemmed)."""
+    text = _normalize(text)
+    pattern = _ASCII_WORD if text.isascii() else _UNICODE_WORD
+    return [w for w in pattern.findall(text) if w not in STOP_WORDS and len(w) <= MAX_TOKEN_CHARS]
+
+
+def analyze(text: str) -> list[str]:
+    """The index terms of `text`, in order: the same analysis for cards and queries."""
+    return [_stem(w) for w in _words(text)]
+
+
+def card_terms(card: AgentCard) -> Counter[str]:
+    """Field-weighted term counts of a card (see the module docstring for the weights)."""
+    counts: Counter[str] = Counter()
+
+    def add(text: str, weight: int) -> None:
+        for term in analyze(text):
+            counts[term] += weight
+
+    add(card.name, NAME_WEIGHT)
+    add(card.description, TEXT_WEIGHT)
+    for skill in card.skills:
+        add(skill.name, SKILL_NAME_WEIGHT)
+        add(skill.description, TEXT_WEIGHT)
+        for tag in skill.tags:
+            add(tag, TAG_WEIGHT)
+    return counts
+
+
+def _tag_key(tag: str) -> str:
+    return _normalize(tag.strip())
+
+
+def card_tags(card: AgentCard) -> frozenset[str]:
+    """The card's tags as the tag filter compares them: trimmed and case-folded."""
+    return frozenset(_tag_key(tag) for skill in card.skills for tag in skill.tags if tag.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One ranked agent and why it matched."""
+
+    agent_id: str
+    score: float
+    """BM25 (or blended) relevance; 0.0 when the query had no terms and filters alone chose."""
+    matched_terms: tuple[str, ...] = ()
+    """Query words (normalised) whose term occurs in the card, in query order."""
+    matched_tags: tuple[str, ...] = ()
+    """Card tags that were requested as a filter or that match a query term, sorted."""
+
+
+class _Postings:
+    """One term's documents, sorted, with their weighted counts in two compact arrays.
+
+    Arrays take ~6 bytes a posting where a dict takes ~40, which is most of the index's memory at
+    100,000 cards; bisection keeps updates and lookups logarithmic.
+    """
+
+    __slots__ = ("docs", "tfs")
+
+    def __init__(self) -> None:
+        self.docs = array("i")
+        self.tfs = array("H")
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def get(self, doc: int) -> int:
+        i = bisect_left(self.docs, doc)
+        return self.tfs[i] if i < len(self.docs) and self.docs[i] == doc else 0
+
+    def put(self, doc: int, tf: int) -> None:
+        tf = min(tf, 0xFFFF)
+        i = bisect_left(self.docs, doc)
+        if i < len(self.docs) and self.docs[i] == doc:
+            self.tfs[i] = tf
+        elif i == len(self.docs):
+            self.docs.append(doc)
+            self.tfs.append(tf)
+        else:
+            self.docs.insert(i, doc)
+            self.tfs.insert(i, tf)
+
+    def discard(self, doc: int) -> None:
+        i = bisect_left(self.docs, doc)
+        if i < len(self.docs) and self.docs[i] == doc:
+            del self.docs[i]
+            del self.tfs[i]
+
+
+class _VectorTable:
+    """Unit-length embedding rows indexed by document slot; cosine is then one matrix product."""
+
+    def __init__(self) -> None:
+        self.dim: int | None = None
+        self._rows = np.zeros((0, 0), dtype=np.float32)
+        self._has = np.zeros(0, dtype=bool)
+
+    def unit(self, vector: Sequence[float]) -> np.ndarray:
+        try:
+            array = np.asarray(vector, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidVector("an embedding must be a list of numbers") from exc
+        if array.ndim != 1 or array.size == 0:
+            raise InvalidVector("an embedding must be a non-empty flat list of numbers")
+        if self.dim is not None and array.size != self.dim:
+            raise InvalidVector(f"embedding has {array.size} dimensions, the index uses {self.dim}")
+        norm = float(np.linalg.norm(array))
+        if not math.isfinite(norm) or norm == 0.0:
+            raise InvalidVector("an embedding must be finite and not all zeros")
+        return (array / norm).astype(np.float32)
+
+    def set(self, doc: int, unit: np.ndarray) -> None:
+        if self.dim is None:
+            self.dim = unit.size
+            self._rows = np.zeros((0, self.dim), dtype=np.float32)
+        if doc >= len(self._has):
+            size = max(16, 2 * len(self._has), doc + 1)
+            rows = np.zeros((size, self.dim), dtype=np.float32)
+            rows[: len(self._rows)] = self._rows
+            has = np.zeros(size, dtype=bool)
+            has[: len(self._has)] = self._has
+            self._rows, self._has = rows, has
+        self._rows[doc] = unit
+        self._has[doc] = True
+
+    def clear(self, doc: int) -> None:
+        if doc < len(self._has):
+            self._has[doc] = False
+
+    def similarities(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of every slot with the query; slots without a vector get -inf."""
+        sims = self._rows @ query
+        sims[~self._has] = -np.inf
+        return sims
+
+
+class DiscoveryIndex:
+    """In-memory BM25 index of agent cards, with tag and presence filters.
+
+    Not thread-safe: the hub calls it from its event loop only. All methods are synchronous and
+    do no I/O; `search` costs O(postings of the query terms) plus O(k log k).
+    """
+
+    def __init__(self, *, k1: float = K1, b: float = B, semantic_weight: float = 0.5) -> None:
+        if not 0.0 <= semantic_weight <= 1.0:
+            raise DiscoveryError("semantic_weight must be between 0 and 1")
+        self._k1 = k1
+        self._b = b
+        self._semantic_weight = semantic_weight
+        self._postings: dict[str, _Postings] = {}
+        self._tag_docs: dict[str, set[int]] = {}
+        self._doc_of: dict[str, int] = {}
+        self._ids: list[str | None] = []
+        self._lens: list[int] = []
+        self._terms: list[tuple[str, ...]] = []
+        self._tags: list[frozenset[str]] = []
+        self._free: list[int] = []
+        self._total_len = 0
+        self._online_ids: set[str] = set()
+        self._online_docs: set[int] = set()
+        self._vectors = _VectorTable()
+
+    def __len__(self) -> int:
+        return len(self._doc_of)
+
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self._doc_of
+
+    @property
+    def term_count(self) -> int:
+        """Distinct terms in the index."""
+        return len(self._postings)
+
+    def upsert(
+        self, agent_id: str, card: AgentCard, *, vector: Sequence[float] | None = None
+    ) -> None:
+        """Index `card` under `agent_id`, replacing whatever was indexed for it before.
+
+        `vector` is the card's embedding; without one the agent has no semantic score.
+        """
+        unit = None if vector is None else self._vectors.unit(vector)
+        doc = self._doc_of.get(agent_id)
+        if doc is None:
+            doc = self._free.pop() if self._free else len(self._ids)
+            if doc == len(self._ids):
+                self._ids.append(None)
+                self._lens.append(0)
+                self._terms.append(())
+                self._tags.append(frozenset())
+            self._doc_of[agent_id] = doc
+            self._ids[doc] = agent_id
+            if agent_id in self._online_ids:
+                self._online_docs.add(doc)
+        else:
+            self._unindex(doc)
+        counts = card_terms(card)
+        for term, weight in counts.items():
+            postings = self._postings.get(term)
+            if postings is None:
+                postings = self._postings[term] = _Postings()
+            postings.put(doc, weight)
+        tags = card_tags(card)
+        for tag in tags:
+            self._tag_docs.setdefault(tag, set()).add(doc)
+        length = sum(counts.values())
+        self._terms[doc] = tuple(counts)
+        self._tags[doc] = tags
+        self._lens[doc] = length
+        self._total_len += length
+        if unit is not None:
+            self._vectors.set(doc, unit)
+
+    def remove(self, agent_id: str) -> None:
+        """Forget an agent (deregistration); unknown ids are ignored."""
+        self._online_ids.discard(agent_id)
+        doc = self._doc_of.pop(agent_id, None)
+        if doc is None:
+            return
+        self._unindex(doc)
+        self._online_docs.discard(doc)
+        self._ids[doc] = None
+        self._free.append(doc)
+
+    def set_online(self, agent_id: str, online: bool) -> None:
+        """Record presence; it may arrive before the agent's card is indexed."""
+        doc = self._doc_of.get(agent_id)
+        if online:
+            self._online_ids.add(agent_id)
+            if doc is not None:
+                self._online_docs.add(doc)
+        else:
+            self._online_ids.discard(agent_id)
+            if doc is not None:
+                self._online_docs.discard(doc)
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        tags: Iterable[str] = (),
+        online_only: bool = False,
+        exclude: Iterable[str] = (),
+        query_vector: Sequence[float] | None = None,
+    ) -> list[Hit]:
+        """The `k` agents that best match `query`, best first, ties broken by agent id.
+
+        An agent must carry every tag in `tags` (case-insensitive) and, with `online_only`, be
+        online. A query without searchable terms lists the agents the filters select (score 0,
+        by agent id), or nothing when no filter is given. `query_vector` turns on the hybrid
+        ranking for agents indexed with a vector.
+        """
+        if not isinstance(query, str):
+            raise InvalidQuery("the query must be text")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidQuery(f"the query is longer than {MAX_QUERY_CHARS} characters")
+        _check_k(k)
+        wanted_tags = _tag_set(tags)
+        excluded = {self._doc_of[a] for a in _id_set(exclude) if a in self._doc_of}
+        unit = None
+        if query_vector is not None:
+            unit = self._vectors.unit(query_vector)
+            if self._vectors.dim is None:
+                unit = None
+        words: dict[str, str] = {}
+        for word in _words(query):
+            words.setdefault(_stem(word), word)
+        allowed = self._allowed(wanted_tags, online_only)
+        if allowed is not None and not allowed:
+            return []
+        if not words and unit is None:
+            if allowed is None:
+                return []
+            ids = heapq.nsmallest(k, (self._ids[d] or "" for d in allowed if d not in excluded))
+            return [Hit(a, 0.0, (), tuple(sorted(wanted_tags))) for a in ids]
+        scores = self._bm25(sorted(words), allowed)
+        if unit is not None:
+            scores = self._blend(scores, unit, allowed, excluded, k)
+        for doc in excluded:
+            scores.pop(doc, None)
+        return [self._hit(doc, score, words, wanted_tags) for doc, score in self._top(scores, k)]
+
+    def multi_search(
+        self,
+        queries: Sequence[str],
+        *,
+        k: int = 5,
+        tags: Iterable[str] = (),
+        online_only: bool = False,
+        exclude: Iterable[str] = (),
+    ) -> list[Hit]:
+        """Top `k` of each query, de-duplicated keeping each agent's best hit, best first.
+
+        Team formation asks from several angles ("writes python", "reviews code"); the union is
+        at most `k * len(queries)` agents.
+        """
+        if isinstance(queries, str) or not isinstance(queries, Sequence):
+            raise InvalidQuery("queries must be a list of texts")
+        tags, exclude = tuple(tags), tuple(exclude)
+        best: dict[str, Hit] = {}
+        for query in queries:
+            hits = self.search(query, k=k, tags=tags, online_only=online_only, exclude=exclude)
+            for hit in hits:
+                seen = best.get(hit.agent_id)
+                if seen is None or hit.score > seen.score:
+                    best[hit.agent_id] = hit
+        return sorted(best.values(), key=lambda hit: (-hit.score, hit.agent_id))
+
+    def _unindex(self, doc: int) -> None:
+        for term in self._terms[doc]:
+            postings = self._postings[term]
+            postings.discard(doc)
+            if not postings:
+                del self._postings[term]
+        for tag in self._tags[doc]:
+            docs = self._tag_docs[tag]
+            docs.discard(doc)
+            if not docs:
+                del self._tag_docs[tag]
+        self._total_len -= self._lens[doc]
+        self._lens[doc] = 0
+        self._terms[doc] = ()
+        self._tags[doc] = frozenset()
+        self._vectors.clear(doc)
+
+    def _allowed(self, tags: set[str], online_only: bool) -> set[int] | None:
+        """Documents the filters admit (smallest set first), or None when nothing filters."""
+        sets: list[set[int]] = []
+        for tag in tags:
+            docs = self._tag_docs.get(tag)
+            if docs is None:
+                return set()
+            sets.append(docs)
+        if online_only:
+            sets.append(self._online_docs)
+        if not sets:
+            return None
+        sets.sort(key=len)
+        return sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
+
+    def _bm25(self, terms: list[str], allowed: set[int] | None) -> dict[int, float]:
+        """BM25 of every admitted document that holds at least one of `terms`."""
+        n = len(self._doc_of)
+        if n == 0:
+            return {}
+        k1, lens = self._k1, self._lens
+        c_norm = k1 * (1.0 - self._b)
+        c_len = k1 * self._b * n / self._total_len if self._total_len else 0.0
+        lists: list[tuple[_Postings, float]] = []
+        for term in terms:
+            postings = self._postings.get(term)
+            if postings:
+                df = len(postings)
+                idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+                lists.append((postings, idf * (k1 + 1.0)))
+        scores: dict[int, float] = {}
+        if allowed is not None and 4 * len(allowed) * len(lists) < sum(len(p) for p, _ in lists):
+            for doc in allowed:
+                total = 0.0
+                for postings, w in lists:
+                    tf = postings.get(doc)
+                    if tf:
+                        total += w * tf / (tf + c_norm + c_len * lens[doc])
+                if total:
+                    scores[doc] = total
+            return scores
+        for postings, w in lists:
+            get = scores.get
+            if allowed is None:
+                for doc, tf in zip(postings.docs, postings.tfs, strict=True):
+                    scores[doc] = get(doc, 0.0) + w * tf / (tf + c_norm + c_len * lens[doc])
+            else:
+                for doc, tf in zip(postings.docs, postings.tfs, strict=True):
+                    if doc in allowed:
+                        scores[doc] = get(doc, 0.0) + w * tf / (tf + c_norm + c_len * lens[doc])
+        return scores
+
+    def _blend(
+        self,
+        lexical: dict[int, float],
+        unit: np.ndarray,
+        allowed: set[int] | None,
+        excluded: set[int],
+        k: int,
+    ) -> dict[int, float]:
+        """(1 - w) * BM25 / max BM25 + w * max(cosine, 0), over lexical hits and semantic top-k.
+
+        A document without a lexical hit scores w * cosine, so the k best of those by cosine are
+        the only ones that can reach the final top k.
+        """
+        w = self._semantic_weight
+        sims = self._vectors.similarities(unit)
+        top_lexical = max(lexical.values(), default=0.0) or 1.0
+        blended = {
+            doc: (1.0 - w) * score / top_lexical
+            + (w * max(float(sims[doc]), 0.0) if doc < len(sims) else 0.0)
+            for doc, score in lexical.items()
+        }
+        shut = list(excluded | lexical.keys())
+        if allowed is not None:
+            mask = np.ones(len(sims), dtype=bool)
+            mask[[d for d in allowed if d < len(sims)]] = False
+            sims[mask] = -np.inf
+        sims[[d for d in shut if d < len(sims)]] = -np.inf
+        take = min(k, len(sims))
+        for doc in np.argpartition(-sims, take - 1)[:take] if take else ():
+            if sims[doc] > 0.0:
+                blended[int(doc)] = w * float(sims[doc])
+        return blended
+
+    def _top(self, scores: dict[int, float], k: int) -> list[tuple[int, float]]:
+        if len(scores) > k:
+            floor = heapq.nlargest(k, scores.values())[-1]
+            items = [(doc, score) for doc, score in scores.items() if score >= floor]
+        else:
+            items = list(scores.items())
+        ids = self._ids
+        items.sort(key=lambda item: (-item[1], ids[item[0]]))
+        return items[:k]
+
+    def _hit(self, doc: int, score: float, words: dict[str, str], wanted: set[str]) -> Hit:
+        matched = [
+            (word, term)
+            for term, word in words.items()
+            if term in self._postings and self._postings[term].get(doc)
+        ]
+        terms = {term for _, term in matched}
+        tags = {tag for tag in self._tags[doc] if tag in wanted or terms.intersection(analyze(tag))}
+        return Hit(
+            agent_id=self._ids[doc] or "",
+            score=score,
+            matched_terms=tuple(word for word, _ in matched),
+            matched_tags=tuple(sorted(tags)),
+        )
+
+
+def _check_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InvalidQuery("k must be a positive integer")
+
+
+def _tag_set(tags: Iterable[str]) -> set[str]:
+    if isinstance(tags, str):
+        raise InvalidQuery("tags must be a list of texts, not one text")
+    keys: set[str] = set()
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise InvalidQuery("every tag must be text")
+        if tag.strip():
+            keys.add(_tag_key(tag))
+    return keys
+
+
+def _id_set(ids: Iterable[str]) -> set[str]:
+    if isinstance(ids, str):
+        raise InvalidQuery("exclude must be a list of agent ids, not one id")
+    return set(ids)

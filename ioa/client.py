@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from urllib.parse import urlencode
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
@@ -179,6 +180,16 @@ class HubClient:
     ) -> dict[str, Any]:
         body = {"name": name, "members": members, "protocol": protocol, "meta": meta or {}}
         return dict(await self.request("POST", "/v1/groups", body))
+
+    async def discover(
+        self, query: str, *, k: int = 5, tags: list[str] | None = None, online: bool = False
+    ) -> list[dict[str, Any]]:
+        """Agents ranked by how well their card matches `query`: `agent_id`, `score`, `card`."""
+        params = {"q": query, "k": str(k), "online": "true" if online else "false"}
+        if tags:
+            params["tags"] = ",".join(tags)
+        body = await self.request("GET", "/v1/discover?" + urlencode(params))
+        return list(body["hits"])
 
     async def group(self, group_id: str) -> dict[str, Any]:
         return dict(await self.request("GET", f"/v1/groups/{group_id}"))

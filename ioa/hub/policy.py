@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from ioa.hub.errors import InvalidRequest
 from ioa.store import Store
 from protocols import Envelope, ProtocolError
-from protocols.conversation import ConversationState, Limits, apply, expire, start
+from protocols.conversation import ConversationState, apply, expire
+from protocols.conversation.settings import conversation_for_group
 
 REPLAY_PAGE = 1000
 
@@ -68,34 +67,16 @@ class ChatPolicy:
         return None
 
 
-class ConversationSettings(BaseModel):
-    """What an "ioa" group's `meta` may set; anything else in `meta` is context for agents."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    initiator: str | None = None
-    """Who speaks first; default the first member (the group's creator)."""
-    max_turns: int = Field(default=40, ge=1, le=10_000)
-    turn_timeout: float | None = Field(default=None, gt=0)
-    task_timeout: float | None = Field(default=None, gt=0)
-
-
 class ConversationPolicy:
     """An IoA conversation: discussion, task assignment, pause, conclude, conclusion."""
 
     def __init__(self, group_id: str, members: list[str], meta: dict[str, Any], at: float) -> None:
         try:
-            settings = ConversationSettings.model_validate(meta)
-        except ValidationError as exc:
-            raise InvalidRequest(f"conversation settings: {exc.errors()[0]['msg']}") from None
-        limits = Limits(settings.max_turns, settings.turn_timeout, settings.task_timeout)
-        try:
-            self.state: ConversationState = start(
-                group_id, members, initiator=settings.initiator, limits=limits, now=at
-            )
+            self.state: ConversationState = conversation_for_group(group_id, members, meta, at)
         except ProtocolError as exc:
             raise InvalidRequest(exc.message) from None
         self._initial = self.state
+        limits = self.state.limits
         self.timed = limits.turn_timeout is not None or limits.task_timeout is not None
 
     def apply(self, envelope: Envelope, now: float) -> None:

@@ -137,7 +137,7 @@ async def register_agent(request: web.Request) -> web.Response:
         raise Unauthorized("registering needs the hub's registration token")
     card = await read_model(request, AgentCard)
     agent, token = await state.registry.register(card)
-    state.presence_changed(agent.id)
+    state.card_changed(agent)
     return json_ok({"agent_id": agent.id, "token": token, "card": agent.card.model_dump()}, 201)
 
 
@@ -161,7 +161,7 @@ async def put_agent(request: web.Request) -> web.Response:
     agent = self_only(request)
     card = await read_model(request, AgentCard)
     agent = await state.registry.update_card(agent.id, card)
-    state.presence_changed(agent.id)
+    state.card_changed(agent)
     return json_ok(agent_view(state, agent))
 
 
@@ -182,6 +182,37 @@ async def heartbeat(request: web.Request) -> web.Response:
     now = await state.registry.touch(agent.id)
     state.presence_changed(agent.id)
     return json_ok({"agent_id": agent.id, "last_seen": now, "online": True})
+
+
+async def discover(request: web.Request) -> web.Response:
+    """Agents ranked by how well their cards match `q` (BM25), filtered by tags and presence."""
+    state = request.app[STATE]
+    caller(request)
+    query = request.query.get("q", "")
+    if len(query) > 1000:
+        raise InvalidRequest("query parameter 'q' is longer than 1000 characters")
+    k = _int_query(request, "k", 5, 1, 100)
+    tags = [t for t in request.query.get("tags", "").split(",") if t.strip()]
+    online = request.query.get("online") in ("1", "true", "yes")
+    hits = state.discovery.search(query, k=k, tags=tags, online_only=online)
+    agents = state.registry.agents
+    return json_ok(
+        {
+            "query": query,
+            "hits": [
+                {
+                    "agent_id": hit.agent_id,
+                    "score": hit.score,
+                    "matched_terms": list(hit.matched_terms),
+                    "matched_tags": list(hit.matched_tags),
+                    "card": agents[hit.agent_id].card.model_dump(mode="json"),
+                    "online": state.is_online(agents[hit.agent_id]),
+                }
+                for hit in hits
+                if hit.agent_id in agents
+            ],
+        }
+    )
 
 
 async def create_group(request: web.Request) -> web.Response:
@@ -253,6 +284,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/v1/agents/{agent_id}", put_agent)
     app.router.add_delete("/v1/agents/{agent_id}", delete_agent)
     app.router.add_post("/v1/agents/{agent_id}/heartbeat", heartbeat)
+    app.router.add_get("/v1/discover", discover)
     app.router.add_post("/v1/groups", create_group)
     app.router.add_get("/v1/groups", list_groups)
     app.router.add_get("/v1/groups/{group_id}", get_group)

@@ -10,6 +10,7 @@ from collections import Counter
 from aiohttp import web
 
 from ioa.config import HubConfig
+from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.registry import Agent, Registry
 from ioa.hub.router import Router
 from ioa.store import Store
@@ -24,12 +25,18 @@ class HubState:
         self.store = store
         self.registry = Registry(store)
         self.router = Router(self.registry, store, config)
+        self.discovery = DiscoveryIndex()
+        self._heartbeats: dict[str, float] = {}
+        """agent id → when its last heartbeat stops counting (agents online by heartbeat)."""
         self.rejections: Counter[str] = Counter()
         """Rejected frames and requests by error code, since start."""
         self.started_at = time.time()
 
     async def start(self) -> None:
         await self.registry.load()
+        for agent in self.registry.agents.values():
+            self.discovery.upsert(agent.id, agent.card)
+            self.presence_changed(agent.id)
         await self.router.start()
         self._clock = asyncio.create_task(self._tick())
 
@@ -40,10 +47,13 @@ class HubState:
         await self.router.stop()
 
     async def _tick(self) -> None:
-        """The hub's clock: send the timeouts of conversations whose deadlines have passed."""
+        """The hub's clock: timeouts of conversations whose deadlines passed; lapsed presence."""
         while True:
             await asyncio.sleep(CLOCK_PERIOD)
             now = time.time()
+            for agent_id, expiry in list(self._heartbeats.items()):
+                if now >= expiry:
+                    self.presence_changed(agent_id)
             for group_id in list(self.registry.timed):
                 group = self.registry.groups.get(group_id)
                 if group is None:
@@ -58,7 +68,23 @@ class HubState:
         return last is not None and time.time() - last < self.config.heartbeat_timeout
 
     def presence_changed(self, agent_id: str) -> None:
-        """Hook for indexes that filter by presence; presence itself is computed on demand."""
+        """Bring the discovery index's presence (and card) up to date for one agent."""
+        agent = self.registry.agents.get(agent_id)
+        if agent is None:
+            self.discovery.remove(agent_id)
+            self._heartbeats.pop(agent_id, None)
+            return
+        if agent.last_seen is not None:
+            expiry = agent.last_seen + self.config.heartbeat_timeout
+            if expiry > time.time():
+                self._heartbeats[agent_id] = expiry
+            else:
+                self._heartbeats.pop(agent_id, None)
+        self.discovery.set_online(agent_id, self.is_online(agent))
+
+    def card_changed(self, agent: Agent) -> None:
+        self.discovery.upsert(agent.id, agent.card)
+        self.presence_changed(agent.id)
 
     def count_rejection(self, code: str) -> None:
         self.rejections[code] += 1

@@ -58,7 +58,6 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         )
     )
     greeted = False
-    state.presence_changed(agent.id)
     try:
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
@@ -72,6 +71,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                     if not greeted:
                         greeted = True
                         await state.router.resume(conn, frame.cursors)
+                        state.presence_changed(agent.id)
                     continue
                 if not greeted:
                     raise HelloRequired()

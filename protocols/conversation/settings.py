@@ -1,0 +1,47 @@
+"""How a group's `meta` sets up its conversation, shared by the hub and every agent.
+
+Both sides must start from the same state (same initiator, limits and start time) or their
+copies of the conversation would drift; so both build it with `conversation_for_group`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from protocols.conversation.state import ConversationState, Limits, start
+from protocols.errors import InvalidConversation
+
+
+class ConversationSettings(BaseModel):
+    """What an "ioa" group's `meta` may set; anything else in `meta` is context for agents."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    initiator: str | None = None
+    """Who speaks first; default the first member (the group's creator)."""
+    max_turns: int = Field(default=40, ge=1, le=10_000)
+    turn_timeout: float | None = Field(default=None, gt=0)
+    """Seconds the agent holding the turn has before the hub passes it on."""
+    task_timeout: float | None = Field(default=None, gt=0)
+    """Seconds a task may stay unfinished before the hub marks it failed."""
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_turns, self.turn_timeout, self.task_timeout)
+
+
+def conversation_for_group(
+    group_id: str, members: list[str] | tuple[str, ...], meta: dict[str, Any], created_at: float
+) -> ConversationState:
+    """The initial state of a group's conversation; `InvalidConversation` names what is wrong."""
+    try:
+        settings = ConversationSettings.model_validate(meta)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidConversation(f"conversation setting {where}: {first['msg']}") from None
+    return start(
+        group_id, members, initiator=settings.initiator, limits=settings.limits, now=created_at
+    )

@@ -1,0 +1,89 @@
+"""Agents run their conversations end to end through a real hub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.brain import Job, ScriptedBrain, Turn
+from agents.runtime import Agent
+from ioa.hub import Hub
+from tests.conftest import card
+
+
+def lead_moves(turn: Turn) -> dict[str, Any]:
+    """Assign one synchronous task to the other member, then conclude with its result."""
+    state = turn.state
+    if "conclusion" in turn.legal.types:
+        return {"type": "conclusion", "text": f"result: {state.tasks[0].result}"}
+    if state.tasks:
+        return {"type": "conclude", "text": "we have it"}
+    other = next(m for m in turn.names if m != turn.me)
+    return {
+        "type": "sync_task_assign",
+        "assignees": [other],
+        "title": "compute",
+        "description": "what is 6 times 7?",
+    }
+
+
+async def test_lead_assigns_a_task_and_concludes_with_its_result(hub: Hub) -> None:
+    worker_brain = ScriptedBrain(
+        work=lambda job: str(6 * 7) if "6 times 7" in job.description else "?"
+    )
+    async with (
+        Agent(card("worker", "math"), worker_brain, hub.url) as worker,
+        Agent(card("lead", "planning"), ScriptedBrain(lead_moves), hub.url) as lead,
+    ):
+        group = await lead.launch("multiply", roster=[worker.id])
+        assert await lead.conclusion(group, timeout=10) == "result: 42"
+        assert await worker.conclusion(group, timeout=10) == "result: 42"
+        assert lead.rejections == worker.rejections == 0
+
+
+async def test_garbage_from_a_brain_becomes_a_legal_fallback(hub: Hub) -> None:
+    junk = ScriptedBrain(lambda turn: {"type": "shout", "text": 7})
+    async with (
+        Agent(card("a"), junk, hub.url) as a,
+        Agent(card("b"), ScriptedBrain(), hub.url) as b,
+    ):
+        group = await a.launch("anything", roster=[b.id], meta={"max_turns": 4})
+        text = await a.conclusion(group, timeout=10)
+        assert text
+        assert a.rejections == 0
+
+
+async def test_team_formation_by_discovery(hub: Hub) -> None:
+    seen: list[Job] = []
+
+    def work(job: Job) -> str:
+        seen.append(job)
+        return "haiku written"
+
+    def lead(turn: Turn) -> dict[str, Any]:
+        if "conclusion" in turn.legal.types:
+            return {"type": "conclusion", "text": turn.state.tasks[0].result or ""}
+        if turn.state.tasks:
+            return {"type": "conclude", "text": ""}
+        poet = next(m for m, n in turn.names.items() if n == "poet")
+        return {
+            "type": "sync_task_assign",
+            "assignees": [poet],
+            "title": "poem",
+            "description": "write a haiku",
+        }
+
+    async with (
+        Agent(
+            card("poet", "poetry", description="writes poems and haiku"),
+            ScriptedBrain(work=work),
+            hub.url,
+        ),
+        Agent(card("chef", "cooking", description="cooks pasta"), ScriptedBrain(), hub.url),
+        Agent(card("lead"), ScriptedBrain(lead), hub.url) as boss,
+    ):
+        group = await boss.launch("a haiku poem about spring")
+        assert await boss.conclusion(group, timeout=10) == "haiku written"
+        members = (await boss.client.group(group))["members"]
+        names = {(await boss.client.agent(m))["card"]["name"] for m in members}
+        assert "poet" in names
+        assert len(seen) == 1

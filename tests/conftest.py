@@ -17,7 +17,8 @@ POSTGRES_ENV = "IOA_TEST_POSTGRES_URL"
 
 
 def hub_config(db: Path | str, **overrides: object) -> HubConfig:
-    return HubConfig(host="127.0.0.1", port=0, database_url=str(db), **overrides)  # type: ignore[arg-type]
+    settings: dict[str, object] = {"host": "127.0.0.1", "port": 0, "database_url": str(db)}
+    return HubConfig.model_validate(settings | overrides)
 
 
 @pytest.fixture

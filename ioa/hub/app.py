@@ -9,17 +9,18 @@ from types import TracebackType
 from aiohttp import web
 
 from ioa.config import HubConfig
-from ioa.hub import rest, ws
+from ioa.hub import goals, rest, ws
 from ioa.hub.state import STATE, HubState
 from ioa.store import SqlStore, Store
 
 
-def create_app(state: HubState) -> web.Application:
+def create_app(state: HubState, goal_book: goals.Goals) -> web.Application:
     app = web.Application(
         middlewares=[rest.errors_middleware], client_max_size=state.config.max_frame_bytes * 4
     )
     app[STATE] = state
     rest.add_routes(app)
+    goals.add_routes(app, goal_book)
     app.router.add_get("/v1/ws", ws.websocket)
     return app
 
@@ -36,6 +37,7 @@ class Hub:
         self._own_store = store is None
         self.store = store or SqlStore(self.config.database_url)
         self.state = HubState(self.config, self.store)
+        self.goals = goals.Goals(self.state)
         self._runner: web.AppRunner | None = None
         self.port = self.config.port
 
@@ -47,7 +49,8 @@ class Hub:
         await self.store.start()
         try:
             await self.state.start()
-            self._runner = web.AppRunner(create_app(self.state), access_log=None)
+            await self.goals.load()
+            self._runner = web.AppRunner(create_app(self.state, self.goals), access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.host, self.config.port)
             await site.start()
@@ -62,6 +65,7 @@ class Hub:
 
     async def stop(self) -> None:
         await self.state.stop()
+        await self.goals.flush()
         for conn in list(self.state.router.connections.values()):
             await conn.ws.close(code=1001, message=b"hub shutting down")
         if self._runner is not None:

@@ -179,9 +179,16 @@ class Registry:
         return group
 
     async def create_group(
-        self, creator: str, name: str, members: list[str], protocol: str, meta: dict[str, Any]
+        self,
+        creator: str,
+        name: str,
+        members: list[str],
+        protocol: str,
+        meta: dict[str, Any],
+        *,
+        creator_joins: bool = True,
     ) -> Group:
-        ordered = list(dict.fromkeys([creator, *members]))
+        ordered = list(dict.fromkeys([creator, *members] if creator_joins else members))
         for member in ordered:
             self.agent(member)
         rec = GroupRecord(

@@ -114,8 +114,8 @@ class Router:
         self.connections: dict[str, Connection] = {}
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self.on_concluded: Callable[[Group], None] | None = None
-        """Called when a group's conclusion has been stored (goals listen here)."""
+        self.listeners: list[Callable[[Group, StoredMessage], None]] = []
+        """Called for every newly stored message, after its commit (goals listen here)."""
 
     async def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop())
@@ -254,8 +254,8 @@ class Router:
                 pending.future.set_result((msg.seq, msg.ts))
             if pending.duplicate:
                 continue
-            if msg.type == "conclusion" and self.on_concluded is not None:
-                self.on_concluded(pending.group)
+            for listener in self.listeners:
+                listener(pending.group, msg)
             frame = '{"op":"deliver","envelope":' + msg.body + "}"
             for member in pending.group.members:
                 if member != msg.sender and (conn := self.connections.get(member)) is not None:

@@ -1,12 +1,13 @@
 """Durable state of the hub: agents, groups, memberships and messages."""
 
 from ioa.store.base import DuplicateMessage, Store, StoreError
-from ioa.store.records import AgentRecord, GroupRecord, StoredMessage
+from ioa.store.records import AgentRecord, GoalRecord, GroupRecord, StoredMessage
 from ioa.store.sql import SqlStore, normalize_url
 
 __all__ = [
     "AgentRecord",
     "DuplicateMessage",
+    "GoalRecord",
     "GroupRecord",
     "SqlStore",
     "Store",

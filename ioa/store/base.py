@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 from ioa.errors import IoAError
-from ioa.store.records import AgentRecord, GroupRecord, StoredMessage
+from ioa.store.records import AgentRecord, GoalRecord, GroupRecord, StoredMessage
 
 
 class StoreError(IoAError):
@@ -68,6 +68,18 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def list_groups(self) -> list[GroupRecord]: ...
+
+    # goals
+    @abc.abstractmethod
+    async def add_goal(self, goal: GoalRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def update_goal(
+        self, goal_id: str, status: str, conclusion: str | None, updated_at: float
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def list_goals(self) -> list[GoalRecord]: ...
 
     # messages
     @abc.abstractmethod

@@ -39,3 +39,17 @@ class StoredMessage:
     ts: float
     body: str
     """The whole `Envelope` as JSON, seq and ts included: delivered verbatim on replay."""
+
+
+@dataclass(slots=True)
+class GoalRecord:
+    id: str
+    text: str
+    creator: str
+    group_id: str
+    """The group whose conclusion answers the goal."""
+    created_at: float
+    status: str = "running"
+    """running, done or failed."""
+    conclusion: str | None = None
+    updated_at: float | None = None

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ioa.store.base import DuplicateMessage, Store, StoreError
-from ioa.store.records import AgentRecord, GroupRecord, StoredMessage
+from ioa.store.records import AgentRecord, GoalRecord, GroupRecord, StoredMessage
 
 metadata = MetaData()
 
@@ -62,6 +62,19 @@ memberships = Table(
     Column("group_id", String(64), ForeignKey("groups.id"), primary_key=True),
     Column("agent_id", String(64), primary_key=True),
     Column("position", Integer, nullable=False),
+)
+
+goals = Table(
+    "goals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("creator", String(64), nullable=False),
+    Column("group_id", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("conclusion", Text),
+    Column("updated_at", Float),
 )
 
 messages = Table(
@@ -212,6 +225,46 @@ class SqlStore(Store):
                 r.id, r.name, r.created_by, r.created_at, members.get(r.id, []), r.protocol, r.meta
             )
             for r in group_rows
+        ]
+
+    # goals
+    async def add_goal(self, goal: GoalRecord) -> None:
+        await self._write(
+            insert(goals).values(
+                id=goal.id,
+                text=goal.text,
+                creator=goal.creator,
+                group_id=goal.group_id,
+                created_at=goal.created_at,
+                status=goal.status,
+                conclusion=goal.conclusion,
+                updated_at=goal.updated_at,
+            )
+        )
+
+    async def update_goal(
+        self, goal_id: str, status: str, conclusion: str | None, updated_at: float
+    ) -> None:
+        await self._write(
+            update(goals)
+            .where(goals.c.id == goal_id)
+            .values(status=status, conclusion=conclusion, updated_at=updated_at)
+        )
+
+    async def list_goals(self) -> list[GoalRecord]:
+        rows = await self._read(select(goals).order_by(goals.c.created_at, goals.c.id))
+        return [
+            GoalRecord(
+                r.id,
+                r.text,
+                r.creator,
+                r.group_id,
+                r.created_at,
+                r.status,
+                r.conclusion,
+                r.updated_at,
+            )
+            for r in rows
         ]
 
     # messages

@@ -11,6 +11,7 @@ import pytest
 from ioa.store import (
     AgentRecord,
     DuplicateMessage,
+    GoalRecord,
     GroupRecord,
     SqlStore,
     StoredMessage,
@@ -111,3 +112,11 @@ def test_urls_are_normalized_to_async_drivers(tmp_path: Path) -> None:
     assert normalize_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
     assert normalize_url("postgresql://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
     assert normalize_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
+
+
+async def test_goals_are_stored_and_updated(store: SqlStore) -> None:
+    goal = uid("goal")
+    await store.add_goal(GoalRecord(goal, "plan a trip", uid("a"), uid("g"), 5.0))
+    await store.update_goal(goal, "done", "go to the sea", 6.0)
+    stored = next(g for g in await store.list_goals() if g.id == goal)
+    assert (stored.status, stored.conclusion, stored.updated_at) == ("done", "go to the sea", 6.0)

@@ -1,0 +1,168 @@
+"""`LLMBrain`: decisions made by a local model, each constrained by a JSON Schema grammar.
+
+The model never chooses a message type, an addressee or a task id that the protocol forbids:
+`protocols.moves.moves_schema` turns the agent's legal moves into the schema the engine decodes
+under. Free text is bounded, so even noise weights produce a legal move in bounded time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents import prompts
+from agents.brain import Brain, Candidate, Job, Line, Turn
+from ioa.llm import Engine
+from protocols.moves import moves_schema
+
+
+def _lines(transcript: list[Line]) -> str:
+    if not transcript:
+        return prompts.NO_MESSAGES
+    shown = []
+    for line in transcript:
+        to = f" → {', '.join(line.to)}" if line.to else ""
+        shown.append(f"{line.sender} [{line.type}{to}]: {line.text[:400]}")
+    return "\n".join(shown)
+
+
+def _task_board(turn: Turn) -> str:
+    if not turn.state.tasks:
+        return prompts.NO_TASKS
+    rows = []
+    for task in turn.state.tasks:
+        result = f" = {task.result[:200]}" if task.result else ""
+        assignees = ", ".join(turn.names.get(a, a) for a in task.assignees)
+        rows.append(
+            prompts.TASK_LINE.format(
+                id=task.id,
+                status=task.status,
+                title=task.title or task.description[:60],
+                assignees=assignees,
+                result=result,
+            )
+        )
+    return prompts.TASK_BOARD.format(lines="\n".join(rows))
+
+
+class LLMBrain(Brain):
+    """A brain backed by an `Engine` (normally the shared local llama.cpp model)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        text_max: int = 240,
+        work_tokens: int = 160,
+        temperature: float = 0.7,
+    ) -> None:
+        self.engine = engine
+        self.text_max = text_max
+        self.work_tokens = work_tokens
+        self.temperature = temperature
+
+    async def move(self, turn: Turn) -> dict[str, Any]:
+        if turn.legal.at_turn_limit:
+            advice = prompts.ADVICE_LAST
+        elif "conclusion" in turn.legal.types:
+            advice = prompts.ADVICE_CONCLUDE
+        else:
+            advice = prompts.ADVICE_DEFAULT
+        team = ", ".join(f"{name} ({mid})" for mid, name in turn.names.items())
+        user = prompts.TURN.format(
+            goal=turn.goal,
+            team=team,
+            tasks=_task_board(turn),
+            transcript=_lines(turn.transcript),
+            turn=turn.state.turns + 1,
+            max_turns=turn.state.limits.max_turns,
+            advice=advice,
+            types=", ".join(turn.legal.types),
+        )
+        messages = [
+            {"role": "system", "content": prompts.SYSTEM.format(name=turn.name, role=turn.role)},
+            {"role": "user", "content": user},
+        ]
+        schema = moves_schema(turn.legal, text_max=self.text_max)
+        move, _ = await self.engine.structured(
+            messages, agent=turn.me, schema=schema, temperature=self.temperature
+        )
+        return dict(move)
+
+    async def work(self, job: Job) -> str:
+        messages = [
+            {"role": "system", "content": prompts.SYSTEM.format(name="a specialist", role="")},
+            {
+                "role": "user",
+                "content": prompts.WORK.format(
+                    goal=job.goal, title=job.title or job.task_id, description=job.description
+                ),
+            },
+        ]
+        completion = await self.engine.chat(
+            messages, agent=f"work:{job.group}", max_tokens=self.work_tokens
+        )
+        return completion.text.strip() or "(no result)"
+
+    async def wants_team(self, job: Job) -> bool:
+        schema = {
+            "type": "object",
+            "properties": {"choice": {"enum": ["alone", "team"]}},
+            "required": ["choice"],
+            "additionalProperties": False,
+        }
+        messages = [
+            {"role": "user", "content": prompts.TEAM_CHOICE.format(description=job.description)}
+        ]
+        answer, _ = await self.engine.structured(messages, agent=f"work:{job.group}", schema=schema)
+        return bool(answer["choice"] == "team")
+
+    async def queries(self, goal: str) -> list[str]:
+        schema = {
+            "type": "object",
+            "properties": {
+                "queries": {
+                    "type": "array",
+                    "items": {"type": "string", "maxLength": 60},
+                    "minItems": 1,
+                    "maxItems": 3,
+                }
+            },
+            "required": ["queries"],
+            "additionalProperties": False,
+        }
+        messages = [{"role": "user", "content": prompts.QUERIES.format(goal=goal)}]
+        answer, _ = await self.engine.structured(messages, agent="team-formation", schema=schema)
+        return [goal, *[q for q in answer["queries"] if isinstance(q, str)]]
+
+    async def pick(
+        self, goal: str, candidates: list[Candidate], max_members: int, forced: bool
+    ) -> list[str] | None:
+        if not candidates:
+            return [] if forced else None
+        schema = {
+            "type": "object",
+            "properties": {
+                "members": {
+                    "type": "array",
+                    "items": {"enum": [c.id for c in candidates]},
+                    "minItems": 1,
+                    "maxItems": max(1, min(max_members, len(candidates))),
+                }
+            },
+            "required": ["members"],
+            "additionalProperties": False,
+        }
+        listing = "\n".join(
+            f"- {c.id}: {c.name} — {c.description[:120]} (skills: {', '.join(c.skills)})"
+            for c in candidates
+        )
+        messages = [
+            {
+                "role": "user",
+                "content": prompts.PICK.format(
+                    goal=goal, candidates=listing, max_members=max_members
+                ),
+            }
+        ]
+        answer, _ = await self.engine.structured(messages, agent="team-formation", schema=schema)
+        return list(dict.fromkeys(answer["members"]))

@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import json
 import logging
-from urllib.parse import urlencode
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -199,6 +199,22 @@ class HubClient:
             "GET", f"/v1/groups/{group_id}/messages?after={after}&limit={limit}"
         )
         return [Envelope.model_validate(m) for m in body["messages"]]
+
+    async def goal_events(self, goal_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Stream a goal's progress: ("message", envelope dict)… then ("done", goal dict)."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        url = f"{self.url}/v1/goals/{goal_id}/events"
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with self._http().get(url, headers=headers, timeout=timeout) as resp:
+            if resp.status >= 400:
+                raise ClientError(f"HTTP {resp.status} streaming goal {goal_id}", "http_error")
+            kind = "message"
+            async for raw in resp.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    yield kind, json.loads(line[6:])
 
     # WebSocket
     async def connect(self) -> None:

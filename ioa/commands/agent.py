@@ -1,0 +1,101 @@
+"""`ioa agent`: run one agent as its own process, on any device that can reach the hub."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from ioa.errors import IoAError
+
+
+class AgentSetupError(IoAError):
+    code = "agent_setup"
+    default_message = "the agent could not be set up"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "agent",
+        help="run one agent process connected to a hub",
+        description="Register the agent described by a card file (JSON: name, description, "
+        "skills...) with a hub and run it until interrupted. It thinks with the local model, "
+        "or calls a Python function given with --tool. Its id, token and memory are kept under "
+        "--state, so a restarted process continues its conversations where it was.",
+    )
+    parser.add_argument("--card", required=True, type=Path, help="agent card, a JSON file")
+    parser.add_argument("--hub", default=os.environ.get("IOA_HUB", "http://127.0.0.1:8765"))
+    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    parser.add_argument("--tool", help="module:function to run tasks with, instead of a model")
+    parser.add_argument("--state", type=Path, help="state folder (default ~/.ioa/agents/NAME)")
+    parser.add_argument("--max-depth", type=int, default=2, help="how deep sub-teams may nest")
+    parser.set_defaults(handler=run)
+
+
+def load_card(path: Path) -> Any:
+    from pydantic import ValidationError
+
+    from protocols import AgentCard
+
+    try:
+        return AgentCard.model_validate_json(path.read_text())
+    except OSError as exc:
+        raise AgentSetupError(f"cannot read card {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "card"
+        raise AgentSetupError(f"card {path} is not valid: {where}: {first['msg']}") from None
+
+
+def load_tool(spec: str) -> Any:
+    module_name, _, attr = spec.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise AgentSetupError(f"--tool {spec!r}: cannot import it ({exc})") from None
+    if not callable(fn):
+        raise AgentSetupError(f"--tool {spec!r} is not callable")
+    return fn
+
+
+def run(args: argparse.Namespace) -> int:
+    from agents.runtime import Agent, AgentOptions
+    from ioa.config import ioa_home
+
+    card = load_card(args.card)
+    tool = load_tool(args.tool) if args.tool else None
+    slug = re.sub(r"[^a-z0-9]+", "-", card.name.lower()).strip("-") or "agent"
+    state = args.state or ioa_home() / "agents" / slug
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    async def serve() -> None:
+        options = AgentOptions(max_depth=args.max_depth, state_dir=state)
+        if tool is not None:
+            from agents.tool import ToolBrain
+
+            async with Agent(
+                card.model_copy(update={"kind": "tool"}), ToolBrain(tool), args.hub, options=options
+            ) as agent:
+                print(json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}))
+                await asyncio.Event().wait()
+        from agents.llm_brain import LLMBrain
+        from ioa.llm import load_engine
+
+        async with (
+            await load_engine(args.model) as engine,
+            Agent(card, LLMBrain(engine), args.hub, options=options) as agent,
+        ):
+            print(
+                json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}),
+                flush=True,
+            )
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
+    return 0

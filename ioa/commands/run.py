@@ -1,0 +1,151 @@
+"""`ioa run "GOAL"`: give a goal to a team and watch the conversation live.
+
+Without `--hub` it starts everything locally: a hub on a free loopback port, the default crew
+on the local model, and a user agent that posts the goal. With `--hub URL --token TOKEN` it
+posts the goal to a running hub, whose agents may live on other machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MAX_TURNS = 10
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="give a goal to a team and watch it work",
+        description="Post a goal and print the team's conversation live, then its conclusion. "
+        "Without --hub, a local hub and the default crew (Planner, Researcher, Writer and a "
+        "calculator) start on the local model.",
+    )
+    parser.add_argument("goal", help="what the team should achieve, in plain words")
+    add_local_options(parser)
+    parser.add_argument("--hub", help="post to this running hub instead of starting one")
+    parser.add_argument(
+        "--token", default=os.environ.get("IOA_TOKEN"), help="agent token for --hub"
+    )
+    parser.add_argument(
+        "--roster", nargs="+", help="agent ids of the team (default: a leader forms it)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def add_local_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    parser.add_argument("--max-turns", type=int, default=DEFAULT_MAX_TURNS, help="turn cap")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds before giving up")
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from ioa.client import ClientError, HubClient
+
+    if args.hub:
+        if not args.token:
+            raise ClientError("--hub needs --token (or IOA_TOKEN): an agent token", "unauthorized")
+        async with HubClient(args.hub, token=args.token) as user:
+            return await follow_goal(user, args.goal, args.max_turns, args.timeout, args.roster)
+    async with local_team(args.model) as team:
+        code = await follow_goal(team.user, args.goal, args.max_turns, args.timeout, args.roster)
+        team.print_stats()
+        return code
+
+
+@dataclass
+class LocalTeam:
+    user: Any
+    agents: list[Any]
+    engine: Any
+
+    def print_stats(self) -> None:
+        total = self.engine.stats()
+        print(
+            f"\nmodel: {total.calls} calls, {total.prompt_tokens} prompt tokens "
+            f"({total.evaluated_prompt_tokens} evaluated), {total.completion_tokens} generated, "
+            f"{total.seconds:.1f} s"
+        )
+
+
+@contextlib.asynccontextmanager
+async def local_team(model: str | None) -> AsyncIterator[LocalTeam]:
+    """A hub, the default crew on the local model, and a registered user, all in-process."""
+    from agents.crew import crew
+    from ioa.client import HubClient
+    from ioa.config import HubConfig
+    from ioa.hub import Hub
+    from ioa.llm import inspect_gguf, load_engine
+    from protocols import AgentCard, ModelFacts
+
+    with tempfile.TemporaryDirectory(prefix="ioa-run-") as tmp:
+        config = HubConfig(port=0, database_url=str(Path(tmp) / "hub.db"))
+        print("loading the local model…", flush=True)
+        async with Hub(config) as hub, await load_engine(model) as engine:
+            facts = inspect_gguf(engine.path)
+            model_facts = ModelFacts(
+                name=facts.name or engine.path.stem, arch=facts.arch, quant=facts.quant
+            )
+            print(f"hub on {hub.url}; model {model_facts.name} ({facts.arch}, {facts.quant})")
+            agents = crew(engine, hub.url, model_facts)
+            async with contextlib.AsyncExitStack() as stack:
+                for agent in agents:
+                    await stack.enter_async_context(agent)
+                user = await stack.enter_async_context(HubClient(hub.url))
+                await user.register(AgentCard(name="you", kind="human", description="the user"))
+                yield LocalTeam(user, agents, engine)
+
+
+async def follow_goal(
+    user: Any, goal: str, max_turns: int, timeout: float, roster: list[str] | None = None
+) -> int:
+    """Post the goal, print every message of its team(s) as it comes, then the conclusion."""
+    from ioa.console import describe
+
+    body: dict[str, Any] = {"goal": goal, "max_turns": max_turns}
+    if roster:
+        body["roster"] = roster
+    posted = await user.request("POST", "/v1/goals", body)
+    print(f"goal {posted['id']}: {goal}\n")
+    names: dict[str, str] = {}
+    started = time.monotonic()
+
+    async def stream() -> dict[str, Any]:
+        async for kind, data in user.goal_events(posted["id"]):
+            if kind == "done":
+                return dict(data)
+            for agent_id in [data["sender"], *data.get("to", [])]:
+                if agent_id not in names:
+                    names[agent_id] = await _name(user, agent_id)
+            print(describe(data, names), flush=True)
+        return dict(await user.request("GET", f"/v1/goals/{posted['id']}"))
+
+    try:
+        final = await asyncio.wait_for(stream(), timeout)
+    except TimeoutError:
+        print(f"\nno conclusion after {timeout:.0f} s")
+        return 1
+    print(f"\n{final['status'].upper()} in {time.monotonic() - started:.1f} s")
+    print(f"conclusion: {final['conclusion']}")
+    return 0 if final["status"] == "done" else 1
+
+
+async def _name(user: Any, agent_id: str) -> str:
+    if agent_id == "hub":
+        return "hub"
+    try:
+        return str((await user.agent(agent_id))["card"]["name"])
+    except Exception:
+        return agent_id

@@ -11,9 +11,10 @@ found by, so a term there counts 3x (name, tags) or 2x (skill names) a term in f
 descriptions. Weighted term counts feed BM25's term frequency and document length (a simplified
 BM25F with one length normalisation).
 
-Embedding ranking is optional: the hub may pass a vector per card and per query (computed with
-the local embedding model, off the event loop); then scores blend normalised BM25 with cosine
-similarity. Without vectors the index is purely lexical.
+Embedding ranking is optional and off by default: the hub may pass a vector per card and per
+query; then scores blend normalised BM25 with cosine similarity. The index takes vectors rather
+than an embedding function because embedding runs on the engine's worker thread and is awaited by
+the hub; calling a model from here would block the event loop.
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import sys
 import unicodedata
 from array import array
 from bisect import bisect_left
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ioa.errors import IoAError
+from ioa.hub.errors import HubError
 from protocols.card import AgentCard
 
 __all__ = [
@@ -53,7 +54,10 @@ NAME_WEIGHT = 3
 TAG_WEIGHT = 3
 SKILL_NAME_WEIGHT = 2
 TEXT_WEIGHT = 1
-MAX_QUERY_CHARS = 4000
+MAX_QUERY_CHARS = 16_000
+"""Twice the longest goal text the hub accepts: a goal is also a discovery query."""
+MAX_QUERY_TERMS = 32
+"""A longer query keeps its rarest terms: common ones barely move BM25 but cost the most."""
 MAX_TOKEN_CHARS = 64
 """Longer "words" are noise (hashes, base64), not capabilities; they are dropped."""
 
@@ -72,18 +76,21 @@ _UNICODE_WORD = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+")
 """Han and kana have no spaces between words, so each character is a token of its own."""
 
 
-class DiscoveryError(IoAError):
+class DiscoveryError(HubError):
     code = "discovery_error"
+    status = 500
     default_message = "discovery failed"
 
 
 class InvalidQuery(DiscoveryError):
     code = "invalid_query"
+    status = 400
     default_message = "the discovery query is invalid"
 
 
 class InvalidVector(DiscoveryError):
     code = "invalid_vector"
+    status = 400
     default_message = "the embedding vector is invalid"
 
 
@@ -140,21 +147,17 @@ def analyze(text: str) -> list[str]:
     return [_stem(w) for w in _words(text)]
 
 
-def card_terms(card: AgentCard) -> Counter[str]:
+def card_terms(card: AgentCard) -> dict[str, int]:
     """Field-weighted term counts of a card (see the module docstring for the weights)."""
-    counts: Counter[str] = Counter()
-
-    def add(text: str, weight: int) -> None:
-        for term in analyze(text):
-            counts[term] += weight
-
-    add(card.name, NAME_WEIGHT)
-    add(card.description, TEXT_WEIGHT)
+    fields = [(card.name, NAME_WEIGHT), (card.description, TEXT_WEIGHT)]
     for skill in card.skills:
-        add(skill.name, SKILL_NAME_WEIGHT)
-        add(skill.description, TEXT_WEIGHT)
-        for tag in skill.tags:
-            add(tag, TAG_WEIGHT)
+        fields.append((skill.name, SKILL_NAME_WEIGHT))
+        fields.append((skill.description, TEXT_WEIGHT))
+        fields.extend((tag, TAG_WEIGHT) for tag in skill.tags)
+    counts: dict[str, int] = {}
+    for text, weight in fields:
+        for term in analyze(text):
+            counts[term] = counts.get(term, 0) + weight
     return counts
 
 
@@ -162,9 +165,13 @@ def _tag_key(tag: str) -> str:
     return _normalize(tag.strip())
 
 
-def card_tags(card: AgentCard) -> frozenset[str]:
-    """The card's tags as the tag filter compares them: trimmed and case-folded."""
-    return frozenset(_tag_key(tag) for skill in card.skills for tag in skill.tags if tag.strip())
+def card_tags(card: AgentCard) -> tuple[str, ...]:
+    """The card's distinct tags as the tag filter compares them: trimmed, case-folded, sorted.
+
+    Interned, because 100,000 cards repeat a few hundred tags.
+    """
+    keys = {_tag_key(tag) for skill in card.skills for tag in skill.tags if tag.strip()}
+    return tuple(sorted(sys.intern(key) for key in keys))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,12 +209,13 @@ class _Postings:
 
     def put(self, doc: int, tf: int) -> None:
         tf = min(tf, 0xFFFF)
+        if not self.docs or self.docs[-1] < doc:
+            self.docs.append(doc)
+            self.tfs.append(tf)
+            return
         i = bisect_left(self.docs, doc)
         if i < len(self.docs) and self.docs[i] == doc:
             self.tfs[i] = tf
-        elif i == len(self.docs):
-            self.docs.append(doc)
-            self.tfs.append(tf)
         else:
             self.docs.insert(i, doc)
             self.tfs.insert(i, tf)
@@ -229,17 +237,19 @@ class _VectorTable:
 
     def unit(self, vector: Sequence[float]) -> np.ndarray:
         try:
-            array = np.asarray(vector, dtype=np.float64)
+            values = np.asarray(vector, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise InvalidVector("an embedding must be a list of numbers") from exc
-        if array.ndim != 1 or array.size == 0:
+        if values.ndim != 1 or values.size == 0:
             raise InvalidVector("an embedding must be a non-empty flat list of numbers")
-        if self.dim is not None and array.size != self.dim:
-            raise InvalidVector(f"embedding has {array.size} dimensions, the index uses {self.dim}")
-        norm = float(np.linalg.norm(array))
+        if self.dim is not None and values.size != self.dim:
+            raise InvalidVector(
+                f"embedding has {values.size} dimensions, the index uses {self.dim}"
+            )
+        norm = float(np.linalg.norm(values))
         if not math.isfinite(norm) or norm == 0.0:
             raise InvalidVector("an embedding must be finite and not all zeros")
-        return (array / norm).astype(np.float32)
+        return (values / norm).astype(np.float32)
 
     def set(self, doc: int, unit: np.ndarray) -> None:
         if self.dim is None:
@@ -261,7 +271,7 @@ class _VectorTable:
 
     def similarities(self, query: np.ndarray) -> np.ndarray:
         """Cosine of every slot with the query; slots without a vector get -inf."""
-        sims = self._rows @ query
+        sims: np.ndarray = self._rows @ query
         sims[~self._has] = -np.inf
         return sims
 
@@ -270,7 +280,8 @@ class DiscoveryIndex:
     """In-memory BM25 index of agent cards, with tag and presence filters.
 
     Not thread-safe: the hub calls it from its event loop only. All methods are synchronous and
-    do no I/O; `search` costs O(postings of the query terms) plus O(k log k).
+    do no I/O; a ranked `search` costs O(postings of the query terms x log k), not O(cards),
+    but for the optional cosine pass: one matrix-vector product over all vectors.
     """
 
     def __init__(self, *, k1: float = K1, b: float = B, semantic_weight: float = 0.5) -> None:
@@ -285,7 +296,7 @@ class DiscoveryIndex:
         self._ids: list[str | None] = []
         self._lens: list[int] = []
         self._terms: list[tuple[str, ...]] = []
-        self._tags: list[frozenset[str]] = []
+        self._tags: list[tuple[str, ...]] = []
         self._free: list[int] = []
         self._total_len = 0
         self._online_ids: set[str] = set()
@@ -311,21 +322,12 @@ class DiscoveryIndex:
         `vector` is the card's embedding; without one the agent has no semantic score.
         """
         unit = None if vector is None else self._vectors.unit(vector)
+        counts = card_terms(card)
         doc = self._doc_of.get(agent_id)
         if doc is None:
-            doc = self._free.pop() if self._free else len(self._ids)
-            if doc == len(self._ids):
-                self._ids.append(None)
-                self._lens.append(0)
-                self._terms.append(())
-                self._tags.append(frozenset())
-            self._doc_of[agent_id] = doc
-            self._ids[doc] = agent_id
-            if agent_id in self._online_ids:
-                self._online_docs.add(doc)
+            doc = self._allocate(agent_id)
         else:
-            self._unindex(doc)
-        counts = card_terms(card)
+            self._unindex(doc, keep=counts.keys())
         for term, weight in counts.items():
             postings = self._postings.get(term)
             if postings is None:
@@ -397,6 +399,10 @@ class DiscoveryIndex:
         words: dict[str, str] = {}
         for word in _words(query):
             words.setdefault(_stem(word), word)
+        if len(words) > MAX_QUERY_TERMS:
+            known = sorted((len(self._postings[t]), t) for t in words if t in self._postings)
+            keep = {term for _, term in known[:MAX_QUERY_TERMS]}
+            words = {term: word for term, word in words.items() if term in keep}
         allowed = self._allowed(wanted_tags, online_only)
         if allowed is not None and not allowed:
             return []
@@ -438,8 +444,26 @@ class DiscoveryIndex:
                     best[hit.agent_id] = hit
         return sorted(best.values(), key=lambda hit: (-hit.score, hit.agent_id))
 
-    def _unindex(self, doc: int) -> None:
+    def _allocate(self, agent_id: str) -> int:
+        """A document number for a new agent, reusing one freed by `remove`."""
+        doc = self._free.pop() if self._free else len(self._ids)
+        if doc == len(self._ids):
+            self._ids.append(None)
+            self._lens.append(0)
+            self._terms.append(())
+            self._tags.append(())
+        self._doc_of[agent_id] = doc
+        self._ids[doc] = agent_id
+        if agent_id in self._online_ids:
+            self._online_docs.add(doc)
+        return doc
+
+    def _unindex(self, doc: int, keep: Collection[str] = ()) -> None:
+        """Take `doc` out of the index; postings of the `keep` terms stay for `put` to overwrite,
+        which spares an agent that re-registers an unchanged card any array shifting."""
         for term in self._terms[doc]:
+            if term in keep:
+                continue
             postings = self._postings[term]
             postings.discard(doc)
             if not postings:
@@ -452,7 +476,7 @@ class DiscoveryIndex:
         self._total_len -= self._lens[doc]
         self._lens[doc] = 0
         self._terms[doc] = ()
-        self._tags[doc] = frozenset()
+        self._tags[doc] = ()
         self._vectors.clear(doc)
 
     def _allowed(self, tags: set[str], online_only: bool) -> set[int] | None:
@@ -586,4 +610,9 @@ def _tag_set(tags: Iterable[str]) -> set[str]:
 def _id_set(ids: Iterable[str]) -> set[str]:
     if isinstance(ids, str):
         raise InvalidQuery("exclude must be a list of agent ids, not one id")
-    return set(ids)
+    found = set()
+    for agent_id in ids:
+        if not isinstance(agent_id, str):
+            raise InvalidQuery("every excluded agent id must be text")
+        found.add(agent_id)
+    return found

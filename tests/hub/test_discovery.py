@@ -1,0 +1,456 @@
+"""The discovery index: BM25 ranking, filters, incremental updates and the optional hybrid."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+import pytest
+
+from ioa.hub.discovery import (
+    K1,
+    B,
+    DiscoveryIndex,
+    Hit,
+    InvalidQuery,
+    InvalidVector,
+    analyze,
+    card_terms,
+)
+from protocols.card import AgentCard, Skill
+
+
+def make_card(
+    name: str, description: str = "", skills: list[tuple[str, str, list[str]]] | None = None
+) -> AgentCard:
+    return AgentCard(
+        name=name,
+        description=description,
+        skills=[Skill(name=n, description=d, tags=t) for n, d, t in skills or []],
+    )
+
+
+TEAM = {
+    "reviewer": make_card(
+        "Code Reviewer",
+        "Reads pull requests and points out bugs, style problems and missing tests.",
+        [("review pull requests", "Comments line by line on a diff.", ["review", "Python"])],
+    ),
+    "developer": make_card(
+        "Python Developer",
+        "Writes and refactors Python programs and their unit tests.",
+        [("write python", "Implements features from a specification.", ["python", "coding"])],
+    ),
+    "robot": make_card(
+        "Robot Arm Controller",
+        "Plans grasps and moves a six-axis arm to pick and place blocks on a table.",
+        [("pick and place", "Moves objects between positions.", ["robot", "manipulation"])],
+    ),
+    "chef": make_card(
+        "Chef",
+        "Suggests recipes and cooking times for what is in the fridge.",
+        [("plan meals", "Weekly menus within a budget.", ["cooking"])],
+    ),
+    "translator": make_card(
+        "Translator",
+        "Translates documents between French, German and English.",
+        [("translate text", "Keeps the tone of the original.", ["language", "french"])],
+    ),
+    "analyst": make_card(
+        "Data Analyst",
+        "Summarizes sales spreadsheets into charts and a short report.",
+        [("analyze data", "Statistics over tables and CSV files.", ["data", "python"])],
+    ),
+    "writer": make_card(
+        "Technical Writer",
+        "Writes user guides and API documentation from source code.",
+        [("write documentation", "Tutorials, references and READMEs.", ["docs"])],
+    ),
+}
+
+
+@pytest.fixture
+def index() -> DiscoveryIndex:
+    built = DiscoveryIndex()
+    for agent_id, card in TEAM.items():
+        built.upsert(agent_id, card)
+    return built
+
+
+def ids(hits: list[Hit]) -> list[str]:
+    return [hit.agent_id for hit in hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "best"),
+    [
+        ("reviewing code", "reviewer"),
+        ("someone to write python programs", "developer"),
+        ("pick up blocks with a robot arm", "robot"),
+        ("translate a document into French", "translator"),
+        ("summarize sales data in a chart", "analyst"),
+        ("cooking recipes for dinner", "chef"),
+        ("API documentation writer", "writer"),
+    ],
+)
+def test_the_right_agent_ranks_first(index: DiscoveryIndex, query: str, best: str) -> None:
+    hits = index.search(query, k=3)
+    assert hits[0].agent_id == best
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+
+
+def test_inflected_query_words_meet_the_card_and_are_reported(index: DiscoveryIndex) -> None:
+    hit = index.search("reviewing code", k=1)[0]
+    assert hit.agent_id == "reviewer"
+    assert hit.matched_terms == ("reviewing", "code")
+    assert hit.score > 0
+
+
+def test_analysis_folds_case_plurals_and_verb_forms() -> None:
+    assert analyze("Reviewing the code reviewers") == ["review", "cod", "review"]
+    assert analyze("planning plans planner") == ["plan", "plan", "plan"]
+    assert analyze("libraries library class classes") == ["library", "library", "class", "class"]
+    assert analyze("GPT4 runs on x86_64") == ["gpt4", "run", "x86", "64"]
+    assert analyze("the and of") == []
+
+
+def test_name_and_tags_weigh_more_than_description() -> None:
+    index = DiscoveryIndex()
+    index.upsert("in-name", make_card("Welder", "Joins metal parts."))
+    index.upsert("in-text", make_card("Fabricator", "Cuts, bends and sometimes acts as welder."))
+    index.upsert("in-tag", make_card("Metal shop", "Joins parts.", [("join", "", ["welder"])]))
+    index.upsert("other", make_card("Painter", "Paints walls."))
+    hits = index.search("welder", k=5)
+    assert ids(hits)[-1] == "in-text"
+    assert set(ids(hits)[:2]) == {"in-name", "in-tag"}
+
+
+def test_scores_are_okapi_bm25() -> None:
+    cards = {
+        "a": make_card("Alpha", "python python robot"),
+        "b": make_card("Beta", "robot arm"),
+        "c": make_card("Gamma", "cooking"),
+    }
+    index = DiscoveryIndex()
+    for agent_id, card in cards.items():
+        index.upsert(agent_id, card)
+    terms = {agent_id: card_terms(card) for agent_id, card in cards.items()}
+    n = len(terms)
+    avgdl = sum(sum(t.values()) for t in terms.values()) / n
+
+    def expected(agent_id: str, query_terms: list[str]) -> float:
+        total = 0.0
+        for term in query_terms:
+            df = sum(term in t for t in terms.values())
+            tf = terms[agent_id].get(term, 0)
+            if tf:
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                dl = sum(terms[agent_id].values())
+                total += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / avgdl))
+        return total
+
+    hits = {hit.agent_id: hit.score for hit in index.search("python robot", k=10)}
+    assert set(hits) == {"a", "b"}
+    for agent_id, score in hits.items():
+        assert score == pytest.approx(expected(agent_id, ["python", "robot"]), rel=1e-12)
+
+
+def test_tags_filter_requires_every_tag_case_insensitively(index: DiscoveryIndex) -> None:
+    assert set(ids(index.search("python", k=10, tags=["PYTHON"]))) == {
+        "reviewer",
+        "developer",
+        "analyst",
+    }
+    assert ids(index.search("python", k=10, tags=[" python ", "Data"])) == ["analyst"]
+    assert index.search("python", k=10, tags=["python", "cooking"]) == []
+    assert index.search("python", k=10, tags=["no-such-tag"]) == []
+
+
+def test_empty_query_with_tags_lists_the_tagged_agents_by_id(index: DiscoveryIndex) -> None:
+    hits = index.search("", k=10, tags=["python"])
+    assert ids(hits) == ["analyst", "developer", "reviewer"]
+    assert all(hit.score == 0.0 and hit.matched_tags == ("python",) for hit in hits)
+    assert ids(index.search("the of and", k=2, tags=["python"])) == ["analyst", "developer"]
+
+
+def test_empty_or_garbage_query_without_filters_finds_nothing(index: DiscoveryIndex) -> None:
+    for query in ["", "   ", "the and of", "!!! ;;; ---", "🤖💥", "\x00\x01", "x" * 500]:
+        assert index.search(query) == []
+
+
+def test_online_filter_follows_presence(index: DiscoveryIndex) -> None:
+    index.set_online("developer", True)
+    index.set_online("analyst", True)
+    assert set(ids(index.search("python", k=10, online_only=True))) == {"developer", "analyst"}
+    index.set_online("analyst", False)
+    assert ids(index.search("python", k=10, online_only=True)) == ["developer"]
+    assert ids(index.search("", k=10, online_only=True)) == ["developer"]
+    assert len(index.search("python", k=10)) == 3
+
+
+def test_presence_may_arrive_before_the_card_and_removal_clears_it() -> None:
+    index = DiscoveryIndex()
+    index.set_online("late", True)
+    index.upsert("late", make_card("Late Welder"))
+    assert ids(index.search("welder", online_only=True)) == ["late"]
+    index.remove("late")
+    index.upsert("late", make_card("Late Welder"))
+    assert index.search("welder", online_only=True) == []
+
+
+def test_upsert_replaces_the_old_card(index: DiscoveryIndex) -> None:
+    terms_before = index.term_count
+    index.upsert("chef", make_card("Welder", "Joins steel frames.", [("weld", "", ["metal"])]))
+    assert len(index) == len(TEAM)
+    assert index.search("cooking recipes") == []
+    assert index.search("", tags=["cooking"]) == []
+    assert ids(index.search("welding steel")) == ["chef"]
+    assert ids(index.search("", tags=["metal"])) == ["chef"]
+    index.upsert("chef", TEAM["chef"])
+    assert index.term_count == terms_before
+    assert index.search("welding steel") == []
+
+
+def test_remove_forgets_the_agent_and_its_terms(index: DiscoveryIndex) -> None:
+    terms_before = index.term_count
+    index.remove("robot")
+    assert "robot" not in index
+    assert len(index) == len(TEAM) - 1
+    assert index.search("robot arm grasp") == []
+    assert index.search("", tags=["manipulation"]) == []
+    assert index.term_count < terms_before
+    index.remove("robot")
+    index.remove("never-registered")
+    index.upsert("robot-2", TEAM["robot"])
+    assert ids(index.search("robot arm grasp")) == ["robot-2"]
+    assert index.term_count == terms_before
+
+
+def test_exclude_skips_agents(index: DiscoveryIndex) -> None:
+    ranked = ids(index.search("python", k=10))
+    assert ids(index.search("python", k=10, exclude=[ranked[0], "unknown"])) == ranked[1:]
+    assert ids(index.search("", k=10, tags=["python"], exclude={"analyst"})) == [
+        "developer",
+        "reviewer",
+    ]
+    with pytest.raises(InvalidQuery):
+        index.search("python", exclude="analyst")
+
+
+def test_ties_are_broken_by_agent_id() -> None:
+    index = DiscoveryIndex()
+    for agent_id in ["delta", "bravo", "charlie", "alpha"]:
+        index.upsert(agent_id, make_card("Welder", "Welds steel."))
+    hits = index.search("welder", k=3)
+    assert ids(hits) == ["alpha", "bravo", "charlie"]
+    assert len({hit.score for hit in hits}) == 1
+
+
+def test_results_do_not_depend_on_insertion_order() -> None:
+    forward, backward = DiscoveryIndex(), DiscoveryIndex()
+    for agent_id in TEAM:
+        forward.upsert(agent_id, TEAM[agent_id])
+    for agent_id in reversed(list(TEAM)):
+        backward.upsert(agent_id, TEAM[agent_id])
+    for query in ["python tests", "write documentation", "robot", "data chart report"]:
+        assert forward.search(query, k=10) == backward.search(query, k=10)
+        assert forward.search(query, k=10) == forward.search(query, k=10)
+
+
+def test_unicode_cards_and_queries() -> None:
+    index = DiscoveryIndex()
+    index.upsert("de", make_card("Übersetzer", "Übersetzt Verträge ins Französische."))
+    index.upsert("zh", make_card("翻译助手", "把英文文档翻译成中文"))
+    index.upsert("ru", make_card("Переводчик", "Перевод технических текстов"))
+    assert ids(index.search("UBERSETZER")) == ["de"]
+    assert ids(index.search("vertrage")) == ["de"]
+    assert ids(index.search("翻译")) == ["zh"]
+    assert ids(index.search("переводчик")) == ["ru"]
+    assert index.search("ﷺ 𝕏 ̈ ‮") == []
+
+
+def test_bad_arguments_raise_typed_errors(index: DiscoveryIndex) -> None:
+    for k in [0, -1, True, 2.5, "5"]:
+        with pytest.raises(InvalidQuery, match="k must be"):
+            index.search("python", k=k)  # type: ignore[arg-type]
+    with pytest.raises(InvalidQuery, match="longer than"):
+        index.search("python " * 3000)
+    with pytest.raises(InvalidQuery) as raised:
+        index.search(None)  # type: ignore[arg-type]
+    assert raised.value.code == "invalid_query"
+    with pytest.raises(InvalidQuery):
+        index.search("python", tags="python")
+    with pytest.raises(InvalidQuery):
+        index.search("python", tags=[3])  # type: ignore[list-item]
+
+
+def test_a_long_query_keeps_its_rarest_terms() -> None:
+    index = DiscoveryIndex()
+    common = [f"common{i}" for i in range(40)]
+    for i in range(20):
+        index.upsert(f"a{i:02d}", make_card(f"Agent {i}", " ".join(common)))
+    index.upsert("needle", make_card("Zeta specialist", " ".join(common[:5])))
+    query = " ".join([*common, "zeta", "unknownword"]) * 3
+    hits = index.search(query, k=3)
+    assert hits[0].agent_id == "needle"
+    assert hits[0].matched_terms == ("zeta",)  # its five common words are the most frequent
+    assert len(index.search(query, k=100)) == 21
+
+
+def test_large_k_returns_every_match_once(index: DiscoveryIndex) -> None:
+    hits = index.search("write python code tests data", k=1_000_000)
+    assert len(hits) == len(set(ids(hits)))
+    assert {"developer", "reviewer", "analyst", "writer"} <= set(ids(hits))
+    assert "chef" not in ids(hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_multi_search_deduplicates_keeping_the_best_hit(index: DiscoveryIndex) -> None:
+    queries = ["python", "review pull requests", "python code review"]
+    hits = index.multi_search(queries, k=2)
+    assert len(ids(hits)) == len(set(ids(hits)))
+    singles = {q: index.search(q, k=2) for q in queries}
+    union = {hit.agent_id for found in singles.values() for hit in found}
+    assert set(ids(hits)) == union
+    for hit in hits:
+        found = [h for f in singles.values() for h in f if h.agent_id == hit.agent_id]
+        assert hit == max(found, key=lambda h: h.score)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert index.multi_search([], k=3) == []
+    with pytest.raises(InvalidQuery):
+        index.multi_search("python")
+
+
+def random_card(rng: random.Random, words: list[str], tags: list[str]) -> AgentCard:
+    skills = [
+        (" ".join(rng.sample(words, 2)), " ".join(rng.choices(words, k=6)), rng.sample(tags, 2))
+        for _ in range(rng.randint(0, 3))
+    ]
+    return make_card(" ".join(rng.sample(words, 2)), " ".join(rng.choices(words, k=8)), skills)
+
+
+WORDS = [f"w{i}" for i in range(60)] + ["robot", "python", "review", "cooking", "data"]
+TAGS = ["common", "rare", "python", "robot", "x", "y", "z", "q"]
+
+
+def test_filtered_search_equals_unfiltered_search_restricted() -> None:
+    """Both strategies (scan postings, or probe the few admitted agents) rank the same."""
+    rng = random.Random(3)
+    index = DiscoveryIndex()
+    cards = {f"a{i:03d}": random_card(rng, WORDS, TAGS) for i in range(300)}
+    for i, (agent_id, card) in enumerate(cards.items()):
+        if i % 40 == 0:
+            needle = Skill(name="find", tags=["needle"])
+            card = cards[agent_id] = card.model_copy(update={"skills": [*card.skills, needle]})
+        index.upsert(agent_id, card)
+        index.set_online(agent_id, i % 3 == 0)
+    for query in ["w1 w2", "robot python w7", "w30", "data review cooking w59"]:
+        everything = index.search(query, k=1000)
+        for tags in [["python"], ["python", "robot"], ["q", "x"], ["needle"], ["needle", "x"]]:
+            expected = [
+                h.agent_id
+                for h in everything
+                if {t.lower() for s in cards[h.agent_id].skills for t in s.tags} >= set(tags)
+            ]
+            assert ids(index.search(query, k=1000, tags=tags)) == expected
+        online = [h.agent_id for h in everything if int(h.agent_id[1:]) % 3 == 0]
+        assert ids(index.search(query, k=1000, online_only=True)) == online
+
+
+def test_incremental_updates_match_a_fresh_build() -> None:
+    rng = random.Random(11)
+    live: dict[str, AgentCard] = {}
+    index = DiscoveryIndex()
+    for _ in range(600):
+        agent_id = f"a{rng.randrange(120):03d}"
+        if rng.random() < 0.3:
+            index.remove(agent_id)
+            live.pop(agent_id, None)
+        else:
+            live[agent_id] = random_card(rng, WORDS, TAGS)
+            index.upsert(agent_id, live[agent_id])
+    fresh = DiscoveryIndex()
+    for agent_id in sorted(live):
+        fresh.upsert(agent_id, live[agent_id])
+    assert len(index) == len(fresh) == len(live)
+    assert index.term_count == fresh.term_count
+    for query in ["w1 w2", "robot python", "w30 data", "w59"]:
+        got, want = index.search(query, k=50), fresh.search(query, k=50)
+        assert ids(got) == ids(want)
+        assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-12)
+    assert ids(index.search("", k=500, tags=["rare"])) == ids(
+        fresh.search("", k=500, tags=["rare"])
+    )
+
+
+CONCEPTS = {
+    "software": {"python", "program", "programs", "code", "software", "developer", "writes"},
+    "food": {"chef", "recipes", "cooking", "dinner", "meal", "cook", "kitchen"},
+    "robots": {"robot", "arm", "grasp", "blocks", "machine"},
+}
+
+
+def fake_embed(texts: list[str]) -> list[list[float]]:
+    """A stand-in for the local embedding model: one dimension per concept, plus a bias."""
+    vectors = []
+    for text in texts:
+        words = set(text.lower().replace(".", " ").split())
+        vectors.append([0.05] + [float(len(words & vocab)) for vocab in CONCEPTS.values()])
+    return vectors
+
+
+def test_hybrid_ranking_finds_a_semantic_match_without_shared_words() -> None:
+    cards = {
+        "developer": make_card("Python Developer", "Writes Python code."),
+        "chef": make_card("Chef", "Cooking and recipes."),
+        "robot": make_card("Robot Arm", "Grasp blocks."),
+    }
+    index = DiscoveryIndex(semantic_weight=0.5)
+    vectors = fake_embed([card.search_text() for card in cards.values()])
+    for (agent_id, card), vector in zip(cards.items(), vectors, strict=True):
+        index.upsert(agent_id, card, vector=vector)
+    query = "someone to prepare a meal in the kitchen"
+    assert index.search(query) == []
+    hits = index.search(query, k=1, query_vector=fake_embed([query])[0])
+    assert ids(hits) == ["chef"]
+    assert hits[0].matched_terms == ()
+    both = index.search("python developer", k=3, query_vector=fake_embed(["python program"])[0])
+    assert both[0].agent_id == "developer"
+    assert both[0].score == pytest.approx(0.5 + 0.5 * (fake_cos("python program", cards)))
+    plain = index.search("python developer", k=3)
+    assert ids(plain) == ["developer"]
+    assert plain[0].score > 1.0
+
+
+def fake_cos(query: str, cards: dict[str, AgentCard]) -> float:
+    q, d = fake_embed([query, cards["developer"].search_text()])
+    dot = sum(a * b for a, b in zip(q, d, strict=True))
+    return dot / math.sqrt(sum(a * a for a in q) * sum(b * b for b in d))
+
+
+def test_hybrid_respects_filters_and_upserts_without_vector() -> None:
+    index = DiscoveryIndex()
+    index.upsert("chef", make_card("Chef", "recipes", [("cook", "", ["food"])]), vector=[0, 1, 0])
+    index.upsert("cook", make_card("Cook", "meals"), vector=[0, 0.9, 0.1])
+    query_vector = [0.0, 1.0, 0.0]
+    assert ids(index.search("kitchen", k=5, query_vector=query_vector)) == ["chef", "cook"]
+    assert ids(index.search("kitchen", k=5, query_vector=query_vector, tags=["food"])) == ["chef"]
+    assert ids(index.search("kitchen", k=5, query_vector=query_vector, exclude=["chef"])) == [
+        "cook"
+    ]
+    index.upsert("chef", make_card("Chef", "recipes"))
+    assert ids(index.search("kitchen", k=5, query_vector=query_vector)) == ["cook"]
+
+
+@pytest.mark.parametrize("vector", [[0.0, 0.0, 0.0], [1.0, 2.0], [[1.0]], ["a", "b", "c"], []])
+def test_bad_vectors_raise_invalid_vector(vector: list[float]) -> None:
+    index = DiscoveryIndex()
+    index.upsert("a", make_card("A"), vector=[1.0, 0.0, 0.0])
+    with pytest.raises(InvalidVector):
+        index.upsert("b", make_card("B"), vector=vector)
+    with pytest.raises(InvalidVector):
+        index.search("a", query_vector=vector)
+    with pytest.raises(InvalidVector):
+        index.upsert("c", make_card("C"), vector=[math.nan, 1.0, 0.0])
+    assert "b" not in index

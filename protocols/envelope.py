@@ -8,13 +8,13 @@ the hub stamps the per-group sequence number and the timestamp when it accepts t
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from protocols.messages import ID_PATTERN, Payload
 
-PROTOCOL_VERSION = "1"
+PROTOCOL_VERSION: Final = "1"
 
 
 def new_id() -> str:

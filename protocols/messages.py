@@ -6,7 +6,8 @@ here (or in any module imported before `protocols.envelope`).
 
 The speech acts follow OpenBMB IoA's: discussion, synchronous and asynchronous task assignment,
 task progress, task result, pause (until chosen tasks finish), conclude and conclusion, plus a plain
-`chat` for free-form groups that run no conversation protocol.
+`chat` for free-form groups that run no conversation protocol, and `timeout`, which only the hub
+sends when a turn or a task runs past its deadline.
 """
 
 from __future__ import annotations

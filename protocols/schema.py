@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from protocols.card import AgentCard
@@ -13,7 +14,18 @@ from protocols.frames import Ack, Deliver, ErrorFrame, Hello, Joined, Send, Sync
 
 def wire_schema() -> dict[str, Any]:
     """One document whose `$defs` hold the card, the envelope, every payload and every frame."""
-    models = [AgentCard, Envelope, Hello, Send, Welcome, Joined, Deliver, Synced, Ack, ErrorFrame]
+    models: list[type[BaseModel]] = [
+        AgentCard,
+        Envelope,
+        Hello,
+        Send,
+        Welcome,
+        Joined,
+        Deliver,
+        Synced,
+        Ack,
+        ErrorFrame,
+    ]
     _, schema = models_json_schema(
         [(m, "validation") for m in models], title="IoA wire format, protocol version 1"
     )

@@ -1,0 +1,56 @@
+"""The conversation protocol as a pure state machine (after OpenBMB IoA's speech acts).
+
+- `state`: `ConversationState` (immutable, JSON-serialisable), `Phase`, `Task`, `Limits`, `start`.
+- `table`: `TRANSITIONS`, the rule of every message type.
+- `legal`: `legal_moves(state, agent)` for agents, `check` for the hub's refusals.
+- `machine`: `apply(state, envelope)`, `replay`, and `expire` for the hub's clock.
+
+Hub: `state = apply(state, envelope)` per message, `expire(state, now)` when
+`state.next_deadline()` passes. Agent: `moves_schema(legal_moves(state, me))` to constrain its
+model, then `move_to_envelope` (both in `protocols.moves`).
+"""
+
+from protocols.conversation.legal import LegalMoves, MoveSpec, check, legal_moves
+from protocols.conversation.machine import apply, expire, replay
+from protocols.conversation.state import (
+    FINISHED_TASK_STATUSES,
+    HUB_SENDER,
+    OPEN_TASK_STATUSES,
+    TERMINAL_PHASES,
+    WAITING_PHASES,
+    ConversationState,
+    Limits,
+    Phase,
+    Task,
+    TaskMode,
+    TaskReport,
+    start,
+)
+from protocols.conversation.table import TRANSITIONS, Actor, Addressing, Rule, TaskRef
+
+__all__ = [
+    "FINISHED_TASK_STATUSES",
+    "HUB_SENDER",
+    "OPEN_TASK_STATUSES",
+    "TERMINAL_PHASES",
+    "TRANSITIONS",
+    "WAITING_PHASES",
+    "Actor",
+    "Addressing",
+    "ConversationState",
+    "LegalMoves",
+    "Limits",
+    "MoveSpec",
+    "Phase",
+    "Rule",
+    "Task",
+    "TaskMode",
+    "TaskRef",
+    "TaskReport",
+    "apply",
+    "check",
+    "expire",
+    "legal_moves",
+    "replay",
+    "start",
+]

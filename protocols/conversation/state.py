@@ -1,0 +1,288 @@
+"""The state of one conversation: who is in it, whose turn it is, what the group waits for.
+
+The state is an immutable value: every transition returns a new one, so the hub keeps the last good
+state when it rejects a message, and an agent computes its legal moves from the same value the hub
+holds. It serialises to plain JSON (`to_dict`/`from_dict`) for the hub's store; a hub may equally
+rebuild it after a restart by replaying the stored envelopes (`replay` in `machine`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
+
+from protocols.errors import InvalidConversation, InvalidState
+from protocols.messages import ID_PATTERN, TaskStatus, Timeout
+
+HUB_SENDER = "hub"
+"""The reserved sender id of messages the hub itself originates (timeouts). Never a member."""
+
+
+class Phase(StrEnum):
+    """Where a conversation is; the transition table says which moves each phase allows."""
+
+    OPEN = "open"
+    """Someone holds the turn (`speaker`) and may discuss, assign, pause or conclude."""
+    AWAITING = "awaiting"
+    """A synchronous task is out: nobody speaks until every assignee has reported."""
+    PAUSED = "paused"
+    """The speaker paused until chosen tasks finish; the group is silent meanwhile."""
+    CONCLUDING = "concluding"
+    """The speaker concluded and now owes the conclusion."""
+    CONCLUDED = "concluded"
+    """Over: the conclusion is in."""
+
+
+TERMINAL_PHASES = frozenset({Phase.CONCLUDED})
+WAITING_PHASES = frozenset({Phase.AWAITING, Phase.PAUSED})
+"""Phases in which the turn is held back until the tasks in `waiting_on` finish."""
+TURN_PHASES = frozenset({Phase.OPEN, Phase.CONCLUDING})
+"""Phases in which one agent owes the next move, so a turn clock runs."""
+LIVE_PHASES = frozenset(Phase) - TERMINAL_PHASES
+
+TaskMode = Literal["sync", "async"]
+OPEN_TASK_STATUSES: frozenset[TaskStatus] = frozenset({"pending", "running"})
+FINISHED_TASK_STATUSES: frozenset[TaskStatus] = frozenset({"done", "failed", "canceled"})
+
+_ID = re.compile(ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep every conversation finite, whatever its members do."""
+
+    max_turns: int = 40
+    """Hard cap on turns (a forfeited turn counts); the last one must be `conclude`."""
+    turn_timeout: float | None = None
+    """Seconds the agent holding the turn has before it passes round robin; None: no limit."""
+    task_timeout: float | None = None
+    """Seconds a task may stay unfinished before it is marked failed; None: no limit."""
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """One assignee's outcome of a task."""
+
+    agent: str
+    status: Literal["done", "failed"]
+    result: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """A unit of work handed out by an assignment; its id is unique within the group."""
+
+    id: str
+    assigner: str
+    assignees: tuple[str, ...]
+    mode: TaskMode
+    title: str = ""
+    description: str = ""
+    status: TaskStatus = "pending"
+    reports: tuple[TaskReport, ...] = ()
+    """One per assignee that has reported, in arrival order."""
+    assigned_at: float = 0.0
+    deadline: float | None = None
+    """When the task fails unless finished (from `Limits.task_timeout`)."""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_TASK_STATUSES
+
+    def reported(self, agent: str) -> bool:
+        return any(r.agent == agent for r in self.reports)
+
+    def awaits(self, agent: str) -> bool:
+        """True when `agent` may still report progress or a result on this task."""
+        return agent in self.assignees and not self.finished and not self.reported(agent)
+
+    @property
+    def result(self) -> str | None:
+        """The reported result(s) as one text: one assignee's text, or `agent: text` lines."""
+        if not self.reports:
+            return None
+        if len(self.assignees) == 1:
+            return self.reports[0].result
+        return "\n".join(f"{r.agent}: {r.result}" for r in self.reports)
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """Everything the rules need to judge the next message of one group."""
+
+    group: str
+    members: tuple[str, ...]
+    """In round-robin order."""
+    initiator: str
+    limits: Limits = field(default_factory=Limits)
+    phase: Phase = Phase.OPEN
+    speaker: str | None = None
+    """Who holds the turn (OPEN), owes the conclusion (CONCLUDING), or gets the turn back when
+    the wait ends (AWAITING, PAUSED). None once concluded."""
+    turns: int = 0
+    """Turns taken or forfeited so far."""
+    turn_deadline: float | None = None
+    """When the current turn lapses (only in `TURN_PHASES` with a turn timeout)."""
+    waiting_on: tuple[str, ...] = ()
+    """Unfinished task ids the group waits for (only in `WAITING_PHASES`)."""
+    tasks: tuple[Task, ...] = ()
+    """Every task of the group, in assignment order."""
+    clock: float = 0.0
+    """The latest time the state has seen (a fallback for messages without a timestamp)."""
+    conclusion: str | None = None
+
+    def task(self, task_id: str) -> Task | None:
+        return next((t for t in self.tasks if t.id == task_id), None)
+
+    @property
+    def over(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+    @property
+    def at_turn_limit(self) -> bool:
+        """True when the next turn is the last one allowed, so it must be `conclude`."""
+        return self.turns >= self.limits.max_turns - 1
+
+    def next_deadline(self) -> float | None:
+        """The earliest time a timeout becomes due, for the hub to set its timer; None if never."""
+        if self.over:
+            return None
+        times = [t.deadline for t in self.tasks if not t.finished and t.deadline is not None]
+        if self.phase in TURN_PHASES and self.turn_deadline is not None:
+            times.append(self.turn_deadline)
+        return min(times, default=None)
+
+    def due_timeouts(self, now: float) -> list[Timeout]:
+        """The timeouts due at `now`, earliest deadline first (a turn before tasks at a tie).
+
+        Each is to be sent by the hub as a message from `HUB_SENDER` and applied like any other;
+        applying one may change what else is due (see `machine.expire`, which does the loop).
+        """
+        if self.over:
+            return []
+        due: list[tuple[float, int, Timeout]] = []
+        if (
+            self.phase in TURN_PHASES
+            and self.speaker is not None
+            and self.turn_deadline is not None
+            and now >= self.turn_deadline
+        ):
+            due.append((self.turn_deadline, 0, Timeout(kind="turn", agent=self.speaker)))
+        for i, task in enumerate(self.tasks, start=1):
+            if not task.finished and task.deadline is not None and now >= task.deadline:
+                due.append((task.deadline, i, Timeout(kind="task", task_id=task.id)))
+        return [timeout for _, _, timeout in sorted(due, key=lambda d: (d[0], d[1]))]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data; `from_dict` gives back an equal state."""
+        data: dict[str, Any] = _STATE.dump_python(self, mode="json")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ConversationState:
+        """Parse stored data; raises `InvalidState` naming the problem if it is no valid state."""
+        try:
+            state = _STATE.validate_python(data)
+        except ValidationError as exc:
+            raise InvalidState(f"stored conversation state does not parse: {exc}") from exc
+        problems = invariant_violations(state)
+        if problems:
+            raise InvalidState("stored conversation state is inconsistent: " + "; ".join(problems))
+        return state
+
+
+_STATE: TypeAdapter[ConversationState] = TypeAdapter(ConversationState)
+
+
+def start(
+    group: str,
+    members: list[str] | tuple[str, ...],
+    *,
+    initiator: str | None = None,
+    limits: Limits | None = None,
+    now: float = 0.0,
+) -> ConversationState:
+    """A new conversation in phase OPEN whose initiator (default: the first member) speaks first.
+
+    Raises `InvalidConversation` for an empty or repeated roster, an initiator who is not a member,
+    ids that are not wire ids, the reserved `HUB_SENDER` as a member, or limits out of range.
+    """
+    limits = limits or Limits()
+    roster = tuple(members)
+    if not roster:
+        raise InvalidConversation("a conversation needs at least one member")
+    bad = [m for m in (group, *roster) if not isinstance(m, str) or not _ID.match(m)]
+    if bad:
+        raise InvalidConversation(f"not a valid id: {bad[0]!r}")
+    if len(set(roster)) != len(roster):
+        raise InvalidConversation("a member is listed twice")
+    if HUB_SENDER in roster:
+        raise InvalidConversation(f"{HUB_SENDER!r} is reserved for the hub")
+    first = roster[0] if initiator is None else initiator
+    if first not in roster:
+        raise InvalidConversation(f"the initiator {first!r} is not a member")
+    _check_limits(limits)
+    return ConversationState(
+        group=group,
+        members=roster,
+        initiator=first,
+        limits=limits,
+        speaker=first,
+        turn_deadline=deadline(now, limits.turn_timeout),
+        clock=now,
+    )
+
+
+def deadline(now: float, timeout: float | None) -> float | None:
+    return None if timeout is None else now + timeout
+
+
+def next_member(members: tuple[str, ...], agent: str) -> str:
+    """Round robin: the member after `agent` in roster order (`agent` itself when alone)."""
+    return members[(members.index(agent) + 1) % len(members)]
+
+
+def invariant_violations(state: ConversationState) -> list[str]:
+    """What is wrong with a state, as sentences; empty for every state the machine produces."""
+    out: list[str] = []
+    members = set(state.members)
+    if not state.members or len(members) != len(state.members):
+        out.append("members must be a non-empty list without repeats")
+    if state.initiator not in members:
+        out.append("the initiator is not a member")
+    if state.over:
+        if state.speaker is not None or state.waiting_on:
+            out.append("a concluded conversation has no speaker and waits for nothing")
+    elif state.speaker not in members:
+        out.append("the speaker is not a member")
+    if (state.phase in WAITING_PHASES) != bool(state.waiting_on):
+        out.append("waiting_on must be non-empty exactly in the awaiting and paused phases")
+    ids = [t.id for t in state.tasks]
+    if len(set(ids)) != len(ids):
+        out.append("a task id is used twice")
+    for task_id in state.waiting_on:
+        task = state.task(task_id)
+        if task is None or task.finished:
+            out.append(f"waits for {task_id!r}, which is not an unfinished task")
+    for task in state.tasks:
+        if not set(task.assignees) <= members or not task.assignees:
+            out.append(f"task {task.id!r} has assignees outside the group")
+        if {r.agent for r in task.reports} - set(task.assignees):
+            out.append(f"task {task.id!r} has a report from a non-assignee")
+    if not 0 <= state.turns <= state.limits.max_turns:
+        out.append("more turns than the limit")
+    return out
+
+
+def _check_limits(limits: Limits) -> None:
+    if not isinstance(limits.max_turns, int) or limits.max_turns < 1:
+        raise InvalidConversation("max_turns must be an integer of at least 1")
+    for name in ("turn_timeout", "task_timeout"):
+        value = getattr(limits, name)
+        if value is not None and not (isinstance(value, int | float) and 0 < value < math.inf):
+            raise InvalidConversation(f"{name} must be a positive number of seconds or None")

@@ -1,0 +1,103 @@
+"""The transition table: for each message type, who may send it, when, to whom, about which task.
+
+This table is the protocol. `legal_moves` reads it to tell an agent what it may send; `apply` reads
+it to judge what an agent did send; the effect of each accepted move is one small function in
+`machine`. A new rule is a new row here, not a new branch somewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from protocols.conversation.state import LIVE_PHASES, Phase
+
+
+class Actor(StrEnum):
+    """Who may send a message type."""
+
+    SPEAKER = "speaker"
+    """The member holding the turn, in phase OPEN."""
+    CONCLUDER = "concluder"
+    """The member that concluded, in phase CONCLUDING."""
+    ASSIGNEE = "assignee"
+    """An assignee of the named task that has not reported its result yet; at any live time."""
+    HUB = "hub"
+    """The hub itself (`HUB_SENDER`), when its clock says a deadline has passed."""
+
+
+class Addressing(StrEnum):
+    """What the envelope's `to` may hold; ids are always distinct members."""
+
+    NEXT_SPEAKER = "next_speaker"
+    """0 or 1 member: who takes the next turn. Empty, or the sender itself: round robin."""
+    ASSIGNEES = "assignees"
+    """1..n members: the task's assignees."""
+    FREE = "free"
+    """0..n members, for information only: the move's effect does not depend on them."""
+
+
+class TaskRef(StrEnum):
+    """Which task ids a message type carries."""
+
+    NONE = "none"
+    NEW = "new"
+    """`task_id`: a fresh id, not used before in the group."""
+    OWN = "own"
+    """`task_id`: a task the sender is assignee of and has not reported on yet."""
+    KNOWN = "known"
+    """`task_ids`: at least one task of the group; unknown ids are ignored, finished ones are
+    already satisfied."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the transition table."""
+
+    phases: frozenset[Phase]
+    actor: Actor
+    addressing: Addressing
+    task: TaskRef
+    takes_turn: bool
+    """It uses up the sender's turn and counts against `Limits.max_turns`."""
+    at_turn_limit: bool
+    """Still allowed to the speaker once the turn cap is reached."""
+    then: str
+    """Where it leads, in words (for documentation and error messages)."""
+
+
+_OPEN = frozenset({Phase.OPEN})
+_CONCLUDING = frozenset({Phase.CONCLUDING})
+_LIVE = LIVE_PHASES
+_S, _C, _A, _H = Actor.SPEAKER, Actor.CONCLUDER, Actor.ASSIGNEE, Actor.HUB
+_NEXT, _ASSIGN, _FREE = Addressing.NEXT_SPEAKER, Addressing.ASSIGNEES, Addressing.FREE
+_NONE, _NEW, _OWN, _KNOWN = TaskRef.NONE, TaskRef.NEW, TaskRef.OWN, TaskRef.KNOWN
+
+# Message type → its rule. A type not in the table (e.g. `chat`) is never legal here.
+# fmt: off
+TRANSITIONS: MappingProxyType[str, Rule] = MappingProxyType({
+    #                         phases       actor addressing task    turn   at cap
+    "discussion":        Rule(_OPEN,       _S,   _NEXT,     _NONE,  True,  False,
+        "open: the named member speaks next, else the next member round robin"),
+    "sync_task_assign":  Rule(_OPEN,       _S,   _ASSIGN,   _NEW,   True,  False,
+        "awaiting: silence until every assignee reported, then the assigner speaks"),
+    "async_task_assign": Rule(_OPEN,       _S,   _ASSIGN,   _NEW,   True,  False,
+        "open: the assigner keeps the turn while the assignees work"),
+    "pause":             Rule(_OPEN,       _S,   _FREE,     _KNOWN, True,  False,
+        "paused: silence until the named unfinished tasks finish, then the pauser speaks"),
+    "conclude":          Rule(_OPEN,       _S,   _FREE,     _NONE,  True,  True,
+        "concluding: the concluder must send the conclusion"),
+    "conclusion":        Rule(_CONCLUDING, _C,   _FREE,     _NONE,  False, True,
+        "concluded (terminal): unfinished tasks are canceled"),
+    "task_progress":     Rule(_LIVE,       _A,   _FREE,     _OWN,   False, True,
+        "unchanged phase: the task is running"),
+    "task_result":       Rule(_LIVE,       _A,   _FREE,     _OWN,   False, True,
+        "unchanged phase, unless it finishes the last task waited for: the turn resumes"),
+    "timeout":           Rule(_LIVE,       _H,   _FREE,     _NONE,  False, True,
+        "turn: the turn passes round robin; task: the task fails (a wait may end)"),
+})
+# fmt: on
+
+TURN_TYPES = frozenset(t for t, r in TRANSITIONS.items() if r.actor is Actor.SPEAKER)
+"""Types that take the turn: only the speaker sends them, and only in phase OPEN."""

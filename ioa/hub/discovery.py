@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import heapq
 import math
-import re
-import sys
-import unicodedata
 from array import array
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from ioa.hub.analysis import analyze, card_tags, card_terms, stem, tag_key, words
 from ioa.hub.errors import HubError
 from protocols.card import AgentCard
 
@@ -50,30 +47,10 @@ K1 = 1.2
 """BM25 term-frequency saturation."""
 B = 0.75
 """BM25 document-length normalisation."""
-NAME_WEIGHT = 3
-TAG_WEIGHT = 3
-SKILL_NAME_WEIGHT = 2
-TEXT_WEIGHT = 1
 MAX_QUERY_CHARS = 16_000
 """Twice the longest goal text the hub accepts: a goal is also a discovery query."""
 MAX_QUERY_TERMS = 32
 """A longer query keeps its rarest terms: common ones barely move BM25 but cost the most."""
-MAX_TOKEN_CHARS = 64
-"""Longer "words" are noise (hashes, base64), not capabilities; they are dropped."""
-
-_STOP_TEXT = (
-    "a an and any are as at be been but by can could do does for from has have he her his how i "
-    "if in into is it its me my no not of on or our she so some such than that the their them "
-    "then there these they this those to too us was we were what when where which while who whom "
-    "why will with would you your"
-)
-STOP_WORDS = frozenset(_STOP_TEXT.split())
-"""Function words that say nothing about a capability."""
-
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
-_UNICODE_WORD = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_])+")
-"""Han and kana have no spaces between words, so each character is a token of its own."""
 
 
 class DiscoveryError(HubError):
@@ -92,86 +69,6 @@ class InvalidVector(DiscoveryError):
     code = "invalid_vector"
     status = 400
     default_message = "the embedding vector is invalid"
-
-
-def _normalize(text: str) -> str:
-    """Case-fold and, for Latin, Greek and Cyrillic letters, drop accents ("Résumé" -> "resume")."""
-    if text.isascii():
-        return text.lower()
-    out: list[str] = []
-    base = 0x10000
-    for char in unicodedata.normalize("NFKD", text.casefold()):
-        if unicodedata.combining(char):
-            if base < 0x0530:
-                continue
-        else:
-            base = ord(char)
-        out.append(char)
-    return unicodedata.normalize("NFC", "".join(out))
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    """Conservative suffix stripping so that "reviewing", "reviewer" and "reviews" meet.
-
-    Plural -s/-ies, then one of -ing/-er/-ed (leaving a stem of 3+ letters, 4+ for -ed), then a
-    doubled final consonant ("planning" -> "plan") and a final -e ("code", "coding" -> "cod").
-    Words with digits and short words are kept as they are.
-    """
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith(("ies", "ied")) and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix, min_stem in (("ing", 3), ("er", 3), ("ed", 4)):
-        if word.endswith(suffix) and len(word) - len(suffix) >= min_stem:
-            word = word[: -len(suffix)]
-            if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]
-            break
-    if word.endswith("e") and len(word) >= 4:
-        word = word[:-1]
-    return word
-
-
-def _words(text: str) -> list[str]:
-    """Normalised words of `text`, stop words and over-long tokens removed (not stemmed)."""
-    text = _normalize(text)
-    pattern = _ASCII_WORD if text.isascii() else _UNICODE_WORD
-    return [w for w in pattern.findall(text) if w not in STOP_WORDS and len(w) <= MAX_TOKEN_CHARS]
-
-
-def analyze(text: str) -> list[str]:
-    """The index terms of `text`, in order: the same analysis for cards and queries."""
-    return [_stem(w) for w in _words(text)]
-
-
-def card_terms(card: AgentCard) -> dict[str, int]:
-    """Field-weighted term counts of a card (see the module docstring for the weights)."""
-    fields = [(card.name, NAME_WEIGHT), (card.description, TEXT_WEIGHT)]
-    for skill in card.skills:
-        fields.append((skill.name, SKILL_NAME_WEIGHT))
-        fields.append((skill.description, TEXT_WEIGHT))
-        fields.extend((tag, TAG_WEIGHT) for tag in skill.tags)
-    counts: dict[str, int] = {}
-    for text, weight in fields:
-        for term in analyze(text):
-            counts[term] = counts.get(term, 0) + weight
-    return counts
-
-
-def _tag_key(tag: str) -> str:
-    return _normalize(tag.strip())
-
-
-def card_tags(card: AgentCard) -> tuple[str, ...]:
-    """The card's distinct tags as the tag filter compares them: trimmed, case-folded, sorted.
-
-    Interned, because 100,000 cards repeat a few hundred tags.
-    """
-    keys = {_tag_key(tag) for skill in card.skills for tag in skill.tags if tag.strip()}
-    return tuple(sorted(sys.intern(key) for key in keys))
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,27 +293,27 @@ class DiscoveryIndex:
             unit = self._vectors.unit(query_vector)
             if self._vectors.dim is None:
                 unit = None
-        words: dict[str, str] = {}
-        for word in _words(query):
-            words.setdefault(_stem(word), word)
-        if len(words) > MAX_QUERY_TERMS:
-            known = sorted((len(self._postings[t]), t) for t in words if t in self._postings)
+        terms: dict[str, str] = {}
+        for word in words(query):
+            terms.setdefault(stem(word), word)
+        if len(terms) > MAX_QUERY_TERMS:
+            known = sorted((len(self._postings[t]), t) for t in terms if t in self._postings)
             keep = {term for _, term in known[:MAX_QUERY_TERMS]}
-            words = {term: word for term, word in words.items() if term in keep}
+            terms = {term: word for term, word in terms.items() if term in keep}
         allowed = self._allowed(wanted_tags, online_only)
         if allowed is not None and not allowed:
             return []
-        if not words and unit is None:
+        if not terms and unit is None:
             if allowed is None:
                 return []
             ids = heapq.nsmallest(k, (self._ids[d] or "" for d in allowed if d not in excluded))
             return [Hit(a, 0.0, (), tuple(sorted(wanted_tags))) for a in ids]
-        scores = self._bm25(sorted(words), allowed)
+        scores = self._bm25(sorted(terms), allowed)
         if unit is not None:
             scores = self._blend(scores, unit, allowed, excluded, k)
         for doc in excluded:
             scores.pop(doc, None)
-        return [self._hit(doc, score, words, wanted_tags) for doc, score in self._top(scores, k)]
+        return [self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(scores, k)]
 
     def multi_search(
         self,
@@ -603,7 +500,7 @@ def _tag_set(tags: Iterable[str]) -> set[str]:
         if not isinstance(tag, str):
             raise InvalidQuery("every tag must be text")
         if tag.strip():
-            keys.add(_tag_key(tag))
+            keys.add(tag_key(tag))
     return keys
 
 

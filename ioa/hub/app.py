@@ -13,6 +13,8 @@ from ioa.hub import goals, rest, ws
 from ioa.hub.state import STATE, HubState
 from ioa.store import SqlStore, Store
 
+GC_GEN0_THRESHOLD = 50_000
+
 
 def create_app(state: HubState, goal_book: goals.Goals) -> web.Application:
     app = web.Application(
@@ -61,6 +63,9 @@ class Hub:
         if server is not None and self.config.port == 0:
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         gc.freeze()  # long-lived start-up objects need not be scanned by every collection
+        # Each connection keeps ~100 tracked objects; with the default thresholds a full
+        # collection ran every few seconds at 1,000 agents and its 70-145 ms pause was the p99.
+        gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)
         return self
 
     async def stop(self) -> None:

@@ -31,14 +31,17 @@ SYNCED = '{"op":"synced"}'
 REPLAY_PAGE = 1000
 
 
+def compact(data: object) -> str:
+    """JSON without spaces, like every frame the hub sends."""
+    return json.dumps(data, separators=(",", ":"))
+
+
 def ack_frame(message_id: str, group_id: str, seq: int, ts: float) -> str:
-    return json.dumps({"op": "ack", "id": message_id, "group": group_id, "seq": seq, "ts": ts})
+    return compact({"op": "ack", "id": message_id, "group": group_id, "seq": seq, "ts": ts})
 
 
 def error_frame(code: str, message: str, message_id: str | None = None) -> str:
-    return json.dumps(
-        {"op": "error", "id": message_id, "error": {"code": code, "message": message}}
-    )
+    return compact({"op": "error", "id": message_id, "error": {"code": code, "message": message}})
 
 
 class Connection:
@@ -199,7 +202,7 @@ class Router:
 
     def announce(self, group: Group) -> None:
         """Tell the group's connected members that they belong to it now."""
-        frame = json.dumps({"op": "joined", "group": group.view()})
+        frame = compact({"op": "joined", "group": group.view()})
         for member in group.members:
             if (conn := self.connections.get(member)) is not None:
                 conn.push(frame)

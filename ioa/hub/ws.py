@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ioa.hub.errors import FrameTooLarge, HelloRequired, HubError, InvalidEnvelope, MalformedJson
 from ioa.hub.rest import bearer_token
-from ioa.hub.router import Connection, error_frame
+from ioa.hub.router import Connection, compact, error_frame
 from ioa.hub.state import STATE
 from protocols import ProtocolError
 from protocols.frames import CLIENT_FRAME, Hello, Send
@@ -53,7 +53,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     conn = Connection(agent.id, ws, state.config.outbox_limit)
     conn.push_replayed(
-        json.dumps(
+        compact(
             {"op": "welcome", "agent_id": agent.id, "groups": state.registry.groups_of(agent.id)}
         )
     )

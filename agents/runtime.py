@@ -22,7 +22,6 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypedDict
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -33,6 +32,7 @@ from agents.brain import Brain, Job, Line, Turn
 from agents.fallback import TURN_TYPES, fallback_move
 from agents.team import choose_members
 from ioa.client import ClientError, HubClient
+from ioa.lifecycle import Service
 from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment, TaskResult
 from protocols.conversation import ConversationState, apply, legal_moves
 from protocols.conversation.settings import conversation_for_group
@@ -77,7 +77,7 @@ def _job_key(group: str, task_id: str | None) -> str:
     return f"{group}/{task_id or 'goal'}"
 
 
-class Agent:
+class Agent(Service):
     """An agent on a hub: `async with Agent(card, brain, hub_url) as agent:`."""
 
     def __init__(
@@ -114,16 +114,6 @@ class Agent:
         return self.client.agent_id
 
     # lifecycle
-    async def __aenter__(self) -> Agent:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> Agent:
         await self.client.__aenter__()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from types import TracebackType
 
 from aiohttp import web
 
 from ioa.config import HubConfig
 from ioa.hub import goals, rest, ws
 from ioa.hub.state import STATE, HubState
+from ioa.lifecycle import Service
 from ioa.store import SqlStore, Store
 
 GC_GEN0_THRESHOLD = 50_000
@@ -27,7 +27,7 @@ def create_app(state: HubState, goal_book: goals.Goals) -> web.Application:
     return app
 
 
-class Hub:
+class Hub(Service):
     """A running hub; `async with Hub(config) as hub:` serves on `hub.url` until the block ends.
 
     Pass a `store` to share one (tests do, to restart a hub on the same database); otherwise
@@ -78,17 +78,6 @@ class Hub:
             self._runner = None
         if self._own_store:
             await self.store.close()
-
-    async def __aenter__(self) -> Hub:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def serve_forever(self) -> None:
         async with self:

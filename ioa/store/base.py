@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from types import TracebackType
+from typing import Self
 
 from ioa.errors import IoAError
+from ioa.lifecycle import Service
 from ioa.store.records import AgentRecord, GoalRecord, GroupRecord, StoredMessage
 
 
@@ -25,25 +26,16 @@ class DuplicateMessage(StoreError):
     default_message = "a message with this id is already stored in this group"
 
 
-class Store(abc.ABC):
-    async def __aenter__(self) -> Store:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
+class Store(Service):
     @abc.abstractmethod
-    async def start(self) -> None:
+    async def start(self) -> Self:
         """Connect and create missing tables; idempotent."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    async def stop(self) -> None:
+        await self.close()
 
     # agents
     @abc.abstractmethod

@@ -138,9 +138,9 @@ class SqlStore(Store):
             raise StoreError("the store is not started")
         return self._engine
 
-    async def start(self) -> None:
+    async def start(self) -> SqlStore:
         if self._engine is not None:
-            return
+            return self
         try:
             engine = create_async_engine(self.url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -159,6 +159,7 @@ class SqlStore(Store):
             self._writer = await aiosqlite.connect(database)
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
                 await self._writer.execute(f"PRAGMA {pragma}")
+        return self
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -113,7 +113,7 @@ class LLMBrain(Brain):
         messages = [
             {"role": "user", "content": prompts.TEAM_CHOICE.format(description=job.description)}
         ]
-        answer, _ = await self.engine.structured(messages, agent=f"work:{job.group}", schema=schema)
+        answer, _ = await self.engine.structured(messages, agent="team-formation", schema=schema)
         return bool(answer["choice"] == "team")
 
     async def queries(self, goal: str) -> list[str]:

@@ -28,7 +28,10 @@ def describe(envelope: dict[str, Any], names: dict[str, str], width: int = 100) 
     arrow = f" → {to}" if to else ""
     text = payload.get("text") or payload.get("description") or payload.get("result") or ""
     if kind in ("sync_task_assign", "async_task_assign"):
-        text = f"[{payload['task_id']}] {payload.get('title') or ''} {text}".strip()
+        title = payload.get("title") or ""
+        text = (
+            f"[{payload['task_id']}] {title}: {text}" if title else f"[{payload['task_id']}] {text}"
+        )
     elif kind in ("task_result", "task_progress"):
         text = f"[{payload['task_id']}] {text}"
     elif kind == "pause":

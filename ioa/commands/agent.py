@@ -82,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
             async with Agent(
                 card.model_copy(update={"kind": "tool"}), ToolBrain(tool), args.hub, options=options
             ) as agent:
-                print(json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}))
+                print(
+                    json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}),
+                    flush=True,
+                )
                 await asyncio.Event().wait()
         from agents.llm_brain import LLMBrain
         from ioa.llm import load_engine

@@ -29,7 +29,7 @@ async def test_agent_restarted_from_its_checkpoint_finishes_the_task(
         ).start()
         worker_id = worker.id
         group = await lead.launch("count to three", roster=[worker_id])
-        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(started.wait(), 30)
         await worker.stop()
 
         revived = Agent(
@@ -37,7 +37,7 @@ async def test_agent_restarted_from_its_checkpoint_finishes_the_task(
         )
         async with revived:
             assert revived.id == worker_id  # same identity, from the saved credentials
-            assert await lead.conclusion(group, timeout=10) == "1 2 3"
+            assert await lead.conclusion(group, timeout=30) == "1 2 3"
         history = await lead.client.history(group)
         assert [e.type for e in history] == [
             "sync_task_assign",
@@ -63,11 +63,11 @@ async def test_hub_restarted_mid_conversation(db_path: Path) -> None:
     worker = await Agent(card("worker"), ScriptedBrain(work=slow), first.url).start()
     try:
         group = await lead.launch("survive a restart", roster=[worker.id])
-        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(started.wait(), 30)
         await first.stop()
         async with Hub(hub_config(db_path, port=port)):
             release.set()  # the worker reports to the new hub once its client has reconnected
-            assert await lead.conclusion(group, timeout=15) == "survived"
+            assert await lead.conclusion(group, timeout=30) == "survived"
             history = await lead.client.history(group)
             assert [e.seq for e in history] == [1, 2, 3, 4]
             assert lead.rejections == worker.rejections == 0

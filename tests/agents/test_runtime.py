@@ -35,8 +35,8 @@ async def test_lead_assigns_a_task_and_concludes_with_its_result(hub: Hub) -> No
         Agent(card("lead", "planning"), ScriptedBrain(lead_moves), hub.url) as lead,
     ):
         group = await lead.launch("multiply", roster=[worker.id])
-        assert await lead.conclusion(group, timeout=10) == "result: 42"
-        assert await worker.conclusion(group, timeout=10) == "result: 42"
+        assert await lead.conclusion(group, timeout=30) == "result: 42"
+        assert await worker.conclusion(group, timeout=30) == "result: 42"
         assert lead.rejections == worker.rejections == 0
 
 
@@ -47,7 +47,7 @@ async def test_garbage_from_a_brain_becomes_a_legal_fallback(hub: Hub) -> None:
         Agent(card("b"), ScriptedBrain(), hub.url) as b,
     ):
         group = await a.launch("anything", roster=[b.id], meta={"max_turns": 4})
-        text = await a.conclusion(group, timeout=10)
+        text = await a.conclusion(group, timeout=30)
         assert text
         assert a.rejections == 0
 
@@ -82,7 +82,7 @@ async def test_team_formation_by_discovery(hub: Hub) -> None:
         Agent(card("lead"), ScriptedBrain(lead), hub.url) as boss,
     ):
         group = await boss.launch("a haiku poem about spring")
-        assert await boss.conclusion(group, timeout=10) == "haiku written"
+        assert await boss.conclusion(group, timeout=30) == "haiku written"
         members = (await boss.client.group(group))["members"]
         names = {(await boss.client.agent(m))["card"]["name"] for m in members}
         assert "poet" in names

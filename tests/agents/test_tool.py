@@ -38,4 +38,4 @@ async def test_function_agent_does_assigned_work(hub: Hub) -> None:
         Agent(card("lead"), ScriptedBrain(delegate_then_conclude()), hub.url) as lead,
     ):
         group = await lead.launch("what is 12 * 12?", roster=[calc.id])
-        assert await lead.conclusion(group, timeout=10) == "12 * 12 = 144"
+        assert await lead.conclusion(group, timeout=30) == "12 * 12 = 144"

@@ -1,0 +1,286 @@
+"""Benchmark of the local engine (`ioa.llm`), measured side by side in one run.
+
+Models: a random-weight GGUF with a MiniCPM4-0.5B-class shape (hidden 1024, 24 layers, 16/2 heads,
+ffn 4096, vocab 73440, tied embeddings: the shape measured in the project's inference notes; the
+exact MiniCPM4-0.5B config is unpublished), quantized to Q4_K_M by llama.cpp and written to a
+temporary folder under ~/.cache, never the repository; and the bundled SmolLM2-135M-Instruct Q4_1.
+
+Figures, per model:
+
+- P1 = one agent turn through IoA (async API, worker thread, template, context policy, per-agent
+  state) / the same call straight into llama-cpp-python (`Llama.create_chat_completion` on a second
+  instance of the same file, same parameters). Runs interleaved, fresh prompt each run, medians.
+  Goal <= 1.05.
+- P2 = prompt tokens evaluated in a 3-agent, 10-turn dialog with prefix reuse / without any reuse
+  (every prompt token of every turn). Goal <= 0.30. Also measured: the same dialog on an engine
+  with the per-agent state cache disabled (budget 0), which still reuses whatever prefix the
+  previous speaker left in the KV cache (the shared rules). The agents' system prompts start with
+  the same rules, as a protocol description would, then the agent's role.
+- pp / tg: prompt and generation tokens per second of the IoA turns (medians).
+- RSS with 1 vs 10 agents on one model, in a fresh process: MB per extra agent beyond the KV
+  states the agents keep (those are bounded by the state budget). Goal < 20.
+
+Usage: `python benchmarks/engine.py [--runs 5] [--threads N]`. Ends with `RESULT {json}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from llama_cpp import Llama
+
+from ioa.llm import LlamaCppEngine, default_threads, synth_model, system_info
+from ioa.llm.catalog import bundled_model_path
+from ioa.llm.loaded import extra_buffers
+
+MB = 1 << 20
+RULES = (
+    "You are one of three engineers planning a small web service together, in a group run by a "
+    "hub that enforces the conversation protocol. Every message you send is one move: a "
+    "discussion turn addressed to the next speaker, a task assignment with an id, a title and a "
+    "description, a progress report or a result for a task you were given, a pause until chosen "
+    "tasks finish, or the conclusion that answers the group's goal. Keep answers short and "
+    "concrete: name the next step, who does it and why. Stay on topic, never repeat what was "
+    "said, ask when something is unclear, disagree with reasons, and conclude only when every "
+    "task has an owner and the plan is complete. The service needs an HTTP API with "
+    "authentication, a database schema with migrations, background jobs for e-mail, tests that "
+    "run in continuous integration, and a deployment to one small virtual machine. "
+) * 2
+"""Shared by every agent, first in its system prompt (as a protocol description would be)."""
+PERSONA = RULES + "You are {name}; the others are the other two engineers."
+QUESTION = "Propose the first three tasks for the service and who should take each one."
+AGENTS = ["ada", "bob", "cyd"]
+
+
+def p1_messages(run: int) -> list[dict[str, str]]:
+    """A fresh prompt per run (the leading run number defeats any prefix cache on both sides)."""
+    return [
+        {"role": "system", "content": f"Run {run}. " + PERSONA.format(name="ada")},
+        {"role": "user", "content": QUESTION},
+    ]
+
+
+async def measure_p1(path: Path, threads: int, runs: int, gen: int) -> dict[str, Any]:
+    async with LlamaCppEngine(path, n_ctx=2048, n_threads=threads) as engine:
+        await engine.start()
+        with extra_buffers(False):  # the same model params the engine uses
+            direct = Llama(
+                str(path), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False
+            )
+        ioa_s, direct_s, pp, tg, same_tokens = [], [], [], [], True
+        for run in range(runs + 1):  # run 0 warms both up and is not counted
+            order = ("ioa", "direct") if run % 2 == 0 else ("direct", "ioa")
+            for side in order:
+                messages = p1_messages(run)
+                start = time.perf_counter()
+                if side == "ioa":
+                    c = await engine.chat(
+                        messages, agent=f"p1-{run}", max_tokens=gen, temperature=0
+                    )
+                    seconds, ioa_tokens = time.perf_counter() - start, c.completion_tokens
+                    if run:
+                        ioa_s.append(seconds)
+                        pp.append(c.prompt_tokens_per_second)
+                        tg.append(c.tokens_per_second)
+                else:
+                    out = direct.create_chat_completion(messages, max_tokens=gen, temperature=0)
+                    seconds = time.perf_counter() - start
+                    direct_tokens = out["usage"]["completion_tokens"]  # type: ignore[index]
+                    if run:
+                        direct_s.append(seconds)
+            same_tokens = same_tokens and ioa_tokens == direct_tokens
+        direct.close()
+    return {
+        "p1_overhead_ratio": statistics.median(ioa_s) / statistics.median(direct_s),
+        "p1_ioa_s": statistics.median(ioa_s),
+        "p1_direct_s": statistics.median(direct_s),
+        "p1_same_completion_tokens": same_tokens,
+        "pp_tok_s": statistics.median(pp),
+        "tg_tok_s": statistics.median(tg),
+    }
+
+
+def dialog_prompt(agent: str, transcript: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """What `agent` sees: its persona, the shared transcript (its own lines as assistant turns)."""
+    messages = [
+        {"role": "system", "content": PERSONA.format(name=agent)},
+        {"role": "user", "content": f"Goal: {QUESTION}"},
+    ]
+    for speaker, text in transcript:
+        if speaker == agent:
+            messages.append({"role": "assistant", "content": text})
+        else:
+            messages.append({"role": "user", "content": f"{speaker}: {text}"})
+    messages.append({"role": "user", "content": f"Your turn, {agent}."})
+    return messages
+
+
+async def measure_p2(path: Path, threads: int, turns: int = 10) -> dict[str, Any]:
+    """Play the dialog with prefix reuse, then replay the same prompts with the state cache off."""
+    transcript: list[tuple[str, str]] = []
+    script = []
+    async with LlamaCppEngine(path, n_ctx=4096, n_threads=threads) as engine:
+        start = time.perf_counter()
+        for turn in range(turns):
+            agent = AGENTS[turn % len(AGENTS)]
+            messages = dialog_prompt(agent, transcript)
+            reply = await engine.chat(messages, agent=agent, max_tokens=16, temperature=0.7)
+            script.append((agent, messages))
+            transcript.append((agent, reply.text.strip() or "(silence)"))
+        with_s = time.perf_counter() - start
+        with_reuse = engine.stats()
+    async with LlamaCppEngine(path, n_ctx=4096, n_threads=threads, state_budget_mb=0) as engine:
+        start = time.perf_counter()
+        for agent, messages in script:
+            await engine.chat(messages, agent=agent, max_tokens=16, temperature=0.7)
+        budget0_s = time.perf_counter() - start
+        budget0 = engine.stats()
+    if budget0.prompt_tokens != with_reuse.prompt_tokens:
+        raise RuntimeError("the replay sent other prompts than the dialog")
+    return {
+        "p2_prompt_eval_ratio": with_reuse.evaluated_prompt_tokens / with_reuse.prompt_tokens,
+        "p2_prompt_tokens": with_reuse.prompt_tokens,
+        "p2_evaluated_with_reuse": with_reuse.evaluated_prompt_tokens,
+        "p2_evaluated_state_budget_0": budget0.evaluated_prompt_tokens,
+        "p2_ratio_vs_state_budget_0": (
+            with_reuse.evaluated_prompt_tokens / budget0.evaluated_prompt_tokens
+        ),
+        "p2_dialog_s_with_reuse": with_s,
+        "p2_dialog_s_state_budget_0": budget0_s,
+    }
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+async def rss_probe(path: Path, threads: int, agents: int = 10) -> dict[str, Any]:
+    """Run in a fresh process: RSS after one agent's turn and after ten agents' turns."""
+    async with LlamaCppEngine(path, n_ctx=2048, n_threads=threads) as engine:
+        samples = []
+        for i in range(agents):
+            name = f"agent{i}"
+            messages = [
+                {"role": "system", "content": PERSONA.format(name=name)},
+                {"role": "user", "content": QUESTION},
+            ]
+            await engine.chat(messages, agent=name, max_tokens=8)
+            if i in (0, agents - 1):
+                await engine.chat(messages, agent="observer", max_tokens=1)  # park the last agent
+                samples.append((rss_bytes(), engine.cache_info().bytes_used))
+    (rss1, kv1), (rss10, kv10) = samples
+    extra = agents - 1
+    return {
+        "rss_1_agent_mb": rss1 / MB,
+        "rss_10_agents_mb": rss10 / MB,
+        "kv_states_mb": kv10 / MB,
+        "mb_per_extra_agent": (rss10 - rss1 - (kv10 - kv1)) / extra / MB,
+        "mb_per_extra_agent_incl_kv": (rss10 - rss1) / extra / MB,
+    }
+
+
+def measure_rss(path: Path, threads: int) -> dict[str, Any]:
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss-probe", str(path), "--threads", str(threads)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def bench_model(label: str, path: Path, threads: int, runs: int) -> dict[str, Any]:
+    print(f"\n== {label}: {path.name} ({path.stat().st_size / MB:.0f} MB), {threads} threads")
+    figures: dict[str, Any] = {}
+    figures |= asyncio.run(measure_p1(path, threads, runs, gen=32))
+    print(
+        f"P1 {figures['p1_overhead_ratio']:.3f}  (IoA {figures['p1_ioa_s']:.3f} s, "
+        f"llama_cpp {figures['p1_direct_s']:.3f} s; pp {figures['pp_tok_s']:.0f} t/s, "
+        f"tg {figures['tg_tok_s']:.1f} t/s)"
+    )
+    figures |= asyncio.run(measure_p2(path, threads))
+    print(
+        f"P2 {figures['p2_prompt_eval_ratio']:.3f}  ({figures['p2_evaluated_with_reuse']} of "
+        f"{figures['p2_prompt_tokens']} prompt tokens evaluated; with the state cache off "
+        f"{figures['p2_evaluated_state_budget_0']}, ratio "
+        f"{figures['p2_ratio_vs_state_budget_0']:.3f}; dialog "
+        f"{figures['p2_dialog_s_with_reuse']:.1f} s vs "
+        f"{figures['p2_dialog_s_state_budget_0']:.1f} s)"
+    )
+    figures |= measure_rss(path, threads)
+    print(
+        f"RSS {figures['rss_1_agent_mb']:.0f} MB with 1 agent, "
+        f"{figures['rss_10_agents_mb']:.0f} MB with 10 "
+        f"(KV states {figures['kv_states_mb']:.1f} MB): "
+        f"{figures['mb_per_extra_agent']:.2f} MB per extra agent beyond its KV state"
+    )
+    return figures
+
+
+def main(args: argparse.Namespace) -> None:
+    threads = args.threads or default_threads()
+    info = system_info()
+    print(f"llama.cpp: {info.text}")
+    scratch = Path.home() / ".cache"  # not /tmp: a busy shared /tmp lost the file mid-run once
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ioa-engine-bench-", dir=scratch) as tmp:
+        start = time.perf_counter()
+        minicpm = synth_model("minicpm4-0.5b", Path(tmp) / "minicpm4-0.5b-shape-q4_k_m.gguf")
+        print(f"synthesized the MiniCPM4-0.5B-class Q4_K_M in {time.perf_counter() - start:.0f} s")
+        results = {
+            "minicpm4_0_5b_shape_q4_k_m": bench_model(
+                "MiniCPM4-0.5B-class", minicpm, threads, args.runs
+            )
+        }
+    smollm2 = bundled_model_path()
+    if smollm2 is not None:
+        results["smollm2_135m_q4_1"] = bench_model("SmolLM2-135M", smollm2, threads, args.runs)
+    main_figures = results["minicpm4_0_5b_shape_q4_k_m"]
+    keys = [
+        "p1_overhead_ratio",
+        "p2_prompt_eval_ratio",
+        "pp_tok_s",
+        "tg_tok_s",
+        "mb_per_extra_agent",
+    ]
+    summary = {key: round(main_figures[key], 4) for key in keys}
+    summary |= {"threads": threads, "simd": info.simd, "models": _rounded(results)}
+    print("RESULT " + json.dumps(summary))
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return round(value, 4) if isinstance(value, float) else value
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per side for P1")
+    parser.add_argument("--threads", type=int, default=0, help="default: physical cores")
+    parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.rss_probe:
+        probe_threads = arguments.threads or default_threads()
+        print(json.dumps(asyncio.run(rss_probe(arguments.rss_probe, probe_threads))))
+    else:
+        main(arguments)

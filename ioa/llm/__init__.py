@@ -1,0 +1,86 @@
+"""Local inference: one llama.cpp model per GGUF, shared by every agent of a process.
+
+The contract is `Engine` (`chat`, `structured`, `stats`, `close`). Get the shared local engine with
+`await load_engine(path)` (default: `default_model_path()`); test agents with `ScriptedEngine`;
+write tiny test GGUFs with `write_tiny_gguf`.
+"""
+
+from ioa.llm.accounting import AgentStats, Completion
+from ioa.llm.catalog import CATALOG, CatalogEntry, default_model_path, list_models, models_dir, pull
+from ioa.llm.engine import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, Engine
+from ioa.llm.errors import (
+    ContextTooSmall,
+    DownloadFailed,
+    EngineClosed,
+    EngineConfigConflict,
+    EngineError,
+    InvalidMessages,
+    ModelFileError,
+    ModelLoadFailed,
+    ModelNotFound,
+    NoChatTemplate,
+    NotAGGUF,
+    QuantizeFailed,
+    SchemaNotSupported,
+    ScriptExhausted,
+    StructuredOutputError,
+    TemplateError,
+    TruncatedGGUF,
+    UnknownModel,
+    UnknownShape,
+    UnsafeVocabulary,
+    UnsupportedArchitecture,
+)
+from ioa.llm.gguf_file import GGUFFacts, inspect_gguf
+from ioa.llm.llamacpp import LlamaCppEngine, load_engine
+from ioa.llm.scripted import ScriptedCall, ScriptedEngine
+from ioa.llm.structured import prepare_schema
+from ioa.llm.synth import SHAPES, synth_model, write_tiny_gguf
+from ioa.llm.system import default_threads, system_info
+
+__all__ = [
+    "CATALOG",
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_TEMPERATURE",
+    "SHAPES",
+    "AgentStats",
+    "CatalogEntry",
+    "Completion",
+    "ContextTooSmall",
+    "DownloadFailed",
+    "Engine",
+    "EngineClosed",
+    "EngineConfigConflict",
+    "EngineError",
+    "GGUFFacts",
+    "InvalidMessages",
+    "LlamaCppEngine",
+    "ModelFileError",
+    "ModelLoadFailed",
+    "ModelNotFound",
+    "NoChatTemplate",
+    "NotAGGUF",
+    "QuantizeFailed",
+    "SchemaNotSupported",
+    "ScriptExhausted",
+    "ScriptedCall",
+    "ScriptedEngine",
+    "StructuredOutputError",
+    "TemplateError",
+    "TruncatedGGUF",
+    "UnknownModel",
+    "UnknownShape",
+    "UnsafeVocabulary",
+    "UnsupportedArchitecture",
+    "default_model_path",
+    "default_threads",
+    "inspect_gguf",
+    "list_models",
+    "load_engine",
+    "models_dir",
+    "prepare_schema",
+    "pull",
+    "synth_model",
+    "system_info",
+    "write_tiny_gguf",
+]

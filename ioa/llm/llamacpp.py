@@ -1,0 +1,245 @@
+"""`LlamaCppEngine`: one GGUF, one `llama_cpp.Llama`, one worker thread, any number of agents.
+
+Every operation on the model (load, each turn, close) is a job on a single-thread executor, so the
+`Llama` is only ever touched by that thread and jobs run in arrival order. Callers await the job's
+future from their own event loop, which therefore never blocks: it keeps serving the hub, timers and
+other agents while the model thinks. Running several `Llama`s instead would buy nothing on a small
+CPU (inference is bandwidth-bound) and, with llama.cpp's default weight repacking, cost a copy of
+the weights each.
+
+`load_engine(path)` is how a process gets its engine: the same path (resolved) always gives the
+same loaded model, shared by reference count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Self
+
+from ioa.llm.accounting import Completion
+from ioa.llm.engine import Engine, Request
+from ioa.llm.errors import EngineClosed, EngineConfigConflict, EngineError
+from ioa.llm.gguf_file import GGUFFacts
+from ioa.llm.loaded import LoadedModel, ModelSettings
+from ioa.llm.prefix_cache import CacheInfo
+from ioa.llm.system import default_threads
+
+__all__ = ["DEFAULT_STATE_BUDGET_MB", "LlamaCppEngine", "load_engine"]
+
+DEFAULT_STATE_BUDGET_MB = 256.0
+"""RAM for saved per-agent KV prefixes, per loaded model."""
+
+
+class LlamaCppEngine(Engine):
+    """A local GGUF served to many agents; see `Engine` for the contract.
+
+    Prefer `load_engine`, which shares one instance per file; constructing one directly gives a
+    private instance (useful in benchmarks that compare settings side by side).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        state_budget_mb: float = DEFAULT_STATE_BUDGET_MB,
+        chat_template: str | None = None,
+        seed: int = 0,
+        repack: bool = False,
+    ) -> None:
+        super().__init__()
+        if n_ctx is not None and n_ctx < 16:
+            raise EngineError(f"n_ctx must be at least 16, not {n_ctx}")
+        if n_batch < 1 or (n_threads is not None and n_threads < 1) or state_budget_mb < 0:
+            raise EngineError(
+                "n_batch and n_threads must be positive, state_budget_mb not negative"
+            )
+        self.path = Path(path).expanduser()
+        self.settings = ModelSettings(
+            n_ctx=n_ctx,
+            n_threads=n_threads or default_threads(),
+            n_batch=n_batch,
+            state_budget_bytes=int(state_budget_mb * (1 << 20)),
+            chat_template=chat_template,
+            seed=seed,
+            repack=repack,
+        )
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ioa-llm")
+        self._model: LoadedModel | None = None
+        self._loading: Future[LoadedModel] | None = None
+        self._lock = threading.Lock()
+        self._users = 1
+
+    async def start(self) -> Self:
+        """Load the model (once; later calls wait for the same load). Raises `ModelFileError`."""
+        with self._lock:
+            if self._closed:
+                raise EngineClosed()
+            if self._loading is None:
+                self._loading = self._executor.submit(LoadedModel.load, self.path, self.settings)
+            loading = self._loading
+        # shield: one waiter being cancelled must not cancel the load the others share
+        self._model = await asyncio.shield(asyncio.wrap_future(loading))
+        return self
+
+    async def __aenter__(self) -> Self:
+        return await self.start()  # a bad model file fails here, not at the first turn
+
+    @property
+    def facts(self) -> GGUFFacts:
+        """The GGUF's header facts (arch, quant, size...); available after `start()`."""
+        return self._loaded().facts
+
+    @property
+    def n_ctx(self) -> int:
+        return self._loaded().n_ctx
+
+    @property
+    def template_name(self) -> str:
+        return self._loaded().template.name
+
+    def cache_info(self) -> CacheInfo:
+        return self._loaded().cache.info()
+
+    async def set_state_budget(self, megabytes: float) -> None:
+        """Change the KV-state budget; shrinking evicts least recently used states at once."""
+        model = await self._model_started()
+        await self._run(setattr, model.cache, "budget_bytes", int(megabytes * (1 << 20)))
+
+    async def _complete(self, request: Request) -> Completion:
+        model = await self._model_started()
+        cancel = threading.Event()
+        future = self._submit(
+            model.complete,
+            request.agent,
+            request.messages,
+            request.schema,
+            request.max_tokens,
+            request.temperature,
+            cancel,
+        )
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            cancel.set()
+            future.add_done_callback(lambda f: self._account_late(request.agent, f))
+            raise
+
+    async def close(self) -> None:
+        """Release this user's share; the last one frees the model on its worker thread."""
+        with self._lock:
+            self._users -= 1
+            if self._users > 0 or self._closed:
+                return
+            self._closed = True
+            loading = self._loading
+        _forget(self)
+        if loading is not None:
+            await asyncio.wrap_future(self._executor.submit(_close_loaded, loading))
+        self._executor.shutdown(wait=False)
+
+    async def _model_started(self) -> LoadedModel:
+        if self._model is None:
+            await self.start()
+        return self._loaded()
+
+    def _loaded(self) -> LoadedModel:
+        if self._closed:
+            raise EngineClosed()
+        if self._model is None:
+            raise EngineError("the engine is not started; await engine.start() first")
+        return self._model
+
+    def _submit(self, fn: Any, *args: Any) -> Future[Any]:
+        try:
+            return self._executor.submit(fn, *args)
+        except RuntimeError:  # the executor shut down: closed under our feet
+            raise EngineClosed() from None
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.wrap_future(self._submit(fn, *args))
+
+    def _account_late(self, agent: str, future: Future[Completion]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._accounting.record(agent, future.result())
+
+    def _same_settings(self, settings: dict[str, Any]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                continue
+            if name == "state_budget_mb":
+                name, value = "state_budget_bytes", int(value * (1 << 20))
+            if getattr(self.settings, name) != value:
+                raise EngineConfigConflict(
+                    f"{self.path} is already loaded with {name}={getattr(self.settings, name)!r}, "
+                    f"not {value!r}; one model is shared per process"
+                )
+
+
+def _close_loaded(loading: Future[LoadedModel]) -> None:
+    if loading.done() and loading.exception() is None:
+        loading.result().close()
+
+
+_engines: dict[Path, LlamaCppEngine] = {}
+_engines_lock = threading.Lock()
+
+
+async def load_engine(
+    path: str | Path | None = None,
+    *,
+    n_ctx: int | None = None,
+    n_threads: int | None = None,
+    n_batch: int | None = None,
+    state_budget_mb: float | None = None,
+    chat_template: str | None = None,
+) -> LlamaCppEngine:
+    """The process-wide engine for the GGUF at `path` (default: `default_model_path()`), loaded.
+
+    Every call for the same file returns the same engine and counts one more user; each user calls
+    `close()` (or uses `async with`) when done. Settings left as None take the loaded engine's;
+    asking for different ones raises `EngineConfigConflict`, because one GGUF is loaded once.
+    """
+    if path is None:
+        from ioa.llm.catalog import default_model_path
+
+        path = default_model_path()
+    key = _key(path)
+    settings: dict[str, Any] = {
+        "n_ctx": n_ctx,
+        "n_threads": n_threads,
+        "n_batch": n_batch,
+        "state_budget_mb": state_budget_mb,
+        "chat_template": chat_template,
+    }
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None or engine.closed:
+            given = {k: v for k, v in settings.items() if v is not None}
+            engine = _engines[key] = LlamaCppEngine(key, **given)
+        else:
+            engine._same_settings(settings)
+            with engine._lock:
+                engine._users += 1
+    try:
+        return await engine.start()
+    except BaseException:
+        await engine.close()
+        raise
+
+
+def _key(path: str | Path) -> Path:
+    """One key per file, whatever path (relative, `~`, symlink) names it."""
+    return Path(path).expanduser().resolve()
+
+
+def _forget(engine: LlamaCppEngine) -> None:
+    key = _key(engine.path)
+    with _engines_lock:
+        if _engines.get(key) is engine:
+            del _engines[key]

@@ -1,35 +1,118 @@
-"""`ioa demo`: the main job on a fresh install — a local team solves a small goal, live."""
+"""`ioa demo`: the main job on a fresh install — a robot team plans a task together, live.
+
+A hub starts on a free loopback port; each robot of a symbolic RoCoBench-style task joins it as
+an agent thinking with the local model (the bundled SmolLM2 unless `--model` or IOA_MODEL names a
+MiniCPM GGUF); for each round the robots talk in a group under the hub's protocol and conclude
+with an EXECUTE plan, which the environment checks and executes. The transcript prints as it
+happens, then the outcome.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-from ioa.commands.run import add_local_options, follow_goal, local_team
-
-DEMO_GOAL = (
-    "Plan a small picnic for four friends: list what to bring, and compute the cost of "
-    "4 sandwiches at 3.5 euros each plus 2 bottles of juice at 2 euros each."
-)
+DEFAULT_TASK = "sort"
+DEFAULT_TURNS = 4
+DEFAULT_ATTEMPTS = 2
+DEFAULT_STEPS = 2
+DEFAULT_TIMEOUT = 1800.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from environments.rocobench import TASKS
+
     parser = subparsers.add_parser(
         "demo",
-        help="watch a local team of agents solve a small goal",
-        description="Start a hub and a small team of agents on the local model (the bundled "
-        "SmolLM2 unless IOA_MODEL or --model names a MiniCPM GGUF), give them a goal, and print "
-        "their conversation and conclusion.",
+        help="watch a robot team plan a RoCoBench-style task on the local model",
+        description="Start a hub and one agent per robot of a symbolic RoCoBench-style task on "
+        "the local model (the bundled SmolLM2 unless IOA_MODEL or --model names a MiniCPM "
+        "GGUF); print their conversations, plans and the environment's verdicts live, then the "
+        "outcome.",
     )
-    add_local_options(parser)
-    parser.set_defaults(handler=run, max_turns=8)
+    parser.add_argument("--task", choices=list(TASKS), default=DEFAULT_TASK)
+    parser.add_argument("--seed", type=int, default=0, help="scene seed")
+    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    parser.add_argument("--threads", type=_at_least(1), help="llama.cpp threads (default: cores)")
+    parser.add_argument(
+        "--max-turns", type=_at_least(1), default=DEFAULT_TURNS, help="turns per group conversation"
+    )
+    parser.add_argument(
+        "--attempts", type=_at_least(1), default=DEFAULT_ATTEMPTS, help="plans tried per round"
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=_at_least(0),
+        default=DEFAULT_STEPS,
+        help=f"rounds to play (default {DEFAULT_STEPS}; 0 = the task's whole budget)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds before giving up"
+    )
+    parser.set_defaults(handler=run)
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+
+    return parse
 
 
 def run(args: argparse.Namespace) -> int:
-    async def demo() -> int:
-        async with local_team(args.model) as team:
-            code = await follow_goal(team.user, DEMO_GOAL, args.max_turns, args.timeout)
-            team.print_stats()
-            return code
+    return asyncio.run(_demo(args))
 
-    return asyncio.run(demo())
+
+async def _demo(args: argparse.Namespace) -> int:
+    from agents.robots import EpisodeOptions, ModeSettings, format_event, make_planner, run_episode
+    from environments.rocobench import make_env
+    from ioa.config import HubConfig
+    from ioa.hub import Hub
+    from ioa.llm import inspect_gguf, load_engine
+    from protocols import ModelFacts
+
+    options = EpisodeOptions(attempts=args.attempts, max_steps=args.max_steps or None)
+    settings = ModeSettings(max_calls=args.max_turns)
+    env = make_env(args.task, seed=args.seed)
+    with tempfile.TemporaryDirectory(prefix="ioa-demo-") as tmp:
+        config = HubConfig(port=0, database_url=str(Path(tmp) / "hub.db"))
+        print("loading the local model…", flush=True)
+        async with (
+            Hub(config) as hub,
+            await load_engine(args.model, n_threads=args.threads) as engine,
+        ):
+            facts = inspect_gguf(engine.path)
+            name = facts.name or engine.path.stem
+            print(f"hub on {hub.url}; model {name} ({facts.arch}, {facts.quant})")
+            model = ModelFacts(name=name, arch=facts.arch, quant=facts.quant)
+            planner = make_planner("ioa", engine, settings, hub_url=hub.url, model=model)
+            started = time.monotonic()
+            episode = run_episode(
+                env, planner, options, lambda e: print(format_event(e), flush=True)
+            )
+            try:
+                record = await asyncio.wait_for(episode, args.timeout)
+            except TimeoutError:
+                print(f"\nstopped after {args.timeout:.0f} s (--timeout)")
+                return 1
+            total = engine.stats()
+            print(
+                f"{env.title}: {'solved' if record.success else 'not solved'} "
+                f"in {record.steps} of {env.max_steps} steps; {record.unparseable} unparseable "
+                f"plans; {time.monotonic() - started:.0f} s"
+            )
+            if record.capped:
+                print(f"(stopped at --max-steps {args.max_steps}; 0 plays the task's whole budget)")
+            print(
+                f"model: {total.calls} calls, {total.prompt_tokens} prompt tokens "
+                f"({total.evaluated_prompt_tokens} evaluated), {total.completion_tokens} "
+                f"generated, {total.seconds:.1f} s"
+            )
+            return 0

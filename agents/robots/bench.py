@@ -1,0 +1,252 @@
+"""`ioa bench roco`: the six symbolic RoCoBench-style tasks × the modes × N seeded runs.
+
+Prints a table of success rate (± standard error), mean steps in successful runs, plans per step,
+unparseable plans, model calls, tokens and wall time per task × mode; saves it as JSON, Markdown
+and a PNG chart, with every episode's transcript (JSON and text) for replay (the IoA mode's group
+conversations also stay in the hub database beside them); and ends with one line
+`RESULT {json}`. Runs are seeded (run k uses scene seed `--seed + k`), so a rerun with the same
+model and options replays the same scenes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.robots import report
+from agents.robots.metrics import Summary, summarize
+from agents.robots.modes import MODES, ModeSettings, make_planner
+from agents.robots.record import EpisodeRecord, Event
+from agents.robots.runner import DEFAULT_ATTEMPTS, EpisodeOptions, run_episode
+from agents.robots.transcript import save_transcript
+from environments.rocobench import TASKS, make_env
+
+DEFAULT_MODES = ("central", "dialog", "ioa")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    tasks: tuple[str, ...] = tuple(TASKS)
+    modes: tuple[str, ...] = DEFAULT_MODES
+    runs: int = 3
+    seed: int = 0
+    model: str | None = None
+    threads: int | None = None
+    out: Path = field(
+        default_factory=lambda: Path("runs") / "roco" / time.strftime("%Y%m%d-%H%M%S")
+    )
+    episode: EpisodeOptions = field(default_factory=EpisodeOptions)
+    settings: ModeSettings = field(default_factory=ModeSettings)
+
+
+def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = suites.add_parser(
+        "roco",
+        help="robot teams on six symbolic RoCoBench-style tasks",
+        description="Run Central Plan, RoCo Dialog and IoA (robots as hub agents) on the "
+        "symbolic RoCoBench-style tasks with a local model; `oracle` adds the scripted solvers "
+        "as a sanity row.",
+    )
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(DEFAULT_MODES))
+    parser.add_argument("--runs", type=_positive, default=3, help="seeded runs per task × mode")
+    parser.add_argument("--seed", type=int, default=0, help="scene seed of the first run")
+    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    parser.add_argument("--threads", type=_positive, help="llama.cpp threads (default: cores)")
+    parser.add_argument("--out", type=Path, help="output folder (default runs/roco/<time>)")
+    parser.add_argument(
+        "--attempts", type=_positive, default=DEFAULT_ATTEMPTS, help="plans tried per step"
+    )
+    parser.add_argument(
+        "--max-calls", type=_positive, default=ModeSettings.max_calls,
+        help="dialog calls per round / IoA turns per group",
+    )  # fmt: skip
+    parser.add_argument("--max-steps", type=_positive, help="cap below the tasks' step budgets")
+    parser.add_argument("--no-history", action="store_true", help="RoCo's w/o-history ablation")
+    parser.add_argument("--text-max", type=_positive, default=ModeSettings.text_max)
+    parser.add_argument("--temperature", type=float, default=ModeSettings.temperature)
+    parser.set_defaults(handler=run)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    config = BenchConfig(
+        tasks=tuple(dict.fromkeys(args.tasks)),
+        modes=tuple(dict.fromkeys(args.modes)),
+        runs=args.runs,
+        seed=args.seed,
+        model=args.model,
+        threads=args.threads,
+        episode=EpisodeOptions(
+            attempts=args.attempts, history=not args.no_history, max_steps=args.max_steps
+        ),
+        settings=ModeSettings(
+            max_calls=args.max_calls, text_max=args.text_max, temperature=args.temperature
+        ),
+        **({"out": args.out} if args.out else {}),
+    )
+    asyncio.run(bench(config))
+    return 0
+
+
+async def bench(config: BenchConfig) -> dict[str, Any]:
+    """Run every task × mode × run; write the outputs; print the table and `RESULT`."""
+    config.out.mkdir(parents=True, exist_ok=True)
+    records: list[EpisodeRecord] = []
+    async with _resources(config) as (engine, hub_url, model):
+        progress = Progress(len(config.tasks) * len(config.modes) * config.runs)
+        for task in config.tasks:
+            for mode in config.modes:
+                planner = make_planner(
+                    mode, engine, config.settings, hub_url=hub_url, model=model.facts
+                )
+                for k in range(config.runs):
+                    env = make_env(task, seed=config.seed + k)
+                    progress.start(f"{task}/{mode} seed {env.seed}")
+                    record = await run_episode(env, planner, config.episode, progress.event)
+                    save_transcript(record, config.out / "transcripts")
+                    records.append(record)
+                    progress.finish(record)
+        progress.close()
+    summaries = [
+        summarize([r for r in records if r.task == t and r.mode == m])
+        for t in config.tasks
+        for m in config.modes
+    ]
+    result = _write(config, model.label, summaries, records)
+    print(report.text_table(summaries))
+    print(f"\nmodel {model.label}; outputs in {config.out}")
+    print("RESULT " + json.dumps(result["result"]))
+    return result
+
+
+@dataclass(frozen=True)
+class _Model:
+    label: str
+    facts: Any
+
+
+@contextlib.asynccontextmanager
+async def _resources(config: BenchConfig) -> AsyncIterator[tuple[Any, str | None, _Model]]:
+    """The engine (unless only the oracle runs) and a hub (when the IoA mode runs)."""
+    from ioa.config import HubConfig
+    from ioa.hub import Hub
+    from ioa.llm import inspect_gguf, load_engine
+    from protocols import ModelFacts
+
+    async with contextlib.AsyncExitStack() as stack:
+        engine, model = None, _Model("none (oracle only)", None)
+        if any(m != "oracle" for m in config.modes):
+            print("loading the model…", file=sys.stderr, flush=True)
+            engine = await stack.enter_async_context(
+                await load_engine(config.model, n_threads=config.threads)
+            )
+            facts = inspect_gguf(engine.path)
+            name = facts.name or engine.path.stem
+            model = _Model(
+                f"{name} ({facts.arch}, {facts.quant})",
+                ModelFacts(name=name, arch=facts.arch, quant=facts.quant),
+            )
+        hub_url = None
+        if "ioa" in config.modes:
+            db = config.out / "hub.db"
+            hub = await stack.enter_async_context(Hub(HubConfig(port=0, database_url=str(db))))
+            hub_url = hub.url
+        yield engine, hub_url, model
+
+
+def _write(
+    config: BenchConfig, model: str, summaries: list[Summary], records: list[EpisodeRecord]
+) -> dict[str, Any]:
+    last_seed = config.seed + config.runs - 1
+    notes = [
+        f"{config.runs} run(s) per task × mode, scene seeds {config.seed}..{last_seed}",
+        f"plans per step ≤ {config.episode.attempts}; dialog calls / IoA turns ≤ "
+        f"{config.settings.max_calls}; history {'on' if config.episode.history else 'off'}; "
+        f"temperature {config.settings.temperature}",
+    ]
+    if config.episode.max_steps:
+        notes.append(f"episodes capped at {config.episode.max_steps} step(s)")
+    result = {
+        "suite": "roco",
+        "label": report.LABEL,
+        "model": model,
+        "runs": config.runs,
+        "results": {
+            t: {
+                s.mode: {
+                    "success": round(s.success, 3),
+                    "se": round(s.success_se, 3),
+                    "steps": None if s.steps is None else round(s.steps, 2),
+                    "replans": round(s.replans, 3),
+                    "unparseable": s.unparseable,
+                }
+                for s in summaries
+                if s.task == t
+            }
+            for t in config.tasks
+        },
+    }
+    data = {
+        "result": result,
+        "notes": notes,
+        "summaries": [s.to_dict() for s in summaries],
+        "episodes": [r.figures() for r in records],
+    }
+    (config.out / "results.json").write_text(json.dumps(data, indent=1))
+    (config.out / "results.md").write_text(report.markdown(summaries, model, notes))
+    if report.chart(summaries, model, config.out / "results.png") is None:
+        print("no PNG chart: matplotlib is not installed", file=sys.stderr)
+    return data
+
+
+class Progress:
+    """A one-line progress bar on stderr: episodes done, the current one, its round."""
+
+    def __init__(self, total: int, width: int = 24) -> None:
+        self.total, self.width = total, width
+        self.done = 0
+        self.label = ""
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def start(self, label: str) -> None:
+        self.label = label
+        self._draw("")
+
+    def event(self, event: Event) -> None:
+        if event.kind == "attempt":
+            self._draw(f"round {event.step} try {event.attempt}")
+
+    def finish(self, record: EpisodeRecord) -> None:
+        self.done += 1
+        verdict = "success" if record.success else "failure"
+        self._draw(f"{verdict} in {record.steps} steps", final=not self.tty)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr, flush=True)
+
+    def _draw(self, detail: str, final: bool = False) -> None:
+        if not self.tty and not final:
+            return
+        filled = self.width * self.done // max(1, self.total)
+        bar = "#" * filled + "." * (self.width - filled)
+        elapsed = time.monotonic() - self.started
+        line = f"[{bar}] {self.done}/{self.total} {self.label} {detail} ({elapsed:.0f} s)"
+        print(("\r" + line.ljust(100)) if self.tty else line, end="" if self.tty else "\n",
+              file=sys.stderr, flush=True)  # fmt: skip

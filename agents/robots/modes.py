@@ -1,0 +1,67 @@
+"""The modes by name, and one place that builds a planner for a mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.robots.central import CentralPlanner
+from agents.robots.dialog import MAX_CALLS, TEXT_MAX, DialogPlanner
+from agents.robots.errors import BadOptions, UnknownMode
+from agents.robots.ioa_mode import IoAPlanner
+from agents.robots.planner import OraclePlanner, Planner
+from ioa.llm import Engine
+from protocols import ModelFacts
+
+MODES = ("central", "dialog", "ioa", "oracle")
+"""Central Plan, RoCo Dialog, IoA (robots as hub agents), the scripted oracle."""
+
+
+@dataclass(frozen=True)
+class ModeSettings:
+    max_calls: int = MAX_CALLS
+    """Dialog: calls per dialog; IoA: turns per group."""
+    text_max: int = TEXT_MAX
+    """Longest utterance in characters."""
+    temperature: float = 0.0
+    """RoCo ran its models at temperature 0."""
+
+    def __post_init__(self) -> None:
+        if self.max_calls < 1 or self.text_max < 1 or self.temperature < 0:
+            raise BadOptions("max_calls and text_max must be positive, temperature not negative")
+
+
+def make_planner(
+    mode: str,
+    engine: Engine | None,
+    settings: ModeSettings | None = None,
+    *,
+    hub_url: str | None = None,
+    model: ModelFacts | None = None,
+) -> Planner:
+    """A planner for `mode`; the model modes need `engine`, IoA also `hub_url`."""
+    settings = settings or ModeSettings()
+    if mode not in MODES:
+        raise UnknownMode(f"no mode {mode!r}; the modes are {', '.join(MODES)}")
+    if mode == "oracle":
+        return OraclePlanner()
+    if engine is None:
+        raise BadOptions(f"mode {mode} needs a model engine")
+    if mode == "central":
+        return CentralPlanner(engine, temperature=settings.temperature)
+    if mode == "dialog":
+        return DialogPlanner(
+            engine,
+            max_calls=settings.max_calls,
+            text_max=settings.text_max,
+            temperature=settings.temperature,
+        )
+    if hub_url is None:
+        raise BadOptions("the IoA mode needs a hub (hub_url)")
+    return IoAPlanner(
+        engine,
+        hub_url,
+        max_turns=settings.max_calls,
+        text_max=settings.text_max,
+        temperature=settings.temperature,
+        model=model,
+    )

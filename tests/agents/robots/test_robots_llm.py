@@ -1,0 +1,64 @@
+"""Every mode on real llama.cpp with a tiny generated MiniCPM GGUF (noise weights).
+
+The model's words are noise, but every plan it proposes must parse: the grammars allow nothing
+else. Episodes are capped small so the suite stays fast on two cores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agents.robots import EpisodeOptions, ModeSettings, make_planner, run_episode
+from environments.rocobench import TASKS, make_env
+from ioa.hub import Hub
+from ioa.llm import LlamaCppEngine, write_tiny_gguf
+
+pytestmark = pytest.mark.llama
+
+OPTIONS = EpisodeOptions(attempts=2, max_steps=1)
+SETTINGS = ModeSettings(max_calls=3, text_max=24)
+
+
+@pytest.fixture(scope="module")
+def tiny_minicpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-minicpm.gguf", "minicpm")
+
+
+@pytest.fixture
+async def engine(tiny_minicpm: Path) -> AsyncIterator[LlamaCppEngine]:
+    async with LlamaCppEngine(tiny_minicpm, n_threads=1) as running:
+        await running.start()
+        yield running
+
+
+@pytest.mark.parametrize("mode", ["central", "dialog"])
+@pytest.mark.parametrize("task", list(TASKS))
+async def test_model_modes_propose_only_parseable_plans(
+    engine: LlamaCppEngine, mode: str, task: str
+) -> None:
+    env = make_env(task, seed=0)
+    record = await run_episode(env, make_planner(mode, engine, SETTINGS), OPTIONS)
+    plans = [e for e in record.events if e.kind == "plan"]
+    assert plans
+    assert all(e.data["parsed"] for e in plans)
+    assert record.unparseable == 0
+    assert record.steps == 1
+    assert record.calls >= len(plans)
+    assert record.completion_tokens > 0
+
+
+@pytest.mark.parametrize("task", ["sort", "pack"])
+async def test_the_ioa_mode_runs_on_the_local_model_through_a_hub(
+    hub: Hub, engine: LlamaCppEngine, task: str
+) -> None:
+    env = make_env(task, seed=0)
+    planner = make_planner("ioa", engine, SETTINGS, hub_url=hub.url)
+    record = await run_episode(env, planner, OPTIONS)
+    assert record.unparseable == 0
+    assert record.steps == 1
+    conclusions = [e for e in record.events if e.kind == "say" and e.data["type"] == "conclusion"]
+    assert len(conclusions) == record.attempts[0] == len(planner.groups)  # a group per attempt
+    assert all(e.data["plan"].startswith("EXECUTE\n") for e in conclusions)

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from protocols import (
     ConversationState,
@@ -114,20 +112,6 @@ def test_every_enumerated_schema_instance_applies(name: str, agent: str) -> None
     json.dumps(schema)
     applied = [apply(state, move_to_envelope(legal, i)) for i in _instances(schema)]
     assert applied
-
-
-@pytest.mark.parametrize(("name", "agent"), VIEWS)
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_instances_generated_from_the_schema_apply(
-    name: str, agent: str, data: st.DataObject
-) -> None:
-    from_schema = pytest.importorskip("hypothesis_jsonschema").from_schema
-    legal = legal_moves(STATES[name], agent)
-    if not legal.moves:
-        return
-    instance = data.draw(from_schema(moves_schema(legal, text_max=30)))
-    apply(STATES[name], move_to_envelope(legal, instance))
 
 
 def test_the_schema_offers_the_right_choices() -> None:

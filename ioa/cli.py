@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ioa.errors import IoAError
 
-COMMANDS = ["hub", "agents", "schema", "models", "run", "demo", "agent", "bench"]
+COMMANDS = ["hub", "agents", "schema", "models", "run", "demo", "agent", "bench", "company"]
 
 
 def build_parser() -> argparse.ArgumentParser:

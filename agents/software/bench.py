@@ -1,0 +1,247 @@
+"""`ioa bench company`: the company on a fixed set of small requirements, measured.
+
+Each requirement of `bench_tasks.yaml` runs through the whole chain in its own run folder, on one
+shared local model. Per requirement, from the final sandboxed evaluation:
+
+- executability: the program, run with the requirement's sample arguments, exits 0, or is still
+  running without a traceback at the timeout (as a game would);
+- correctness: its output holds one of the expected answers — stricter than executability, which
+  a program that does nothing passes;
+- completeness, by syntax tree: no `pass`/`...` stub, no TODO, no NotImplementedError, every file
+  parses;
+- tests passed: the project's own tests exist and all pass;
+- wall time and model tokens.
+
+Prints a table, writes `results.json` and `results.md` next to the run folders, and ends with
+one line `RESULT {json}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from agents.software.errors import CompanyError, ConfigError
+from environments.workspace import WorkspaceError
+from ioa.errors import IoAError
+
+__all__ = ["BenchTask", "load_tasks", "register", "summarise", "table"]
+
+TASKS_FILE = "bench_tasks.yaml"
+
+
+class BenchTask(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    requirement: str = Field(min_length=1, max_length=1000)
+    args: list[str] = Field(default_factory=list, max_length=16)
+    expect: list[str] = Field(default_factory=list, max_length=8)
+    """Any one of these in the program's output (case-insensitive) makes the run correct."""
+
+    def correct(self, stdout: str) -> bool:
+        low = stdout.lower()
+        return any(e.lower() in low for e in self.expect)
+
+
+def load_tasks(path: Path | None = None) -> list[BenchTask]:
+    """The shipped requirements, or those of a YAML list at `path`."""
+    if path is None:
+        text = files("agents.software").joinpath(TASKS_FILE).read_text(encoding="utf-8")
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        tasks = TypeAdapter(list[BenchTask]).validate_python(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"the benchmark requirements do not parse: {exc}") from None
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise ConfigError("two benchmark requirements share a name")
+    return tasks
+
+
+def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = suites.add_parser(
+        "company",
+        help="the software company on ~10 small requirements",
+        description="Run the software company on the small requirements shipped with IoA and "
+        "measure executability, correctness, completeness (by syntax tree), tests passed, time "
+        "and tokens. Prints a table, saves results.json and results.md next to the runs, and "
+        "ends with one line `RESULT {json}`.",
+    )
+    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run these requirements only")
+    parser.add_argument("--limit", type=int, help="run the first N requirements only")
+    parser.add_argument("--tasks", type=Path, help="a YAML list of requirements instead")
+    parser.add_argument("--config", type=Path, help="a company YAML (default: the shipped one)")
+    parser.add_argument("--cycles", type=int, help="cap every loop at this many cycles")
+    parser.add_argument(
+        "--code-format",
+        choices=("json", "fences"),
+        help="ask for files as grammar-constrained JSON (default) or as Markdown code fences",
+    )
+    parser.add_argument(
+        "--topology",
+        choices=("chain", "star", "tree", "layered", "random"),
+        help="replace the review loop by a MacNet network",
+    )
+    parser.add_argument("--n-ctx", type=int, help="context window of the model (default 4096)")
+    parser.add_argument(
+        "--threads", type=int, help="llama.cpp threads (default: the physical cores)"
+    )
+    parser.add_argument(
+        "--runs-dir", type=Path, help="where to put the runs (default: $IOA_HOME/runs)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    tasks = load_tasks(args.tasks)
+    if args.only:
+        unknown = sorted(set(args.only) - {t.name for t in tasks})
+        if unknown:
+            raise CompanyError(f"no benchmark requirement named {unknown}")
+        tasks = [t for t in tasks if t.name in args.only]
+    if args.limit is not None:
+        if args.limit < 1:
+            raise CompanyError("--limit must be at least 1")
+        tasks = tasks[: args.limit]
+    return asyncio.run(_bench(args, tasks))
+
+
+@dataclass
+class Row:
+    name: str
+    status: str
+    executable: bool
+    complete: bool
+    completeness: float
+    tests_passed: bool
+    correct: bool
+    tests: str
+    seconds: float
+    tokens: int
+    calls: int
+    run: str
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+async def _bench(args: argparse.Namespace, tasks: list[BenchTask]) -> int:
+    from agents.software.company import Company
+    from agents.software.config import load_config
+    from agents.software.runfolder import default_runs_dir
+    from agents.software.seats import load_engines, model_facts
+
+    base = load_config(args.config).with_overrides(
+        topology=args.topology, cycles=args.cycles, code_format=args.code_format
+    )
+    out = (args.runs_dir or default_runs_dir()) / f"bench-company-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    async with contextlib.AsyncExitStack() as stack:
+        engines = await load_engines(
+            base, args.model, stack, n_ctx=args.n_ctx, n_threads=args.threads
+        )
+        model = model_facts(engines.default).name
+        print(f"ioa bench company: {len(tasks)} requirement(s), model {model}, runs in {out}")
+        for number, task in enumerate(tasks, start=1):
+            config = base.with_overrides(args=task.args)
+            company = Company(engines, config=config, runs_dir=out)
+            started = time.monotonic()
+            try:
+                summary = await company.start(task.requirement, name=task.name)
+                row = _row(task, summary.status, summary.metrics, str(summary.folder.path))
+            except (IoAError, WorkspaceError) as exc:
+                row = Row(task.name, "failed", False, False, 0.0, False, False, "-", 0.0, 0, 0, "")
+                row.error = f"{exc.code}: {exc.message}"
+            row.seconds = round(time.monotonic() - started, 1)
+            rows.append(row)
+            print(
+                f"[{number}/{len(tasks)}] {task.name}: runs {_yes(row.executable)}, correct "
+                f"{_yes(row.correct)}, complete {_yes(row.complete)}, tests {row.tests}, "
+                f"{row.seconds:.0f} s, {row.tokens} tokens"
+                + (f" — {row.error}" if row.error else ""),
+                flush=True,
+            )
+    result = summarise(rows, model=model)
+    print()
+    print(table(rows))
+    (out / "results.json").write_text(
+        json.dumps({"summary": result, "requirements": [r.as_dict() for r in rows]}, indent=1)
+    )
+    (out / "results.md").write_text(f"# ioa bench company — {model}\n\n{table(rows)}\n")
+    print(f"\nresults: {out / 'results.json'}")
+    print("RESULT " + json.dumps(result))
+    return 0
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _row(task: BenchTask, status: str, metrics: dict[str, Any], run: str) -> Row:
+    final = metrics.get("final") or {}
+    tokens = metrics["tokens"]["total"]
+    counts = final.get("tests", {"passed": 0, "total": 0})
+    return Row(
+        name=task.name,
+        status=status,
+        executable=bool(final.get("executable")),
+        complete=bool(final.get("complete")),
+        completeness=float(final.get("completeness", 0.0)),
+        tests_passed=bool(final.get("tests_passed")),
+        correct=bool(final.get("executable")) and task.correct(str(final.get("stdout", ""))),
+        tests=f"{counts['passed']}/{counts['total']}",
+        seconds=0.0,
+        tokens=int(tokens["prompt_tokens"] + tokens["completion_tokens"]),
+        calls=int(tokens["calls"]),
+        run=run,
+    )
+
+
+def summarise(rows: list[Row], *, model: str) -> dict[str, Any]:
+    """The RESULT figures: rates over requirements, and totals."""
+    n = len(rows) or 1
+    return {
+        "suite": "company",
+        "model": model,
+        "requirements": len(rows),
+        "executability": round(sum(r.executable for r in rows) / n, 3),
+        "completeness": round(sum(r.complete for r in rows) / n, 3),
+        "completeness_score": round(sum(r.completeness for r in rows) / n, 3),
+        "tests_passed": round(sum(r.tests_passed for r in rows) / n, 3),
+        "correct": round(sum(r.correct for r in rows) / n, 3),
+        "failed_runs": sum(r.status != "done" for r in rows),
+        "seconds": round(sum(r.seconds for r in rows), 1),
+        "seconds_per_requirement": round(sum(r.seconds for r in rows) / n, 1),
+        "tokens": sum(r.tokens for r in rows),
+        "calls": sum(r.calls for r in rows),
+    }
+
+
+def table(rows: list[Row]) -> str:
+    """A Markdown table, one row per requirement."""
+    head = "| requirement | runs | correct | complete | tests passed | calls | tokens | time (s) |"
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {_yes(r.executable)} | {_yes(r.correct)} | {_yes(r.complete)} "
+            f"({r.completeness:.2f}) | {r.tests} | {r.calls} | {r.tokens} | {r.seconds:.0f} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""`ioa company`: a virtual software company turns a requirement into a small program.
+
+    ioa company "a command-line tool that reverses the words of a sentence"
+    ioa company --resume RUN          # continue a run that was killed
+    ioa company replay RUN            # show a run's stored transcript and metrics
+
+A hub, the company's role agents and the sandbox start locally; the local model is the bundled
+one unless `--model` or IOA_MODEL names a GGUF (a MiniCPM, for instance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+TOPOLOGIES = ("chain", "star", "tree", "layered", "random")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "company",
+        help="a virtual software company writes a small program for a requirement",
+        description="Roles (CEO, CPO, CTO, Programmer, Reviewer, Tester) on the local model turn "
+        "a one-line requirement into a program with tests, phase by phase, each phase a "
+        "conversation on a local hub; generated code only runs in the sandbox. "
+        "`ioa company replay RUN` shows a finished or stopped run.",
+    )
+    parser.add_argument(
+        "words", nargs="*", metavar="REQUIREMENT", help='the requirement, or "replay RUN"'
+    )
+    parser.add_argument(
+        "--resume", metavar="RUN", help="continue RUN (id or folder) from its last step"
+    )
+    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    parser.add_argument(
+        "--runs-dir", type=Path, help="where run folders live (default: $IOA_HOME/runs)"
+    )
+    parser.add_argument("--config", type=Path, help="a company YAML (default: the shipped one)")
+    parser.add_argument(
+        "--topology", choices=TOPOLOGIES, help="replace the review loop by a MacNet network"
+    )
+    parser.add_argument("--cycles", type=int, help="cap every loop at this many cycles")
+    parser.add_argument(
+        "--code-format",
+        choices=("json", "fences"),
+        help="ask for files as grammar-constrained JSON (default) or as Markdown code fences",
+    )
+    parser.add_argument("--name", help="a short name for the run folder")
+    parser.add_argument("--n-ctx", type=int, help="context window of the model (default 4096)")
+    parser.add_argument(
+        "--threads", type=int, help="llama.cpp threads (default: the physical cores)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agents.software import CompanyError
+
+    words: list[str] = list(args.words)
+    if words[:1] == ["replay"] and len(words) == 2 and not args.resume:
+        return replay(words[1], args.runs_dir)
+    if args.resume and words:
+        raise CompanyError("give either a requirement or --resume RUN, not both")
+    if not args.resume and not " ".join(words).strip():
+        raise CompanyError(
+            'the requirement is empty: say what to build, ioa company "a tool that ..."'
+        )
+    overrides = (args.config, args.topology, args.cycles, args.code_format)
+    if args.resume and any(o is not None for o in overrides):
+        raise CompanyError(
+            "a resumed run keeps its own config: drop --config/--topology/--cycles/--code-format"
+        )
+    if args.cycles is not None and args.cycles < 0:
+        raise CompanyError("--cycles must be 0 or more")
+    return asyncio.run(_work(args, " ".join(words)))
+
+
+def replay(run: str, runs_dir: Path | None) -> int:
+    from agents.software import RunFolder, replay_lines
+
+    try:
+        for line in replay_lines(RunFolder.find(run, runs_dir)):
+            print(line)
+    except BrokenPipeError:  # `ioa company replay RUN | head`: the reader left, that is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+async def _work(args: argparse.Namespace, requirement: str) -> int:
+    from agents.software import Company, RunFolder, load_config
+    from agents.software.replay import event_lines, summary_lines
+    from agents.software.seats import load_engines
+
+    if args.resume:
+        config = RunFolder.find(args.resume, args.runs_dir).config()
+    else:
+        config = load_config(args.config).with_overrides(
+            topology=args.topology, cycles=args.cycles, code_format=args.code_format
+        )
+
+    def show(event: dict[str, Any]) -> None:
+        if not args.quiet:
+            for line in event_lines(event):
+                print(line, flush=True)
+
+    async with contextlib.AsyncExitStack() as stack:
+        print("loading the local model…", flush=True)
+        engines = await load_engines(
+            config, args.model, stack, n_ctx=args.n_ctx, n_threads=args.threads
+        )
+        company = Company(engines, config=config, runs_dir=args.runs_dir, on_event=show)
+        if args.resume:
+            print(f"resuming {args.resume}", flush=True)
+            summary = await company.resume(args.resume)
+        else:
+            summary = await company.start(requirement, name=args.name)
+    for line in summary_lines(summary.metrics):
+        print(line)
+    print(f"run folder: {summary.folder.path}")
+    return 0 if summary.status == "done" else 1

@@ -1,0 +1,71 @@
+"""The whole chain on real llama.cpp with a tiny generated MiniCPM GGUF (noise weights).
+
+The files it writes are nonsense; what must hold is that every phase ends, every move is legal,
+every answer is decoded or reported as unusable, and no prompt outgrows the context window.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agents.software import Company, load_config
+from agents.software.config import load_config_data
+from ioa.llm import LlamaCppEngine, load_engine, write_tiny_gguf
+from tests.agents.software.scripted import REQUIREMENT
+
+pytestmark = pytest.mark.llama
+
+N_CTX = 1024
+ANSWERS = {
+    "files": 48, "verdict": 24, "choice": 24, "text": 24, "packages": 16, "document": 24,
+    "decision": 16,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_minicpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-minicpm.gguf", "minicpm")
+
+
+@pytest.fixture
+async def engine(tiny_minicpm: Path) -> AsyncIterator[LlamaCppEngine]:
+    async with await load_engine(tiny_minicpm, n_ctx=N_CTX, n_threads=2) as loaded:
+        yield loaded
+
+
+async def test_the_chain_completes_on_a_tiny_minicpm(
+    tmp_path: Path, engine: LlamaCppEngine
+) -> None:
+    data = load_config().with_overrides(cycles=1).model_dump()
+    data["answers"] = {**data["answers"], **ANSWERS}
+    data["run"] = {**data["run"], "timeout_s": 2.0}
+    config = load_config_data(data, "tiny")
+
+    summary = await Company(engine, config=config, runs_dir=tmp_path).start(REQUIREMENT)
+
+    assert summary.status == "done"
+    metrics = summary.metrics
+    assert metrics["model"] == "tiny-minicpm" or metrics["model"]
+    assert {"demand_analysis", "language_choice", "coding", "environment_doc", "manual"} <= set(
+        metrics["phases_done"]
+    )
+    assert metrics["final"] is not None
+    assert metrics["tokens"]["total"]["calls"] >= len(metrics["phases_done"])
+    context = metrics["context"]
+    assert context["n_ctx"] == N_CTX
+    assert 0 < context["max_prompt_tokens"] <= N_CTX - min(ANSWERS.values())
+    assert context["chars_per_token"] < config.context.chars_per_token  # learned from the model
+    lines = [json.loads(x) for x in summary.folder.transcript.read_text().splitlines()]
+    phases = [x for x in lines if x["kind"] == "phase"]
+    for phase in phases:
+        types = [
+            x["envelope"]["payload"]["type"]
+            for x in lines
+            if x["kind"] == "message" and x["envelope"]["group"] == phase["group"]
+        ]
+        assert types[-2:] == ["conclude", "conclusion"], phase["phase"]
+    assert (summary.folder.path / "requirements.txt").exists()

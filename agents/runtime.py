@@ -140,14 +140,17 @@ class Agent(Service):
         return self
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await self.client.close()
-        if self._saver_cm is not None:
-            await self._saver_cm.__aexit__(None, None, None)
+        try:
+            for task in list(self._tasks):
+                task.cancel()
+            for task in list(self._tasks):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await self.client.close()
+        finally:
+            if self._saver_cm is not None:
+                saver, self._saver_cm = self._saver_cm, None
+                await saver.__aexit__(None, None, None)
 
     async def _credentials(self) -> None:
         """Reuse the id and token saved under `state_dir`, or register and save them."""

@@ -10,14 +10,18 @@ Each answer is one constrained attempt. When it does not validate (e.g. cut off 
 cap), its raw text is read the tolerant way: a JSON artifact or Markdown fences (the
 `environments.workspace` extraction), complete file entries salvaged from truncated JSON, a
 verdict or a choice found in prose. A reply that yields nothing usable says why in `problem`,
-which the instructor passes back.
+which the instructor passes back. A Python file that was cut off by a length cap (the answer's
+token cap, or the grammar's cap on one string) loses its unfinished last lines if that is what
+it takes to parse.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from agents.software.config import Answers, ArtifactKind, ArtifactSpec
@@ -36,6 +40,7 @@ __all__ = [
     "decision_schema",
     "decode_text",
     "decode_value",
+    "trim_cut_code",
 ]
 
 PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,63}$"
@@ -46,6 +51,8 @@ COMMENT_MAX = 400
 REASON_MAX = 200
 TEXT_MAX = 500
 MAX_PACKAGES = 16
+TRIM_LINES = 40
+"""Most trailing lines dropped from a cut-off Python file to make it parse."""
 
 Method = Literal["json", "fence", "salvage", "text", "none"]
 
@@ -72,6 +79,8 @@ class Artifact:
     """Why the answer cannot be used; None when it can."""
     rejected: tuple[str, ...] = field(default=())
     """Files refused (unsafe paths), as `path: reason`."""
+    trimmed: tuple[str, ...] = field(default=())
+    """Python files whose cut-off last lines were dropped so that they parse."""
 
     @property
     def usable(self) -> bool:
@@ -89,7 +98,9 @@ class Artifact:
             return f"no usable answer ({self.problem})"
         value = self.value
         if self.kind == "files":
-            return "wrote " + ", ".join(f"{p} ({len(c)} chars)" for p, c in value["files"].items())
+            wrote = ", ".join(f"{p} ({len(c)} chars)" for p, c in value["files"].items())
+            cut = f" (cut-off tail dropped: {', '.join(self.trimmed)})" if self.trimmed else ""
+            return f"wrote {wrote}{cut}"
         if self.kind == "verdict":
             state = "done" if value["done"] else "changes"
             return f"{state}: {_one_line(value['comment'], 160)}"
@@ -181,14 +192,23 @@ async def ask(
             max_tokens=_tokens(spec, answers),
             temperature=answers.temperature,
         )
-        return Answer(decode_text(spec, completion.text), (completion,))
+        decoded = decode_text(spec, completion.text)
+        if completion.finish_reason == "length":
+            decoded = trim_cut_code(decoded, lambda path, text: True)
+        return Answer(decoded, (completion,))
     schema = artifact_schema(spec, answers)
     value, completion, reason = await _constrained(
         engine, agent, messages, schema, _tokens(spec, answers), answers.temperature
     )
+    cut_off = completion.finish_reason == "length"
+
+    def was_cut(path: str, text: str) -> bool:
+        """Cut at the token cap, or at the grammar's cap on one content string."""
+        return cut_off or len(text) % answers.content_chars == 0
+
     if value is not None:
-        return Answer(decode_value(spec, value), (completion,))
-    tolerant = decode_text(spec, completion.text)
+        return Answer(trim_cut_code(decode_value(spec, value), was_cut), (completion,))
+    tolerant = trim_cut_code(decode_text(spec, completion.text), was_cut)
     if tolerant.usable:
         return Answer(tolerant, (completion,))
     return Answer(
@@ -232,6 +252,45 @@ async def _constrained(
         if completion.finish_reason == "length":
             reason = f"it was cut off after {max_tokens} tokens"
         return None, completion, reason
+
+
+def trim_cut_code(artifact: Artifact, was_cut: Callable[[str, str], bool]) -> Artifact:
+    """Drop the unfinished last lines of Python files that were cut off and do not parse.
+
+    A reply stopped by a length cap ends mid-statement, which makes the whole file a syntax
+    error; the complete part before it is the model's work and may well run. At most
+    `TRIM_LINES` lines go, and only from a file that parses after.
+    """
+    if artifact.kind != "files" or not artifact.usable:
+        return artifact
+    files = dict(artifact.value["files"])
+    trimmed = []
+    for path, text in files.items():
+        if path.endswith(".py") and was_cut(path, text) and not _parses(text):
+            shorter = _trim(text)
+            if shorter is not None:
+                files[path] = shorter
+                trimmed.append(path)
+    if not trimmed:
+        return artifact
+    return replace(artifact, value={"files": files}, trimmed=tuple(trimmed))
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _trim(text: str) -> str | None:
+    lines = text.rstrip("\n").split("\n")
+    for drop in range(1, min(TRIM_LINES, len(lines) - 1) + 1):
+        candidate = "\n".join(lines[:-drop]) + "\n"
+        if candidate.strip() and _parses(candidate):
+            return candidate
+    return None
 
 
 def decode_value(spec: ArtifactSpec, value: dict[str, Any]) -> Artifact:

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from agents.software.artifacts import artifact_schema, ask, decide, decode_text, decode_value
+from agents.software.artifacts import (
+    artifact_schema,
+    ask,
+    decide,
+    decode_text,
+    decode_value,
+    trim_cut_code,
+)
 from agents.software.config import Answers, ArtifactSpec
 from ioa.llm import ScriptedEngine, prepare_schema
 
@@ -147,6 +154,29 @@ async def test_ask_reports_garbage_as_unusable_without_raising() -> None:
     answer = await ask(engine, agent="p", messages=MESSAGES, spec=CHOICE, answers=Answers())
     assert not answer.artifact.usable
     assert "not valid JSON" in (answer.artifact.problem or "")
+
+
+def test_the_unfinished_tail_of_cut_off_code_is_dropped() -> None:
+    code = "def f():\n    return 1\n\n\nprint(f())\nprint('unfinish"
+    artifact = trim_cut_code(
+        decode_value(FILES, {"files": [{"path": "main.py", "content": code}]}), lambda p, t: True
+    )
+    assert artifact.value["files"]["main.py"] == "def f():\n    return 1\n\n\nprint(f())\n"
+    assert artifact.trimmed == ("main.py",)
+    assert "cut-off tail dropped: main.py" in artifact.summary()
+    prose = decode_value(FILES, {"files": [{"path": "main.py", "content": "This is a test. This"}]})
+    assert trim_cut_code(prose, lambda p, t: True).value == prose.value  # nothing parses: kept
+    whole = decode_value(FILES, {"files": [{"path": "main.py", "content": "print(1"}]})
+    assert trim_cut_code(whole, lambda p, t: False).trimmed == ()  # not cut: a real error
+
+
+async def test_code_cut_at_the_grammar_string_cap_is_trimmed_by_ask() -> None:
+    answers = Answers(content_chars=40)
+    content = ("x = 1\ny = 2\nprint(x + y)\nprint('a long li")[:40]
+    assert len(content) == 40
+    engine = ScriptedEngine([{"files": [{"path": "main.py", "content": content}]}])
+    answer = await ask(engine, agent="p", messages=MESSAGES, spec=FILES, answers=answers)
+    assert answer.artifact.value["files"]["main.py"] == "x = 1\ny = 2\nprint(x + y)\n"
 
 
 async def test_a_document_is_free_text() -> None:

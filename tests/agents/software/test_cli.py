@@ -111,7 +111,8 @@ def test_ioa_company_runs_end_to_end_on_a_tiny_model(
 ) -> None:
     runs = tmp_path / "runs"
     argv = ["company", REQUIREMENT, "--model", str(tiny_minicpm), "--config", str(small_config),
-            "--runs-dir", str(runs), "--n-ctx", "1024", "--name", "tiny"]  # fmt: skip
+            "--runs-dir", str(runs), "--n-ctx", "1024", "--name", "tiny",
+            "--threads", "1"]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "== coding: Chief Technology Officer instructs Programmer" in out
@@ -131,7 +132,7 @@ def test_ioa_bench_company_ends_with_a_result_line(
 ) -> None:
     argv = ["bench", "company", "--model", str(tiny_minicpm), "--config", str(small_config),
             "--only", "reverse_words", "fizzbuzz", "--runs-dir", str(tmp_path),
-            "--n-ctx", "1024"]  # fmt: skip
+            "--n-ctx", "1024", "--threads", "1"]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("RESULT ")

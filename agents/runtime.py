@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypedDict
 
+import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
@@ -41,6 +42,9 @@ from protocols.messages import AsyncTaskAssignment, Conclude, Conclusion
 from protocols.moves import move_to_envelope
 
 log = logging.getLogger("ioa.agent")
+
+CHECKPOINT_BUSY_TIMEOUT = 30.0
+"""Seconds a checkpoint write waits for another connection's lock (e.g. a previous instance's)."""
 
 
 class Memory(TypedDict, total=False):
@@ -103,7 +107,7 @@ class Agent(Service):
         self._states: dict[str, ConversationState] = {}
         self._waiters: dict[str, list[asyncio.Future[str]]] = {}
         self._saver: BaseCheckpointSaver[Any] | None = None
-        self._saver_cm: Any = None
+        self._checkpoints: aiosqlite.Connection | None = None
         self._graph: Any = None
         self._idle = asyncio.Event()
 
@@ -148,9 +152,9 @@ class Agent(Service):
                     await task
             await self.client.close()
         finally:
-            if self._saver_cm is not None:
-                saver, self._saver_cm = self._saver_cm, None
-                await saver.__aexit__(None, None, None)
+            if self._checkpoints is not None:
+                conn, self._checkpoints = self._checkpoints, None
+                await conn.close()
 
     async def _credentials(self) -> None:
         """Reuse the id and token saved under `state_dir`, or register and save them."""
@@ -173,11 +177,10 @@ class Agent(Service):
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         self.options.state_dir.mkdir(parents=True, exist_ok=True)
-        self._saver_cm = AsyncSqliteSaver.from_conn_string(
-            str(self.options.state_dir / "checkpoints.db")
+        self._checkpoints = await aiosqlite.connect(
+            self.options.state_dir / "checkpoints.db", timeout=CHECKPOINT_BUSY_TIMEOUT
         )
-        saver: BaseCheckpointSaver[Any] = await self._saver_cm.__aenter__()
-        return saver
+        return AsyncSqliteSaver(self._checkpoints)
 
     @property
     def _config(self) -> dict[str, Any]:

@@ -37,7 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--task", choices=list(TASKS), default=DEFAULT_TASK)
     parser.add_argument("--seed", type=int, default=0, help="scene seed")
     parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
-    parser.add_argument("--threads", type=_at_least(1), help="llama.cpp threads (default: cores)")
+    parser.add_argument(
+        "--threads",
+        type=_at_least(1),
+        default=1,
+        help="llama.cpp threads (default 1: on a 2-core machine that is busy with anything else, "
+        "2 threads run 7-10x slower; on an idle one, 2 are about 1.5x faster)",
+    )
     parser.add_argument(
         "--max-turns", type=_at_least(1), default=DEFAULT_TURNS, help="turns per group conversation"
     )

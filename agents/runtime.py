@@ -104,6 +104,7 @@ class Agent(Service):
         """Moves the hub refused (always 0 for a correct agent: its moves are legal by design)."""
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._working: set[str] = set()
         self._states: dict[str, ConversationState] = {}
         self._waiters: dict[str, list[asyncio.Future[str]]] = {}
         self._saver: BaseCheckpointSaver[Any] | None = None
@@ -129,11 +130,17 @@ class Agent(Service):
         for group_id, data in memory.get("convs", {}).items():
             self._states[group_id] = ConversationState.from_dict(data)
         await self.client.connect()
+        if await self._interrupted():
+            # The previous instance died inside a run. `memory` (and so the cursors) includes
+            # the outputs its finished nodes saved, but a new event would start a fresh run
+            # from the last whole checkpoint and drop them: finish the interrupted run first.
+            await self._graph.ainvoke(None, self._config)
+            memory = await self._memory()
         self._spawn(self._pump())
         self._spawn(self._loop())
         for key, job in memory.get("jobs", {}).items():
             if job["state"] == "running":  # interrupted by a restart: do it again
-                self._spawn(self._work(key, job))
+                self._start_work(key, job)
         known = set(memory.get("groups", {}))
         for group_id in self.client.groups:
             if group_id not in known:
@@ -177,8 +184,13 @@ class Agent(Service):
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        # Autocommit: stopping cancels the graph, but LangGraph's background checkpoint writes
+        # may still run after that. In a transaction, one of them left between its INSERT and
+        # COMMIT would keep the write lock past close() and block the next instance forever.
         self._checkpoints = await aiosqlite.connect(
-            self.options.state_dir / "checkpoints.db", timeout=CHECKPOINT_BUSY_TIMEOUT
+            self.options.state_dir / "checkpoints.db",
+            timeout=CHECKPOINT_BUSY_TIMEOUT,
+            isolation_level=None,
         )
         return AsyncSqliteSaver(self._checkpoints)
 
@@ -190,10 +202,22 @@ class Agent(Service):
         snapshot = await self._graph.aget_state(self._config)
         return dict(snapshot.values)  # type: ignore[return-value]
 
+    async def _interrupted(self) -> bool:
+        """Whether the last checkpoint still has nodes to run (`aget_state` hides them)."""
+        async for latest in self._graph.aget_state_history(self._config, limit=1):
+            return bool(latest.next)
+        return False
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _start_work(self, key: str, job: dict[str, Any]) -> None:
+        """Run a job in the background, once: a resumed run may hand over one already started."""
+        if key not in self._working:
+            self._working.add(key)
+            self._spawn(self._work(key, job))
 
     def _joined(self, info: GroupInfo) -> None:
         self._events.put_nowait({"kind": "joined", "group": info.model_dump(mode="json")})
@@ -308,7 +332,7 @@ class Agent(Service):
                 if key not in m["jobs"]:
                     job = {"group": group_id, "task_id": None, "state": "running"}
                     m["jobs"][key] = job
-                    self._spawn(self._work(key, job))
+                    self._start_work(key, job)
 
     async def _name_of(self, agent_id: str) -> str:
         if agent_id == self.client.agent_id:
@@ -355,7 +379,7 @@ class Agent(Service):
             if key not in m["jobs"]:
                 job = {"group": group_id, "task_id": payload.task_id, "state": "running"}
                 m["jobs"][key] = job
-                self._spawn(self._work(key, job))
+                self._start_work(key, job)
         if state.over:
             self._concluded(m, group_id, state.conclusion or "")
 

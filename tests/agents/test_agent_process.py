@@ -134,11 +134,6 @@ async def worker(
     await process.stop()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race, about 1 run in 3: after SIGKILL the restarted process sometimes never "
-    "re-runs its interrupted task (it logs nothing); under investigation",
-)
 async def test_agent_process_killed_mid_task_resumes_with_same_id(
     hub: Hub, worker: AgentProcess, control: tuple[ToolControl, int]
 ) -> None:

@@ -8,7 +8,8 @@ once (no namespaces) or, as PID 1 of fresh PID/network/mount/IPC/UTS namespaces 
 - every host mount read-only, `nosuid`, `nodev`;
 - a private `tmpfs` on /tmp, /var/tmp, /run and /dev/shm (which also hides the host's UNIX
   sockets there: docker, dbus, X11), and a minimal /dev (null, zero, full, random, urandom);
-- the workspace bind-mounted back read-write (`nosuid`, `nodev`, `noexec`);
+- the workspace bind-mounted back read-write (`nosuid`, `nodev`, `noexec`), and the
+  interpreter's environment read-only when it lives under one of the private folders;
 - the loopback interface of the empty network namespace brought up (it reaches nothing outside);
 - the program forked as a child with no capabilities, `no_new_privs`, and root's special powers
   locked off, so it cannot undo any of the above.
@@ -140,6 +141,11 @@ def confine(spec: dict[str, Any]) -> dict[str, bool]:
     workspace = spec["workspace"]
     workspace_fd = os.open(workspace, os.O_PATH | os.O_DIRECTORY)
     device_fds = {name: os.open(f"/dev/{name}", os.O_PATH) for name in DEVICES}
+    runtime_fds = {
+        path: os.open(path, os.O_PATH | os.O_DIRECTORY)
+        for path in spec["runtime"]
+        if any(path.startswith(folder + "/") for folder in PRIVATE_FOLDERS)
+    }
     tmpfs = f"mode=1777,size={int(spec['tmpfs_bytes'])}"
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _readonly_everything()
@@ -147,6 +153,11 @@ def confine(spec: dict[str, Any]) -> dict[str, bool]:
     for folder in PRIVATE_FOLDERS:
         if os.path.isdir(folder) and not os.path.islink(folder):
             _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, tmpfs)
+    for path, fd in runtime_fds.items():  # an interpreter living under /tmp (a CI venv)
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     os.makedirs(workspace, exist_ok=True)
     _mount(f"/proc/self/fd/{workspace_fd}", workspace, None, MS_BIND)
     _mount(None, workspace, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC)

@@ -96,6 +96,7 @@ def launch(
         "namespaces": namespaces,
         "limits": asdict(limits),
         "tmpfs_bytes": limits.tmpfs_bytes,
+        "runtime": _interpreter_roots(python),
         "cgroup_procs": cgroup.procs_file if cgroup else None,
         "nproc": None if cgroup or os.geteuid() == 0 else _own_process_count() + limits.processes,
     }
@@ -154,6 +155,11 @@ def _reset_scratch(root: Path) -> Path:
     for sub in ("home", "tmp"):
         (scratch / sub).mkdir(parents=True)
     return scratch
+
+
+def _interpreter_roots(python: str) -> list[str]:
+    """The folders holding the interpreter's environment (a virtualenv and the Python it links)."""
+    return sorted({str(Path(p).parent.parent) for p in (python, os.path.realpath(python))})
 
 
 def _environment(root: Path, python: str) -> dict[str, str]:

@@ -1,20 +1,18 @@
 """`SqlStore`: the store on SQLAlchemy 2 Core (async), a SQLite file or PostgreSQL by URL.
 
 SQLite runs in WAL mode with synchronous=NORMAL: a committed batch survives a crash of the hub
-process. The hub batches messages (group commit), so one transaction usually carries many. On
-SQLite, message batches go through one held aiosqlite connection (one `executemany` and one
-commit): through the pool, each batch crossed to the driver's thread about six times, a fixed
+process. The hub batches messages (group commit), so one transaction usually carries many. On a
+SQLite file, message batches skip the pool and go through `SqliteWriter` (one thread hop per
+batch): through the pool each batch crossed to the driver's thread about six times, a fixed
 ~350 µs of CPU that dominated small batches.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import (
     Column,
     Float,
@@ -37,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ioa.store.base import DuplicateMessage, Store, StoreError
 from ioa.store.records import AgentRecord, GoalRecord, GroupRecord, StoredMessage
+from ioa.store.sqlite_writer import PRAGMAS, SqliteWriter
 
 metadata = MetaData()
 
@@ -96,13 +95,6 @@ messages = Table(
 )
 
 
-BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite writer waits for another connection's transaction before failing."""
-_INSERT_MESSAGE = (
-    "INSERT INTO messages (group_id, seq, id, sender, type, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-
-
 def normalize_url(url: str) -> str:
     """Accept a plain path or a driver-less URL and name the async driver we ship."""
     if "://" not in url:
@@ -115,10 +107,8 @@ def normalize_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    for pragma in (*PRAGMAS, "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
 
@@ -130,7 +120,7 @@ class SqlStore(Store):
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self._engine: AsyncEngine | None = None
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: SqliteWriter | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -156,9 +146,7 @@ class SqlStore(Store):
         self._engine = engine
         database = engine.url.database
         if engine.dialect.name == "sqlite" and database and database != ":memory:":
-            self._writer = await aiosqlite.connect(database)
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
-                await self._writer.execute(f"PRAGMA {pragma}")
+            self._writer = await SqliteWriter(database).open()
         return self
 
     async def close(self) -> None:
@@ -294,6 +282,9 @@ class SqlStore(Store):
     async def append_messages(self, batch: Sequence[StoredMessage]) -> None:
         if not batch:
             return
+        if self._writer is not None:
+            await self._writer.append(batch)
+            return
         rows = [
             {
                 "group_id": m.group_id,
@@ -306,27 +297,10 @@ class SqlStore(Store):
             }
             for m in batch
         ]
-        if self._writer is not None:
-            await self._append_sqlite(self._writer, batch)
-            return
         try:
             await self._write((insert(messages), rows))
         except IntegrityError as exc:
             raise DuplicateMessage(f"batch rejected: {exc.orig}") from exc
-
-    async def _append_sqlite(
-        self, writer: aiosqlite.Connection, batch: Sequence[StoredMessage]
-    ) -> None:
-        rows = [(m.group_id, m.seq, m.id, m.sender, m.type, m.ts, m.body) for m in batch]
-        try:
-            await writer.executemany(_INSERT_MESSAGE, rows)
-            await writer.commit()
-        except sqlite3.IntegrityError as exc:
-            await writer.rollback()
-            raise DuplicateMessage(f"batch rejected: {exc}") from exc
-        except sqlite3.Error as exc:
-            await writer.rollback()
-            raise StoreError(f"database write failed: {exc}") from exc
 
     async def messages_after(
         self, group_id: str, after: int, limit: int = 1000

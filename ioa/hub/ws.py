@@ -49,9 +49,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     token = bearer_token(request) or request.query.get("token")
     agent = state.registry.authenticate(token)
     limit = state.config.max_frame_bytes
-    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=limit * 4)
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=limit * 4, compress=False)
     await ws.prepare(request)
-    conn = Connection(agent.id, ws, state.config.outbox_limit)
+    conn = Connection(agent.id, ws, state.config.outbox_limit, request.transport)
     conn.push_replayed(
         compact(
             {"op": "welcome", "agent_id": agent.id, "groups": state.registry.groups_of(agent.id)}

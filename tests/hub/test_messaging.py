@@ -198,3 +198,17 @@ async def test_restarted_hub_keeps_agents_groups_and_messages(db_path: object) -
             await alice2.connect()
             sent = await alice2.say(group["id"], Chat(text="after restart"))
             assert sent.seq == 26
+
+
+@pytest.mark.parametrize("text", ["hi", "é" * 30_000, "€" * 32_000])
+async def test_messages_of_every_frame_length_arrive_whole(
+    make_agent: AgentFactory, text: str
+) -> None:
+    """The hub writes its frames itself: acks use the 7-bit length, these deliveries the 16-bit
+    (up to 64 KiB) and the 64-bit one (96 KB of UTF-8); every byte must arrive."""
+    alice, bob = await make_agent("alice"), await make_agent("bob")
+    group = await alice.create_group([bob.agent_id])  # type: ignore[list-item]
+    sent = await alice.say(group["id"], Chat(text=text))
+    got = await bob.receive(timeout=5)
+    assert got.payload.text == text  # type: ignore[attr-defined]
+    assert (got.id, got.seq) == (sent.id, sent.seq)

@@ -2,8 +2,9 @@
 
 A message is acked and delivered only after the transaction that stores it has committed
 (group commit: whatever arrived while the previous batch was being written goes in the next one).
-Each connection has its own outbox and pump, so one slow reader never holds up the others; a
-reader that falls too far behind is dropped and resumes from its cursor when it reconnects.
+Frames go straight to a connection's socket while it keeps up, else into its own outbox drained
+by its own task, so one slow reader never holds up the others; a reader that falls too far
+behind is dropped and resumes from its cursor when it reconnects.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from llama_cpp import Llama
 
 from ioa.llm import LlamaCppEngine, default_threads, synth_model, system_info
 from ioa.llm.catalog import bundled_model_path
-from ioa.llm.loaded import extra_buffers
+from ioa.llm.loaded import REPEAT_PENALTY, extra_buffers
 
 MB = 1 << 20
 RULES = (
@@ -93,7 +93,9 @@ async def measure_p1(path: Path, threads: int, runs: int, gen: int) -> dict[str,
                         pp.append(c.prompt_tokens_per_second)
                         tg.append(c.tokens_per_second)
                 else:
-                    out = direct.create_chat_completion(messages, max_tokens=gen, temperature=0)
+                    out = direct.create_chat_completion(
+                        messages, max_tokens=gen, temperature=0, repeat_penalty=REPEAT_PENALTY
+                    )
                     seconds = time.perf_counter() - start
                     direct_tokens = out["usage"]["completion_tokens"]  # type: ignore[index]
                     if run:

@@ -40,13 +40,17 @@ from ioa.llm.prefix_cache import KVState, StateCache
 from ioa.llm.structured import PreparedSchema
 from ioa.llm.templates import ChatTemplate, Message, select_template
 
-__all__ = ["LoadedModel", "ModelSettings", "extra_buffers"]
+__all__ = ["REPEAT_PENALTY", "LoadedModel", "ModelSettings", "extra_buffers"]
 
 DEFAULT_N_CTX = 4096
 GRAMMAR_CACHE = 128
 """Checked grammars kept per model (legal-move schemas vary from turn to turn)."""
 SEQ = 0
 """The one llama.cpp sequence a high-level `Llama` uses."""
+REPEAT_PENALTY = 1.1
+"""Over llama.cpp's last 64 tokens. Without it small models loop ("1. 1. 2. 3. ..." from the
+bundled 135M model in `ioa demo`); with it the same demo's talk reads as sentences and the
+model generated 632 tokens instead of 1,642. The grammar still decides what is legal."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,9 @@ class LoadedModel:
         first_token_at = None
         stops = [s.encode() for s in self.template.stop]
         tail = max((len(s) for s in stops), default=0) + 1
-        tokens = self.llm.generate(suffix, reset=False, temp=temperature, grammar=grammar)
+        tokens = self.llm.generate(
+            suffix, reset=False, temp=temperature, grammar=grammar, repeat_penalty=REPEAT_PENALTY
+        )
         try:
             for token in tokens:
                 first_token_at = first_token_at or perf_counter()

@@ -134,7 +134,10 @@ class Agent(Service):
             # The previous instance died inside a run. `memory` (and so the cursors) includes
             # the outputs its finished nodes saved, but a new event would start a fresh run
             # from the last whole checkpoint and drop them: finish the interrupted run first.
-            await self._graph.ainvoke(None, self._config)
+            try:
+                await self._graph.ainvoke(None, self._config)
+            except Exception:
+                log.exception("%s: could not finish the interrupted step", self.card.name)
             memory = await self._memory()
         self._spawn(self._pump())
         self._spawn(self._loop())

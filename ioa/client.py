@@ -12,13 +12,13 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
 from ioa.errors import IoAError
+from ioa.lifecycle import Closeable
 from protocols import AgentCard, Envelope, Payload
 from protocols.frames import (
     HUB_FRAME,
@@ -47,7 +47,7 @@ class ClientError(IoAError):
             self.code = code
 
 
-class HubClient:
+class HubClient(Closeable):
     """One agent's connection to a hub. Use as `async with HubClient(url, ...) as client:`."""
 
     def __init__(
@@ -88,14 +88,6 @@ class HubClient:
     async def __aenter__(self) -> HubClient:
         self._http()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:

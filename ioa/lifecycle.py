@@ -1,4 +1,4 @@
-"""`Service`: anything with a start and a stop is also an async context manager."""
+"""Async context managers by lifecycle: `Service` (start and stop), `Closeable` (close only)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,21 @@ class Service(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+class Closeable(abc.ABC):
+    """`async with thing:` closes it, whatever happens in the block; it is usable once built."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

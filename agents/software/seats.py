@@ -14,11 +14,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from agents.software.config import CompanyConfig, RoleSpec
 from agents.software.errors import RunBroken
 from ioa.client import HubClient
+from ioa.lifecycle import Closeable
 from ioa.llm import AgentStats, Engine, load_engine
 from protocols import AgentCard, ModelFacts, Skill
 
@@ -110,7 +110,7 @@ class Seat:
         return str(self.client.agent_id)
 
 
-class Seats:
+class Seats(Closeable):
     """Registers and connects seats on demand; `async with Seats(...) as seats:`."""
 
     def __init__(
@@ -128,17 +128,6 @@ class Seats:
                 self._saved = dict(json.loads(credentials.read_text()))
             except (OSError, ValueError) as exc:
                 raise RunBroken(f"{credentials} is unreadable: {exc}") from None
-
-    async def __aenter__(self) -> Seats:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def seat(self, key: str, role: str, label: str | None = None) -> Seat:
         """The seat `key` playing `role`, registered and connected on first use."""

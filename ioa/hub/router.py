@@ -71,12 +71,12 @@ class Connection:
         agent_id: str,
         ws: web.WebSocketResponse,
         limit: int,
-        transport: asyncio.BaseTransport | None = None,
+        transport: asyncio.Transport | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.ws = ws
         self.limit = limit
-        self.transport = transport if isinstance(transport, asyncio.WriteTransport) else None
+        self.transport = transport
         self.replaying = True
         self._pending: list[tuple[str, int, str]] = []
         self._outbox: deque[str] = deque()

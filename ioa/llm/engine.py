@@ -9,13 +9,13 @@ a script meets exactly the validation and repair it will meet with a real model.
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, replace
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from pydantic import BaseModel
 
+from ioa.lifecycle import Closeable
 from ioa.llm.accounting import Accounting, AgentStats, Completion
 from ioa.llm.errors import EngineClosed, EngineError, SchemaNotSupported, StructuredOutputError
 from ioa.llm.prompts import REPAIR_PROMPT
@@ -40,7 +40,7 @@ class Request:
     temperature: float
 
 
-class Engine(ABC):
+class Engine(Closeable):
     """A language model shared by the agents of a process.
 
     Contract:
@@ -135,17 +135,6 @@ class Engine(ABC):
 
     async def close(self) -> None:
         self._closed = True
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def _call(
         self,

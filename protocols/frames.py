@@ -11,7 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from protocols.envelope import Envelope
+from protocols.envelope import MAX_SEQ, Envelope
+from protocols.messages import ID_PATTERN
+
+GroupId = Annotated[str, Field(pattern=ID_PATTERN)]
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ, strict=True)]
 
 
 class _Frame(BaseModel):
@@ -22,7 +26,7 @@ class Hello(_Frame):
     """Sent once after connecting: the last sequence seen per group, to resume from."""
 
     op: Literal["hello"] = "hello"
-    cursors: dict[str, int] = Field(default_factory=dict)
+    cursors: dict[GroupId, Seq] = Field(default_factory=dict, max_length=100_000)
     """group id → last sequence number seen; groups not named are replayed from the start."""
 
 

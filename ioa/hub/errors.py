@@ -93,6 +93,12 @@ class HelloRequired(HubError):
     default_message = "send a hello frame first"
 
 
+class DuplicateHello(HubError):
+    code = "duplicate_hello"
+    status = 409
+    default_message = "this connection has already said hello; reconnect to resume again"
+
+
 class FrameTooLarge(HubError):
     code = "frame_too_large"
     status = 413

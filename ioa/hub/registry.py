@@ -11,17 +11,14 @@ import json
 import secrets
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from ioa.hub.errors import NotAMember, Unauthorized, UnknownAgent, UnknownGroup
 from ioa.hub.policy import GroupPolicy, make_policy
+from ioa.hub.seen import SeenIds
 from ioa.store import AgentRecord, GroupRecord, Store
 from protocols import AgentCard
-
-RECENT_IDS = 4096
-"""Message ids remembered per group, so that a resent message is acked, not stored twice."""
 
 
 def hash_token(token: str) -> str:
@@ -57,17 +54,12 @@ class Group:
     policy: GroupPolicy
     head: int = 0
     """The last sequence number assigned."""
-    recent: OrderedDict[str, tuple[int, float]] = field(default_factory=OrderedDict)
-    """message id → (seq, ts) of the newest messages."""
+    seen: SeenIds = field(default_factory=SeenIds)
+    """The ids of the group's messages, so that a resend is acked, never stored twice."""
     member_set: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.member_set = frozenset(self.members)
-
-    def remember(self, message_id: str, seq: int, ts: float) -> None:
-        self.recent[message_id] = (seq, ts)
-        if len(self.recent) > RECENT_IDS:
-            self.recent.popitem(last=False)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -101,8 +93,8 @@ class Registry:
         for grec in await self.store.list_groups():
             group = self._add_group(grec)
             group.head = heads.get(group.id, 0)
-            for msg in await self.store.last_messages(group.id, RECENT_IDS):
-                group.remember(msg.id, msg.seq, msg.ts)
+            for message_id, seq, ts in await self.store.message_keys(group.id):
+                group.seen.remember(message_id, seq, ts)
             await group.policy.restore(self.store, group.id)
 
     # agents

@@ -60,6 +60,10 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return error_response(NotFound(f"no route {request.method} {request.path}"))
     except web.HTTPMethodNotAllowed:
         return error_response(MethodNotAllowed(f"{request.method} not allowed on {request.path}"))
+    except web.HTTPException as exc:  # aiohttp's own refusals (bad query, body too large...)
+        error = FrameTooLarge() if exc.status == 413 else InvalidRequest(exc.reason)
+        state.count_rejection(error.code)
+        return error_response(error)
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)
         return error_response(HubError("internal error; the hub's log has the details"))
@@ -83,14 +87,24 @@ def self_only(request: web.Request) -> Agent:
     return agent
 
 
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, however many TCP segments it came in, refused past `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise FrameTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_model(request: web.Request, model: type[M]) -> M:
     state = request.app[STATE]
     limit = state.config.max_frame_bytes
     if request.content_length is not None and request.content_length > limit:
         raise FrameTooLarge(f"body of {request.content_length} bytes exceeds the limit of {limit}")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise FrameTooLarge(f"body exceeds the limit of {limit} bytes")
+    raw = await read_body(request, limit)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

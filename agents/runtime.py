@@ -75,6 +75,8 @@ class AgentOptions:
     """Recent messages kept per group for prompts."""
     state_dir: Path | None = None
     """Where credentials and checkpoints live; None keeps them in memory only."""
+    registration_token: str | None = None
+    """What the hub asks for to register a new agent, if it was started with one."""
 
 
 def _job_key(group: str, task_id: str | None) -> str:
@@ -121,6 +123,18 @@ class Agent(Service):
     # lifecycle
 
     async def start(self) -> Agent:
+        """Register (or reuse the saved credentials), connect and start working.
+
+        A start that fails half-way (the hub refuses the registration, or is unreachable)
+        stops what it started, so no client session or database connection is left open.
+        """
+        try:
+            return await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> Agent:
         await self.client.__aenter__()
         await self._credentials()
         self._saver = await self._open_saver()
@@ -173,7 +187,7 @@ class Agent(Service):
             saved = json.loads(path.read_text())
             self.client.token, self.client.agent_id = saved["token"], saved["agent_id"]
         if self.client.token is None:
-            await self.client.register(self.card)
+            await self.client.register(self.card, self.options.registration_token)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(

@@ -4,7 +4,8 @@
     planner = make_planner("dialog", engine)          # or "central", "ioa" (hub_url=...), "oracle"
     record = await run_episode(env, planner, EpisodeOptions(), lambda e: print(format_event(e)))
 
-`ioa bench roco` (`agents.robots.bench`) runs the tasks × modes and reports RoCo's metrics;
+`ioa bench roco` (`agents.robots.bench`, run by `ioa.commands.bench_roco`) runs the tasks × modes
+and reports RoCo's metrics;
 `ioa demo` runs one task in the IoA mode with a live transcript.
 """
 

@@ -1,4 +1,4 @@
-"""`ioa bench roco`: the six symbolic RoCoBench-style tasks × the modes × N seeded runs.
+"""The robot-team benchmark: the six symbolic RoCoBench-style tasks × the modes × N seeded runs.
 
 Prints a table of success rate (± standard error), mean steps in successful runs, plans per step,
 unparseable plans, model calls, tokens and wall time per task × mode; saves it as JSON, Markdown
@@ -6,28 +6,29 @@ and a PNG chart, with every episode's transcript (JSON and text) for replay (the
 conversations also stay in the hub database beside them); and ends with one line
 `RESULT {json}`. Runs are seeded (run k uses scene seed `--seed + k`), so a rerun with the same
 model and options replays the same scenes.
+
+`ioa bench roco` (`ioa.commands.bench_roco`) parses the options, loads the model, starts the hub
+and calls `bench`.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agents.robots import report
 from agents.robots.metrics import Summary, summarize
-from agents.robots.modes import MODES, ModeSettings, make_planner
+from agents.robots.modes import ModeSettings, make_planner
 from agents.robots.record import EpisodeRecord, Event
-from agents.robots.runner import DEFAULT_ATTEMPTS, EpisodeOptions, run_episode
+from agents.robots.runner import EpisodeOptions, run_episode
 from agents.robots.transcript import save_transcript
 from environments.rocobench import TASKS, make_env
+from ioa.llm import Engine
+from protocols import ModelFacts
 
 DEFAULT_MODES = ("central", "dialog", "ioa")
 
@@ -38,8 +39,6 @@ class BenchConfig:
     modes: tuple[str, ...] = DEFAULT_MODES
     runs: int = 3
     seed: int = 0
-    model: str | None = None
-    threads: int | None = None
     out: Path = field(
         default_factory=lambda: Path("runs") / "roco" / time.strftime("%Y%m%d-%H%M%S")
     )
@@ -47,81 +46,41 @@ class BenchConfig:
     settings: ModeSettings = field(default_factory=ModeSettings)
 
 
-def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = suites.add_parser(
-        "roco",
-        help="robot teams on six symbolic RoCoBench-style tasks",
-        description="Run Central Plan, RoCo Dialog and IoA (robots as hub agents) on the "
-        "symbolic RoCoBench-style tasks with a local model; `oracle` adds the scripted solvers "
-        "as a sanity row.",
-    )
-    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
-    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(DEFAULT_MODES))
-    parser.add_argument("--runs", type=_positive, default=3, help="seeded runs per task × mode")
-    parser.add_argument("--seed", type=int, default=0, help="scene seed of the first run")
-    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
-    parser.add_argument("--threads", type=_positive, help="llama.cpp threads (default: cores)")
-    parser.add_argument("--out", type=Path, help="output folder (default runs/roco/<time>)")
-    parser.add_argument(
-        "--attempts", type=_positive, default=DEFAULT_ATTEMPTS, help="plans tried per step"
-    )
-    parser.add_argument(
-        "--max-calls", type=_positive, default=ModeSettings.max_calls,
-        help="dialog calls per round / IoA turns per group",
-    )  # fmt: skip
-    parser.add_argument("--max-steps", type=_positive, help="cap below the tasks' step budgets")
-    parser.add_argument("--no-history", action="store_true", help="RoCo's w/o-history ablation")
-    parser.add_argument("--text-max", type=_positive, default=ModeSettings.text_max)
-    parser.add_argument("--temperature", type=float, default=ModeSettings.temperature)
-    parser.set_defaults(handler=run)
+@dataclass(frozen=True)
+class BenchModel:
+    """The model the benchmark runs on, as the outputs name it and as agent cards state it."""
+
+    label: str
+    facts: ModelFacts | None
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+ORACLE_ONLY = BenchModel("none (oracle only)", None)
 
 
-def run(args: argparse.Namespace) -> int:
-    config = BenchConfig(
-        tasks=tuple(dict.fromkeys(args.tasks)),
-        modes=tuple(dict.fromkeys(args.modes)),
-        runs=args.runs,
-        seed=args.seed,
-        model=args.model,
-        threads=args.threads,
-        episode=EpisodeOptions(
-            attempts=args.attempts, history=not args.no_history, max_steps=args.max_steps
-        ),
-        settings=ModeSettings(
-            max_calls=args.max_calls, text_max=args.text_max, temperature=args.temperature
-        ),
-        **({"out": args.out} if args.out else {}),
-    )
-    asyncio.run(bench(config))
-    return 0
+async def bench(
+    config: BenchConfig, engine: Engine | None, hub_url: str | None, model: BenchModel
+) -> dict[str, Any]:
+    """Run every task × mode × run; write the outputs; print the table and `RESULT`.
 
-
-async def bench(config: BenchConfig) -> dict[str, Any]:
-    """Run every task × mode × run; write the outputs; print the table and `RESULT`."""
+    The caller brings the resources the modes need, and closes them: the engine (None when
+    only the oracle runs) and, for the IoA mode, the URL of a running hub.
+    """
     config.out.mkdir(parents=True, exist_ok=True)
     records: list[EpisodeRecord] = []
-    async with _resources(config) as (engine, hub_url, model):
-        progress = Progress(len(config.tasks) * len(config.modes) * config.runs)
-        for task in config.tasks:
-            for mode in config.modes:
-                planner = make_planner(
-                    mode, engine, config.settings, hub_url=hub_url, model=model.facts
-                )
-                for k in range(config.runs):
-                    env = make_env(task, seed=config.seed + k)
-                    progress.start(f"{task}/{mode} seed {env.seed}")
-                    record = await run_episode(env, planner, config.episode, progress.event)
-                    save_transcript(record, config.out / "transcripts")
-                    records.append(record)
-                    progress.finish(record)
-        progress.close()
+    progress = Progress(len(config.tasks) * len(config.modes) * config.runs)
+    for task in config.tasks:
+        for mode in config.modes:
+            planner = make_planner(
+                mode, engine, config.settings, hub_url=hub_url, model=model.facts
+            )
+            for k in range(config.runs):
+                env = make_env(task, seed=config.seed + k)
+                progress.start(f"{task}/{mode} seed {env.seed}")
+                record = await run_episode(env, planner, config.episode, progress.event)
+                save_transcript(record, config.out / "transcripts")
+                records.append(record)
+                progress.finish(record)
+    progress.close()
     summaries = [
         summarize([r for r in records if r.task == t and r.mode == m])
         for t in config.tasks
@@ -132,41 +91,6 @@ async def bench(config: BenchConfig) -> dict[str, Any]:
     print(f"\nmodel {model.label}; outputs in {config.out}")
     print("RESULT " + json.dumps(result["result"]))
     return result
-
-
-@dataclass(frozen=True)
-class _Model:
-    label: str
-    facts: Any
-
-
-@contextlib.asynccontextmanager
-async def _resources(config: BenchConfig) -> AsyncIterator[tuple[Any, str | None, _Model]]:
-    """The engine (unless only the oracle runs) and a hub (when the IoA mode runs)."""
-    from ioa.config import HubConfig
-    from ioa.hub import Hub
-    from ioa.llm import inspect_gguf, load_engine
-    from protocols import ModelFacts
-
-    async with contextlib.AsyncExitStack() as stack:
-        engine, model = None, _Model("none (oracle only)", None)
-        if any(m != "oracle" for m in config.modes):
-            print("loading the model…", file=sys.stderr, flush=True)
-            engine = await stack.enter_async_context(
-                await load_engine(config.model, n_threads=config.threads)
-            )
-            facts = inspect_gguf(engine.path)
-            name = facts.name or engine.path.stem
-            model = _Model(
-                f"{name} ({facts.arch}, {facts.quant})",
-                ModelFacts(name=name, arch=facts.arch, quant=facts.quant),
-            )
-        hub_url = None
-        if "ioa" in config.modes:
-            db = config.out / "hub.db"
-            hub = await stack.enter_async_context(Hub(HubConfig(port=0, database_url=str(db))))
-            hub_url = hub.url
-        yield engine, hub_url, model
 
 
 def _write(

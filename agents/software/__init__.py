@@ -6,13 +6,13 @@ is a conversation between two role agents in an "ioa" group on a hub, whose arti
 grammar-constrained JSON. The chain is a checkpointed LangGraph graph, so a killed run resumes;
 the generated program only ever runs in the sandbox of `environments.workspace`.
 
-    company = Company(await load_engine(path))
+    company = Company(await load_engine(path), hub=local_hub)   # a hub launcher: db -> URL
     summary = await company.start("a command-line tool that reverses the words of a sentence")
     summary = await company.resume(summary.folder.id)   # after a kill
 """
 
 from agents.software.artifacts import Answer, Artifact, artifact_schema, decode_text
-from agents.software.company import Company, RunSummary
+from agents.software.company import Company, HubLauncher, RunSummary
 from agents.software.config import CompanyConfig, load_config
 from agents.software.errors import (
     CompanyError,
@@ -34,6 +34,7 @@ __all__ = [
     "CompanyError",
     "ConfigError",
     "Engines",
+    "HubLauncher",
     "PhaseFailed",
     "RunBroken",
     "RunFolder",

@@ -1,4 +1,4 @@
-"""`ioa bench company`: the company on a fixed set of small requirements, measured.
+"""The company benchmark: the company on a fixed set of small requirements, measured.
 
 Each requirement of `bench_tasks.yaml` runs through the whole chain in its own run folder, on one
 shared local model. Per requirement, from the final sandboxed evaluation:
@@ -13,14 +13,12 @@ shared local model. Per requirement, from the final sandboxed evaluation:
 - wall time and model tokens.
 
 Prints a table, writes `results.json` and `results.md` next to the run folders, and ends with
-one line `RESULT {json}`.
+one line `RESULT {json}`. `ioa bench company` (`ioa.commands.bench_company`) parses the options,
+loads the model and hands `bench` a hub launcher.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -31,11 +29,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from agents.software.errors import CompanyError, ConfigError
+from agents.software.company import Company, HubLauncher
+from agents.software.config import CompanyConfig
+from agents.software.errors import ConfigError
+from agents.software.seats import Engines, model_facts
 from environments.workspace import WorkspaceError
 from ioa.errors import IoAError
 
-__all__ = ["BenchTask", "load_tasks", "register", "summarise", "table"]
+__all__ = ["BenchTask", "Row", "bench", "load_tasks", "summarise", "table"]
 
 TASKS_FILE = "bench_tasks.yaml"
 
@@ -73,55 +74,6 @@ def load_tasks(path: Path | None = None) -> list[BenchTask]:
     return tasks
 
 
-def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = suites.add_parser(
-        "company",
-        help="the software company on ~10 small requirements",
-        description="Run the software company on the small requirements shipped with IoA and "
-        "measure executability, correctness, completeness (by syntax tree), tests passed, time "
-        "and tokens. Prints a table, saves results.json and results.md next to the runs, and "
-        "ends with one line `RESULT {json}`.",
-    )
-    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="run these requirements only")
-    parser.add_argument("--limit", type=int, help="run the first N requirements only")
-    parser.add_argument("--tasks", type=Path, help="a YAML list of requirements instead")
-    parser.add_argument("--config", type=Path, help="a company YAML (default: the shipped one)")
-    parser.add_argument("--cycles", type=int, help="cap every loop at this many cycles")
-    parser.add_argument(
-        "--code-format",
-        choices=("json", "fences"),
-        help="ask for files as grammar-constrained JSON (default) or as Markdown code fences",
-    )
-    parser.add_argument(
-        "--topology",
-        choices=("chain", "star", "tree", "layered", "random"),
-        help="replace the review loop by a MacNet network",
-    )
-    parser.add_argument("--n-ctx", type=int, help="context window of the model (default 4096)")
-    parser.add_argument(
-        "--threads", type=int, help="llama.cpp threads (default: the physical cores)"
-    )
-    parser.add_argument(
-        "--runs-dir", type=Path, help="where to put the runs (default: $IOA_HOME/runs)"
-    )
-    parser.set_defaults(handler=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    tasks = load_tasks(args.tasks)
-    if args.only:
-        unknown = sorted(set(args.only) - {t.name for t in tasks})
-        if unknown:
-            raise CompanyError(f"no benchmark requirement named {unknown}")
-        tasks = [t for t in tasks if t.name in args.only]
-    if args.limit is not None:
-        if args.limit < 1:
-            raise CompanyError("--limit must be at least 1")
-        tasks = tasks[: args.limit]
-    return asyncio.run(_bench(args, tasks))
-
-
 @dataclass
 class Row:
     name: str
@@ -142,43 +94,36 @@ class Row:
         return dict(self.__dict__)
 
 
-async def _bench(args: argparse.Namespace, tasks: list[BenchTask]) -> int:
-    from agents.software.company import Company
-    from agents.software.config import load_config
-    from agents.software.runfolder import default_runs_dir
-    from agents.software.seats import load_engines, model_facts
+async def bench(
+    tasks: list[BenchTask], engines: Engines, base: CompanyConfig, out: Path, hub: HubLauncher
+) -> dict[str, Any]:
+    """Run each requirement through the company in its own run folder under `out`; print a line
+    per requirement, then the table and `RESULT`; write `results.json` and `results.md`.
 
-    base = load_config(args.config).with_overrides(
-        topology=args.topology, cycles=args.cycles, code_format=args.code_format
-    )
-    out = (args.runs_dir or default_runs_dir()) / f"bench-company-{time.strftime('%Y%m%d-%H%M%S')}"
-    out.mkdir(parents=True, exist_ok=True)
+    The caller brings the loaded engines (and closes them) and the hub launcher each run uses.
+    """
+    out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before the first run
+    model = model_facts(engines.default).name
+    print(f"ioa bench company: {len(tasks)} requirement(s), model {model}, runs in {out}")
     rows: list[Row] = []
-    async with contextlib.AsyncExitStack() as stack:
-        engines = await load_engines(
-            base, args.model, stack, n_ctx=args.n_ctx, n_threads=args.threads
+    for number, task in enumerate(tasks, start=1):
+        config = base.with_overrides(args=task.args)
+        company = Company(engines, hub=hub, config=config, runs_dir=out)
+        started = time.monotonic()
+        try:
+            summary = await company.start(task.requirement, name=task.name)
+            row = _row(task, summary.status, summary.metrics, str(summary.folder.path))
+        except (IoAError, WorkspaceError) as exc:
+            row = Row(task.name, "failed", False, False, 0.0, False, False, "-", 0.0, 0, 0, "")
+            row.error = f"{exc.code}: {exc.message}"
+        row.seconds = round(time.monotonic() - started, 1)
+        rows.append(row)
+        print(
+            f"[{number}/{len(tasks)}] {task.name}: runs {_yes(row.executable)}, correct "
+            f"{_yes(row.correct)}, complete {_yes(row.complete)}, tests {row.tests}, "
+            f"{row.seconds:.0f} s, {row.tokens} tokens" + (f" — {row.error}" if row.error else ""),
+            flush=True,
         )
-        model = model_facts(engines.default).name
-        print(f"ioa bench company: {len(tasks)} requirement(s), model {model}, runs in {out}")
-        for number, task in enumerate(tasks, start=1):
-            config = base.with_overrides(args=task.args)
-            company = Company(engines, config=config, runs_dir=out)
-            started = time.monotonic()
-            try:
-                summary = await company.start(task.requirement, name=task.name)
-                row = _row(task, summary.status, summary.metrics, str(summary.folder.path))
-            except (IoAError, WorkspaceError) as exc:
-                row = Row(task.name, "failed", False, False, 0.0, False, False, "-", 0.0, 0, 0, "")
-                row.error = f"{exc.code}: {exc.message}"
-            row.seconds = round(time.monotonic() - started, 1)
-            rows.append(row)
-            print(
-                f"[{number}/{len(tasks)}] {task.name}: runs {_yes(row.executable)}, correct "
-                f"{_yes(row.correct)}, complete {_yes(row.complete)}, tests {row.tests}, "
-                f"{row.seconds:.0f} s, {row.tokens} tokens"
-                + (f" — {row.error}" if row.error else ""),
-                flush=True,
-            )
     result = summarise(rows, model=model)
     print()
     print(table(rows))
@@ -188,7 +133,7 @@ async def _bench(args: argparse.Namespace, tasks: list[BenchTask]) -> int:
     (out / "results.md").write_text(f"# ioa bench company — {model}\n\n{table(rows)}\n")
     print(f"\nresults: {out / 'results.json'}")
     print("RESULT " + json.dumps(result))
-    return 0
+    return result
 
 
 def _yes(value: bool) -> str:

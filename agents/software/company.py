@@ -1,14 +1,16 @@
 """`Company`: a requirement in, a run folder out — or a killed run picked up where it stopped.
 
-Each session (a start, or a resume) brings up, for the run alone: a hub on a free loopback port
-over the run's own store (`state/hub.db`), the company's seats on it (same agents on every
-session, from the saved credentials), the LangGraph checkpointer (`state/checkpoints.db`) and
-the sandbox. The chain then runs from its last checkpoint to the end.
+Each session (a start, or a resume) brings up, for the run alone: a hub over the run's own store
+(`state/hub.db`), started by the `hub` launcher the caller hands in (the `ioa company` command
+passes a loopback hub; `agents/` reaches a hub only through the client), the company's seats on
+it (same agents on every session, from the saved credentials), the LangGraph checkpointer
+(`state/checkpoints.db`) and the sandbox. The chain then runs from its last checkpoint to the end.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,16 +29,19 @@ from agents.software.seats import Engines, Seats, model_facts
 from agents.software.seminar import Seminar, n_ctx_of
 from agents.software.steps import Emit, RunState, Runtime, initial_state
 from environments.workspace import Sandbox, SandboxLimits, Workspace
-from ioa.config import HubConfig
-from ioa.hub import Hub
 from ioa.llm import Engine
 from protocols import Envelope
 
-__all__ = ["THREAD", "Company", "RunSummary"]
+__all__ = ["THREAD", "Company", "HubLauncher", "RunSummary"]
 
 THREAD = "company"
 """The checkpointer's thread id: one run folder holds one run."""
 REQUIREMENT_MAX = 4000
+
+HubLauncher = Callable[[Path], contextlib.AbstractAsyncContextManager[str]]
+"""Given a database file, runs a hub over it for the `async with` block and yields the hub's URL
+(`ioa.commands.local_hub.local_hub` is one). A session's hub lives in its run folder, so a
+resumed run finds its agents and conversations again."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,14 @@ class Company:
         self,
         engine: Engine | Engines,
         *,
+        hub: HubLauncher,
         config: CompanyConfig | None = None,
         runs_dir: Path | str | None = None,
         sandbox: Sandbox | None = None,
         on_event: Emit | None = None,
     ) -> None:
         self.engines = engine if isinstance(engine, Engines) else Engines(engine)
+        self.hub = hub
         self.config = config or load_config()
         self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         self.sandbox = sandbox
@@ -94,15 +101,14 @@ class Company:
         isolation = sandbox.capabilities().mode
         model = model_facts(self.engines.default).name
         n_ctx = n_ctx_of(self.engines.default, config.context.n_ctx)
-        hub_config = HubConfig(host="127.0.0.1", port=0, database_url=str(folder.hub_db))
         graph_config: RunnableConfig = {
             "configurable": {"thread_id": THREAD},
             "recursion_limit": _steps(config),
         }
         async with contextlib.AsyncExitStack() as stack:
-            hub = await stack.enter_async_context(Hub(hub_config))
+            hub_url = await stack.enter_async_context(self.hub(folder.hub_db))
             seats = await stack.enter_async_context(
-                Seats(hub.url, folder.credentials, config, self.engines)
+                Seats(hub_url, folder.credentials, config, self.engines)
             )
             saver = await stack.enter_async_context(
                 AsyncSqliteSaver.from_conn_string(str(folder.checkpoints))

@@ -33,6 +33,7 @@ from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill
 from starlette.applications import Starlette
 
 from _hub.vitals import Board, Vitals, new_board, read, reset, watch_gc, watch_loop
+from ioa.commands.hub import tune_gc_for_serving
 from ioa.config import HubConfig
 from ioa.hub import Hub
 
@@ -93,6 +94,7 @@ async def _serve_hub(
     probe = asyncio.create_task(watch_loop(board))
     config = HubConfig(host="127.0.0.1", port=0, database_url=database)
     async with Hub(config) as hub:
+        tune_gc_for_serving()  # as `ioa hub` does: this process is a hub and nothing else
         _stop_on_pipe(pipe, stopped.set)
         profiler = cProfile.Profile() if profile_path else None
         pipe.send(hub.port)

@@ -12,7 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ioa.commands._options import add_hub_options, add_model_options, hub_url
 from ioa.errors import IoAError
+
+__all__ = ["AgentSetupError", "load_card", "load_tool", "register", "run"]
 
 
 class AgentSetupError(IoAError):
@@ -30,12 +33,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--state, so a restarted process continues its conversations where it was.",
     )
     parser.add_argument("--card", required=True, type=Path, help="agent card, a JSON file")
-    parser.add_argument("--hub", default=os.environ.get("IOA_HUB", "http://127.0.0.1:8765"))
-    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    add_hub_options(parser, token=False)
+    parser.add_argument(
+        "--registration-token",
+        help="the token the hub requires to register agents (`ioa hub --registration-token`; "
+        "default: IOA_REGISTRATION_TOKEN)",
+    )
+    add_model_options(parser)
     parser.add_argument("--tool", help="module:function to run tasks with, instead of a model")
     parser.add_argument("--state", type=Path, help="state folder (default ~/.ioa/agents/NAME)")
     parser.add_argument("--max-depth", type=int, default=2, help="how deep sub-teams may nest")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, log_level=logging.INFO)
 
 
 def load_card(path: Path) -> Any:
@@ -72,15 +80,18 @@ def run(args: argparse.Namespace) -> int:
     tool = load_tool(args.tool) if args.tool else None
     slug = re.sub(r"[^a-z0-9]+", "-", card.name.lower()).strip("-") or "agent"
     state = args.state or ioa_home() / "agents" / slug
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    hub = hub_url(args.hub)
+    registration_token = args.registration_token or os.environ.get("IOA_REGISTRATION_TOKEN")
 
     async def serve() -> None:
-        options = AgentOptions(max_depth=args.max_depth, state_dir=state)
+        options = AgentOptions(
+            max_depth=args.max_depth, state_dir=state, registration_token=registration_token
+        )
         if tool is not None:
             from agents.tool import ToolBrain
 
             async with Agent(
-                card.model_copy(update={"kind": "tool"}), ToolBrain(tool), args.hub, options=options
+                card.model_copy(update={"kind": "tool"}), ToolBrain(tool), hub, options=options
             ) as agent:
                 print(
                     json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}),
@@ -91,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         from ioa.llm import load_engine
 
         async with (
-            await load_engine(args.model) as engine,
-            Agent(card, LLMBrain(engine), args.hub, options=options) as agent,
+            await load_engine(args.model, n_threads=args.threads) as engine,
+            Agent(card, LLMBrain(engine), hub, options=options) as agent,
         ):
             print(
                 json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}),

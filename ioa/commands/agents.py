@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from typing import Any
+
+from ioa.commands._options import add_hub_options, hub_token, hub_url
+
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -13,10 +16,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "agents",
         help="list the agents registered with a hub",
         description="List a hub's agents: id, name, online or not, and skills. Reading the "
-        "directory needs an agent token (--token or IOA_TOKEN).",
+        "directory needs an agent token: the one `ioa login` stored, --token or IOA_TOKEN.",
     )
-    parser.add_argument("--hub", default=os.environ.get("IOA_HUB", "http://127.0.0.1:8765"))
-    parser.add_argument("--token", default=os.environ.get("IOA_TOKEN"))
+    add_hub_options(parser)
     parser.add_argument("--online", action="store_true", help="only agents online now")
     parser.set_defaults(handler=run)
 
@@ -24,11 +26,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from ioa.client import ClientError, HubClient
 
-    if not args.token:
-        raise ClientError("an agent token is needed: pass --token or set IOA_TOKEN", "unauthorized")
+    hub = hub_url(args.hub)
+    token = hub_token(args.token, hub)
+    if not token:
+        raise ClientError(
+            f"an agent token is needed: run `ioa login --hub {hub}` once, or pass --token (or "
+            "set IOA_TOKEN)",
+            "unauthorized",
+        )
 
     async def fetch() -> list[dict[str, Any]]:
-        async with HubClient(args.hub, token=args.token) as client:
+        async with HubClient(hub, token=token) as client:
             return await client.agents(online=args.online)
 
     agents = asyncio.run(fetch())

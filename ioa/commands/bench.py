@@ -1,15 +1,19 @@
-"""`ioa bench`: the benchmarks of IoA's uses, each a sub-command registered by its own package.
+"""`ioa bench`: the benchmarks of IoA's uses, one sub-command each.
 
-`ioa bench roco` lives in `agents.robots.bench`, `ioa bench company` in `agents.software.bench`;
-each module offers `register(subparsers)`.
+`ioa bench roco` is `ioa.commands.bench_roco`, `ioa bench company` is `ioa.commands.bench_company`;
+each offers `register(suites)` and runs its library half (`agents.robots.bench`,
+`agents.software.bench`) with the model and hub it sets up.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 
-SUITES = {"roco": "agents.robots.bench", "company": "agents.software.bench"}
+from ioa.commands import bench_company, bench_roco
+
+__all__ = ["SUITES", "register"]
+
+SUITES = (bench_roco, bench_company)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,11 +24,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "JSON/Markdown next to its transcripts, and ends with one line `RESULT {json}`.",
     )
     suites = parser.add_subparsers(dest="suite", metavar="SUITE", required=True)
-    for module in SUITES.values():
-        try:
-            loaded = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-            continue  # that suite is not installed in this checkout yet
-        loaded.register(suites)
+    for suite in SUITES:
+        suite.register(suites)

@@ -4,8 +4,9 @@
     ioa company --resume RUN          # continue a run that was killed
     ioa company replay RUN            # show a run's stored transcript and metrics
 
-A hub, the company's role agents and the sandbox start locally; the local model is the bundled
-one unless `--model` or IOA_MODEL names a GGUF (a MiniCPM, for instance).
+A hub (loopback, over the run folder's own database), the company's role agents and the sandbox
+start locally; the local model is the bundled one unless `--model` or IOA_MODEL names a GGUF (a
+MiniCPM, for instance). `-q` prints only the summary.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
+from ioa.commands._options import add_model_options, at_least
+
+__all__ = ["CODE_FORMATS", "TOPOLOGIES", "register", "run"]
+
 TOPOLOGIES = ("chain", "star", "tree", "layered", "random")
+"""`agents.software.topology`'s networks, by name (named here so the parser loads nothing)."""
+CODE_FORMATS = ("json", "fences")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--resume", metavar="RUN", help="continue RUN (id or folder) from its last step"
     )
-    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    add_model_options(parser)
     parser.add_argument(
         "--runs-dir", type=Path, help="where run folders live (default: $IOA_HOME/runs)"
     )
@@ -47,15 +52,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--cycles", type=int, help="cap every loop at this many cycles")
     parser.add_argument(
         "--code-format",
-        choices=("json", "fences"),
+        choices=CODE_FORMATS,
         help="ask for files as grammar-constrained JSON (default) or as Markdown code fences",
     )
     parser.add_argument("--name", help="a short name for the run folder")
-    parser.add_argument("--n-ctx", type=int, help="context window of the model (default 4096)")
     parser.add_argument(
-        "--threads", type=int, help="llama.cpp threads (default: the physical cores)"
+        "--n-ctx", type=at_least(1), help="context window of the model (default 4096)"
     )
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
     parser.set_defaults(handler=run)
 
 
@@ -84,11 +87,8 @@ def run(args: argparse.Namespace) -> int:
 def replay(run: str, runs_dir: Path | None) -> int:
     from agents.software import RunFolder, replay_lines
 
-    try:
-        for line in replay_lines(RunFolder.find(run, runs_dir)):
-            print(line)
-    except BrokenPipeError:  # `ioa company replay RUN | head`: the reader left, that is fine
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    for line in replay_lines(RunFolder.find(run, runs_dir)):
+        print(line)
     return 0
 
 
@@ -96,6 +96,7 @@ async def _work(args: argparse.Namespace, requirement: str) -> int:
     from agents.software import Company, RunFolder, load_config
     from agents.software.replay import event_lines, summary_lines
     from agents.software.seats import load_engines
+    from ioa.commands.local_hub import local_hub
 
     if args.resume:
         config = RunFolder.find(args.resume, args.runs_dir).config()
@@ -105,7 +106,7 @@ async def _work(args: argparse.Namespace, requirement: str) -> int:
         )
 
     def show(event: dict[str, Any]) -> None:
-        if not args.quiet:
+        if args.quiet <= 0:
             for line in event_lines(event):
                 print(line, flush=True)
 
@@ -114,7 +115,9 @@ async def _work(args: argparse.Namespace, requirement: str) -> int:
         engines = await load_engines(
             config, args.model, stack, n_ctx=args.n_ctx, n_threads=args.threads
         )
-        company = Company(engines, config=config, runs_dir=args.runs_dir, on_event=show)
+        company = Company(
+            engines, hub=local_hub, config=config, runs_dir=args.runs_dir, on_event=show
+        )
         if args.resume:
             print(f"resuming {args.resume}", flush=True)
             summary = await company.resume(args.resume)

@@ -13,8 +13,12 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from ioa.commands._options import add_model_options, at_least
+from ioa.commands.bench_roco import TASKS
+
+__all__ = ["register", "run"]
 
 DEFAULT_TASK = "sort"
 DEFAULT_TURNS = 4
@@ -24,8 +28,6 @@ DEFAULT_TIMEOUT = 1800.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from environments.rocobench import TASKS
-
     parser = subparsers.add_parser(
         "demo",
         help="watch a robot team plan a RoCoBench-style task on the local model",
@@ -34,25 +36,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "GGUF); print their conversations, plans and the environment's verdicts live, then the "
         "outcome.",
     )
-    parser.add_argument("--task", choices=list(TASKS), default=DEFAULT_TASK)
+    parser.add_argument(
+        "--task", choices=TASKS, default=DEFAULT_TASK, help=f"the task (default {DEFAULT_TASK})"
+    )
     parser.add_argument("--seed", type=int, default=0, help="scene seed")
-    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
-    parser.add_argument(
-        "--threads",
-        type=_at_least(1),
-        default=1,
-        help="llama.cpp threads (default 1: on a 2-core machine that is busy with anything else, "
-        "2 threads run 7-10x slower; on an idle one, 2 are about 1.5x faster)",
+    add_model_options(
+        parser,
+        threads_default=1,
+        threads_help="llama.cpp threads (default 1: on a 2-core machine that is busy with "
+        "anything else, 2 threads run 7-10x slower; on an idle one, 2 are about 1.5x faster)",
     )
     parser.add_argument(
-        "--max-turns", type=_at_least(1), default=DEFAULT_TURNS, help="turns per group conversation"
+        "--max-turns", type=at_least(1), default=DEFAULT_TURNS, help="turns per group conversation"
     )
     parser.add_argument(
-        "--attempts", type=_at_least(1), default=DEFAULT_ATTEMPTS, help="plans tried per round"
+        "--attempts", type=at_least(1), default=DEFAULT_ATTEMPTS, help="plans tried per round"
     )
     parser.add_argument(
         "--max-steps",
-        type=_at_least(0),
+        type=at_least(0),
         default=DEFAULT_STEPS,
         help=f"rounds to play (default {DEFAULT_STEPS}; 0 = the task's whole budget)",
     )
@@ -62,16 +64,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def _at_least(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
-        return value
-
-    return parse
-
-
 def run(args: argparse.Namespace) -> int:
     return asyncio.run(_demo(args))
 
@@ -79,8 +71,7 @@ def run(args: argparse.Namespace) -> int:
 async def _demo(args: argparse.Namespace) -> int:
     from agents.robots import EpisodeOptions, ModeSettings, format_event, make_planner, run_episode
     from environments.rocobench import make_env
-    from ioa.config import HubConfig
-    from ioa.hub import Hub
+    from ioa.commands.local_hub import local_hub
     from ioa.llm import inspect_gguf, load_engine
     from protocols import ModelFacts
 
@@ -88,17 +79,16 @@ async def _demo(args: argparse.Namespace) -> int:
     settings = ModeSettings(max_calls=args.max_turns)
     env = make_env(args.task, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="ioa-demo-") as tmp:
-        config = HubConfig(port=0, database_url=str(Path(tmp) / "hub.db"))
         print("loading the local model…", flush=True)
         async with (
-            Hub(config) as hub,
+            local_hub(Path(tmp) / "hub.db") as hub_url,
             await load_engine(args.model, n_threads=args.threads) as engine,
         ):
             facts = inspect_gguf(engine.path)
             name = facts.name or engine.path.stem
-            print(f"hub on {hub.url}; model {name} ({facts.arch}, {facts.quant})")
+            print(f"hub on {hub_url}; model {name} ({facts.arch}, {facts.quant})")
             model = ModelFacts(name=name, arch=facts.arch, quant=facts.quant)
-            planner = make_planner("ioa", engine, settings, hub_url=hub.url, model=model)
+            planner = make_planner("ioa", engine, settings, hub_url=hub_url, model=model)
             started = time.monotonic()
             episode = run_episode(
                 env, planner, options, lambda e: print(format_event(e), flush=True)

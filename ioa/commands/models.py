@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
         "--out", type=Path, help="file to write (default: ./SHAPE-random-QUANT.gguf)"
     )
     synth.add_argument("--quant", default="Q4_K_M", help="Q4_K_M (default), Q4_0, Q8_0, F16...")
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
     synth.set_defaults(handler=_synth)
 
     info = actions.add_parser(

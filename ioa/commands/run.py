@@ -1,8 +1,9 @@
 """`ioa run "GOAL"`: give a goal to a team and watch the conversation live.
 
 Without `--hub` it starts everything locally: a hub on a free loopback port, the default crew
-on the local model, and a user agent that posts the goal. With `--hub URL --token TOKEN` it
-posts the goal to a running hub, whose agents may live on other machines.
+on the local model, and a user agent that posts the goal. With `--hub URL` it posts the goal to
+a running hub, whose agents may live on other machines, as the person `ioa login` registered
+there (or with `--token TOKEN`).
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ioa.commands._options import add_hub_options, add_model_options, hub_token
+
+__all__ = ["DEFAULT_MAX_TURNS", "follow_goal", "local_team", "register", "run"]
 
 DEFAULT_MAX_TURNS = 10
 
@@ -31,10 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("goal", help="what the team should achieve, in plain words")
     add_local_options(parser)
-    parser.add_argument("--hub", help="post to this running hub instead of starting one")
-    parser.add_argument(
-        "--token", default=os.environ.get("IOA_TOKEN"), help="agent token for --hub"
-    )
+    add_hub_options(parser, hub_help="post to this running hub instead of starting one")
     parser.add_argument(
         "--roster", nargs="+", help="agent ids of the team (default: a leader forms it)"
     )
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def add_local_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="GGUF file (default: IOA_MODEL, else the bundled model)")
+    add_model_options(parser)
     parser.add_argument("--max-turns", type=int, default=DEFAULT_MAX_TURNS, help="turn cap")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds before giving up")
 
@@ -55,11 +56,16 @@ async def _run(args: argparse.Namespace) -> int:
     from ioa.client import ClientError, HubClient
 
     if args.hub:
-        if not args.token:
-            raise ClientError("--hub needs --token (or IOA_TOKEN): an agent token", "unauthorized")
-        async with HubClient(args.hub, token=args.token) as user:
+        token = hub_token(args.token, args.hub)
+        if not token:
+            raise ClientError(
+                f"--hub needs a token: run `ioa login --hub {args.hub}` once, or pass --token "
+                "(or set IOA_TOKEN)",
+                "unauthorized",
+            )
+        async with HubClient(args.hub, token=token) as user:
             return await follow_goal(user, args.goal, args.max_turns, args.timeout, args.roster)
-    async with local_team(args.model) as team:
+    async with local_team(args.model, args.threads) as team:
         code = await follow_goal(team.user, args.goal, args.max_turns, args.timeout, args.roster)
         team.print_stats()
         return code
@@ -81,29 +87,30 @@ class LocalTeam:
 
 
 @contextlib.asynccontextmanager
-async def local_team(model: str | None) -> AsyncIterator[LocalTeam]:
+async def local_team(model: str | None, threads: int | None = None) -> AsyncIterator[LocalTeam]:
     """A hub, the default crew on the local model, and a registered user, all in-process."""
     from agents.crew import crew
     from ioa.client import HubClient
-    from ioa.config import HubConfig
-    from ioa.hub import Hub
+    from ioa.commands.local_hub import local_hub
     from ioa.llm import inspect_gguf, load_engine
     from protocols import AgentCard, ModelFacts
 
     with tempfile.TemporaryDirectory(prefix="ioa-run-") as tmp:
-        config = HubConfig(port=0, database_url=str(Path(tmp) / "hub.db"))
         print("loading the local model…", flush=True)
-        async with Hub(config) as hub, await load_engine(model) as engine:
+        async with (
+            local_hub(Path(tmp) / "hub.db") as hub_url,
+            await load_engine(model, n_threads=threads) as engine,
+        ):
             facts = inspect_gguf(engine.path)
             model_facts = ModelFacts(
                 name=facts.name or engine.path.stem, arch=facts.arch, quant=facts.quant
             )
-            print(f"hub on {hub.url}; model {model_facts.name} ({facts.arch}, {facts.quant})")
-            agents = crew(engine, hub.url, model_facts)
+            print(f"hub on {hub_url}; model {model_facts.name} ({facts.arch}, {facts.quant})")
+            agents = crew(engine, hub_url, model_facts)
             async with contextlib.AsyncExitStack() as stack:
                 for agent in agents:
                     await stack.enter_async_context(agent)
-                user = await stack.enter_async_context(HubClient(hub.url))
+                user = await stack.enter_async_context(HubClient(hub_url))
                 await user.register(AgentCard(name="you", kind="human", description="the user"))
                 yield LocalTeam(user, agents, engine)
 

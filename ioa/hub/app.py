@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 
 from aiohttp import web
@@ -14,8 +13,6 @@ from ioa.hub import goals, rest, ws
 from ioa.hub.state import STATE, HubState
 from ioa.lifecycle import Service
 from ioa.store import SqlStore, Store
-
-GC_GEN0_THRESHOLD = 50_000
 
 
 class _MalformedRequests(logging.Filter):
@@ -87,10 +84,6 @@ class Hub(Service):
         server = site._server
         if server is not None and self.config.port == 0:
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        gc.freeze()  # long-lived start-up objects need not be scanned by every collection
-        # Each connection keeps ~100 tracked objects; with the default thresholds a full
-        # collection ran every few seconds at 1,000 agents and its 70-145 ms pause was the p99.
-        gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)
         return self
 
     async def stop(self) -> None:

@@ -61,9 +61,8 @@ def models_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def ioa(monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
-    """Run the real `ioa` entry point with only the `models` command registered."""
-    monkeypatch.setattr(cli, "COMMANDS", ["models"])
+def ioa() -> Callable[..., int]:
+    """Run the real `ioa` entry point."""
 
     def run(*argv: Any) -> int:
         return cli.main([str(a) for a in argv])

@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.software import Company, CompanyConfig, load_config
 from agents.software.config import load_config_data
+from ioa.commands.local_hub import local_hub
 from ioa.llm import ScriptedEngine
 from ioa.llm.engine import Request
 
@@ -135,4 +136,4 @@ def config(*steps: dict[str, Any], **changes: Any) -> CompanyConfig:
 
 
 def company(script: Script, runs: Path, cfg: CompanyConfig | None = None, **kw: Any) -> Company:
-    return Company(engine(script), config=cfg or load_config(), runs_dir=runs, **kw)
+    return Company(engine(script), hub=local_hub, config=cfg or load_config(), runs_dir=runs, **kw)

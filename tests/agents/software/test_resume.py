@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.software import Company, RunFolder
+from ioa.commands.local_hub import local_hub
 from tests.agents.software.scripted import MAIN, REQUIREMENT, Script, company, engine
 
 
@@ -31,7 +32,7 @@ async def test_a_killed_run_resumes_without_redoing_finished_phases(tmp_path: Pa
     assert before["phases_done"] == ["demand_analysis", "language_choice", "coding"]
 
     second = Script()
-    summary = await Company(engine(second), runs_dir=tmp_path).resume(folder.id)
+    summary = await Company(engine(second), hub=local_hub, runs_dir=tmp_path).resume(folder.id)
 
     assert summary.status == "done"
     assert second.calls == ["review_comment", "environment_doc", "manual"]
@@ -51,7 +52,9 @@ async def test_a_killed_run_resumes_without_redoing_finished_phases(tmp_path: Pa
 async def test_resuming_a_finished_run_changes_nothing(tmp_path: Path) -> None:
     summary = await company(Script(), tmp_path).start(REQUIREMENT)
     again = Script()
-    resumed = await Company(engine(again), runs_dir=tmp_path).resume(summary.folder.path)
+    resumed = await Company(engine(again), hub=local_hub, runs_dir=tmp_path).resume(
+        summary.folder.path
+    )
     assert again.calls == []
     assert resumed.status == "done"
     assert resumed.metrics["phases_done"] == summary.metrics["phases_done"]

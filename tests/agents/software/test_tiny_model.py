@@ -14,6 +14,7 @@ import pytest
 
 from agents.software import Company, load_config
 from agents.software.config import load_config_data
+from ioa.commands.local_hub import local_hub
 from ioa.llm import LlamaCppEngine, load_engine, write_tiny_gguf
 from tests.agents.software.scripted import REQUIREMENT
 
@@ -45,7 +46,8 @@ async def test_the_chain_completes_on_a_tiny_minicpm(
     data["run"] = {**data["run"], "timeout_s": 2.0}
     config = load_config_data(data, "tiny")
 
-    summary = await Company(engine, config=config, runs_dir=tmp_path).start(REQUIREMENT)
+    company = Company(engine, hub=local_hub, config=config, runs_dir=tmp_path)
+    summary = await company.start(REQUIREMENT)
 
     assert summary.status == "done"
     metrics = summary.metrics

@@ -26,7 +26,7 @@ class _MalformedRequests(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
-            why = str(exc.message or exc).replace("%", "%%")
+            why = str(exc.message or exc)[:120].replace("%", "%%")
             record.msg = f"{record.msg}: refused a malformed request ({why})"
             record.exc_info = record.exc_text = None
         return True

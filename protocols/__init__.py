@@ -25,6 +25,7 @@ from protocols.envelope import ENVELOPE, PROTOCOL_VERSION, Envelope, new_id
 from protocols.errors import (
     ConversationOver,
     DuplicateTask,
+    ErrorCode,
     IllegalMove,
     InvalidConversation,
     InvalidEnvelope,
@@ -73,6 +74,7 @@ __all__ = [
     "Discussion",
     "DuplicateTask",
     "Envelope",
+    "ErrorCode",
     "IllegalMove",
     "InvalidConversation",
     "InvalidEnvelope",

@@ -14,11 +14,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ioa.hub.errors import NotAMember, Unauthorized, UnknownAgent, UnknownGroup
+from ioa.hub.errors import Unauthorized, UnknownAgent, UnknownGroup
 from ioa.hub.policy import GroupPolicy, make_policy
 from ioa.hub.seen import SeenIds
 from ioa.store import AgentRecord, GroupRecord, Store
-from protocols import AgentCard
+from protocols import AgentCard, NotAMember
+from protocols.frames import GroupInfo
 
 
 def hash_token(token: str) -> str:
@@ -61,17 +62,18 @@ class Group:
     def __post_init__(self) -> None:
         self.member_set = frozenset(self.members)
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_by": self.created_by,
-            "created_at": self.created_at,
-            "members": self.members,
-            "protocol": self.protocol,
-            "meta": self.meta,
-            "head": self.head,
-        }
+    def info(self) -> GroupInfo:
+        """The group as its members see it on the wire."""
+        return GroupInfo(
+            id=self.id,
+            name=self.name,
+            created_by=self.created_by,
+            created_at=self.created_at,
+            members=self.members,
+            protocol=self.protocol,
+            meta=self.meta,
+            head=self.head,
+        )
 
 
 class Registry:

@@ -23,6 +23,7 @@ from ioa.hub.errors import (
     MethodNotAllowed,
     NotFound,
     Unauthorized,
+    http_status,
 )
 from ioa.hub.registry import Agent
 from ioa.hub.state import STATE, HubState
@@ -43,7 +44,7 @@ class GroupRequest(BaseModel):
 
 
 def error_response(error: HubError | ProtocolError) -> web.Response:
-    status = error.status if isinstance(error, HubError) else 409
+    status = http_status(error)
     body = {"error": {"code": error.code, "message": error.message}}
     return web.json_response(body, status=status)
 
@@ -237,20 +238,24 @@ async def create_group(request: web.Request) -> web.Response:
         agent.id, body.name, body.members, body.protocol, body.meta
     )
     state.router.announce(group)
-    return json_ok(group.view(), 201)
+    return json_ok(group.info().model_dump(mode="json"), 201)
 
 
 async def list_groups(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    groups = [state.registry.groups[g].view() for g in state.registry.groups_of(agent.id)]
+    groups = [
+        state.registry.groups[g].info().model_dump(mode="json")
+        for g in state.registry.groups_of(agent.id)
+    ]
     return json_ok({"groups": groups})
 
 
 async def get_group(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    return json_ok(state.registry.member_group(request.match_info["group_id"], agent.id).view())
+    group = state.registry.member_group(request.match_info["group_id"], agent.id)
+    return json_ok(group.info().model_dump(mode="json"))
 
 
 def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from ioa.client import ClientError, HubClient
 from ioa.hub import Hub
-from protocols import Conclude, Conclusion, Discussion, SyncTaskAssignment, TaskResult
+from protocols import Conclude, Conclusion, Discussion, ErrorCode, SyncTaskAssignment, TaskResult
 from tests.conftest import AgentFactory, card, hub_config
 
 
@@ -52,7 +52,7 @@ async def test_chat_groups_refuse_protocol_messages(make_agent: AgentFactory) ->
     group = await a.create_group([b.agent_id])  # type: ignore[list-item]
     with pytest.raises(ClientError) as err:
         await a.say(group["id"], Discussion(text="x"))
-    assert err.value.code == "illegal_move"
+    assert err.value.code == ErrorCode.UNSUPPORTED_MESSAGE_TYPE
 
 
 async def test_bad_conversation_settings_are_refused(make_agent: AgentFactory) -> None:

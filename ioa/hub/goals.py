@@ -175,17 +175,17 @@ async def goal_events(request: web.Request) -> web.StreamResponse:
         for group in goals.groups_of(goal.id):
             for msg in await state.store.messages_after(group.id, 0, 100_000):
                 backlog.append((msg.ts, msg.group_id, msg.seq, msg.body))
-        for _, group_id, seq, body in sorted(backlog):
+        for _, group_id, seq, stored in sorted(backlog):
             seen.add((group_id, seq))
-            await response.write(f"event: message\ndata: {body}\n\n".encode())
+            await response.write(f"event: message\ndata: {stored}\n\n".encode())
         while goal.status == "running":
-            body = await queue.get()
-            if body is None:
+            live = await queue.get()
+            if live is None:
                 break
-            key = _key(body)
+            key = _key(live)
             if key not in seen:
                 seen.add(key)
-                await response.write(f"event: message\ndata: {body}\n\n".encode())
+                await response.write(f"event: message\ndata: {live}\n\n".encode())
         await response.write(f"event: done\ndata: {json.dumps(goals.view(goal))}\n\n".encode())
     finally:
         goals.watchers[goal.id].discard(queue)

@@ -26,12 +26,13 @@ from ioa.hub.rest import caller, json_ok, read_model
 from ioa.hub.state import STATE, HubState
 from ioa.store import GoalRecord, StoredMessage
 from protocols import HUB_SENDER
+from protocols.text import Text, scrub
 
 
 class GoalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    goal: str = Field(min_length=1, max_length=8000)
+    goal: Text = Field(min_length=1, max_length=8000)
     roster: list[str] | None = Field(default=None, min_length=1, max_length=64)
     """Members of the team; the first speaks first. Without it, an initiator forms the team."""
     initiator: str | None = None
@@ -78,7 +79,7 @@ class Goals:
             members = [leader]
             meta.update(initiator=leader, form_team=True, max_members=request.max_members)
         group = await registry.create_group(
-            creator, request.goal[:60], members, "ioa", meta, creator_joins=False
+            creator, scrub(request.goal)[:60], members, "ioa", meta, creator_joins=False
         )
         goal = GoalRecord(goal_id, request.goal, creator, group.id, time.time())
         await self.state.store.add_goal(goal)

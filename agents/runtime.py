@@ -40,6 +40,7 @@ from protocols.conversation.settings import conversation_for_group
 from protocols.frames import GroupInfo
 from protocols.messages import AsyncTaskAssignment, Conclude, Conclusion
 from protocols.moves import move_to_envelope
+from protocols.text import scrub
 
 log = logging.getLogger("ioa.agent")
 
@@ -543,7 +544,10 @@ class Agent(Service):
                 sub_meta[clock] = meta[clock]  # on its parent's clock, a sub-team ends too
         self._events.put_nowait({"kind": "job", "key": key, "job": {"state": "delegated"}})
         info = await self.client.create_group(
-            members, name=f"team for {work.title or work.task_id}", protocol="ioa", meta=sub_meta
+            members,
+            name=scrub(f"team for {work.title or work.task_id}")[:200],
+            protocol="ioa",
+            meta=sub_meta,
         )
         self._events.put_nowait({"kind": "joined", "group": info})
         return True
@@ -560,7 +564,7 @@ class Agent(Service):
             )
         info = await self.client.create_group(
             members,
-            name=goal[:60],
+            name=scrub(goal)[:60],
             protocol="ioa",
             meta={"goal": goal, "initiator": self.id, "depth": 0, **(meta or {})},
         )

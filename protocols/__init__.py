@@ -57,6 +57,7 @@ from protocols.messages import (
     message_types,
 )
 from protocols.moves import envelope_fields, move_to_envelope, moves_schema
+from protocols.text import Name, Text
 
 __all__ = [
     "ENVELOPE",
@@ -84,6 +85,7 @@ __all__ = [
     "Limits",
     "ModelFacts",
     "MoveSpec",
+    "Name",
     "NoLegalMove",
     "NotAMember",
     "NotAssignee",
@@ -100,6 +102,7 @@ __all__ = [
     "TaskReport",
     "TaskResult",
     "TaskStatus",
+    "Text",
     "Timeout",
     "TurnLimit",
     "UnknownTask",

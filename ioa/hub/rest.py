@@ -29,6 +29,7 @@ from ioa.hub.errors import (
 from ioa.hub.registry import Agent
 from ioa.hub.state import STATE, HubState
 from protocols import AgentCard, Envelope, ProtocolError
+from protocols.text import Name
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("ioa.hub")
@@ -37,7 +38,7 @@ log = logging.getLogger("ioa.hub")
 class GroupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=200)
+    name: Name = Field(default="", max_length=200)
     members: list[str] = Field(default_factory=list, max_length=256)
     """Agent ids; the creator is always a member."""
     protocol: str = "chat"

@@ -5,7 +5,11 @@ greps stderr for "Traceback", and `pip install`s whatever module is missing. Her
 
 - never a shell, never an install: only the host's `python` on files of the workspace;
 - in `namespaces` mode (the default where `unshare` works): an empty network namespace, a PID
-  namespace, a read-only host with private /tmp and /dev, and a program without privileges;
+  namespace, an allow-list view of the host (`_view`) whose writable parts are one tmpfs per run
+  holding a copy of the workspace, a program without privileges that cannot make a user
+  namespace (`_seccomp`), and a PID 1 that owns the deadline and copies the workspace back;
+- `auto` never falls back silently: without namespaces it refuses to run, and only an explicit
+  `isolation="none"` runs model-written code in a plain process group;
 - always: a wall-clock timeout that kills the whole process group, RLIMIT_AS/CPU/FSIZE/NOFILE,
   a pids cgroup where the machine allows one (else RLIMIT_NPROC when not root), stdin at EOF,
   HOME and TMPDIR inside the workspace, no display, and output capped per stream.

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ import pytest
 from agents.software.config import RunSettings
 from agents.software.gates import Check, Gates
 from environments.workspace import (
+    Isolation,
     Sandbox,
     SandboxLimits,
     SandboxUnavailable,
@@ -371,3 +373,17 @@ def test_auto_mode_refuses_model_code_when_only_the_fallback_is_left(
         assert plain_sandbox().run(workspace).ok, "an explicit choice of the fallback runs"
     finally:
         probe_module.probe.cache_clear()
+
+
+@pytest.mark.parametrize("isolation", ["auto", "none"])
+def test_the_printed_report_is_the_one_the_suite_checks(isolation: Isolation) -> None:
+    sandbox = Sandbox(FAST, isolation=isolation)
+    if isolation == "auto":
+        namespace_sandbox()
+    printed = subprocess.run(
+        [sys.executable, "-m", "environments.workspace", "--json", "--isolation", isolation],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(printed.stdout) == sandbox.capabilities().to_dict()

@@ -11,15 +11,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
+from ioa.backoff import Backoff
 from ioa.errors import IoAError
 from ioa.lifecycle import Closeable
-from protocols import AgentCard, Envelope, Payload
+from protocols import AgentCard, Envelope, ErrorCode, Payload
 from protocols.frames import (
     HUB_FRAME,
     Ack,
@@ -34,6 +36,15 @@ from protocols.frames import (
 )
 
 log = logging.getLogger("ioa.client")
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """The hub's `Retry-After` in seconds, if it sent a usable one."""
+    try:
+        value = float((headers or {}).get("Retry-After", ""))
+    except ValueError:
+        return None
+    return value if 0 < value <= 3600 else None
 
 
 class ClientError(IoAError):
@@ -70,7 +81,9 @@ class HubClient(Closeable):
         """group id → highest seq seen; persist it to resume across restarts of the agent."""
         self.groups: list[str] = []
         self.reconnect = reconnect
-        self.max_backoff = max_backoff
+        self.backoff = Backoff(cap=max_backoff)
+        """Reconnect delays: full jitter up to `max_backoff` seconds."""
+        self._retry_after: float | None = None
         self.echo = echo
         """Also yield this agent's own messages (once acked), in sequence order with the rest:
         what an agent needs that keeps its own copy of each conversation's state."""
@@ -215,9 +228,23 @@ class HubClient(Closeable):
         if self.token is None:
             raise ClientError("register or pass a token before connecting", "unauthorized")
         self._closing = False
-        await self._open()
+        while True:
+            try:
+                await self._open()
+                break
+            except ClientError as exc:
+                if exc.code != ErrorCode.BUSY:
+                    raise
+            hint, self._retry_after = self._retry_after, None
+            await asyncio.sleep(self.backoff.next(hint))
+        self.backoff.reset()
         self._reader = asyncio.create_task(self._read_loop())
         await self._synced.wait()
+
+    async def wait_synced(self) -> float:
+        """Until the (re)connection has replayed what was missed; the monotonic time then."""
+        await self._synced.wait()
+        return time.monotonic()
 
     async def _open(self) -> None:
         ws_url = self.url.replace("http", "ws", 1) + "/v1/ws"
@@ -225,7 +252,9 @@ class HubClient(Closeable):
         try:
             self._ws = await self._http().ws_connect(ws_url, headers=headers, heartbeat=20.0)
         except aiohttp.WSServerHandshakeError as exc:
-            code = "unauthorized" if exc.status == 401 else "handshake_failed"
+            self._retry_after = _retry_after(exc.headers)
+            codes = {401: ErrorCode.UNAUTHORIZED, 503: ErrorCode.BUSY}
+            code = codes.get(exc.status, "handshake_failed")
             raise ClientError(f"the hub refused the WebSocket: HTTP {exc.status}", code) from exc
         except aiohttp.ClientConnectionError as exc:
             raise ClientError(f"cannot reach the hub at {self.url}: {exc}", "unreachable") from exc
@@ -233,20 +262,19 @@ class HubClient(Closeable):
         await self._ws.send_str(Hello(cursors=self.cursors).model_dump_json())
 
     async def _read_loop(self) -> None:
-        backoff = 0.05
         while True:
             ws = self._ws
             if ws is not None:
                 async for msg in ws:
                     if msg.type is aiohttp.WSMsgType.TEXT:
                         self._handle(msg.data)
-                        backoff = 0.05
+                        self.backoff.reset()
             if self._closing or not self.reconnect:
                 self._inbox.put_nowait(None)
                 return
             self._synced.clear()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self.max_backoff)
+            hint, self._retry_after = self._retry_after, None
+            await asyncio.sleep(self.backoff.next(hint))
             with contextlib.suppress(ClientError):
                 await self._open()
 

@@ -39,6 +39,9 @@ class HubConfig(BaseModel):
     max_inflight: int = Field(default=256, ge=1, le=100_000)
     """Messages of one connection admitted but not yet acked; past it the hub stops reading that
     socket until acks catch up, so one client's burst cannot fill the write queue for everyone."""
+    max_resuming: int = Field(default=64, ge=1, le=100_000)
+    """Connections replaying their history at once; more are answered 503 with `Retry-After`,
+    so a reconnect wave after a restart costs the hub no more than its normal traffic."""
     header_timeout: float = Field(default=10.0, gt=0, le=3600)
     """Seconds a new TCP connection has to send a complete request head before it is closed."""
     hello_timeout: float = Field(default=10.0, gt=0, le=3600)

@@ -104,8 +104,11 @@ class Hub(Service):
     async def stop(self) -> None:
         await self.state.stop()
         await self.goals.flush()
-        for conn in list(self.state.router.connections.values()):
-            await conn.ws.close(code=1001, message=b"hub shutting down")
+        closing = [
+            conn.ws.close(code=1001, message=b"hub shutting down")
+            for conn in self.state.router.connections.values()
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

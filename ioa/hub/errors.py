@@ -13,6 +13,7 @@ from protocols import ErrorCode, ProtocolError
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.BUSY: 503,
     ErrorCode.GROUP_QUARANTINED: 503,
     ErrorCode.DISCOVERY_ERROR: 500,
     ErrorCode.UNAUTHORIZED: 401,
@@ -114,6 +115,17 @@ class FrameTooLarge(HubError):
 class GroupQuarantined(HubError):
     code = ErrorCode.GROUP_QUARANTINED
     default_message = "this group could not be restored; an operator must look at it"
+
+
+class Busy(HubError):
+    """Too many agents are resuming at once; `retry_after` seconds is the hub's hint."""
+
+    code = ErrorCode.BUSY
+    default_message = "the hub is busy replaying history to other agents; retry shortly"
+
+    def __init__(self, message: str | None = None, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Unavailable(HubError):

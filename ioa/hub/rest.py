@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ioa import __version__
 from ioa.hub.errors import (
+    Busy,
     Forbidden,
     FrameTooLarge,
     HubError,
@@ -48,7 +49,10 @@ class GroupRequest(BaseModel):
 def error_response(error: HubError | ProtocolError) -> web.Response:
     status = http_status(error)
     body = {"error": {"code": error.code, "message": error.message}}
-    return web.json_response(body, status=status)
+    response = web.json_response(body, status=status)
+    if isinstance(error, Busy):
+        response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return response
 
 
 @web.middleware

@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from ioa.hub.errors import (
+    Busy,
     DuplicateHello,
     FrameTooLarge,
     HelloRequired,
@@ -79,7 +80,14 @@ class _Session:
         self.ws = ws
         self.conn = conn
         self.greeted = False
+        self.resuming = True
+        """Counted in `router.resuming` (from the upgrade) until the replay is over."""
         self.closing: asyncio.Future[bool] | None = None
+
+    def resumed(self) -> None:
+        if self.resuming:
+            self.resuming = False
+            self.state.router.resuming -= 1
 
     def still_registered(self) -> None:
         if self.state.registry.agents.get(self.agent.id) is not self.agent:
@@ -96,6 +104,8 @@ class _Session:
                 await self.state.router.resume(self.conn, frame.cursors)
             except StoreError as exc:
                 raise Unavailable("the hub could not replay the history; reconnect") from exc
+            finally:
+                self.resumed()
             self.state.presence_changed(self.agent.id)
             return
         if not self.greeted:
@@ -144,10 +154,17 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     token = bearer_token(request) or request.query.get("token")
     agent = state.registry.authenticate(token)
     config = state.config
+    if state.router.resuming >= config.max_resuming:
+        raise Busy(retry_after=1 + state.router.resuming / config.max_resuming)
+    state.router.resuming += 1
     ws = web.WebSocketResponse(
         heartbeat=20.0, max_msg_size=config.max_frame_bytes * 4, compress=False
     )
-    await ws.prepare(request)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        state.router.resuming -= 1
+        raise
     conn = Connection(agent.id, ws, config.outbox_bytes, config.max_inflight, request.transport)
     conn.push_replayed(
         frame_text(Welcome(agent_id=agent.id, groups=state.registry.groups_of(agent.id)))
@@ -157,6 +174,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         await session.run()
     finally:
+        session.resumed()
         timer.cancel()
         state.router.disconnect(conn)
         await conn.close()

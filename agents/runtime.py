@@ -20,7 +20,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -30,16 +31,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 
 from agents.brain import Brain, Job, Line, Turn
-from agents.fallback import TURN_TYPES, fallback_move
+from agents.conversation import Conversation
 from agents.team import choose_members
 from ioa.client import ClientError, HubClient
 from ioa.lifecycle import Service
 from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment, TaskResult
-from protocols.conversation import ConversationState, apply, legal_moves
-from protocols.conversation.settings import conversation_for_group
+from protocols.conversation import ConversationState, LegalMoves
 from protocols.frames import GroupInfo
 from protocols.messages import AsyncTaskAssignment, Conclude, Conclusion
-from protocols.moves import move_to_envelope
 
 log = logging.getLogger("ioa.agent")
 
@@ -105,8 +104,10 @@ class Agent(Service):
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._working: set[str] = set()
-        self._states: dict[str, ConversationState] = {}
+        self._conversations: dict[str, Conversation] = {}
+        """group → this agent's replica of its conversation ("ioa" groups only)."""
         self._waiters: dict[str, list[asyncio.Future[str]]] = {}
+        self._followers: dict[str, list[asyncio.Queue[Envelope]]] = {}
         self._saver: BaseCheckpointSaver[Any] | None = None
         self._checkpoints: aiosqlite.Connection | None = None
         self._graph: Any = None
@@ -128,7 +129,11 @@ class Agent(Service):
         memory = await self._memory()
         self.client.cursors = dict(memory.get("applied", {}))
         for group_id, data in memory.get("convs", {}).items():
-            self._states[group_id] = ConversationState.from_dict(data)
+            self._conversations[group_id] = Conversation(
+                GroupInfo.model_validate(memory["groups"][group_id]),
+                ConversationState.from_dict(data),
+                seq=memory.get("applied", {}).get(group_id, 0),
+            )
         await self.client.connect()
         if await self._interrupted():
             # The previous instance died inside a run. `memory` (and so the cursors) includes
@@ -227,6 +232,8 @@ class Agent(Service):
 
     async def _pump(self) -> None:
         async for envelope in self.client.messages():
+            for queue in self._followers.get(envelope.group, ()):
+                queue.put_nowait(envelope)
             self._events.put_nowait({"kind": "envelope", "envelope": envelope.model_dump()})
 
     async def _loop(self) -> None:
@@ -284,10 +291,10 @@ class Agent(Service):
         for group_id, info in m["groups"].items():
             if info["protocol"] != "ioa" or group_id in m["inflight"]:
                 continue
-            state = self._states[group_id]
-            if state.over:
+            conversation = self._conversations[group_id]
+            if conversation.over:
                 continue
-            envelope = await self._next_move(m, group_id, info, state)
+            envelope = await self._next_move(m, info, conversation)
             if envelope is not None:
                 m["outbox"].append(envelope.model_dump(mode="json"))
                 m["inflight"][group_id] = envelope.id
@@ -309,7 +316,9 @@ class Agent(Service):
 
     async def _wait(self, mem: Memory) -> Memory:
         m = _fresh(mem)
-        waiting = [g for g, s in self._states.items() if not s.over and s.speaker != self.id]
+        waiting = [
+            g for g, c in self._conversations.items() if not c.over and c.state.speaker != self.id
+        ]
         m["status"] = f"waiting on {len(waiting)} group(s)" if waiting else "idle"
         return m
 
@@ -325,12 +334,10 @@ class Agent(Service):
             if member not in m["names"]:
                 m["names"][member] = await self._name_of(member)
         if info["protocol"] == "ioa":
-            state = conversation_for_group(
-                group_id, info["members"], info["meta"], info["created_at"]
-            )
-            self._set_state(m, group_id, state)
+            conversation = Conversation(GroupInfo.model_validate(info))
+            self._remember(m, conversation)
             meta = info["meta"]
-            if meta.get("form_team") and state.initiator == self.id:
+            if meta.get("form_team") and conversation.state.initiator == self.id:
                 key = _job_key(group_id, None)
                 if key not in m["jobs"]:
                     job = {"group": group_id, "task_id": None, "state": "running"}
@@ -369,13 +376,15 @@ class Agent(Service):
             del m["inflight"][group_id]
         if m["groups"][group_id]["protocol"] != "ioa":
             return
+        conversation = self._conversations[group_id]
         try:
-            state = apply(self._states[group_id], envelope)
+            conversation.fold(envelope)
         except ProtocolError as exc:
             log.warning("%s: state drifted in %s (%s); replaying", self.card.name, group_id, exc)
             await self._resync(m, group_id)
             return
-        self._set_state(m, group_id, state)
+        self._remember(m, conversation)
+        state = conversation.state
         payload = envelope.payload
         if isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment) and self.id in envelope.to:
             key = _job_key(group_id, payload.task_id)
@@ -388,27 +397,22 @@ class Agent(Service):
 
     async def _resync(self, m: Memory, group_id: str) -> None:
         """Rebuild a group's state from the hub's transcript (after a refusal or a drift)."""
-        info = await self.client.group(group_id)
-        state = conversation_for_group(group_id, info["members"], info["meta"], info["created_at"])
-        after = 0
-        while page := await self.client.history(group_id, after=after):
-            for envelope in page:
-                state = apply(state, envelope)
-            after = page[-1].seq or after
-        self._set_state(m, group_id, state)
-        m["applied"][group_id] = max(m["applied"].get(group_id, 0), after)
+        conversation = self._conversations[group_id]
+        await conversation.resync(self.client)
+        self._remember(m, conversation)
+        m["applied"][group_id] = max(m["applied"].get(group_id, 0), conversation.seq)
         m["inflight"].pop(group_id, None)
 
-    def _set_state(self, m: Memory, group_id: str, state: ConversationState) -> None:
-        self._states[group_id] = state
-        m["convs"][group_id] = state.to_dict()
+    def _remember(self, m: Memory, conversation: Conversation) -> None:
+        self._conversations[conversation.group] = conversation
+        m["convs"][conversation.group] = conversation.state.to_dict()
 
     def _concluded(self, m: Memory, group_id: str, text: str) -> None:
         for future in self._waiters.pop(group_id, []):
             if not future.done():
                 future.set_result(text)
         parent = m["groups"][group_id]["meta"].get("parent")
-        if parent and self._states[group_id].initiator == self.id:
+        if parent and self._conversations[group_id].state.initiator == self.id:
             key = _job_key(parent["group"], parent.get("task_id"))
             job = m["jobs"].get(key)
             if job is not None and job["state"] == "delegated":
@@ -416,9 +420,10 @@ class Agent(Service):
 
     # decide
     async def _next_move(
-        self, m: Memory, group_id: str, info: dict[str, Any], state: ConversationState
+        self, m: Memory, info: dict[str, Any], conversation: Conversation
     ) -> Envelope | None:
-        legal = legal_moves(state, self.id)
+        group_id, state = conversation.group, conversation.state
+        legal = conversation.legal(self.id)
         for job in m["jobs"].values():
             task = state.task(job["task_id"]) if job["group"] == group_id else None
             if job["state"] == "done" and task is not None and task.awaits(self.id):
@@ -429,7 +434,7 @@ class Agent(Service):
         goal_job = m["jobs"].get(_job_key(group_id, None))
         if goal_job is not None:
             return self._close_goal(legal, group_id, goal_job)
-        turn_legal = replace(legal, moves=tuple(s for s in legal.moves if s.type in TURN_TYPES))
+        turn_legal = conversation.turn_moves(self.id)
         if not turn_legal.may_speak:
             return None
         turn = Turn(
@@ -444,14 +449,14 @@ class Agent(Service):
             transcript=self._transcript(m, group_id),
             depth=int(info["meta"].get("depth", 0)),
         )
+        move: dict[str, Any] | None = None
         try:
-            return move_to_envelope(turn_legal, await self.brain.move(turn))
-        except Exception as exc:  # a brain's bad answer must never stop the conversation
-            log.info("%s: brain gave no legal move (%s); using the fallback", self.card.name, exc)
-        move = fallback_move(turn_legal, summary=_summary(turn.transcript))
-        return move_to_envelope(turn_legal, move) if move is not None else None
+            move = await self.brain.move(turn)
+        except Exception as exc:  # a brain's failure must never stop the conversation
+            log.info("%s: brain gave no move (%s); using the fallback", self.card.name, exc)
+        return conversation.envelope(self.id, move, summary=_summary(turn.transcript))
 
-    def _close_goal(self, legal: Any, group_id: str, job: dict[str, Any]) -> Envelope | None:
+    def _close_goal(self, legal: LegalMoves, group_id: str, job: dict[str, Any]) -> Envelope | None:
         """A goal group this agent leads: once its team has concluded, conclude here too."""
         if job["state"] != "done":
             return None
@@ -482,7 +487,8 @@ class Agent(Service):
         group_id = job["group"]
         info = mem.get("groups", {}).get(group_id) or await self.client.group(group_id)
         meta = info["meta"]
-        state = self._states.get(group_id)
+        conversation = self._conversations.get(group_id)
+        state = conversation.state if conversation is not None else None
         task = state.task(job["task_id"]) if state is not None and job["task_id"] else None
         goal = str(meta.get("goal", ""))
         depth = int(meta.get("depth", 0))
@@ -560,11 +566,39 @@ class Agent(Service):
         self._events.put_nowait({"kind": "joined", "group": info})
         return str(info["id"])
 
+    async def follow(self, group_id: str) -> AsyncIterator[Envelope]:
+        """Every message of a group this agent is in, in sequence order from the first, as the
+        hub delivers them; ends after the conclusion. What was sent before the call comes from
+        the hub's transcript, the rest from the agent's own deliveries (no polling)."""
+        queue: asyncio.Queue[Envelope] = asyncio.Queue()
+        followers = self._followers.setdefault(group_id, [])
+        followers.append(queue)  # before reading the transcript, so nothing falls in between
+        try:
+            seen = 0
+            async for page in self.client.history_pages(group_id):
+                for envelope in page:
+                    seen = envelope.seq or seen
+                    yield envelope
+                    if envelope.type == "conclusion":
+                        return
+            while True:
+                envelope = await queue.get()
+                if (envelope.seq or 0) <= seen:
+                    continue
+                seen = envelope.seq or seen
+                yield envelope
+                if envelope.type == "conclusion":
+                    return
+        finally:
+            followers.remove(queue)
+            if not followers:
+                self._followers.pop(group_id, None)
+
     async def conclusion(self, group_id: str, timeout: float | None = None) -> str:
         """Wait for a group this agent is in to conclude; its conclusion text."""
-        state = self._states.get(group_id)
-        if state is not None and state.over:
-            return state.conclusion or ""
+        conversation = self._conversations.get(group_id)
+        if conversation is not None and conversation.over:
+            return conversation.state.conclusion or ""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(group_id, []).append(future)
         return await asyncio.wait_for(future, timeout)

@@ -192,6 +192,14 @@ class HubClient(Closeable):
         )
         return [Envelope.model_validate(m) for m in body["messages"]]
 
+    async def history_pages(
+        self, group_id: str, after: int = 0, limit: int = 500
+    ) -> AsyncIterator[list[Envelope]]:
+        """The group's stored messages after `after`, page by page in sequence order, to the end."""
+        while page := await self.history(group_id, after=after, limit=limit):
+            yield page
+            after = page[-1].seq or after
+
     async def goal_events(self, goal_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Stream a goal's progress: ("message", envelope dict)… then ("done", goal dict)."""
         headers = {"Authorization": f"Bearer {self.token}"}

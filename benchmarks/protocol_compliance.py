@@ -46,7 +46,6 @@ from ioa.hub import Hub
 from ioa.llm import AgentStats, Engine, load_engine, write_tiny_gguf
 from protocols import AgentCard, Envelope, Payload, Skill
 from protocols.conversation import WAITING_PHASES, ConversationState
-from protocols.frames import GroupInfo
 
 GOALS = [
     "plan a picnic for twelve people",
@@ -199,7 +198,7 @@ async def running(agents: list[Agent]) -> AsyncIterator[list[Agent]]:
 
 
 async def turns_of(agent: Agent, group: str) -> tuple[ConversationState, list[Envelope]]:
-    conversation = Conversation(GroupInfo.model_validate(await agent.client.group(group)))
+    conversation = Conversation(await agent.client.group(group))
     await conversation.resync(agent.client)
     return conversation.state, await agent.client.history(group)
 
@@ -211,7 +210,7 @@ async def sub_teams(agents: list[Agent], parent: str) -> list[tuple[str, Agent]]
         for group in agent.client.groups:
             if group != parent and group not in found:
                 info = await agent.client.group(group)
-                if (info["meta"].get("parent") or {}).get("group") == parent:
+                if (info.meta.get("parent") or {}).get("group") == parent:
                     found[group] = agent
     return list(found.items())
 
@@ -349,8 +348,8 @@ async def naive(hub: Hub, engine: Engine, plan: Plan, variant: str) -> NaiveRun:
         lead = clients[members[0]]
         meta = {"goal": plan.goal, "initiator": members[0], "depth": 0, "max_turns": plan.max_turns}
         info = await lead.create_group(members[1:], name=plan.goal, protocol="ioa", meta=meta)
-        group = info["id"]
-        conversation = Conversation(GroupInfo.model_validate(info))
+        group = info.id
+        conversation = Conversation(info)
         said: list[str] = []
         for _ in range(plan.max_turns + 2):
             state = conversation.state

@@ -142,7 +142,7 @@ class Seminar:
         assistant: Seat,
         task: str,
         meta: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> GroupInfo:
         goal = f"{name}: {task}"[:500]
         settings = {"goal": goal, "initiator": instructor.id, "max_turns": 2 * spec.turns + 1}
         try:
@@ -207,8 +207,8 @@ def _better(best: Artifact | None, new: Artifact) -> Artifact:
 class _Talk:
     """One phase group's talk: its replica, advanced by each message the hub accepts."""
 
-    def __init__(self, group: dict[str, Any], seats: list[Seat], on_message: OnMessage | None):
-        self.conversation = Conversation(GroupInfo.model_validate(group))
+    def __init__(self, group: GroupInfo, seats: list[Seat], on_message: OnMessage | None):
+        self.conversation = Conversation(group)
         self.seats = seats
         self.on_message = on_message
 

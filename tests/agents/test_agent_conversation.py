@@ -82,9 +82,7 @@ async def test_resync_rebuilds_the_state_from_the_hub(hub: Hub, make_agent: Agen
     b = await make_agent("b")
     assert a.agent_id is not None
     assert b.agent_id is not None
-    group = GroupInfo.model_validate(
-        await a.create_group([b.agent_id], protocol="ioa", meta={"max_turns": 5})
-    )
+    group = await a.create_group([b.agent_id], protocol="ioa", meta={"max_turns": 5})
     await a.say(group.id, Discussion(text="one"), to=[b.agent_id])
     await b.say(group.id, Discussion(text="two"), to=[a.agent_id])
     conversation = Conversation(group)

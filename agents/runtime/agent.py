@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from collections.abc import AsyncGenerator, Coroutine
+from typing import Any, cast
 
 import aiosqlite
 from langchain_core.runnables import RunnableConfig
@@ -163,7 +163,8 @@ class Agent(Service):
 
     async def _memory(self) -> Memory:
         snapshot = await self._compiled().aget_state(self._config)
-        return Memory(**snapshot.values)
+        # LangGraph hands the state back as a plain dict; it is the `Memory` the nodes returned.
+        return cast(Memory, snapshot.values)
 
     async def _interrupted(self) -> bool:
         """Whether the last checkpoint still has nodes to run (`aget_state` hides them)."""
@@ -225,9 +226,9 @@ class Agent(Service):
         graph.add_edge("wait", END)
         return graph.compile(checkpointer=saver)
 
-    async def _observe(self, mem: Memory) -> Memory:
-        m = fresh(mem)
-        data = mem.get("event")
+    async def _observe(self, state: Memory) -> Memory:
+        m = fresh(state)
+        data = state.get("event")
         event = EVENT.validate_python(data) if data else None
         if isinstance(event, Delivered):
             await self._fold(m, event.envelope)
@@ -248,8 +249,8 @@ class Agent(Service):
         m["event"] = None
         return m
 
-    async def _decide(self, mem: Memory) -> Memory:
-        m = fresh(mem)
+    async def _decide(self, state: Memory) -> Memory:
+        m = fresh(state)
         for group_id, info in m["groups"].items():
             if info["protocol"] != "ioa" or group_id in m["inflight"]:
                 continue
@@ -262,8 +263,8 @@ class Agent(Service):
                 m["inflight"][group_id] = envelope.id
         return m
 
-    async def _act(self, mem: Memory) -> Memory:
-        m = fresh(mem)
+    async def _act(self, state: Memory) -> Memory:
+        m = fresh(state)
         for data in m["outbox"]:
             envelope = Envelope.model_validate(data)
             try:
@@ -276,8 +277,8 @@ class Agent(Service):
         m["outbox"] = []
         return m
 
-    async def _wait(self, mem: Memory) -> Memory:
-        m = fresh(mem)
+    async def _wait(self, state: Memory) -> Memory:
+        m = fresh(state)
         waiting = [
             g for g, c in self._conversations.items() if not c.over and c.state.speaker != self.id
         ]
@@ -367,7 +368,7 @@ class Agent(Service):
             job = m["jobs"].get(key)
             if job is not None and job["state"] == JobState.DELEGATED:
                 done = JobRecord(**job)
-                done.update(state=JobState.DONE, status="done", result=text)
+                done["state"], done["status"], done["result"] = JobState.DONE, "done", text
                 m["jobs"][key] = done
 
     # for people and scripts
@@ -389,7 +390,7 @@ class Agent(Service):
         self._events.put_nowait(Joined(group=info))
         return info.id
 
-    async def follow(self, group_id: str) -> AsyncIterator[Envelope]:
+    async def follow(self, group_id: str) -> AsyncGenerator[Envelope, None]:
         """Every message of a group this agent is in, in sequence order from the first, as the
         hub delivers them; ends after the conclusion. What was sent before the call comes from
         the hub's transcript, the rest from the agent's own deliveries (no polling)."""

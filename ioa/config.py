@@ -49,6 +49,6 @@ class HubConfig(BaseModel):
             "database_url": os.environ.get("IOA_DATABASE_URL"),
             "registration_token": os.environ.get("IOA_REGISTRATION_TOKEN"),
         }
-        values = {k: v for k, v in env.items() if v is not None}
+        values: dict[str, object] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)

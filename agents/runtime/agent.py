@@ -46,9 +46,10 @@ from agents.team import choose_members
 from ioa.client import ClientError, HubClient
 from ioa.lifecycle import Service
 from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment
-from protocols.conversation import ConversationState
+from protocols.conversation import ConversationState, Phase
 from protocols.frames import GroupInfo
 from protocols.messages import AsyncTaskAssignment
+from protocols.text import scrub
 
 log = logging.getLogger("ioa.agent")
 
@@ -359,16 +360,20 @@ class Agent(Service):
         m["convs"][conversation.group] = conversation.state.to_dict()
 
     def _concluded(self, m: Memory, group_id: str, text: str) -> None:
+        """A group is over: wake its waiters; a sub-team this agent led answers its task, which
+        fails when the hub ended the sub-team (its conclusion then says why)."""
         for future in self._waiters.pop(group_id, []):
             if not future.done():
                 future.set_result(text)
+        state = self._conversations[group_id].state
         parent = m["groups"][group_id]["meta"].get("parent")
-        if parent and self._conversations[group_id].state.initiator == self.id:
+        if parent and state.initiator == self.id:
             key = job_key(parent["group"], parent.get("task_id"))
             job = m["jobs"].get(key)
             if job is not None and job["state"] == JobState.DELEGATED:
                 done = JobRecord(**job)
-                done["state"], done["status"], done["result"] = JobState.DONE, "done", text
+                done["state"], done["result"] = JobState.DONE, text
+                done["status"] = "failed" if state.phase is Phase.EXPIRED else "done"
                 m["jobs"][key] = done
 
     # for people and scripts
@@ -383,7 +388,7 @@ class Agent(Service):
             )
         info = await self.client.create_group(
             members,
-            name=goal[:60],
+            name=scrub(goal)[:60],
             protocol="ioa",
             meta={"goal": goal, "initiator": self.id, "depth": 0, **(meta or {})},
         )

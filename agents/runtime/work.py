@@ -19,6 +19,7 @@ from agents.runtime.memory import JobRecord, JobState, Memory, fresh, transcript
 from agents.runtime.options import AgentOptions
 from agents.team import choose_members
 from ioa.client import HubClient
+from protocols.text import scrub
 
 log = logging.getLogger("ioa.agent")
 
@@ -114,9 +115,15 @@ class Work:
         }
         if "goal_id" in meta:
             sub_meta["goal_id"] = meta["goal_id"]
+        for clock in ("turn_timeout", "task_timeout", "max_silent_turns"):
+            if clock in meta:
+                sub_meta[clock] = meta[clock]  # on its parent's clock, a sub-team ends too
         self._post(JobChanged(key=key, state=JobState.DELEGATED))
         info = await self.client.create_group(
-            members, name=f"team for {work.title or work.task_id}", protocol="ioa", meta=sub_meta
+            members,
+            name=scrub(f"team for {work.title or work.task_id}")[:200],
+            protocol="ioa",
+            meta=sub_meta,
         )
         self._post(Joined(group=info))
         return True

@@ -84,9 +84,8 @@ class Hub(Service):
         except BaseException:
             await self.stop()
             raise
-        server = site._server
-        if server is not None and self.config.port == 0:
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if self.config.port == 0:
+            self.port = self._runner.addresses[0][1]
         gc.freeze()  # long-lived start-up objects need not be scanned by every collection
         # Each connection keeps ~100 tracked objects; with the default thresholds a full
         # collection ran every few seconds at 1,000 agents and its 70-145 ms pause was the p99.

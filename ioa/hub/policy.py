@@ -12,15 +12,15 @@ from typing import Any, Protocol
 
 from ioa.hub.errors import InvalidRequest
 from ioa.store import Store
-from protocols import Envelope, ProtocolError
+from protocols import Envelope, ErrorCode, ProtocolError
 from protocols.conversation import ConversationState, apply, expire, replay
 from protocols.conversation.settings import conversation_for_group
 
 REPLAY_PAGE = 1000
 
 
-class IllegalMessageType(ProtocolError):
-    code = "illegal_move"
+class UnsupportedMessageType(ProtocolError):
+    code = ErrorCode.UNSUPPORTED_MESSAGE_TYPE
     default_message = "this message type is not allowed in this group"
 
 
@@ -59,7 +59,7 @@ class ChatPolicy:
 
     def apply(self, envelope: Envelope, now: float) -> None:
         if envelope.type != "chat":
-            raise IllegalMessageType(
+            raise UnsupportedMessageType(
                 f"message type {envelope.type!r} needs a group running a conversation protocol; "
                 "this group is plain chat"
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -23,10 +24,12 @@ from ioa.hub.errors import (
     MethodNotAllowed,
     NotFound,
     Unauthorized,
+    http_status,
 )
 from ioa.hub.registry import Agent
 from ioa.hub.state import STATE, HubState
 from protocols import AgentCard, Envelope, ProtocolError
+from protocols.text import Name
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("ioa.hub")
@@ -35,7 +38,7 @@ log = logging.getLogger("ioa.hub")
 class GroupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=200)
+    name: Name = Field(default="", max_length=200)
     members: list[str] = Field(default_factory=list, max_length=256)
     """Agent ids; the creator is always a member."""
     protocol: str = "chat"
@@ -43,13 +46,15 @@ class GroupRequest(BaseModel):
 
 
 def error_response(error: HubError | ProtocolError) -> web.Response:
-    status = error.status if isinstance(error, HubError) else 409
+    status = http_status(error)
     body = {"error": {"code": error.code, "message": error.message}}
     return web.json_response(body, status=status)
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def errors_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     state = request.app[STATE]
     try:
         return await handler(request)
@@ -237,20 +242,24 @@ async def create_group(request: web.Request) -> web.Response:
         agent.id, body.name, body.members, body.protocol, body.meta
     )
     state.router.announce(group)
-    return json_ok(group.view(), 201)
+    return json_ok(group.info().model_dump(mode="json"), 201)
 
 
 async def list_groups(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    groups = [state.registry.groups[g].view() for g in state.registry.groups_of(agent.id)]
+    groups = [
+        state.registry.groups[g].info().model_dump(mode="json")
+        for g in state.registry.groups_of(agent.id)
+    ]
     return json_ok({"groups": groups})
 
 
 async def get_group(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    return json_ok(state.registry.member_group(request.match_info["group_id"], agent.id).view())
+    group = state.registry.member_group(request.match_info["group_id"], agent.id)
+    return json_ok(group.info().model_dump(mode="json"))
 
 
 def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -20,18 +20,17 @@ from ioa.hub.errors import (
     FrameTooLarge,
     HelloRequired,
     HubError,
-    InvalidEnvelope,
     MalformedJson,
     Unauthorized,
     Unavailable,
 )
 from ioa.hub.registry import Agent
 from ioa.hub.rest import bearer_token
-from ioa.hub.router import Connection, compact, error_frame
+from ioa.hub.router import Connection
 from ioa.hub.state import STATE, HubState
 from ioa.store import StoreError
-from protocols import ProtocolError
-from protocols.frames import CLIENT_FRAME, Hello, Send
+from protocols import ErrorCode, InvalidEnvelope, ProtocolError
+from protocols.frames import CLIENT_FRAME, Hello, Send, Welcome, error_text, frame_text
 
 log = logging.getLogger("ioa.hub")
 
@@ -106,7 +105,7 @@ class _Session:
 
     async def refuse(self, raw: str, error: HubError | ProtocolError) -> None:
         self.state.count_rejection(error.code)
-        self.conn.push(error_frame(error.code, error.message, _message_id(raw)))
+        self.conn.push(error_text(error.code, error.message, _message_id(raw)))
         if isinstance(error, Unauthorized):
             await self.ws.close(code=CLOSE_DELETED, message=b"agent deleted")
         elif isinstance(error, Unavailable) and self.conn.replaying:
@@ -117,7 +116,9 @@ class _Session:
         async for msg in self.ws:
             if msg.type is not WSMsgType.TEXT:
                 if msg.type is WSMsgType.BINARY:
-                    self.conn.push(error_frame("invalid_envelope", "frames must be JSON text"))
+                    self.conn.push(
+                        error_text(ErrorCode.INVALID_ENVELOPE, "frames must be JSON text")
+                    )
                 continue
             try:
                 await self.handle(msg.data)
@@ -149,9 +150,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     conn = Connection(agent.id, ws, config.outbox_bytes, config.max_inflight, request.transport)
     conn.push_replayed(
-        compact(
-            {"op": "welcome", "agent_id": agent.id, "groups": state.registry.groups_of(agent.id)}
-        )
+        frame_text(Welcome(agent_id=agent.id, groups=state.registry.groups_of(agent.id)))
     )
     session = _Session(state, agent, ws, conn)
     timer = asyncio.get_running_loop().call_later(config.hello_timeout, _close_if_silent, session)

@@ -34,6 +34,14 @@ from protocols.frames import (
     Welcome,
     send_text,
 )
+from protocols.views import (
+    AgentInfo,
+    DiscoveryHit,
+    GoalDone,
+    GoalMessage,
+    GoalStatus,
+    Registration,
+)
 
 log = logging.getLogger("ioa.client")
 
@@ -156,20 +164,22 @@ class HubClient(Closeable):
         body = await self.request(
             "POST", "/v1/agents", card.model_dump(mode="json"), token=registration_token
         )
-        self.agent_id, self.token = body["agent_id"], body["token"]
-        return str(body["agent_id"])
+        registration = Registration.model_validate(body)
+        self.agent_id, self.token = registration.agent_id, registration.token
+        return registration.agent_id
 
-    async def agents(self, online: bool = False) -> list[dict[str, Any]]:
+    async def agents(self, online: bool = False) -> list[AgentInfo]:
         body = await self.request("GET", "/v1/agents" + ("?online=true" if online else ""))
-        return list(body["agents"])
+        return [AgentInfo.model_validate(a) for a in body["agents"]]
 
-    async def agent(self, agent_id: str) -> dict[str, Any]:
-        return dict(await self.request("GET", f"/v1/agents/{agent_id}"))
+    async def agent(self, agent_id: str) -> AgentInfo:
+        return AgentInfo.model_validate(await self.request("GET", f"/v1/agents/{agent_id}"))
 
-    async def update_card(self, card: AgentCard) -> dict[str, Any]:
-        return dict(
-            await self.request("PUT", f"/v1/agents/{self.agent_id}", card.model_dump(mode="json"))
+    async def update_card(self, card: AgentCard) -> AgentInfo:
+        body = await self.request(
+            "PUT", f"/v1/agents/{self.agent_id}", card.model_dump(mode="json")
         )
+        return AgentInfo.model_validate(body)
 
     async def deregister(self) -> None:
         await self.request("DELETE", f"/v1/agents/{self.agent_id}")
@@ -183,22 +193,22 @@ class HubClient(Closeable):
         name: str = "",
         protocol: str = "chat",
         meta: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> GroupInfo:
         body = {"name": name, "members": members, "protocol": protocol, "meta": meta or {}}
-        return dict(await self.request("POST", "/v1/groups", body))
+        return GroupInfo.model_validate(await self.request("POST", "/v1/groups", body))
 
     async def discover(
         self, query: str, *, k: int = 5, tags: list[str] | None = None, online: bool = False
-    ) -> list[dict[str, Any]]:
-        """Agents ranked by how well their card matches `query`: `agent_id`, `score`, `card`."""
+    ) -> list[DiscoveryHit]:
+        """Agents ranked by how well their card matches `query`, best first."""
         params = {"q": query, "k": str(k), "online": "true" if online else "false"}
         if tags:
             params["tags"] = ",".join(tags)
         body = await self.request("GET", "/v1/discover?" + urlencode(params))
-        return list(body["hits"])
+        return [DiscoveryHit.model_validate(hit) for hit in body["hits"]]
 
-    async def group(self, group_id: str) -> dict[str, Any]:
-        return dict(await self.request("GET", f"/v1/groups/{group_id}"))
+    async def group(self, group_id: str) -> GroupInfo:
+        return GroupInfo.model_validate(await self.request("GET", f"/v1/groups/{group_id}"))
 
     async def history(self, group_id: str, after: int = 0, limit: int = 500) -> list[Envelope]:
         body = await self.request(
@@ -206,8 +216,30 @@ class HubClient(Closeable):
         )
         return [Envelope.model_validate(m) for m in body["messages"]]
 
-    async def goal_events(self, goal_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Stream a goal's progress: ("message", envelope dict)… then ("done", goal dict)."""
+    async def history_pages(
+        self, group_id: str, after: int = 0, limit: int = 500
+    ) -> AsyncIterator[list[Envelope]]:
+        """The group's stored messages after `after`, page by page in sequence order, to the end."""
+        while page := await self.history(group_id, after=after, limit=limit):
+            yield page
+            after = page[-1].seq or after
+
+    async def post_goal(
+        self, goal: str, *, max_turns: int | None = None, roster: list[str] | None = None
+    ) -> GoalStatus:
+        """Give the hub a goal for a team (`roster`, or one the hub's leader forms)."""
+        body: dict[str, Any] = {"goal": goal}
+        if max_turns is not None:
+            body["max_turns"] = max_turns
+        if roster:
+            body["roster"] = roster
+        return GoalStatus.model_validate(await self.request("POST", "/v1/goals", body))
+
+    async def goal(self, goal_id: str) -> GoalStatus:
+        return GoalStatus.model_validate(await self.request("GET", f"/v1/goals/{goal_id}"))
+
+    async def goal_events(self, goal_id: str) -> AsyncIterator[GoalMessage | GoalDone]:
+        """Stream a goal's progress: a `GoalMessage` per message of its groups, then `GoalDone`."""
         headers = {"Authorization": f"Bearer {self.token}"}
         url = f"{self.url}/v1/goals/{goal_id}/events"
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
@@ -220,7 +252,11 @@ class HubClient(Closeable):
                 if line.startswith("event: "):
                     kind = line[7:]
                 elif line.startswith("data: "):
-                    yield kind, json.loads(line[6:])
+                    data = line[6:]
+                    if kind == "done":
+                        yield GoalDone(goal=GoalStatus.model_validate_json(data))
+                    else:
+                        yield GoalMessage(envelope=Envelope.model_validate_json(data))
 
     # WebSocket
     async def connect(self) -> None:

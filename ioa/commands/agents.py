@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from protocols.views import AgentInfo
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,16 +30,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.token:
         raise ClientError("an agent token is needed: pass --token or set IOA_TOKEN", "unauthorized")
 
-    async def fetch() -> list[dict[str, Any]]:
+    async def fetch() -> list[AgentInfo]:
         async with HubClient(args.hub, token=args.token) as client:
             return await client.agents(online=args.online)
 
     agents = asyncio.run(fetch())
     print(f"{'ID':<20} {'NAME':<24} {'STATE':<8} SKILLS")
     for agent in agents:
-        card = agent["card"]
-        skills = ", ".join(s["name"] for s in card.get("skills", []))
-        state = "online" if agent["online"] else "offline"
-        print(f"{agent['id']!s:<20} {card['name']!s:<24} {state:<8} {skills}")
+        skills = ", ".join(s.name for s in agent.card.skills)
+        state = "online" if agent.online else "offline"
+        print(f"{agent.id:<20} {agent.card.name:<24} {state:<8} {skills}")
     print(f"{len(agents)} agent(s)")
     return 0

@@ -28,7 +28,7 @@ async def test_depth_two_nested_teams_conclude(hub: Hub) -> None:
         depths = {}
         for gid in leaf.client.groups:
             info = await leaf.client.group(gid)
-            depths[info["meta"]["depth"]] = info["meta"]["parent"]
+            depths[info.meta["depth"]] = info.meta["parent"]
         assert sorted(depths) == [1, 2]  # leaf sits in mid's sub-team and leads its own
         assert depths[1]["group"] == group
 

@@ -102,7 +102,7 @@ async def test_team_formation_by_discovery(hub: Hub) -> None:
     ):
         group = await boss.launch("a haiku poem about spring")
         assert await boss.conclusion(group, timeout=30) == "haiku written"
-        members = (await boss.client.group(group))["members"]
-        names = {(await boss.client.agent(m))["card"]["name"] for m in members}
+        members = (await boss.client.group(group)).members
+        names = {(await boss.client.agent(m)).card.name for m in members}
         assert "poet" in names
         assert len(seen) == 1

@@ -27,7 +27,7 @@ async def test_turns_tasks_and_conclusion_are_enforced(make_agent: AgentFactory)
     lead, coder = await make_agent("lead"), await make_agent("coder")
     coder.echo = True
     group = await lead.create_group([coder.agent_id], protocol="ioa", meta={"goal": "g"})  # type: ignore[list-item]
-    gid = group["id"]
+    gid = group.id
 
     with pytest.raises(ClientError) as early:
         await coder.say(gid, Discussion(text="me first"))
@@ -62,7 +62,7 @@ async def test_chat_groups_refuse_protocol_messages(make_agent: AgentFactory) ->
     a, b = await make_agent("a"), await make_agent("b")
     group = await a.create_group([b.agent_id])  # type: ignore[list-item]
     with pytest.raises(ClientError) as err:
-        await a.say(group["id"], Discussion(text="x"))
+        await a.say(group.id, Discussion(text="x"))
     assert err.value.code == ErrorCode.UNSUPPORTED_MESSAGE_TYPE
 
 
@@ -88,7 +88,7 @@ async def test_hub_clock_passes_a_lapsed_turn(make_agent: AgentFactory) -> None:
     assert timeout.type == "timeout"
     assert timeout.sender == "hub"
     assert timeout.payload.agent == a.agent_id  # type: ignore[attr-defined]
-    await b.say(group["id"], Discussion(text="my turn now"))  # round robin gave b the turn
+    await b.say(group.id, Discussion(text="my turn now"))  # round robin gave b the turn
 
 
 async def test_restarted_hub_rebuilds_conversation_state(db_path: object) -> None:
@@ -98,18 +98,18 @@ async def test_restarted_hub_rebuilds_conversation_state(db_path: object) -> Non
         await b.register(card("b"))
         await a.connect()
         group = await a.create_group([b.agent_id], protocol="ioa")  # type: ignore[list-item]
-        await a.say(group["id"], Discussion(text="over to b"), to=[b.agent_id])  # type: ignore[list-item]
+        await a.say(group.id, Discussion(text="over to b"), to=[b.agent_id])  # type: ignore[list-item]
         creds = (a.token, a.agent_id, b.token, b.agent_id)
 
     async with Hub(config) as hub:
         async with HubClient(hub.url, token=creds[0], agent_id=creds[1]) as a2:
             await a2.connect()
             with pytest.raises(ClientError) as err:
-                await a2.say(group["id"], Discussion(text="again"))
+                await a2.say(group.id, Discussion(text="again"))
             assert err.value.code == "not_your_turn"
         async with HubClient(hub.url, token=creds[2], agent_id=creds[3]) as b2:
             await b2.connect()
-            sent = await b2.say(group["id"], Discussion(text="b speaks"))
+            sent = await b2.say(group.id, Discussion(text="b speaks"))
             assert sent.seq == 2
 
 
@@ -118,7 +118,7 @@ async def test_new_group_is_announced_to_connected_members(make_agent: AgentFact
     joined: asyncio.Queue[str] = asyncio.Queue()
     b.on_joined = lambda info: joined.put_nowait(info.id)
     group = await a.create_group([b.agent_id], name="new")  # type: ignore[list-item]
-    assert await asyncio.wait_for(joined.get(), 5) == group["id"]
+    assert await asyncio.wait_for(joined.get(), 5) == group.id
 
 
 async def _post(client: HubClient, group_id: str, text: str) -> None:

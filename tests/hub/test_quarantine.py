@@ -28,7 +28,7 @@ async def two_conversations(db_path: Path) -> tuple[str, str, str, str]:
             await alice.connect()
             groups = []
             for _ in range(2):
-                group = (await alice.create_group([bob.agent_id], protocol="ioa"))["id"]
+                group = (await alice.create_group([bob.agent_id], protocol="ioa")).id
                 await alice.say(group, Discussion(text="shall we?"), to=[bob.agent_id])
                 groups.append(group)
             assert alice.token

@@ -128,5 +128,5 @@ async def test_a_card_stored_before_the_rule_is_scrubbed_when_the_hub_starts(
     with contextlib.closing(sqlite3.connect(db_path)) as db, db:  # as an older hub stored it
         db.execute("UPDATE agents SET card = ? WHERE id = ?", (json.dumps(old), me))
     async with Hub(config) as hub, HubClient(hub.url, token=token, agent_id=me) as alice:
-        shown = (await alice.agent(me))["card"]
-        assert (shown["name"], shown["description"]) == ("ev\ufffd[2Jil", "a\ufffdb c")
+        shown = (await alice.agent(me)).card
+        assert (shown.name, shown.description) == ("ev\ufffd[2Jil", "a\ufffdb c")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ioa.client import HubClient
     from protocols.views import GoalStatus
 
 DEFAULT_MAX_TURNS = 10
@@ -112,7 +113,7 @@ async def local_team(model: str | None) -> AsyncIterator[LocalTeam]:
 
 
 async def follow_goal(
-    user: Any, goal: str, max_turns: int, timeout: float, roster: list[str] | None = None
+    user: HubClient, goal: str, max_turns: int, timeout: float, roster: list[str] | None = None
 ) -> int:
     """Post the goal, print every message of its team(s) as it comes, then the conclusion."""
     from ioa.console import describe
@@ -143,7 +144,7 @@ async def follow_goal(
     return 0 if final.status == "done" else 1
 
 
-async def _name(user: Any, agent_id: str) -> str:
+async def _name(user: HubClient, agent_id: str) -> str:
     if agent_id == "hub":
         return "hub"
     try:

@@ -35,11 +35,12 @@ from agents.team import choose_members
 from ioa.client import ClientError, HubClient
 from ioa.lifecycle import Service
 from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment, TaskResult
-from protocols.conversation import ConversationState, apply, legal_moves
+from protocols.conversation import ConversationState, Phase, apply, legal_moves
 from protocols.conversation.settings import conversation_for_group
 from protocols.frames import GroupInfo
 from protocols.messages import AsyncTaskAssignment, Conclude, Conclusion
 from protocols.moves import move_to_envelope
+from protocols.text import scrub
 
 log = logging.getLogger("ioa.agent")
 
@@ -404,15 +405,19 @@ class Agent(Service):
         m["convs"][group_id] = state.to_dict()
 
     def _concluded(self, m: Memory, group_id: str, text: str) -> None:
+        """A group is over: wake its waiters; a sub-team this agent led answers its task, which
+        fails when the hub ended the sub-team (its conclusion then says why)."""
         for future in self._waiters.pop(group_id, []):
             if not future.done():
                 future.set_result(text)
+        state = self._states[group_id]
         parent = m["groups"][group_id]["meta"].get("parent")
-        if parent and self._states[group_id].initiator == self.id:
+        if parent and state.initiator == self.id:
             key = _job_key(parent["group"], parent.get("task_id"))
             job = m["jobs"].get(key)
             if job is not None and job["state"] == "delegated":
-                m["jobs"][key] = {**job, "state": "done", "status": "done", "result": text}
+                status = "failed" if state.phase is Phase.EXPIRED else "done"
+                m["jobs"][key] = {**job, "state": "done", "status": status, "result": text}
 
     # decide
     async def _next_move(
@@ -534,9 +539,15 @@ class Agent(Service):
         }
         if "goal_id" in meta:
             sub_meta["goal_id"] = meta["goal_id"]
+        for clock in ("turn_timeout", "task_timeout", "max_silent_turns"):
+            if clock in meta:
+                sub_meta[clock] = meta[clock]  # on its parent's clock, a sub-team ends too
         self._events.put_nowait({"kind": "job", "key": key, "job": {"state": "delegated"}})
         info = await self.client.create_group(
-            members, name=f"team for {work.title or work.task_id}", protocol="ioa", meta=sub_meta
+            members,
+            name=scrub(f"team for {work.title or work.task_id}")[:200],
+            protocol="ioa",
+            meta=sub_meta,
         )
         self._events.put_nowait({"kind": "joined", "group": info})
         return True
@@ -553,7 +564,7 @@ class Agent(Service):
             )
         info = await self.client.create_group(
             members,
-            name=goal[:60],
+            name=scrub(goal)[:60],
             protocol="ioa",
             meta={"goal": goal, "initiator": self.id, "depth": 0, **(meta or {})},
         )

@@ -30,6 +30,7 @@ from protocols.frames import (
     Joined,
     Synced,
     Welcome,
+    send_text,
 )
 
 log = logging.getLogger("ioa.client")
@@ -293,7 +294,7 @@ class HubClient(Closeable):
         if ws is None or ws.closed or not self._synced.is_set():
             return  # resent after the next resume
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.send_str('{"op":"send","envelope":' + envelope.model_dump_json() + "}")
+            await ws.send_str(send_text(envelope.model_dump_json()))
 
     async def send(self, envelope: Envelope, timeout: float | None = 30.0) -> Envelope:
         """Send and wait for the hub's ack; returns the envelope with its seq and ts."""

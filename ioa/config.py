@@ -30,8 +30,16 @@ class HubConfig(BaseModel):
     """Largest WebSocket frame or request body accepted; larger ones get `frame_too_large`."""
     max_batch: int = Field(default=512, ge=1)
     """Most messages persisted in one transaction (group commit)."""
-    outbox_limit: int = Field(default=10_000, ge=10)
-    """Frames queued for one slow connection before the hub drops it (it resumes later)."""
+    outbox_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
+    """Bytes of frames queued for one slow connection before the hub drops it (close code 1013;
+    it resumes from its cursors later): what one member that never reads can make the hub hold."""
+    max_inflight: int = Field(default=256, ge=1, le=100_000)
+    """Messages of one connection admitted but not yet acked; past it the hub stops reading that
+    socket until acks catch up, so one client's burst cannot fill the write queue for everyone."""
+    header_timeout: float = Field(default=10.0, gt=0, le=3600)
+    """Seconds a new TCP connection has to send a complete request head before it is closed."""
+    hello_timeout: float = Field(default=10.0, gt=0, le=3600)
+    """Seconds an upgraded WebSocket has to say `hello` before it is closed (code 4008)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubConfig:
@@ -41,6 +49,6 @@ class HubConfig(BaseModel):
             "database_url": os.environ.get("IOA_DATABASE_URL"),
             "registration_token": os.environ.get("IOA_REGISTRATION_TOKEN"),
         }
-        values = {k: v for k, v in env.items() if v is not None}
+        values: dict[str, object] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from protocols.messages import ID_PATTERN, Payload
 
 PROTOCOL_VERSION: Final = "1"
+MAX_SEQ: Final = 2**53
+"""The largest sequence number on the wire: exact in every JSON reader, and far beyond what
+any group reaches; anything larger is refused at the edge instead of failing in the store."""
 
 
 def new_id() -> str:
@@ -47,7 +50,7 @@ class Envelope(BaseModel):
     """Agent id of the sender; the hub checks it against the authenticated agent."""
     to: list[str] = Field(default_factory=list, max_length=256)
     """Addressees (who is expected to act next); empty means the whole group."""
-    seq: int | None = Field(default=None, ge=1)
+    seq: int | None = Field(default=None, ge=1, le=MAX_SEQ)
     """Per-group sequence number, assigned by the hub."""
     reply_to: str | None = Field(default=None, pattern=ID_PATTERN)
     """Id of the message this one answers."""

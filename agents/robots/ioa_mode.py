@@ -29,7 +29,7 @@ from agents.runtime import Agent
 from environments.rocobench import RocoEnv
 from environments.rocobench.robots import MODEL_DESCRIPTIONS
 from ioa.llm import DEFAULT_TEMPERATURE, Engine
-from protocols import AgentCard, Envelope, ModelFacts, Skill
+from protocols import HUB_SENDER, AgentCard, Envelope, ModelFacts, Skill
 
 GROUP_TIMEOUT = 1800.0
 """Seconds one group may take before the attempt is given up (a guard, not a rule)."""
@@ -98,8 +98,11 @@ class IoAPlanner(Planner):
         self.groups.append(group)
         emit(Event("say", ctx.step, ctx.attempt, "hub", goal, {"type": "goal", "group": group}))
         chat = await self._follow(lead, group, ctx, emit)
-        plan = next((s.plan for s in chat if s.kind == "conclusion"), None)
+        ending = next((s for s in chat if s.kind == "conclusion"), None)
+        plan = ending.plan if ending is not None else None
         reason = "" if plan else f"no conclusion within {self.group_timeout:.0f} s"
+        if ending is not None and ending.plan is None:
+            reason = ending.text  # the hub ended the group, and its conclusion says why
         return Proposal(plan, tuple(chat), sum(s.kind != "conclusion" for s in chat), reason)
 
     async def _follow(self, lead: Agent, group: str, ctx: PlanContext, emit: Emit) -> list[Said]:
@@ -131,6 +134,8 @@ class IoAPlanner(Planner):
     def _said(self, envelope: Envelope) -> Said | None:
         robot = self._names.get(envelope.sender, envelope.sender)
         text = str(getattr(envelope.payload, "text", ""))
+        if envelope.type == "conclusion" and envelope.sender == HUB_SENDER:
+            return Said(robot, "conclusion", text)  # the members ran out: a reason, not a plan
         if envelope.type == "conclusion":
             return Said(robot, "conclusion", "", text)
         if envelope.type in ("discussion", "conclude", "timeout"):

@@ -12,15 +12,15 @@ from typing import Any, Protocol
 
 from ioa.hub.errors import InvalidRequest
 from ioa.store import Store
-from protocols import Envelope, ProtocolError
+from protocols import Envelope, ErrorCode, ProtocolError
 from protocols.conversation import ConversationState, apply, expire
 from protocols.conversation.settings import conversation_for_group
 
 REPLAY_PAGE = 1000
 
 
-class IllegalMessageType(ProtocolError):
-    code = "illegal_move"
+class UnsupportedMessageType(ProtocolError):
+    code = ErrorCode.UNSUPPORTED_MESSAGE_TYPE
     default_message = "this message type is not allowed in this group"
 
 
@@ -31,15 +31,22 @@ class GroupPolicy(Protocol):
     async def restore(self, store: Store, group_id: str) -> None:
         """Rebuild the state from the stored transcript after a hub restart."""
 
-    def expire(self, now: float) -> list[Envelope]:
-        """Messages the hub must send itself because a deadline passed (timeouts)."""
+    def next_timeout(self, now: float) -> Envelope | None:
+        """The first message the hub must send itself because a deadline passed, not yet
+        applied: the hub admits it like any message (one at a time, so each can be undone)."""
 
     def outcome(self) -> str | None:
         """The conversation's conclusion once it has one."""
 
+    def checkpoint(self) -> object:
+        """An opaque value of the state now, for `rewind`."""
+
+    def rewind(self, checkpoint: object) -> None:
+        """Go back to a `checkpoint`: the moves after it were never stored (the write failed)."""
+
     @property
     def timed(self) -> bool:
-        """True when the hub's clock must call `expire` for this group."""
+        """True when the hub's clock must call `next_timeout` for this group."""
 
 
 class ChatPolicy:
@@ -52,7 +59,7 @@ class ChatPolicy:
 
     def apply(self, envelope: Envelope, now: float) -> None:
         if envelope.type != "chat":
-            raise IllegalMessageType(
+            raise UnsupportedMessageType(
                 f"message type {envelope.type!r} needs a group running a conversation protocol; "
                 "this group is plain chat"
             )
@@ -60,10 +67,16 @@ class ChatPolicy:
     async def restore(self, store: Store, group_id: str) -> None:
         return None
 
-    def expire(self, now: float) -> list[Envelope]:
-        return []
+    def next_timeout(self, now: float) -> Envelope | None:
+        return None
 
     def outcome(self) -> str | None:
+        return None
+
+    def checkpoint(self) -> object:
+        return None
+
+    def rewind(self, checkpoint: object) -> None:
         return None
 
 
@@ -90,15 +103,23 @@ class ConversationPolicy:
             after = page[-1].seq
         self.state = state
 
-    def expire(self, now: float) -> list[Envelope]:
+    def next_timeout(self, now: float) -> Envelope | None:
         deadline = self.state.next_deadline()
         if deadline is None or now < deadline:
-            return []
-        self.state, timeouts = expire(self.state, now)
-        return timeouts
+            return None
+        _, due = expire(self.state, now)
+        return due[0] if due else None
 
     def outcome(self) -> str | None:
         return self.state.conclusion
+
+    def checkpoint(self) -> object:
+        return self.state  # immutable: the value itself is the checkpoint
+
+    def rewind(self, checkpoint: object) -> None:
+        if not isinstance(checkpoint, ConversationState):
+            raise TypeError("not a checkpoint of this policy")
+        self.state = checkpoint
 
 
 POLICIES: dict[str, type[ChatPolicy] | type[ConversationPolicy]] = {

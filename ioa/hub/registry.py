@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ioa.hub.errors import NotAMember, Unauthorized, UnknownAgent, UnknownGroup
-from ioa.hub.policy import GroupPolicy, make_policy
-from ioa.store import AgentRecord, GroupRecord, Store
-from protocols import AgentCard
+from pydantic import ValidationError
 
-RECENT_IDS = 4096
-"""Message ids remembered per group, so that a resent message is acked, not stored twice."""
+from ioa.hub.errors import Unauthorized, UnknownAgent, UnknownGroup
+from ioa.hub.policy import GroupPolicy, make_policy
+from ioa.hub.seen import SeenIds
+from ioa.store import AgentRecord, GroupRecord, Store
+from protocols import AgentCard, NotAMember
+from protocols.frames import GroupInfo
+from protocols.text import scrub
+
+log = logging.getLogger("ioa.hub")
 
 
 def hash_token(token: str) -> str:
@@ -57,29 +61,45 @@ class Group:
     policy: GroupPolicy
     head: int = 0
     """The last sequence number assigned."""
-    recent: OrderedDict[str, tuple[int, float]] = field(default_factory=OrderedDict)
-    """message id → (seq, ts) of the newest messages."""
+    seen: SeenIds = field(default_factory=SeenIds)
+    """The ids of the group's messages, so that a resend is acked, never stored twice."""
     member_set: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.member_set = frozenset(self.members)
 
-    def remember(self, message_id: str, seq: int, ts: float) -> None:
-        self.recent[message_id] = (seq, ts)
-        if len(self.recent) > RECENT_IDS:
-            self.recent.popitem(last=False)
+    def info(self) -> GroupInfo:
+        """The group as its members see it on the wire."""
+        return GroupInfo(
+            id=self.id,
+            name=self.name,
+            created_by=self.created_by,
+            created_at=self.created_at,
+            members=self.members,
+            protocol=self.protocol,
+            meta=self.meta,
+            head=self.head,
+        )
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_by": self.created_by,
-            "created_at": self.created_at,
-            "members": self.members,
-            "protocol": self.protocol,
-            "meta": self.meta,
-            "head": self.head,
-        }
+
+def _stored_card(agent_id: str, card_json: str) -> AgentCard:
+    """A stored card. One stored before the hub refused control characters in text shown to
+    people (`protocols.text`) is scrubbed on load, so an older store still starts."""
+    try:
+        return AgentCard.model_validate_json(card_json)
+    except ValidationError:
+        log.warning("agent %s: stored card had control characters; they are replaced", agent_id)
+        return AgentCard.model_validate(_scrubbed(json.loads(card_json)))
+
+
+def _scrubbed(data: Any) -> Any:
+    if isinstance(data, str):
+        return scrub(data)
+    if isinstance(data, list):
+        return [_scrubbed(item) for item in data]
+    if isinstance(data, dict):
+        return {key: _scrubbed(value) for key, value in data.items()}
+    return data
 
 
 class Registry:
@@ -95,14 +115,14 @@ class Registry:
     async def load(self) -> None:
         """Rebuild memory from the store: agents, groups, seq heads, recent ids, group states."""
         for rec in await self.store.list_agents():
-            card = AgentCard.model_validate_json(rec.card_json)
+            card = _stored_card(rec.id, rec.card_json)
             self._add_agent(Agent(rec.id, card, rec.token_hash, rec.created_at, rec.last_seen))
         heads = await self.store.group_heads()
         for grec in await self.store.list_groups():
             group = self._add_group(grec)
             group.head = heads.get(group.id, 0)
-            for msg in await self.store.last_messages(group.id, RECENT_IDS):
-                group.remember(msg.id, msg.seq, msg.ts)
+            for message_id, seq, ts in await self.store.message_keys(group.id):
+                group.seen.remember(message_id, seq, ts)
             await group.policy.restore(self.store, group.id)
 
     # agents

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -23,10 +24,12 @@ from ioa.hub.errors import (
     MethodNotAllowed,
     NotFound,
     Unauthorized,
+    http_status,
 )
 from ioa.hub.registry import Agent
 from ioa.hub.state import STATE, HubState
 from protocols import AgentCard, Envelope, ProtocolError
+from protocols.text import Name
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("ioa.hub")
@@ -35,7 +38,7 @@ log = logging.getLogger("ioa.hub")
 class GroupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=200)
+    name: Name = Field(default="", max_length=200)
     members: list[str] = Field(default_factory=list, max_length=256)
     """Agent ids; the creator is always a member."""
     protocol: str = "chat"
@@ -43,13 +46,15 @@ class GroupRequest(BaseModel):
 
 
 def error_response(error: HubError | ProtocolError) -> web.Response:
-    status = error.status if isinstance(error, HubError) else 409
+    status = http_status(error)
     body = {"error": {"code": error.code, "message": error.message}}
     return web.json_response(body, status=status)
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def errors_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     state = request.app[STATE]
     try:
         return await handler(request)
@@ -60,6 +65,10 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         return error_response(NotFound(f"no route {request.method} {request.path}"))
     except web.HTTPMethodNotAllowed:
         return error_response(MethodNotAllowed(f"{request.method} not allowed on {request.path}"))
+    except web.HTTPException as exc:  # aiohttp's own refusals (bad query, body too large...)
+        error = FrameTooLarge() if exc.status == 413 else InvalidRequest(exc.reason)
+        state.count_rejection(error.code)
+        return error_response(error)
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)
         return error_response(HubError("internal error; the hub's log has the details"))
@@ -83,14 +92,24 @@ def self_only(request: web.Request) -> Agent:
     return agent
 
 
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, however many TCP segments it came in, refused past `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise FrameTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_model(request: web.Request, model: type[M]) -> M:
     state = request.app[STATE]
     limit = state.config.max_frame_bytes
     if request.content_length is not None and request.content_length > limit:
         raise FrameTooLarge(f"body of {request.content_length} bytes exceeds the limit of {limit}")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise FrameTooLarge(f"body exceeds the limit of {limit} bytes")
+    raw = await read_body(request, limit)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -223,20 +242,24 @@ async def create_group(request: web.Request) -> web.Response:
         agent.id, body.name, body.members, body.protocol, body.meta
     )
     state.router.announce(group)
-    return json_ok(group.view(), 201)
+    return json_ok(group.info().model_dump(mode="json"), 201)
 
 
 async def list_groups(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    groups = [state.registry.groups[g].view() for g in state.registry.groups_of(agent.id)]
+    groups = [
+        state.registry.groups[g].info().model_dump(mode="json")
+        for g in state.registry.groups_of(agent.id)
+    ]
     return json_ok({"groups": groups})
 
 
 async def get_group(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    return json_ok(state.registry.member_group(request.match_info["group_id"], agent.id).view())
+    group = state.registry.member_group(request.match_info["group_id"], agent.id)
+    return json_ok(group.info().model_dump(mode="json"))
 
 
 def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:

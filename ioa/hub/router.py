@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import struct
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -22,28 +22,22 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ioa.config import HubConfig
-from ioa.hub.errors import HubError, InvalidAddressee, SenderMismatch, Unavailable
+from ioa.hub.errors import InvalidAddressee, SenderMismatch, Unavailable
 from ioa.hub.registry import Group, Registry
-from ioa.store import DuplicateMessage, Store, StoredMessage
+from ioa.store import Store, StoredMessage, StoreError
 from protocols import Envelope
+from protocols.frames import (
+    SYNCED_TEXT,
+    Joined,
+    ack_text,
+    deliver_text,
+    error_text,
+    frame_text,
+)
 
 log = logging.getLogger("ioa.hub")
 
-SYNCED = '{"op":"synced"}'
 REPLAY_PAGE = 1000
-
-
-def compact(data: object) -> str:
-    """JSON without spaces, like every frame the hub sends."""
-    return json.dumps(data, separators=(",", ":"))
-
-
-def ack_frame(message_id: str, group_id: str, seq: int, ts: float) -> str:
-    return compact({"op": "ack", "id": message_id, "group": group_id, "seq": seq, "ts": ts})
-
-
-def error_frame(code: str, message: str, message_id: str | None = None) -> str:
-    return compact({"op": "error", "id": message_id, "error": {"code": code, "message": message}})
 
 
 def text_frame(text: str) -> bytes:
@@ -64,42 +58,73 @@ class Connection:
     Most frames go straight to the transport: going through a task per connection cost two
     event-loop turns per message (ack and delivery), a fifth of the hub's CPU with one message in
     flight. The socket must be opened with `compress=False` so that raw text frames are valid.
+    What waits in the outbox is counted in bytes of memory held; past `budget` the connection is
+    dropped (it resumes from its cursors), so a member that never reads costs a bounded amount.
     """
 
     def __init__(
         self,
         agent_id: str,
         ws: web.WebSocketResponse,
-        limit: int,
+        budget: int,
+        max_inflight: int,
         transport: asyncio.Transport | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.ws = ws
-        self.limit = limit
+        self.budget = budget
+        self.max_inflight = max_inflight
         self.transport = transport
         self.replaying = True
+        self.queued_bytes = 0
+        """Memory held by frames in the outbox and held back during replay."""
+        self.inflight = 0
+        """Messages of this connection admitted and not yet acked (or refused)."""
+        self._credit = asyncio.Event()
+        self._credit.set()
+        self._drained = asyncio.Event()
+        self._drained.set()
         self._pending: list[tuple[str, int, str]] = []
         self._outbox: deque[str] = deque()
         self._wake = asyncio.Event()
         self._pump = asyncio.create_task(self._drain())
+        self.gone = False
+        """Dropped by the hub or its socket failed: nothing more is queued."""
         self._closer: asyncio.Future[bool] | None = None
 
     def push(self, frame: str, group_id: str | None = None, seq: int = 0) -> None:
         """Queue a frame. While replaying, frames of a group (`seq` > 0 marks a delivery, which
         replay may already have sent) wait, so that order and dedupe hold; errors go at once."""
+        if self.gone:
+            return
         if self.replaying and group_id is not None:
             self._pending.append((group_id, seq, frame))
+            self._hold(frame)
             return
         if self._write_now(frame):
             return
         self._outbox.append(frame)
+        self._hold(frame)
         self._wake.set()
-        if len(self._outbox) > self.limit:
-            log.warning("dropping slow connection of %s", self.agent_id)
-            self._outbox.clear()
-            self._closer = asyncio.ensure_future(
-                self.ws.close(code=1013, message=b"too far behind; resume")
-            )
+
+    def _hold(self, frame: str) -> None:
+        self.queued_bytes += sys.getsizeof(frame)
+        if self.queued_bytes > self.budget:
+            self.drop(f"more than {self.budget} bytes queued")
+
+    def drop(self, why: str) -> None:
+        """Forget everything queued and close with 1013: the client resumes from its cursors."""
+        if self.gone:
+            return
+        self.gone = True
+        log.warning("dropping the connection of %s: %s", self.agent_id, why)
+        self._outbox.clear()
+        self._pending.clear()
+        self.queued_bytes = 0
+        self._drained.set()
+        self._closer = asyncio.ensure_future(
+            self.ws.close(code=1013, message=b"too far behind; resume")
+        )
 
     def _write_now(self, frame: str) -> bool:
         """Write the frame if nothing is queued before it and the socket's buffer is empty."""
@@ -116,25 +141,63 @@ class Connection:
         return True
 
     def push_replayed(self, frame: str) -> None:
+        """Queue a replayed frame; the replay itself waits on `drained` between pages."""
+        if self.gone:
+            return
         self._outbox.append(frame)
+        self.queued_bytes += sys.getsizeof(frame)
+        self._drained.clear()
         self._wake.set()
+
+    async def drained(self) -> None:
+        """Until at most half the budget is queued (or the connection is gone)."""
+        while self.queued_bytes > self.budget // 2 and not self.gone:
+            self._drained.clear()
+            await self._drained.wait()
 
     def finish_replay(self, last_seq: dict[str, int]) -> None:
         self.replaying = False
         for group_id, seq, frame in self._pending:
             if seq == 0 or seq > last_seq.get(group_id, 0):
                 self._outbox.append(frame)
+            else:
+                self.queued_bytes -= sys.getsizeof(frame)
         self._pending.clear()
-        self._outbox.append(SYNCED)
+        self._outbox.append(SYNCED_TEXT)
+        self.queued_bytes += sys.getsizeof(SYNCED_TEXT)
         self._wake.set()
 
+    def admitted(self) -> None:
+        self.inflight += 1
+        if self.inflight >= self.max_inflight:
+            self._credit.clear()
+
+    def settled(self) -> None:
+        self.inflight -= 1
+        if self.inflight < self.max_inflight:
+            self._credit.set()
+
+    async def credit(self) -> None:
+        """Until this connection may have one more message in flight."""
+        await self._credit.wait()
+
     async def _drain(self) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+        try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._outbox:
-                    await self.ws.send_str(self._outbox.popleft())
+                    frame = self._outbox.popleft()
+                    self.queued_bytes -= sys.getsizeof(frame)
+                    if self.queued_bytes <= self.budget // 2:
+                        self._drained.set()
+                    await self.ws.send_str(frame)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self.gone = True
+            self._outbox.clear()
+            self._drained.set()
 
     async def close(self) -> None:
         self._pump.cancel()
@@ -148,16 +211,33 @@ class _Pending:
     group: Group
     origin: Connection | None
     future: asyncio.Future[tuple[int, float]] | None
-    duplicate: bool = False
+    before: tuple[int, object] | None = None
+    """The group's head and policy checkpoint before this message; None for a duplicate."""
+
+    @property
+    def duplicate(self) -> bool:
+        return self.before is None
 
 
 class Router:
+    """Admits messages, writes them in batches, then acks and fans them out.
+
+    Admission is optimistic: a message is checked against the group's rules, stamped with the
+    group's next seq and applied to its policy at once, so the next message is judged against it;
+    if the batch that carries it then fails to commit, every message of the affected groups still
+    in flight is refused and each group is rewound to its state before the first of them. So a
+    refused frame leaves no trace: not in the store, the seq head or the conversation state.
+    """
+
     def __init__(self, registry: Registry, store: Store, config: HubConfig) -> None:
         self.registry = registry
         self.store = store
         self.config = config
         self.connections: dict[str, Connection] = {}
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._queue: deque[_Pending] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._writer: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[Group, StoredMessage], None]] = []
         """Called for every newly stored message, after its commit (goals listen here)."""
@@ -167,34 +247,23 @@ class Router:
 
     async def stop(self) -> None:
         """Flush what is queued, then stop writing."""
-        await self._queue.join()
+        await self._idle.wait()
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
 
-    def accept(self, agent_id: str, envelope: Envelope, origin: Connection) -> None:
-        """Admit a message from a WebSocket; its ack goes back through `origin`'s outbox."""
-        self._admit(agent_id, envelope, origin, None)
+    async def accept(self, agent_id: str, envelope: Envelope, origin: Connection) -> None:
+        """Admit a message from a WebSocket; its ack goes back through `origin`."""
+        await self._admit(agent_id, envelope, origin, None)
 
-    def submit(self, agent_id: str, envelope: Envelope) -> asyncio.Future[tuple[int, float]]:
-        """Admit a message from HTTP; the future gives (seq, ts) once it is stored."""
+    async def submit(self, agent_id: str, envelope: Envelope) -> tuple[int, float]:
+        """Admit a message from HTTP; (seq, ts) once it is stored."""
         future: asyncio.Future[tuple[int, float]] = asyncio.get_running_loop().create_future()
-        self._admit(agent_id, envelope, None, future)
-        return future
+        await self._admit(agent_id, envelope, None, future)
+        return await future
 
-    def _admit(
-        self,
-        agent_id: str,
-        envelope: Envelope,
-        origin: Connection | None,
-        future: asyncio.Future[tuple[int, float]] | None,
-    ) -> None:
-        """Check a message, give it the group's next seq and queue it for persistence.
-
-        Raises `HubError`/`ProtocolError` for anything the hub rejects; nothing is stored then.
-        A message id the group has seen is not stored again: it is acked with its first seq.
-        """
+    def _check(self, agent_id: str, envelope: Envelope) -> Group:
         if envelope.sender != agent_id:
             raise SenderMismatch(
                 f"envelope sender {envelope.sender!r} is not the authenticated agent {agent_id!r}"
@@ -203,90 +272,121 @@ class Router:
         for addressee in envelope.to:
             if addressee not in group.member_set:
                 raise InvalidAddressee(f"addressee {addressee!r} is not a member of {group.id!r}")
-        known = group.recent.get(envelope.id)
+        return group
+
+    async def _admit(
+        self,
+        agent_id: str,
+        envelope: Envelope,
+        origin: Connection | None,
+        future: asyncio.Future[tuple[int, float]] | None,
+    ) -> None:
+        """Check a message, give it the group's next seq and queue it for persistence.
+
+        Raises `HubError`/`ProtocolError` for anything the hub rejects; nothing changes then.
+        A message id the group has stored, however long ago, is acked with its first seq and
+        not stored again.
+        """
+        group = self._check(agent_id, envelope)
+        if group.seen.recent(envelope.id) is None and group.seen.maybe_stored(envelope.id):
+            try:
+                stored = await self.store.find_message(group.id, envelope.id)
+            except StoreError as exc:
+                raise Unavailable() from exc
+            group = self._check(agent_id, envelope)  # membership may have changed meanwhile
+            if stored is not None:
+                self._enqueue(_Pending(stored, group, origin, future))
+                return
+        known = group.seen.recent(envelope.id)
         if known is not None:
             seq, ts = known
             stored = StoredMessage(group.id, seq, envelope.id, agent_id, envelope.type, ts, "")
-            self._queue.put_nowait(_Pending(stored, group, origin, future, duplicate=True))
+            self._enqueue(_Pending(stored, group, origin, future))
             return
+        before = (group.head, group.policy.checkpoint())
         now = time.time()
         group.policy.apply(envelope, now)
-        group.head += 1
-        stamped = envelope.model_copy(update={"seq": group.head, "ts": now})
-        group.remember(envelope.id, group.head, now)
-        stored = StoredMessage(
-            group.id,
-            group.head,
-            envelope.id,
-            agent_id,
-            envelope.type,
-            now,
-            stamped.model_dump_json(),
-        )
-        self._queue.put_nowait(_Pending(stored, group, origin, future))
+        self._stamp(group, envelope, now, origin, future, before)
 
     def originate(self, group: Group, envelope: Envelope) -> None:
-        """Queue a message the hub itself sends (a timeout), already applied to the policy."""
+        """Admit a message the hub itself sends (a policy's timeout)."""
+        before = (group.head, group.policy.checkpoint())
+        now = envelope.ts if envelope.ts is not None else time.time()
+        group.policy.apply(envelope, now)
+        self._stamp(group, envelope, now, None, None, before)
+
+    def _stamp(
+        self,
+        group: Group,
+        envelope: Envelope,
+        now: float,
+        origin: Connection | None,
+        future: asyncio.Future[tuple[int, float]] | None,
+        before: tuple[int, object],
+    ) -> None:
         group.head += 1
-        ts = envelope.ts if envelope.ts is not None else time.time()
-        stamped = envelope.model_copy(update={"seq": group.head, "ts": ts})
-        group.remember(envelope.id, group.head, ts)
+        stamped = envelope.model_copy(update={"seq": group.head, "ts": now})
+        group.seen.remember(envelope.id, group.head, now)
         stored = StoredMessage(
             group.id,
             group.head,
             envelope.id,
             envelope.sender,
             envelope.type,
-            ts,
+            now,
             stamped.model_dump_json(),
         )
-        self._queue.put_nowait(_Pending(stored, group, None, None))
+        self._enqueue(_Pending(stored, group, origin, future, before))
+
+    def _enqueue(self, pending: _Pending) -> None:
+        if pending.origin is not None:
+            pending.origin.admitted()
+        self._queue.append(pending)
+        self._idle.clear()
+        self._wake.set()
 
     def announce(self, group: Group) -> None:
         """Tell the group's connected members that they belong to it now."""
-        frame = compact({"op": "joined", "group": group.view()})
+        frame = frame_text(Joined(group=group.info()))
         for member in group.members:
             if (conn := self.connections.get(member)) is not None:
                 conn.push(frame)
 
     async def _write_loop(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.config.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            new = [p.message for p in batch if not p.duplicate]
+            if not self._queue:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = [self._queue.popleft()]
+            while self._queue and len(batch) < self.config.max_batch:
+                batch.append(self._queue.popleft())
             try:
-                try:
-                    await self.store.append_messages(new)
-                except DuplicateMessage:
-                    await self._write_one_by_one(batch)
+                await self.store.append_messages([p.message for p in batch if not p.duplicate])
             except Exception as exc:  # the writer must outlive any failure of one batch
-                log.error("store failed, %d messages rejected: %s", len(new), exc)
-                self._reject(batch, Unavailable())
+                log.error("store failed, %d messages refused: %s", len(batch), exc)
+                self._roll_back(batch)
             else:
                 self._dispatch(batch)
-            for _ in batch:
-                self._queue.task_done()
 
-    async def _write_one_by_one(self, batch: list[_Pending]) -> None:
-        """A batch hit an id stored before a restart: store the rest, ack duplicates as stored."""
-        for pending in batch:
-            if pending.duplicate:
-                continue
-            msg = pending.message
-            try:
-                await self.store.append_messages([msg])
-            except DuplicateMessage:
-                stored = await self.store.find_message(msg.group_id, msg.id)
-                if stored is None:
-                    raise
-                pending.message = stored
-                pending.duplicate = True
-
-    def _reject(self, batch: list[_Pending], error: HubError) -> None:
-        for pending in batch:
+    def _roll_back(self, batch: list[_Pending]) -> None:
+        """Refuse the batch and everything queued after it in the same groups, and put each
+        group back where it was before the first of them."""
+        groups = {p.group.id for p in batch}
+        later = [p for p in self._queue if p.group.id in groups]
+        self._queue = deque(p for p in self._queue if p.group.id not in groups)
+        refused = batch + later
+        for pending in reversed(refused):  # newest first: each group ends at its earliest state
+            if pending.before is not None:
+                pending.group.head, checkpoint = pending.before
+                pending.group.policy.rewind(checkpoint)
+                pending.group.seen.forget(pending.message.id)
+        error = Unavailable()
+        for pending in refused:
             if pending.origin is not None:
-                pending.origin.push(error_frame(error.code, error.message, pending.message.id))
+                pending.origin.settled()
+                pending.origin.push(error_text(error.code, error.message, pending.message.id))
             if pending.future is not None and not pending.future.done():
                 pending.future.set_exception(error)
 
@@ -294,14 +394,15 @@ class Router:
         for pending in batch:
             msg = pending.message
             if pending.origin is not None:
-                pending.origin.push(ack_frame(msg.id, msg.group_id, msg.seq, msg.ts), msg.group_id)
+                pending.origin.settled()
+                pending.origin.push(ack_text(msg.id, msg.group_id, msg.seq, msg.ts), msg.group_id)
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result((msg.seq, msg.ts))
             if pending.duplicate:
                 continue
             for listener in self.listeners:
                 listener(pending.group, msg)
-            frame = '{"op":"deliver","envelope":' + msg.body + "}"
+            frame = deliver_text(msg.body)
             for member in pending.group.members:
                 if member != msg.sender and (conn := self.connections.get(member)) is not None:
                     conn.push(frame, msg.group_id, msg.seq)
@@ -311,6 +412,8 @@ class Router:
 
         The replay includes the agent's own messages: an agent restarted from an older cursor
         must see everything it said too, or its copy of a conversation's state would drift.
+        Pages are read only as fast as the agent takes them, so a long history costs the hub
+        at most the connection's budget in memory.
         """
         previous = self.connections.get(conn.agent_id)
         self.connections[conn.agent_id] = conn
@@ -318,11 +421,12 @@ class Router:
             await previous.ws.close(code=4000, message=b"replaced by a newer connection")
         last_seq: dict[str, int] = {}
         for group_id in self.registry.groups_of(conn.agent_id):
-            after = max(0, cursors.get(group_id, 0))
-            while True:
+            after = cursors.get(group_id, 0)
+            while not conn.gone:
+                await conn.drained()
                 page = await self.store.messages_after(group_id, after, REPLAY_PAGE)
                 for msg in page:
-                    conn.push_replayed('{"op":"deliver","envelope":' + msg.body + "}")
+                    conn.push_replayed(deliver_text(msg.body))
                 if page:
                     after = page[-1].seq
                 if len(page) < REPLAY_PAGE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
 
@@ -14,6 +15,8 @@ from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.registry import Agent, Registry
 from ioa.hub.router import Router
 from ioa.store import Store
+
+log = logging.getLogger("ioa.hub")
 
 CLOCK_PERIOD = 0.1
 """Seconds between two looks at conversation deadlines."""
@@ -58,8 +61,11 @@ class HubState:
                 group = self.registry.groups.get(group_id)
                 if group is None:
                     continue
-                for envelope in group.policy.expire(now):
-                    self.router.originate(group, envelope)
+                try:
+                    while (envelope := group.policy.next_timeout(now)) is not None:
+                        self.router.originate(group, envelope)
+                except Exception:  # one broken group must not stop the clock of the others
+                    log.exception("the clock failed on group %s", group_id)
 
     def is_online(self, agent: Agent) -> bool:
         if self.router.is_connected(agent.id):

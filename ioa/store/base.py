@@ -92,5 +92,6 @@ class Store(Service):
     async def find_message(self, group_id: str, message_id: str) -> StoredMessage | None: ...
 
     @abc.abstractmethod
-    async def last_messages(self, group_id: str, limit: int) -> list[StoredMessage]:
-        """The newest `limit` messages of a group, in seq order (to restore a group's state)."""
+    async def message_keys(self, group_id: str) -> list[tuple[str, int, float]]:
+        """Every (id, seq, ts) of a group in seq order, without bodies: what the hub needs at
+        start to recognise any resent id."""

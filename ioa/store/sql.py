@@ -313,14 +313,13 @@ class SqlStore(Store):
         )
         return [_message(r) for r in await self._read(stmt)]
 
-    async def last_messages(self, group_id: str, limit: int) -> list[StoredMessage]:
+    async def message_keys(self, group_id: str) -> list[tuple[str, int, float]]:
         stmt = (
-            select(messages)
+            select(messages.c.id, messages.c.seq, messages.c.ts)
             .where(messages.c.group_id == group_id)
-            .order_by(messages.c.seq.desc())
-            .limit(limit)
+            .order_by(messages.c.seq)
         )
-        return [_message(r) for r in reversed(await self._read(stmt))]
+        return [(r.id, r.seq, r.ts) for r in await self._read(stmt)]
 
     async def group_heads(self) -> dict[str, int]:
         stmt = select(messages.c.group_id, func.max(messages.c.seq)).group_by(messages.c.group_id)

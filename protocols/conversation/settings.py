@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from protocols.conversation.state import ConversationState, Limits, start
+from protocols.conversation.state import SILENT_TURNS_MAX, ConversationState, Limits, start
 from protocols.errors import InvalidConversation
 
 
@@ -26,10 +26,17 @@ class ConversationSettings(BaseModel):
     """Seconds the agent holding the turn has before the hub passes it on."""
     task_timeout: float | None = Field(default=None, gt=0)
     """Seconds a task may stay unfinished before the hub marks it failed."""
+    max_silent_turns: int = Field(default=3, ge=1, le=SILENT_TURNS_MAX)
+    """Turn timeouts in a row after which the hub ends the conversation (see `Limits`)."""
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.max_turns, self.turn_timeout, self.task_timeout)
+        return Limits(
+            max_turns=self.max_turns,
+            turn_timeout=self.turn_timeout,
+            task_timeout=self.task_timeout,
+            max_silent_turns=self.max_silent_turns,
+        )
 
 
 def conversation_for_group(

@@ -21,7 +21,7 @@ TEXT = "x" * 30_000
 async def test_a_reader_that_stops_reading_is_dropped_then_resumes_without_loss(
     db_path: Path,
 ) -> None:
-    async with Hub(hub_config(db_path, outbox_limit=10)) as hub:
+    async with Hub(hub_config(db_path, outbox_bytes=64 * 1024)) as hub:
         alice, bob = HubClient(hub.url), HubClient(hub.url)
         await alice.register(card("alice"))
         await bob.register(card("bob"))

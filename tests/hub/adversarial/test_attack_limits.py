@@ -41,7 +41,7 @@ async def test_a_frame_over_the_limit_in_bytes_but_not_in_characters_is_too_larg
 ) -> None:
     ws = await connect(scene.hub, scene.alice)
     before = await snapshot(scene.hub, scene.alice, [scene.group])
-    for size in (LIMIT + 1, LIMIT + len(char.encode()), 2 * LIMIT - 64):
+    for size in (LIMIT + 1, LIMIT + len(char.encode()), LIMIT + LIMIT // 2):
         _, frame = frame_of_size(scene, size, char)
         assert len(frame) < LIMIT
         await ws.send(frame)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.hub.adversarial.conftest import Scene
-from tests.hub.adversarial.wire import assert_unchanged, http, snapshot
+from tests.hub.adversarial.wire import HttpConn, assert_unchanged, http, snapshot
 
 DEEP = 100_000
 NOT_JSON = {"malformed_json"}
@@ -63,9 +63,11 @@ async def test_pathological_cards_are_refused_with_400(
     wide_scene: Scene, body: bytes, codes: set[str]
 ) -> None:
     before = await snapshot(wide_scene.hub)
-    reply = await http(wide_scene.hub, "POST", "/v1/agents", body)
-    assert reply.status == 400, reply.body[:300]
-    assert reply.code in codes
+    async with HttpConn(wide_scene.hub) as conn:
+        reply = await conn.request("POST", "/v1/agents", body)
+        assert reply.status == 400, reply.body[:300]
+        assert reply.code in codes
+        assert await conn.is_open(), "keep-alive must survive a refused body it read whole"
     await assert_unchanged(wide_scene.hub, before)
 
 
@@ -76,9 +78,11 @@ async def test_pathological_group_requests_are_refused_with_400(
     wide_scene: Scene, body: bytes, codes: set[str]
 ) -> None:
     before = await snapshot(wide_scene.hub)
-    reply = await http(wide_scene.hub, "POST", "/v1/groups", body, token=wide_scene.alice.token)
-    assert reply.status == 400, reply.body[:300]
-    assert reply.code in codes
+    async with HttpConn(wide_scene.hub) as conn:
+        reply = await conn.request("POST", "/v1/groups", body, token=wide_scene.alice.token)
+        assert reply.status == 400, reply.body[:300]
+        assert reply.code in codes
+        assert await conn.is_open(), "keep-alive must survive a refused body it read whole"
     await assert_unchanged(wide_scene.hub, before)
 
 

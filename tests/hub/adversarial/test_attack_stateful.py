@@ -411,7 +411,7 @@ def test_random_interleavings_keep_the_store_exact_and_gap_free(hub_thread: HubT
     run_state_machine_as_test(
         lambda: WireMachine(hub_thread),
         settings=settings(
-            max_examples=60,
+            max_examples=40,
             stateful_step_count=40,
             deadline=None,
             database=None,

@@ -24,6 +24,9 @@ class HubConfig(BaseModel):
     """A SQLite path or URL (`sqlite:///...`), or `postgresql://user:pass@host/db`."""
     registration_token: str | None = None
     """If set, registering an agent needs `Authorization: Bearer <this>`."""
+    admin_token: str | None = None
+    """Bearer token for the operator endpoints (`/v1/admin`); default the registration token.
+    With neither, they answer on loopback connections only."""
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     """Seconds without a heartbeat (or a live WebSocket) after which an agent shows offline."""
     max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
@@ -48,6 +51,7 @@ class HubConfig(BaseModel):
             "port": os.environ.get("IOA_HUB_PORT"),
             "database_url": os.environ.get("IOA_DATABASE_URL"),
             "registration_token": os.environ.get("IOA_REGISTRATION_TOKEN"),
+            "admin_token": os.environ.get("IOA_ADMIN_TOKEN"),
         }
         values: dict[str, object] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})

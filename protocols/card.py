@@ -41,7 +41,7 @@ class ModelFacts(BaseModel):
     """GGUF `general.architecture`, e.g. "minicpm3"."""
     quant: Name | None = Field(default=None, max_length=32)
     """Quantisation, e.g. "Q4_K_M"."""
-    n_ctx: int | None = Field(default=None, ge=1)
+    n_ctx: int | None = Field(default=None, ge=1, le=2**24)
     """Context window the agent runs with."""
 
 
@@ -53,10 +53,10 @@ class DeviceFacts(BaseModel):
     host: Name | None = Field(default=None, max_length=255)
     os: Name | None = Field(default=None, max_length=64)
     cpu: Name | None = Field(default=None, max_length=255)
-    cores: int | None = Field(default=None, ge=1)
+    cores: int | None = Field(default=None, ge=1, le=65_536)
     simd: list[Name] = Field(default_factory=list, max_length=64)
     """SIMD kernels llama.cpp uses there (AVX2, AVX512, NEON...)."""
-    ram_mb: int | None = Field(default=None, ge=0)
+    ram_mb: int | None = Field(default=None, ge=0, le=2**40)
 
 
 class AgentCard(BaseModel):

@@ -47,6 +47,7 @@ class ErrorCode(StrEnum):
     DUPLICATE_HELLO = "duplicate_hello"
     FRAME_TOO_LARGE = "frame_too_large"
     UNAVAILABLE = "unavailable"
+    GROUP_QUARANTINED = "group_quarantined"
     DISCOVERY_ERROR = "discovery_error"
     INVALID_QUERY = "invalid_query"
     INVALID_VECTOR = "invalid_vector"

@@ -13,6 +13,7 @@ from protocols import ErrorCode, ProtocolError
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.GROUP_QUARANTINED: 503,
     ErrorCode.DISCOVERY_ERROR: 500,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.FORBIDDEN: 403,
@@ -108,6 +109,11 @@ class DuplicateHello(HubError):
 class FrameTooLarge(HubError):
     code = ErrorCode.FRAME_TOO_LARGE
     default_message = "the frame is larger than the hub accepts"
+
+
+class GroupQuarantined(HubError):
+    code = ErrorCode.GROUP_QUARANTINED
+    default_message = "this group could not be restored; an operator must look at it"
 
 
 class Unavailable(HubError):

@@ -26,6 +26,7 @@ from ioa.hub.rest import caller, json_ok, read_model
 from ioa.hub.state import STATE, HubState
 from ioa.store import GoalRecord, StoredMessage
 from protocols import HUB_SENDER
+from protocols.conversation.settings import MAX_TIMEOUT
 from protocols.text import Text, scrub
 
 
@@ -39,8 +40,8 @@ class GoalRequest(BaseModel):
     """Who leads when there is no roster; default: the best match for the goal, online."""
     max_members: int = Field(default=3, ge=1, le=16)
     max_turns: int = Field(default=24, ge=1, le=10_000)
-    turn_timeout: float | None = Field(default=None, gt=0)
-    task_timeout: float | None = Field(default=None, gt=0)
+    turn_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
+    task_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
 
 
 class Goals:

@@ -144,6 +144,7 @@ async def health(request: web.Request) -> web.Response:
             "agents": len(agents),
             "online": sum(state.is_online(a) for a in agents),
             "groups": len(state.registry.groups),
+            "quarantined": sorted(state.registry.quarantined),
             "rejections": dict(state.rejections),
         }
     )
@@ -258,7 +259,9 @@ async def list_groups(request: web.Request) -> web.Response:
 async def get_group(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    group = state.registry.member_group(request.match_info["group_id"], agent.id)
+    group = await state.registry.ready(
+        state.registry.member_group(request.match_info["group_id"], agent.id)
+    )
     return json_ok(group.info().model_dump(mode="json"))
 
 
@@ -278,7 +281,9 @@ def _int_query(request: web.Request, name: str, default: int, low: int, high: in
 async def group_messages(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    group = state.registry.member_group(request.match_info["group_id"], agent.id)
+    group = await state.registry.ready(
+        state.registry.member_group(request.match_info["group_id"], agent.id)
+    )
     after = _int_query(request, "after", 0, 0, 2**62)
     limit = _int_query(request, "limit", 500, 1, 5000)
     rows = await state.store.messages_after(group.id, after, limit)

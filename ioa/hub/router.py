@@ -288,6 +288,9 @@ class Router:
         not stored again.
         """
         group = self._check(agent_id, envelope)
+        if not group.restored:
+            await self.registry.ready(group)
+            group = self._check(agent_id, envelope)
         if group.seen.recent(envelope.id) is None and group.seen.maybe_stored(envelope.id):
             try:
                 stored = await self.store.find_message(group.id, envelope.id)

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from protocols.conversation.state import SILENT_TURNS_MAX, ConversationState, Limits, start
 from protocols.errors import InvalidConversation
 
+MAX_TIMEOUT = 7 * 24 * 3600.0
+"""A week: the longest turn or task timeout a group may set (beyond it, set none)."""
+
 
 class ConversationSettings(BaseModel):
     """What an "ioa" group's `meta` may set; anything else in `meta` is context for agents."""
@@ -22,9 +25,9 @@ class ConversationSettings(BaseModel):
     initiator: str | None = None
     """Who speaks first; default the first member (the group's creator)."""
     max_turns: int = Field(default=40, ge=1, le=10_000)
-    turn_timeout: float | None = Field(default=None, gt=0)
+    turn_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
     """Seconds the agent holding the turn has before the hub passes it on."""
-    task_timeout: float | None = Field(default=None, gt=0)
+    task_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
     """Seconds a task may stay unfinished before the hub marks it failed."""
     max_silent_turns: int = Field(default=3, ge=1, le=SILENT_TURNS_MAX)
     """Turn timeouts in a row after which the hub ends the conversation (see `Limits`)."""

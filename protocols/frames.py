@@ -20,7 +20,7 @@ Seq = Annotated[int, Field(ge=0, le=MAX_SEQ, strict=True)]
 
 
 class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Hello(_Frame):
@@ -48,7 +48,7 @@ class Welcome(_Frame):
 class GroupInfo(BaseModel):
     """A group as the hub describes it to its members."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str
     name: str
@@ -90,7 +90,7 @@ class Ack(_Frame):
 
 
 class ErrorBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     code: str
     message: str

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from ioa.hub.registry import Agent
 from ioa.hub.state import STATE, HubState
 from protocols import AgentCard, Envelope, ProtocolError
 from protocols.text import Name
+from protocols.values import FiniteJson
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("ioa.hub")
@@ -43,7 +45,7 @@ class GroupRequest(BaseModel):
     members: list[str] = Field(default_factory=list, max_length=256)
     """Agent ids; the creator is always a member."""
     protocol: str = "chat"
-    meta: dict[str, Any] = Field(default_factory=dict)
+    meta: FiniteJson = Field(default_factory=dict)
 
 
 def error_response(error: HubError | ProtocolError) -> web.Response:
@@ -269,14 +271,17 @@ async def get_group(request: web.Request) -> web.Response:
     return json_ok(group.info().model_dump(mode="json"))
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+"""What a query number may look like: `int()` also takes `1_0`, `٣` and `１`."""
+
+
 def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"query parameter {name!r} must be an integer") from None
+    if not _INTEGER.fullmatch(raw):
+        raise InvalidRequest(f"query parameter {name!r} must be an integer in ASCII digits")
+    value = int(raw)
     if not low <= value <= high:
         raise InvalidRequest(f"query parameter {name!r} must be between {low} and {high}")
     return value

@@ -27,8 +27,8 @@ BIG = b"9" * 10_000
 NOT_JSON = {"malformed_json"}
 SCHEMA = {"invalid_envelope"}
 EITHER = NOT_JSON | SCHEMA
-"""JSON by the grammar but not data the hub can hold (duplicate keys, lone surrogates, NaN,
-numbers past any range): refused as either code, but refused."""
+"""JSON by the grammar but not data the hub can hold (lone surrogates, NaN, numbers past any
+range): refused as either code, but refused. Repeated keys: `test_attack_duplicate_keys`."""
 WIDE_FIELDS = ",".join(f'"k{i}":{i}' for i in range(15_000))
 
 
@@ -52,8 +52,7 @@ def with_field(scene: Scene, raw: bytes) -> bytes:
 
 
 def cases(scene: Scene) -> dict[str, tuple[int, bytes, set[str]]]:
-    alice, bob, group = scene.alice.id, scene.bob.id, scene.group
-    spoof = f'"sender":"{bob}","sender":"{alice}"'.encode()
+    group = scene.group
     nested = "[" * DEEP + "]" * DEEP
     return {
         "deep-open": (TEXT, b"[" * DEEP, NOT_JSON),
@@ -61,16 +60,6 @@ def cases(scene: Scene) -> dict[str, tuple[int, bytes, set[str]]]:
         "deep-in-envelope": (TEXT, with_text(scene, nested), NOT_JSON),
         "wide-envelope": (TEXT, with_field(scene, WIDE_FIELDS.encode()), SCHEMA),
         "wide-frame": (TEXT, ("{" + WIDE_FIELDS + "}").encode(), SCHEMA),
-        "duplicate-sender": (
-            TEXT,
-            envelope_bytes(scene).replace(f'"sender":"{alice}"'.encode(), spoof),
-            EITHER,
-        ),
-        "duplicate-op": (
-            TEXT,
-            envelope_bytes(scene).replace(b'{"op":"send"', b'{"op":"hello","op":"send"', 1),
-            EITHER,
-        ),
         "lone-surrogate": (TEXT, with_text(scene, '"a\\ud800b"'), EITHER),
         "lone-low-surrogate": (TEXT, with_text(scene, '"\\udc00"'), EITHER),
         "nan-ts": (TEXT, with_field(scene, b'"ts":NaN'), EITHER),
@@ -97,8 +86,6 @@ CASES = [
     "deep-in-envelope",
     "wide-envelope",
     "wide-frame",
-    "duplicate-sender",
-    "duplicate-op",
     "lone-surrogate",
     "lone-low-surrogate",
     "nan-ts",

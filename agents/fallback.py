@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocols.conversation import LegalMoves
+from protocols.conversation import TRANSITIONS, Actor, LegalMoves
 
 TURN_TYPES = frozenset(
-    {"discussion", "sync_task_assign", "async_task_assign", "pause", "conclude", "conclusion"}
+    t for t, rule in TRANSITIONS.items() if rule.actor in (Actor.SPEAKER, Actor.CONCLUDER)
 )
-"""Moves made by whoever holds the turn; task reports are the worker's, not the brain's."""
+"""Moves made by whoever holds the turn (the speaker, or the concluder owing its conclusion), read
+from the table; task reports are the worker's, not the brain's. Wider than the table's own
+`TURN_TYPES`, the types that *use up* a turn, which leaves out the conclusion."""
 
 
 def fallback_move(legal: LegalMoves, summary: str = "") -> dict[str, Any] | None:

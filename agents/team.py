@@ -17,16 +17,15 @@ async def discover(
     best: dict[str, Candidate] = {}
     for query in queries:
         for hit in await client.discover(query, k=k, online=True):
-            agent_id = hit["agent_id"]
+            agent_id = hit.agent_id
             if agent_id in exclude:
                 continue
-            card = hit["card"]
             candidate = Candidate(
                 id=agent_id,
-                name=card["name"],
-                description=card.get("description", ""),
-                skills=[s["name"] for s in card.get("skills", [])],
-                score=float(hit["score"]),
+                name=hit.card.name,
+                description=hit.card.description,
+                skills=[s.name for s in hit.card.skills],
+                score=hit.score,
             )
             if agent_id not in best or best[agent_id].score < candidate.score:
                 best[agent_id] = candidate

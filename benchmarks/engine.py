@@ -94,7 +94,10 @@ async def measure_p1(path: Path, threads: int, runs: int, gen: int) -> dict[str,
                         tg.append(c.tokens_per_second)
                 else:
                     out = direct.create_chat_completion(
-                        messages, max_tokens=gen, temperature=0, repeat_penalty=REPEAT_PENALTY
+                        messages,  # type: ignore[arg-type]  # llama_cpp's TypedDicts, same shape
+                        max_tokens=gen,
+                        temperature=0,
+                        repeat_penalty=REPEAT_PENALTY,
                     )
                     seconds = time.perf_counter() - start
                     direct_tokens = out["usage"]["completion_tokens"]  # type: ignore[index]
@@ -207,7 +210,8 @@ def measure_rss(path: Path, threads: int) -> dict[str, Any]:
         check=True,
         env=env,
     ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return figures
 
 
 def bench_model(label: str, path: Path, threads: int, runs: int) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.brain import Job, Turn
+from agents.conversation import Conversation
 from agents.llm_brain import LLMBrain
 from agents.runtime import Agent, AgentOptions
 from ioa.client import ClientError, HubClient
@@ -44,8 +45,7 @@ from ioa.config import HubConfig
 from ioa.hub import Hub
 from ioa.llm import AgentStats, Engine, load_engine, write_tiny_gguf
 from protocols import AgentCard, Envelope, Payload, Skill
-from protocols.conversation import WAITING_PHASES, ConversationState, apply, replay
-from protocols.conversation.settings import conversation_for_group
+from protocols.conversation import WAITING_PHASES, ConversationState
 
 GOALS = [
     "plan a picnic for twelve people",
@@ -198,10 +198,9 @@ async def running(agents: list[Agent]) -> AsyncIterator[list[Agent]]:
 
 
 async def turns_of(agent: Agent, group: str) -> tuple[ConversationState, list[Envelope]]:
-    info = await agent.client.group(group)
-    history = await agent.client.history(group)
-    start = conversation_for_group(group, info["members"], info["meta"], info["created_at"])
-    return replay(start, history), history
+    conversation = Conversation(await agent.client.group(group))
+    await conversation.resync(agent.client)
+    return conversation.state, await agent.client.history(group)
 
 
 async def sub_teams(agents: list[Agent], parent: str) -> list[tuple[str, Agent]]:
@@ -211,7 +210,7 @@ async def sub_teams(agents: list[Agent], parent: str) -> list[tuple[str, Agent]]
         for group in agent.client.groups:
             if group != parent and group not in found:
                 info = await agent.client.group(group)
-                if (info["meta"].get("parent") or {}).get("group") == parent:
+                if (info.meta.get("parent") or {}).get("group") == parent:
                     found[group] = agent
     return list(found.items())
 
@@ -349,10 +348,11 @@ async def naive(hub: Hub, engine: Engine, plan: Plan, variant: str) -> NaiveRun:
         lead = clients[members[0]]
         meta = {"goal": plan.goal, "initiator": members[0], "depth": 0, "max_turns": plan.max_turns}
         info = await lead.create_group(members[1:], name=plan.goal, protocol="ioa", meta=meta)
-        group = info["id"]
-        state = conversation_for_group(group, info["members"], info["meta"], info["created_at"])
+        group = info.id
+        conversation = Conversation(info)
         said: list[str] = []
         for _ in range(plan.max_turns + 2):
+            state = conversation.state
             actor = actor_of(state)
             if state.over or actor is None:
                 break
@@ -381,9 +381,9 @@ async def naive(hub: Hub, engine: Engine, plan: Plan, variant: str) -> NaiveRun:
             except ClientError as exc:
                 run.refused[exc.code] += 1
                 continue
-            state = apply(state, Envelope.model_validate(body))
+            conversation.fold(Envelope.model_validate(body))
             said.append(f"{names[actor]} [{move['type']}]: {move['text']}")
-        run.concluded = state.over
+        run.concluded = conversation.over
     return run
 
 

@@ -45,6 +45,7 @@ from ioa.console import describe
 from ioa.hub import Hub
 from ioa.llm import Engine, load_engine, write_tiny_gguf
 from protocols import AgentCard, Skill
+from protocols.views import GoalDone, GoalStatus
 
 GOAL = (
     "Plan a team lunch for 6 people: the menu costs 12.50 each plus a 15% tip. "
@@ -197,14 +198,8 @@ async def play(
                 you = await stack.enter_async_context(HubClient(hub.url))
                 await you.register(AgentCard(name="you", kind="human", description="the user"))
                 # The first member of the roster opens the conversation: the Reviewer.
-                posted = await you.request(
-                    "POST",
-                    "/v1/goals",
-                    {
-                        "goal": goal,
-                        "roster": [agent.id for agent in cast],
-                        "max_turns": max_turns,
-                    },
+                posted = await you.post_goal(
+                    goal, roster=[agent.id for agent in cast], max_turns=max_turns
                 )
                 out(f"goal: {goal}\n")
                 outcome = await asyncio.wait_for(follow(you, posted, cast, out), timeout)
@@ -216,21 +211,22 @@ async def play(
 
 
 async def follow(
-    you: HubClient, goal: dict[str, Any], cast: list[Agent], out: Callable[[str], None]
+    you: HubClient, goal: GoalStatus, cast: list[Agent], out: Callable[[str], None]
 ) -> Outcome:
     """Print every message of the goal's groups as the hub stores it, then the conclusion."""
-    outcome = Outcome(status="running", conclusion="", group=goal["group"])
+    outcome = Outcome(status="running", conclusion="", group=goal.group)
     names = {agent.id: agent.card.name for agent in cast}
 
     def emit(line: str) -> None:
         outcome.transcript.append(line)
         out(line)
 
-    async for kind, data in you.goal_events(goal["id"]):
-        if kind == "done":
-            outcome.status, outcome.conclusion = data["status"], data["conclusion"] or ""
+    async for event in you.goal_events(goal.id):
+        if isinstance(event, GoalDone):
+            outcome.status, outcome.conclusion = event.goal.status, event.goal.conclusion or ""
             break
-        group = data["group"]
+        data = event.envelope.model_dump(mode="json")
+        group = event.envelope.group
         if group != outcome.group and group not in outcome.sub_teams:
             outcome.sub_teams.append(group)
             emit(await sub_team_banner(group, cast, names))
@@ -245,9 +241,9 @@ async def sub_team_banner(group: str, cast: list[Agent], names: dict[str, str]) 
     for agent in cast:
         if group in agent.client.groups:
             info = await agent.client.group(group)
-            members = ", ".join(names.get(m, m) for m in info["members"])
-            lead = names.get(info["meta"].get("initiator", ""), "?")
-            return f"    +-- sub-team of {lead} (depth {info['meta']['depth']}): {members}"
+            members = ", ".join(names.get(m, m) for m in info.members)
+            lead = names.get(info.meta.get("initiator", ""), "?")
+            return f"    +-- sub-team of {lead} (depth {info.meta['depth']}): {members}"
     return "    +-- a sub-team"
 
 

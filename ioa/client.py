@@ -11,15 +11,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
+from ioa.backoff import Backoff
 from ioa.errors import IoAError
 from ioa.lifecycle import Closeable
-from protocols import AgentCard, Envelope, Payload
+from protocols import AgentCard, Envelope, ErrorCode, Payload
 from protocols.frames import (
     HUB_FRAME,
     Ack,
@@ -30,9 +32,27 @@ from protocols.frames import (
     Joined,
     Synced,
     Welcome,
+    send_text,
+)
+from protocols.views import (
+    AgentInfo,
+    DiscoveryHit,
+    GoalDone,
+    GoalMessage,
+    GoalStatus,
+    Registration,
 )
 
 log = logging.getLogger("ioa.client")
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """The hub's `Retry-After` in seconds, if it sent a usable one."""
+    try:
+        value = float((headers or {}).get("Retry-After", ""))
+    except ValueError:
+        return None
+    return value if 0 < value <= 3600 else None
 
 
 class ClientError(IoAError):
@@ -69,7 +89,9 @@ class HubClient(Closeable):
         """group id → highest seq seen; persist it to resume across restarts of the agent."""
         self.groups: list[str] = []
         self.reconnect = reconnect
-        self.max_backoff = max_backoff
+        self.backoff = Backoff(cap=max_backoff)
+        """Reconnect delays: full jitter up to `max_backoff` seconds."""
+        self._retry_after: float | None = None
         self.echo = echo
         """Also yield this agent's own messages (once acked), in sequence order with the rest:
         what an agent needs that keeps its own copy of each conversation's state."""
@@ -142,20 +164,22 @@ class HubClient(Closeable):
         body = await self.request(
             "POST", "/v1/agents", card.model_dump(mode="json"), token=registration_token
         )
-        self.agent_id, self.token = body["agent_id"], body["token"]
-        return str(body["agent_id"])
+        registration = Registration.model_validate(body)
+        self.agent_id, self.token = registration.agent_id, registration.token
+        return registration.agent_id
 
-    async def agents(self, online: bool = False) -> list[dict[str, Any]]:
+    async def agents(self, online: bool = False) -> list[AgentInfo]:
         body = await self.request("GET", "/v1/agents" + ("?online=true" if online else ""))
-        return list(body["agents"])
+        return [AgentInfo.model_validate(a) for a in body["agents"]]
 
-    async def agent(self, agent_id: str) -> dict[str, Any]:
-        return dict(await self.request("GET", f"/v1/agents/{agent_id}"))
+    async def agent(self, agent_id: str) -> AgentInfo:
+        return AgentInfo.model_validate(await self.request("GET", f"/v1/agents/{agent_id}"))
 
-    async def update_card(self, card: AgentCard) -> dict[str, Any]:
-        return dict(
-            await self.request("PUT", f"/v1/agents/{self.agent_id}", card.model_dump(mode="json"))
+    async def update_card(self, card: AgentCard) -> AgentInfo:
+        body = await self.request(
+            "PUT", f"/v1/agents/{self.agent_id}", card.model_dump(mode="json")
         )
+        return AgentInfo.model_validate(body)
 
     async def deregister(self) -> None:
         await self.request("DELETE", f"/v1/agents/{self.agent_id}")
@@ -169,22 +193,22 @@ class HubClient(Closeable):
         name: str = "",
         protocol: str = "chat",
         meta: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> GroupInfo:
         body = {"name": name, "members": members, "protocol": protocol, "meta": meta or {}}
-        return dict(await self.request("POST", "/v1/groups", body))
+        return GroupInfo.model_validate(await self.request("POST", "/v1/groups", body))
 
     async def discover(
         self, query: str, *, k: int = 5, tags: list[str] | None = None, online: bool = False
-    ) -> list[dict[str, Any]]:
-        """Agents ranked by how well their card matches `query`: `agent_id`, `score`, `card`."""
+    ) -> list[DiscoveryHit]:
+        """Agents ranked by how well their card matches `query`, best first."""
         params = {"q": query, "k": str(k), "online": "true" if online else "false"}
         if tags:
             params["tags"] = ",".join(tags)
         body = await self.request("GET", "/v1/discover?" + urlencode(params))
-        return list(body["hits"])
+        return [DiscoveryHit.model_validate(hit) for hit in body["hits"]]
 
-    async def group(self, group_id: str) -> dict[str, Any]:
-        return dict(await self.request("GET", f"/v1/groups/{group_id}"))
+    async def group(self, group_id: str) -> GroupInfo:
+        return GroupInfo.model_validate(await self.request("GET", f"/v1/groups/{group_id}"))
 
     async def history(self, group_id: str, after: int = 0, limit: int = 500) -> list[Envelope]:
         body = await self.request(
@@ -192,8 +216,30 @@ class HubClient(Closeable):
         )
         return [Envelope.model_validate(m) for m in body["messages"]]
 
-    async def goal_events(self, goal_id: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Stream a goal's progress: ("message", envelope dict)… then ("done", goal dict)."""
+    async def history_pages(
+        self, group_id: str, after: int = 0, limit: int = 500
+    ) -> AsyncIterator[list[Envelope]]:
+        """The group's stored messages after `after`, page by page in sequence order, to the end."""
+        while page := await self.history(group_id, after=after, limit=limit):
+            yield page
+            after = page[-1].seq or after
+
+    async def post_goal(
+        self, goal: str, *, max_turns: int | None = None, roster: list[str] | None = None
+    ) -> GoalStatus:
+        """Give the hub a goal for a team (`roster`, or one the hub's leader forms)."""
+        body: dict[str, Any] = {"goal": goal}
+        if max_turns is not None:
+            body["max_turns"] = max_turns
+        if roster:
+            body["roster"] = roster
+        return GoalStatus.model_validate(await self.request("POST", "/v1/goals", body))
+
+    async def goal(self, goal_id: str) -> GoalStatus:
+        return GoalStatus.model_validate(await self.request("GET", f"/v1/goals/{goal_id}"))
+
+    async def goal_events(self, goal_id: str) -> AsyncIterator[GoalMessage | GoalDone]:
+        """Stream a goal's progress: a `GoalMessage` per message of its groups, then `GoalDone`."""
         headers = {"Authorization": f"Bearer {self.token}"}
         url = f"{self.url}/v1/goals/{goal_id}/events"
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
@@ -206,7 +252,11 @@ class HubClient(Closeable):
                 if line.startswith("event: "):
                     kind = line[7:]
                 elif line.startswith("data: "):
-                    yield kind, json.loads(line[6:])
+                    data = line[6:]
+                    if kind == "done":
+                        yield GoalDone(goal=GoalStatus.model_validate_json(data))
+                    else:
+                        yield GoalMessage(envelope=Envelope.model_validate_json(data))
 
     # WebSocket
     async def connect(self) -> None:
@@ -214,9 +264,23 @@ class HubClient(Closeable):
         if self.token is None:
             raise ClientError("register or pass a token before connecting", "unauthorized")
         self._closing = False
-        await self._open()
+        while True:
+            try:
+                await self._open()
+                break
+            except ClientError as exc:
+                if exc.code != ErrorCode.BUSY:
+                    raise
+            hint, self._retry_after = self._retry_after, None
+            await asyncio.sleep(self.backoff.next(hint))
+        self.backoff.reset()
         self._reader = asyncio.create_task(self._read_loop())
         await self._synced.wait()
+
+    async def wait_synced(self) -> float:
+        """Until the (re)connection has replayed what was missed; the monotonic time then."""
+        await self._synced.wait()
+        return time.monotonic()
 
     async def _open(self) -> None:
         ws_url = self.url.replace("http", "ws", 1) + "/v1/ws"
@@ -224,7 +288,9 @@ class HubClient(Closeable):
         try:
             self._ws = await self._http().ws_connect(ws_url, headers=headers, heartbeat=20.0)
         except aiohttp.WSServerHandshakeError as exc:
-            code = "unauthorized" if exc.status == 401 else "handshake_failed"
+            self._retry_after = _retry_after(exc.headers)
+            codes = {401: ErrorCode.UNAUTHORIZED, 503: ErrorCode.BUSY}
+            code = codes.get(exc.status, "handshake_failed")
             raise ClientError(f"the hub refused the WebSocket: HTTP {exc.status}", code) from exc
         except aiohttp.ClientConnectionError as exc:
             raise ClientError(f"cannot reach the hub at {self.url}: {exc}", "unreachable") from exc
@@ -232,20 +298,19 @@ class HubClient(Closeable):
         await self._ws.send_str(Hello(cursors=self.cursors).model_dump_json())
 
     async def _read_loop(self) -> None:
-        backoff = 0.05
         while True:
             ws = self._ws
             if ws is not None:
                 async for msg in ws:
                     if msg.type is aiohttp.WSMsgType.TEXT:
                         self._handle(msg.data)
-                        backoff = 0.05
+                        self.backoff.reset()
             if self._closing or not self.reconnect:
                 self._inbox.put_nowait(None)
                 return
             self._synced.clear()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self.max_backoff)
+            hint, self._retry_after = self._retry_after, None
+            await asyncio.sleep(self.backoff.next(hint))
             with contextlib.suppress(ClientError):
                 await self._open()
 
@@ -293,7 +358,7 @@ class HubClient(Closeable):
         if ws is None or ws.closed or not self._synced.is_set():
             return  # resent after the next resume
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.send_str('{"op":"send","envelope":' + envelope.model_dump_json() + "}")
+            await ws.send_str(send_text(envelope.model_dump_json()))
 
     async def send(self, envelope: Envelope, timeout: float | None = 30.0) -> Envelope:
         """Send and wait for the hub's ack; returns the envelope with its seq and ts."""

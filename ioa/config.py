@@ -24,6 +24,9 @@ class HubConfig(BaseModel):
     """A SQLite path or URL (`sqlite:///...`), or `postgresql://user:pass@host/db`."""
     registration_token: str | None = None
     """If set, registering an agent needs `Authorization: Bearer <this>`."""
+    admin_token: str | None = None
+    """Bearer token for the operator endpoints (`/v1/admin`); default the registration token.
+    With neither, they answer on loopback connections only."""
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     """Seconds without a heartbeat (or a live WebSocket) after which an agent shows offline."""
     max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
@@ -36,6 +39,9 @@ class HubConfig(BaseModel):
     max_inflight: int = Field(default=256, ge=1, le=100_000)
     """Messages of one connection admitted but not yet acked; past it the hub stops reading that
     socket until acks catch up, so one client's burst cannot fill the write queue for everyone."""
+    max_resuming: int = Field(default=64, ge=1, le=100_000)
+    """Connections replaying their history at once; more are answered 503 with `Retry-After`,
+    so a reconnect wave after a restart costs the hub no more than its normal traffic."""
     header_timeout: float = Field(default=10.0, gt=0, le=3600)
     """Seconds a new TCP connection has to send a complete request head before it is closed."""
     hello_timeout: float = Field(default=10.0, gt=0, le=3600)
@@ -48,7 +54,8 @@ class HubConfig(BaseModel):
             "port": os.environ.get("IOA_HUB_PORT"),
             "database_url": os.environ.get("IOA_DATABASE_URL"),
             "registration_token": os.environ.get("IOA_REGISTRATION_TOKEN"),
+            "admin_token": os.environ.get("IOA_ADMIN_TOKEN"),
         }
-        values = {k: v for k, v in env.items() if v is not None}
+        values: dict[str, object] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)

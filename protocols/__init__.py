@@ -25,6 +25,7 @@ from protocols.envelope import ENVELOPE, PROTOCOL_VERSION, Envelope, new_id
 from protocols.errors import (
     ConversationOver,
     DuplicateTask,
+    ErrorCode,
     IllegalMove,
     InvalidConversation,
     InvalidEnvelope,
@@ -56,6 +57,7 @@ from protocols.messages import (
     message_types,
 )
 from protocols.moves import envelope_fields, move_to_envelope, moves_schema
+from protocols.text import Name, Text
 
 __all__ = [
     "ENVELOPE",
@@ -73,6 +75,7 @@ __all__ = [
     "Discussion",
     "DuplicateTask",
     "Envelope",
+    "ErrorCode",
     "IllegalMove",
     "InvalidConversation",
     "InvalidEnvelope",
@@ -82,6 +85,7 @@ __all__ = [
     "Limits",
     "ModelFacts",
     "MoveSpec",
+    "Name",
     "NoLegalMove",
     "NotAMember",
     "NotAssignee",
@@ -98,6 +102,7 @@ __all__ = [
     "TaskReport",
     "TaskResult",
     "TaskStatus",
+    "Text",
     "Timeout",
     "TurnLimit",
     "UnknownTask",

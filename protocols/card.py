@@ -2,7 +2,8 @@
 
 The card is what the hub indexes for discovery and what other agents read before they invite
 someone into a team. Field names follow A2A's card where the concepts match (name, description,
-version, skills with tags), so an IoA card maps onto an A2A card without loss.
+version, skills with tags), so an IoA card maps onto an A2A card without loss. Every string is
+shown to people, so each is a `Name` or a `Text` (no control characters; see `protocols.text`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from protocols.text import Name, Text
 
 AgentKind = Literal["llm", "tool", "scripted", "human", "remote"]
 
@@ -19,11 +22,11 @@ class Skill(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Name = Field(min_length=1, max_length=120)
     """Short name of the skill, e.g. "write python"."""
-    description: str = Field(default="", max_length=2000)
+    description: Text = Field(default="", max_length=2000)
     """What the skill does, in a sentence or two."""
-    tags: list[str] = Field(default_factory=list, max_length=32)
+    tags: list[Name] = Field(default_factory=list, max_length=32)
     """Keywords that discovery matches exactly (e.g. "python", "robot", "review")."""
 
 
@@ -32,13 +35,13 @@ class ModelFacts(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=200)
+    name: Name = Field(max_length=200)
     """Model name, e.g. "MiniCPM3-4B" or "SmolLM2-135M-Instruct"."""
-    arch: str | None = Field(default=None, max_length=64)
+    arch: Name | None = Field(default=None, max_length=64)
     """GGUF `general.architecture`, e.g. "minicpm3"."""
-    quant: str | None = Field(default=None, max_length=32)
+    quant: Name | None = Field(default=None, max_length=32)
     """Quantisation, e.g. "Q4_K_M"."""
-    n_ctx: int | None = Field(default=None, ge=1)
+    n_ctx: int | None = Field(default=None, ge=1, le=2**24)
     """Context window the agent runs with."""
 
 
@@ -47,13 +50,13 @@ class DeviceFacts(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    host: str | None = Field(default=None, max_length=255)
-    os: str | None = Field(default=None, max_length=64)
-    cpu: str | None = Field(default=None, max_length=255)
-    cores: int | None = Field(default=None, ge=1)
-    simd: list[str] = Field(default_factory=list, max_length=64)
+    host: Name | None = Field(default=None, max_length=255)
+    os: Name | None = Field(default=None, max_length=64)
+    cpu: Name | None = Field(default=None, max_length=255)
+    cores: int | None = Field(default=None, ge=1, le=65_536)
+    simd: list[Name] = Field(default_factory=list, max_length=64)
     """SIMD kernels llama.cpp uses there (AVX2, AVX512, NEON...)."""
-    ram_mb: int | None = Field(default=None, ge=0)
+    ram_mb: int | None = Field(default=None, ge=0, le=2**40)
 
 
 class AgentCard(BaseModel):
@@ -61,18 +64,18 @@ class AgentCard(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, max_length=64)
+    id: Name | None = Field(default=None, max_length=64)
     """Hub-assigned identity; ignored when registering."""
-    name: str = Field(min_length=1, max_length=120)
+    name: Name = Field(min_length=1, max_length=120)
     """Display name; need not be unique (the id is)."""
-    description: str = Field(default="", max_length=4000)
+    description: Text = Field(default="", max_length=4000)
     """What the agent is for, in plain words."""
     kind: AgentKind = "llm"
     """What drives the agent: a local model, a function, a script, a person, a remote agent."""
     skills: list[Skill] = Field(default_factory=list, max_length=64)
     model: ModelFacts | None = None
     device: DeviceFacts | None = None
-    version: str = Field(default="0.1.0", max_length=32)
+    version: Name = Field(default="0.1.0", max_length=32)
     """The agent's own version (not the protocol's)."""
 
     def search_text(self) -> str:

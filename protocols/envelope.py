@@ -38,7 +38,7 @@ else:
 class Envelope(BaseModel):
     """A message as it crosses the wire and as it is stored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     v: Literal["1"] = PROTOCOL_VERSION
     """Protocol version."""

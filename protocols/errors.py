@@ -1,16 +1,63 @@
-"""The root of every error `protocols` raises.
+"""Every error code that crosses the wire, and the root of every error `protocols` raises.
 
-Each class carries a stable wire `code` and a default message, so the hub can answer
-`{"error": {"code", "message"}}` straight from the exception without a lookup table of its own.
+`ErrorCode` is the one list of codes a hub may answer with (`{"error": {"code", "message"}}`);
+clients compare against its members instead of bare strings. Each exception class carries one
+code and a default message; the hub maps codes to HTTP statuses in one table of its own.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Stable wire codes. Each names one failure; a new failure gets a new code."""
+
+    # the conversation's rules (protocols.conversation)
+    PROTOCOL_ERROR = "protocol_error"
+    INVALID_ENVELOPE = "invalid_envelope"
+    ILLEGAL_MOVE = "illegal_move"
+    NOT_YOUR_TURN = "not_your_turn"
+    NOT_A_MEMBER = "not_a_member"
+    CONVERSATION_OVER = "conversation_over"
+    TURN_LIMIT = "turn_limit"
+    UNKNOWN_TASK = "unknown_task"
+    NOT_ASSIGNEE = "not_assignee"
+    TASK_CLOSED = "task_closed"
+    DUPLICATE_TASK = "duplicate_task"
+    WRONG_GROUP = "wrong_group"
+    INVALID_CONVERSATION = "invalid_conversation"
+    INVALID_STATE = "invalid_state"
+    INVALID_MOVE = "invalid_move"
+    NO_LEGAL_MOVE = "no_legal_move"
+    UNSUPPORTED_MESSAGE_TYPE = "unsupported_message_type"
+    # the hub's edge and registry
+    INTERNAL_ERROR = "internal_error"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    SENDER_MISMATCH = "sender_mismatch"
+    UNKNOWN_AGENT = "unknown_agent"
+    UNKNOWN_GROUP = "unknown_group"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INVALID_REQUEST = "invalid_request"
+    MALFORMED_JSON = "malformed_json"
+    INVALID_ADDRESSEE = "invalid_addressee"
+    HELLO_REQUIRED = "hello_required"
+    DUPLICATE_HELLO = "duplicate_hello"
+    FRAME_TOO_LARGE = "frame_too_large"
+    UNAVAILABLE = "unavailable"
+    BUSY = "busy"
+    GROUP_QUARANTINED = "group_quarantined"
+    DISCOVERY_ERROR = "discovery_error"
+    INVALID_QUERY = "invalid_query"
+    INVALID_VECTOR = "invalid_vector"
 
 
 class ProtocolError(Exception):
     """Something a message or a move breaks in the protocol."""
 
-    code: str = "protocol_error"
+    code: ErrorCode = ErrorCode.PROTOCOL_ERROR
     default_message: str = "the message breaks the protocol"
 
     def __init__(self, message: str | None = None) -> None:
@@ -19,103 +66,103 @@ class ProtocolError(Exception):
 
 
 class InvalidEnvelope(ProtocolError):
-    code = "invalid_envelope"
+    code = ErrorCode.INVALID_ENVELOPE
     default_message = "the envelope does not match the wire schema"
 
 
 class IllegalMove(ProtocolError):
     """The message type (or its shape) is not allowed in the conversation's current phase."""
 
-    code = "illegal_move"
+    code = ErrorCode.ILLEGAL_MOVE
     default_message = "this move is not allowed now"
 
 
 class NotYourTurn(ProtocolError):
     """Only the agent holding the turn may take one; the conversation may also be waiting."""
 
-    code = "not_your_turn"
+    code = ErrorCode.NOT_YOUR_TURN
     default_message = "it is not your turn"
 
 
 class NotAMember(ProtocolError):
     """The sender or an addressee is not a member of the group."""
 
-    code = "not_a_member"
+    code = ErrorCode.NOT_A_MEMBER
     default_message = "not a member of this group"
 
 
 class ConversationOver(ProtocolError):
     """The conversation has reached a terminal phase; nothing more is accepted."""
 
-    code = "conversation_over"
+    code = ErrorCode.CONVERSATION_OVER
     default_message = "the conversation is over"
 
 
 class TurnLimit(ProtocolError):
     """The hard turn cap is reached: the speaker may only conclude."""
 
-    code = "turn_limit"
+    code = ErrorCode.TURN_LIMIT
     default_message = "the turn limit is reached; the only legal move is to conclude"
 
 
 class UnknownTask(ProtocolError):
     """A task id that no assignment in this group ever created."""
 
-    code = "unknown_task"
+    code = ErrorCode.UNKNOWN_TASK
     default_message = "no such task in this group"
 
 
 class NotAssignee(ProtocolError):
     """Only an assignee of a task may report on it."""
 
-    code = "not_assignee"
+    code = ErrorCode.NOT_ASSIGNEE
     default_message = "you are not an assignee of this task"
 
 
 class TaskClosed(ProtocolError):
     """The task has finished, or this assignee has already reported its result."""
 
-    code = "task_closed"
+    code = ErrorCode.TASK_CLOSED
     default_message = "the task takes no more reports from you"
 
 
 class DuplicateTask(ProtocolError):
     """Task ids are unique within a group."""
 
-    code = "duplicate_task"
+    code = ErrorCode.DUPLICATE_TASK
     default_message = "a task with this id already exists in the group"
 
 
 class WrongGroup(ProtocolError):
     """The envelope names another group than the conversation it was applied to."""
 
-    code = "wrong_group"
+    code = ErrorCode.WRONG_GROUP
     default_message = "the message belongs to another group"
 
 
 class InvalidConversation(ProtocolError):
     """A conversation cannot start with these members or limits."""
 
-    code = "invalid_conversation"
+    code = ErrorCode.INVALID_CONVERSATION
     default_message = "invalid conversation settings"
 
 
 class InvalidState(ProtocolError):
     """A stored conversation state does not parse or breaks the machine's invariants."""
 
-    code = "invalid_state"
+    code = ErrorCode.INVALID_STATE
     default_message = "the stored conversation state is invalid"
 
 
 class InvalidMove(ProtocolError):
     """A decoded move (e.g. a model's JSON) does not have the shape of any move."""
 
-    code = "invalid_move"
+    code = ErrorCode.INVALID_MOVE
     default_message = "the move does not match the move schema"
 
 
 class NoLegalMove(ProtocolError):
     """The agent may send nothing now, so there is no schema to decode a move with."""
 
-    code = "no_legal_move"
+    code = ErrorCode.NO_LEGAL_MOVE
     default_message = "the agent has no legal move now"

@@ -25,7 +25,7 @@ TaskStatus = Literal["pending", "running", "done", "failed", "canceled"]
 class Payload(BaseModel):
     """Base of every message payload; subclasses set `type` to a unique `Literal`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     registry: ClassVar[dict[str, type[Payload]]] = {}
 
@@ -112,7 +112,12 @@ class Conclude(Payload):
 
 
 class Conclusion(Payload):
-    """The group's answer to its goal; the last message of a conversation."""
+    """The group's answer to its goal; the last message of a conversation.
+
+    When its sender is the hub (`"hub"`), the members ran out (of turns, or of patience: too
+    many turn timeouts in a row) and `text` says why; the conversation ends as expired and a goal
+    it answers fails. The hub sends it only then, so the sender alone tells the two apart.
+    """
 
     type: Literal["conclusion"] = "conclusion"
     text: str = Field(max_length=TEXT_MAX)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 from agents.robots import prompts
@@ -29,11 +28,10 @@ from agents.runtime import Agent
 from environments.rocobench import RocoEnv
 from environments.rocobench.robots import MODEL_DESCRIPTIONS
 from ioa.llm import DEFAULT_TEMPERATURE, Engine
-from protocols import AgentCard, Envelope, ModelFacts, Skill
+from protocols import HUB_SENDER, AgentCard, Envelope, ModelFacts, Skill
 
 GROUP_TIMEOUT = 1800.0
 """Seconds one group may take before the attempt is given up (a guard, not a rule)."""
-POLL_SECONDS = 0.2
 
 
 class IoAPlanner(Planner):
@@ -98,39 +96,42 @@ class IoAPlanner(Planner):
         self.groups.append(group)
         emit(Event("say", ctx.step, ctx.attempt, "hub", goal, {"type": "goal", "group": group}))
         chat = await self._follow(lead, group, ctx, emit)
-        plan = next((s.plan for s in chat if s.kind == "conclusion"), None)
+        ending = next((s for s in chat if s.kind == "conclusion"), None)
+        plan = ending.plan if ending is not None else None
         reason = "" if plan else f"no conclusion within {self.group_timeout:.0f} s"
+        if ending is not None and ending.plan is None:
+            reason = ending.text  # the hub ended the group, and its conclusion says why
         return Proposal(plan, tuple(chat), sum(s.kind != "conclusion" for s in chat), reason)
 
     async def _follow(self, lead: Agent, group: str, ctx: PlanContext, emit: Emit) -> list[Said]:
-        """Read the group's transcript from the hub as it grows, until its conclusion."""
+        """The group's messages as the lead receives them, until its conclusion."""
         chat: list[Said] = []
-        seen = 0
-        deadline = time.monotonic() + self.group_timeout
-        while time.monotonic() < deadline:
-            for envelope in await lead.client.history(group, after=seen):
-                seen = envelope.seq or seen
-                said = self._said(envelope)
-                if said is None:
-                    continue
-                chat.append(said)
-                data: dict[str, Any] = {
-                    "type": said.kind,
-                    "plan": said.plan,
-                    "group": group,
-                    "seq": seen,
-                }
-                if envelope.to:
-                    data["to"] = [self._names.get(t, t) for t in envelope.to]
-                emit(Event("say", ctx.step, ctx.attempt, said.robot, said.text, data))
-                if said.kind == "conclusion":
-                    return chat
-            await asyncio.sleep(POLL_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            async with (
+                asyncio.timeout(self.group_timeout),
+                contextlib.aclosing(lead.follow(group)) as messages,
+            ):
+                async for envelope in messages:
+                    said = self._said(envelope)
+                    if said is None:
+                        continue
+                    chat.append(said)
+                    data: dict[str, Any] = {
+                        "type": said.kind,
+                        "plan": said.plan,
+                        "group": group,
+                        "seq": envelope.seq,
+                    }
+                    if envelope.to:
+                        data["to"] = [self._names.get(t, t) for t in envelope.to]
+                    emit(Event("say", ctx.step, ctx.attempt, said.robot, said.text, data))
         return chat
 
     def _said(self, envelope: Envelope) -> Said | None:
         robot = self._names.get(envelope.sender, envelope.sender)
         text = str(getattr(envelope.payload, "text", ""))
+        if envelope.type == "conclusion" and envelope.sender == HUB_SENDER:
+            return Said(robot, "conclusion", text)  # the members ran out: a reason, not a plan
         if envelope.type == "conclusion":
             return Said(robot, "conclusion", "", text)
         if envelope.type in ("discussion", "conclude", "timeout"):

@@ -98,7 +98,14 @@ class Company:
         self, folder: RunFolder, config: CompanyConfig, inputs: RunState | None
     ) -> RunSummary:
         sandbox = self.sandbox or Sandbox(SandboxLimits(timeout_s=config.run.timeout_s))
-        isolation = sandbox.capabilities().mode
+        caps = sandbox.capabilities()
+        isolation = caps.mode
+        if isolation != "namespaces" and sandbox.isolation != "none":
+            raise CompanyError(
+                "this machine cannot isolate generated code (no namespaces); it would see the "
+                "host's files and your environment. Run with --no-isolation to accept that "
+                f"(`python -m environments.workspace` says why):\n{caps.describe()}"
+            )
         model = model_facts(self.engines.default).name
         n_ctx = n_ctx_of(self.engines.default, config.context.n_ctx)
         graph_config: RunnableConfig = {

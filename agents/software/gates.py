@@ -93,11 +93,9 @@ class Gates:
     refused: list[str] = field(default_factory=list)
 
     def materialise(self, files: dict[str, str]) -> None:
-        """Make the folder hold exactly `files` (machinery folders aside)."""
+        """Make the folder hold exactly `files`: whatever the last run left is cleared away."""
         self.refused = []
-        for path in self.workspace.files():
-            if path not in files:
-                self.workspace.delete(path)
+        self.workspace.prune(files)
         for path, content in files.items():
             try:
                 self.workspace.write(path, content)

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agents.fallback import fallback_move
+from agents.conversation import Conversation
 from agents.software.artifacts import Answer, Artifact, ask, decide
 from agents.software.config import CompanyConfig, PhaseSpec
 from agents.software.context import Gauge, fit_chat, shorten
@@ -30,11 +30,9 @@ from agents.software.errors import PhaseFailed
 from agents.software.seats import Seat
 from ioa.client import ClientError
 from ioa.llm import Completion, Engine
-from protocols import Envelope, ProtocolError
-from protocols.conversation import ConversationState, apply, legal_moves
-from protocols.conversation.settings import conversation_for_group
+from protocols import Envelope
+from protocols.frames import GroupInfo
 from protocols.messages import TEXT_MAX
-from protocols.moves import move_to_envelope
 
 __all__ = ["DELIVERY_TIMEOUT", "OnMessage", "PhaseResult", "Seminar", "system_prompt"]
 
@@ -101,7 +99,7 @@ class Seminar:
         group = await self._open(name, spec, instructor, assistant, task, meta or {})
         talk = _Talk(group, [instructor, assistant], self.on_message)
         nothing = Artifact(spec.artifact.kind, {}, "none", "no answer")
-        result = PhaseResult(name, talk.state.group, nothing, 0)
+        result = PhaseResult(name, talk.conversation.group, nothing, 0)
         chat: list[dict[str, str]] = [{"role": "system", "content": system}]
         message, best = instruction, None
         for round_number in range(1, spec.turns + 1):
@@ -144,7 +142,7 @@ class Seminar:
         assistant: Seat,
         task: str,
         meta: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> GroupInfo:
         goal = f"{name}: {task}"[:500]
         settings = {"goal": goal, "initiator": instructor.id, "max_turns": 2 * spec.turns + 1}
         try:
@@ -207,28 +205,21 @@ def _better(best: Artifact | None, new: Artifact) -> Artifact:
 
 
 class _Talk:
-    """The protocol state of one phase group, advanced by each message the hub accepts."""
+    """One phase group's talk: its replica, advanced by each message the hub accepts."""
 
-    def __init__(self, group: dict[str, Any], seats: list[Seat], on_message: OnMessage | None):
-        self.state: ConversationState = conversation_for_group(
-            group["id"], group["members"], group["meta"], group["created_at"]
-        )
+    def __init__(self, group: GroupInfo, seats: list[Seat], on_message: OnMessage | None):
+        self.conversation = Conversation(group)
         self.seats = seats
         self.on_message = on_message
 
     async def say(self, seat: Seat, kind: str, text: str, *, to: Seat | None = None) -> str:
         """Send one move from `seat`; returns its text as the hub delivered it to the other."""
-        legal = legal_moves(self.state, seat.id)
         move: dict[str, Any] = {"type": kind, "text": text[:TEXT_MAX]}
         if to is not None:
             move["next_speaker"] = to.id
-        try:
-            envelope = move_to_envelope(legal, move)
-        except ProtocolError:
-            fallback = fallback_move(legal, summary=text[:2000])
-            if fallback is None:
-                raise PhaseFailed(f"{seat.label} has no legal move left") from None
-            envelope = move_to_envelope(legal, fallback)
+        envelope = self.conversation.envelope(seat.id, move, summary=text[:2000])
+        if envelope is None:
+            raise PhaseFailed(f"{seat.label} has no legal move left")
         try:
             stamped = await seat.client.send(envelope)
             delivered = [
@@ -237,7 +228,7 @@ class _Talk:
         except (ClientError, TimeoutError) as exc:
             reason = exc.message if isinstance(exc, ClientError) else "delivery timed out"
             raise PhaseFailed(f"{seat.label}'s {kind} failed on the hub: {reason}") from exc
-        self.state = apply(self.state, stamped)
+        self.conversation.fold(stamped)
         if self.on_message is not None:
             shown = self.on_message(stamped)
             if shown is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from agents.software.artifacts import Artifact
 from agents.software.config import CompanyConfig, PhaseSpec
@@ -79,7 +79,10 @@ class Runtime:
     n_ctx: int
 
 
-Node = Callable[[RunState], Awaitable[RunState]]
+class Node(Protocol):
+    """One step of the chain as LangGraph calls it: `state` by name, as its node protocol says."""
+
+    def __call__(self, state: RunState) -> Awaitable[RunState]: ...
 
 
 def initial_state(task: str, chars_per_token: float) -> RunState:

@@ -74,19 +74,19 @@ BUILDERS: dict[str, Callable[[int, random.Random], list[tuple[int, int]]]] = {
 }
 
 
-def build_topology(kind: str, nodes: int, seed: int = 0) -> nx.DiGraph:
+def build_topology(kind: str, nodes: int, seed: int = 0) -> nx.DiGraph[int]:
     """The DAG of `kind` on `nodes` nodes (see the module docstring)."""
     builder = BUILDERS.get(kind)
     if builder is None:
         raise ConfigError(f"unknown topology {kind!r}; choose from {sorted(BUILDERS)}")
     if not isinstance(nodes, int) or not 1 <= nodes <= 1024:
         raise ConfigError(f"a topology needs 1 to 1024 nodes, not {nodes!r}")
-    graph = nx.DiGraph(topology=kind, seed=seed)
+    graph: nx.DiGraph[int] = nx.DiGraph(topology=kind, seed=seed)
     graph.add_nodes_from(range(nodes), role="programmer")
     graph.add_edges_from(builder(nodes, random.Random(seed)), role="reviewer")
     return graph
 
 
-def layers(graph: nx.DiGraph) -> list[list[int]]:
+def layers(graph: nx.DiGraph[int]) -> list[list[int]]:
     """Kahn layering: each layer's nodes depend only on earlier layers (execution order)."""
     return [sorted(layer) for layer in nx.topological_generations(graph)]

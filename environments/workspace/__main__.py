@@ -1,7 +1,9 @@
-"""`python -m environments.workspace`: print what the sandbox enforces on this machine."""
+"""`python -m environments.workspace [--isolation auto|namespaces|none] [--json]`: print what
+the sandbox enforces on this machine, in the default mode or the one named."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -9,8 +11,12 @@ from .sandbox import Sandbox
 
 
 def main(argv: list[str]) -> int:
-    caps = Sandbox().capabilities()
-    print(json.dumps(caps.to_dict(), indent=2) if "--json" in argv else caps.describe())
+    parser = argparse.ArgumentParser(prog="python -m environments.workspace")
+    parser.add_argument("--isolation", choices=("auto", "namespaces", "none"), default="auto")
+    parser.add_argument("--json", action="store_true", help="the report as JSON")
+    args = parser.parse_args(argv)
+    caps = Sandbox(isolation=args.isolation).capabilities()
+    print(json.dumps(caps.to_dict(), indent=2) if args.json else caps.describe())
     return 0
 
 

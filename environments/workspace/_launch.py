@@ -3,23 +3,31 @@
 Builds the minimal environment (HOME and TMPDIR inside the workspace, headless, no display),
 the launcher's spec and argv, runs it through `_process`, and turns the launcher's status line
 into an exit code or signal. Never a shell: every command is an argv list.
+
+With namespaces the program works on a copy of the workspace that the launcher copies back
+when the program is over, so the launcher, not the host, enforces the deadline; the host's own
+deadline comes `COPY_BACK_S` later and only catches a launcher that hangs.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
+import subprocess
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ._cgroup import PidsCgroup
 from ._process import Captured, run_captured
+from ._seccomp import supported as seccomp_supported
+from ._tree import DIR_FLAGS, remove_entry
 from .errors import SandboxError
 from .limits import SandboxLimits
 
@@ -29,6 +37,10 @@ SCRATCH = ".sandbox"
 """Folder inside the workspace holding a run's HOME and TMPDIR; removed after the run."""
 
 JAIL = Path(__file__).with_name("_jail.py")
+COPY_BACK_S = 10.0
+"""How long after the program's deadline the launcher may take to copy the workspace back."""
+MAX_DEPTH = 32
+"""Folders deeper than this are not copied into or out of the run (no valid path is so deep)."""
 
 HEADLESS_ENV = {
     "MPLBACKEND": "Agg",
@@ -63,7 +75,10 @@ class Launched:
     captured: Captured
     exit_code: int | None
     signal: int | None
+    timed_out: bool
     pids_exhausted: bool
+    disk_full: bool
+    """The workspace did not even fit on the run's disk (the program never started)."""
     facts: dict[str, Any]
     scratch: dict[str, bytes]
 
@@ -95,14 +110,20 @@ def launch(
         "env": env,
         "namespaces": namespaces,
         "limits": asdict(limits),
-        "tmpfs_bytes": limits.tmpfs_bytes,
-        "runtime": _interpreter_roots(python),
+        "disk_bytes": limits.tmpfs_bytes,
+        "disk_files": limits.disk_files,
+        "max_depth": MAX_DEPTH,
+        "runtime": list(interpreter_roots(python)),
+        "read_back": list(read_back),
+        "timeout_s": timeout_s,
+        "seccomp": seccomp_supported(),
         "cgroup_procs": cgroup.procs_file if cgroup else None,
         "nproc": None if cgroup or os.geteuid() == 0 else _own_process_count() + limits.processes,
     }
 
     def argv_for(status_fd: int) -> list[str]:
-        jail = [sys.executable, "-I", "-B", str(JAIL), json.dumps({**spec, "status_fd": status_fd})]
+        spec_json = json.dumps({**spec, "status_fd": status_fd})
+        jail = [sys.executable, "-I", "-S", "-B", str(JAIL), spec_json]
         if not namespaces:
             return jail
         if unshare is None:
@@ -114,7 +135,7 @@ def launch(
             argv_for,
             cwd=str(root),
             env=env,
-            timeout_s=timeout_s,
+            timeout_s=timeout_s + (COPY_BACK_S if namespaces else 0.0),
             cap=limits.output_bytes,
             on_stop=cgroup.kill_all if cgroup else None,
         )
@@ -128,8 +149,12 @@ def launch(
     if "setup_error" in status:
         raise SandboxError(f"the sandbox could not start the program: {status['setup_error']}")
     exit_code, signal_number = _ending(captured, status, namespaces)
+    timed_out = captured.timed_out or bool(status.get("timed_out"))
+    disk_full = bool(status.get("disk_full"))
     facts = {key: value for key, value in status.items() if key not in ("exit", "signal")}
-    return Launched(captured, exit_code, signal_number, pids_exhausted, facts, collected)
+    return Launched(
+        captured, exit_code, signal_number, timed_out, pids_exhausted, disk_full, facts, collected
+    )
 
 
 def unshare_argv(unshare: str) -> list[str]:
@@ -141,12 +166,17 @@ def unshare_argv(unshare: str) -> list[str]:
 
 
 def remove_scratch(root: Path) -> None:
-    """Delete the scratch folder without following anything the program may have planted."""
-    path = root / SCRATCH
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
+    """Delete the scratch folder, whatever the program made of it (a link, a FIFO, a tree
+    deeper than Python's recursion limit), without following anything it planted."""
+    try:
+        root_fd = os.open(root, DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        with suppress(FileNotFoundError):
+            remove_entry(root_fd, SCRATCH)
+    finally:
+        os.close(root_fd)
 
 
 def _reset_scratch(root: Path) -> Path:
@@ -157,9 +187,28 @@ def _reset_scratch(root: Path) -> Path:
     return scratch
 
 
-def _interpreter_roots(python: str) -> list[str]:
-    """The folders holding the interpreter's environment (a virtualenv and the Python it links)."""
-    return sorted({str(Path(p).parent.parent) for p in (python, os.path.realpath(python))})
+@lru_cache(maxsize=8)
+def interpreter_roots(python: str) -> tuple[str, ...]:
+    """The folders the interpreter needs besides /usr: its prefixes (a virtualenv and the
+    Python it was made from, a pyenv or /opt build), asked of the interpreter itself once.
+
+    Only these are shown to the program, so a package installed in editable mode from a source
+    tree elsewhere is not importable in the sandbox, and neither is anything else of that tree.
+    """
+    code = "import sys; print(sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)"
+    found = {str(Path(p).parent.parent) for p in (python, os.path.realpath(python))}
+    with suppress(OSError, subprocess.SubprocessError):
+        result = subprocess.run(
+            [python, "-E", "-s", "-S", "-c", code], capture_output=True, timeout=30, check=False
+        )
+        found |= set(result.stdout.decode(errors="replace").split())
+    roots: list[str] = []
+    absolute = {p for p in found if os.path.isabs(p)}
+    for path in sorted(absolute | {os.path.realpath(p) for p in absolute}):
+        inside = any(path == root or path.startswith(root + "/") for root in roots)
+        if path not in ("/", "/usr") and not path.startswith("/usr/") and not inside:
+            roots.append(path)
+    return tuple(roots)
 
 
 def _environment(root: Path, python: str) -> dict[str, str]:
@@ -215,12 +264,12 @@ def _ending(
 ) -> tuple[int | None, int | None]:
     """(exit code, signal) of the program itself, not of `unshare` or the launcher."""
     if namespaces:
+        if "timed_out" in status or (captured.timed_out and "exit" not in status):
+            return None, signal.SIGKILL
         if "exit" in status:
             return int(status["exit"]), None
         if "signal" in status:
             return None, int(status["signal"])
-        if captured.timed_out:
-            return None, signal.SIGKILL
         tail = captured.stderr.decode("utf-8", errors="replace").strip()[-500:]
         raise SandboxError(
             f"the sandbox launcher ended without a report (code {captured.returncode}): {tail}"

@@ -1,8 +1,10 @@
 """Measure which isolation works here by running a tiny program through the real launcher.
 
 The probe program reports its PID (2 inside a PID namespace), the network interfaces it sees
-(only `lo` inside an empty network namespace) and whether it could create a file outside its
-workspace; the probe then checks the host side for that file.
+(only `lo` inside an empty network namespace), whether it could create a file outside its
+workspace or under /usr, whether it sees a file planted beside its workspace, what /dev holds,
+its effective capabilities, whether `unshare(CLONE_NEWUSER)` works, and which file system its
+workspace and /tmp are on; the probe then checks the host side for the escaped file.
 """
 
 from __future__ import annotations
@@ -26,21 +28,38 @@ from .limits import SandboxLimits
 __all__ = ["probe"]
 
 _PROBE = """
-import json, os, sys
+import ctypes, json, os, sys
+outside, planted, disk_bytes = sys.argv[1], sys.argv[2], int(sys.argv[3])
 report = {"pid": os.getpid()}
 try:
     with open("/proc/net/dev") as handle:
         report["ifaces"] = sorted(line.split(":")[0].strip() for line in handle.readlines()[2:])
 except OSError:
     report["ifaces"] = None
-try:
-    with open(sys.argv[1], "x") as handle:
-        handle.write("escaped")
-    report["outside_write"] = True
-except OSError:
-    report["outside_write"] = False
+report["outside_write"] = False
+for path in (outside, "/usr/ioa-sandbox-probe"):
+    try:
+        with open(path, "x") as handle:
+            handle.write("escaped")
+        report["outside_write"] = path != outside  # that one may land in the private /tmp
+    except OSError:
+        pass
+report["host_seen"] = os.path.exists(planted) or os.path.exists("/etc/shadow")
+report["dev"] = sorted(os.listdir("/dev"))
+with open("/proc/self/status") as handle:
+    status = dict(line.split(":", 1) for line in handle if ":" in line)
+caps_value, no_new_privs = status["CapEff"].strip(), status["NoNewPrivs"].strip()
+report["caps_dropped"] = int(caps_value, 16) == 0 and no_new_privs == "1"
+here, tmp = os.statvfs("."), os.statvfs("/tmp")
+report["disk_bounded"] = (
+    here.f_fsid == tmp.f_fsid and here.f_blocks * here.f_frsize <= disk_bytes + 4096
+)
+libc = ctypes.CDLL(None, use_errno=True)
+report["userns_blocked"] = libc.unshare(0x10000000) != 0
 print(json.dumps(report))
 """
+
+DEVICES = ["fd", "full", "null", "random", "shm", "stderr", "stdin", "stdout", "urandom", "zero"]
 
 
 def find_unshare() -> str | None:
@@ -99,10 +118,20 @@ def _probe_namespaces(
         root = folder / "workspace"
         root.mkdir()
         outside = folder / f"outside-{secrets.token_hex(4)}"
+        planted = folder / "planted"
+        planted.write_text("a host file the program must not see")
+        limits = SandboxLimits()
         launched = launch(
             root,
-            [*python_flags(True), "-c", _PROBE, str(outside)],
-            limits=SandboxLimits(),
+            [
+                *python_flags(True),
+                "-c",
+                _PROBE,
+                str(outside),
+                str(planted),
+                str(limits.tmpfs_bytes),
+            ],
+            limits=limits,
             python=python,
             namespaces=True,
             unshare=unshare,
@@ -118,13 +147,15 @@ def _probe_namespaces(
         raise SandboxError(f"the probe could not be read: {exc}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    facts = launched.facts
     return replace(
         base,
         mode="namespaces",
         network_isolated=report.get("ifaces") == ["lo"],
         pid_namespace=report.get("pid") == 2,
-        readonly_host=bool(facts.get("readonly_host")) and not escaped,
-        private_dev=bool(facts.get("private_dev")),
-        privileges_dropped=bool(facts.get("caps_dropped")),
+        readonly_host=not report.get("outside_write", True) and not escaped,
+        private_dev=report.get("dev") == DEVICES,
+        privileges_dropped=bool(report.get("caps_dropped")),
+        host_hidden=report.get("host_seen") is False,
+        user_namespaces_blocked=bool(report.get("userns_blocked")),
+        disk_bounded=bool(report.get("disk_bounded")),
     )

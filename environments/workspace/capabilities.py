@@ -31,7 +31,7 @@ class Capabilities:
     pid_namespace: bool
     """Every process the program starts dies with it."""
     readonly_host: bool
-    """Host mounts are read-only inside the sandbox; /tmp, /var/tmp, /run, /dev/shm are private."""
+    """Nothing of the host is writable: only the workspace copy and the private scratch folders."""
     private_dev: bool
     """Only null, zero, full, random and urandom exist in /dev."""
     privileges_dropped: bool
@@ -41,17 +41,29 @@ class Capabilities:
     rlimits: tuple[str, ...] = RLIMITS
     notes: tuple[str, ...] = field(default=())
     """Plain-language caveats: what is NOT prevented here."""
+    host_hidden: bool = False
+    """The program sees an allow-list, not the host: /usr, the interpreter's folders, a few
+    generated /etc files, its workspace and private scratch; no home, run state or sockets."""
+    user_namespaces_blocked: bool = False
+    """`unshare(CLONE_NEWUSER)` fails: no namespace where the program would hold capabilities."""
+    disk_bounded: bool = False
+    """The workspace and the scratch folders share one size- and inode-limited disk per run."""
 
     def describe(self) -> str:
         """A short multi-line report for people."""
         yes = {True: "yes", False: "NO"}
+        blocked = {True: "blocked", False: "NOT blocked"}
+        bounded = {True: "bounded", False: "NOT bounded"}
         lines = [
             f"sandbox isolation: {self.mode} (running as {'root' if self.is_root else 'user'})",
             f"  network isolated:    {yes[self.network_isolated]}",
             f"  pid namespace:       {yes[self.pid_namespace]}",
+            f"  host hidden:         {yes[self.host_hidden]} (allow-list view)",
             f"  read-only host fs:   {yes[self.readonly_host]}",
             f"  private /dev:        {yes[self.private_dev]}",
             f"  privileges dropped:  {yes[self.privileges_dropped]}",
+            f"  user namespaces:     {blocked[self.user_namespaces_blocked]}",
+            f"  disk per run:        {bounded[self.disk_bounded]}",
             f"  process limit:       {self.process_limit}",
             f"  resource limits:     {', '.join(self.rlimits)}",
         ]
@@ -66,18 +78,30 @@ class Capabilities:
 
 
 def caveats(caps: Capabilities) -> tuple[str, ...]:
-    """The honest list of what this configuration leaves open."""
+    """The honest list of what this configuration leaves open, each item observed by the probe
+    or by the attack suite (`tests/environments/workspace/test_sandbox_attacks.py`)."""
     notes = [
-        "the program runs with the host's Python and its installed packages; nothing is installed",
+        "the program runs with the host's Python and the packages installed in its prefix; "
+        "nothing is installed",
     ]
     if caps.mode == "namespaces":
         notes.append(
-            "host files stay readable (read-only); secrets readable by the runner's user "
-            "are readable by the program"
+            "the program works on a copy of the workspace; folders, regular files and links are "
+            "copied back when it ends (FIFOs, sockets and folders over 32 deep are not)"
         )
+    else:
+        notes.append("refused for model-written code unless chosen explicitly (isolation='none')")
+    if not caps.host_hidden:
         notes.append(
-            "UNIX sockets outside /tmp, /run and /dev stay connectable (sockets ignore read-only "
-            "mounts)"
+            "host files are visible: the program reads (and, without a read-only host, writes) "
+            "every file the runner's user can, including the home folder, the run's state and "
+            "hub credentials, other runs, and UNIX sockets"
+        )
+    if not caps.pid_namespace:
+        notes.append(
+            "the runner's environment (cloud keys, hub tokens) is readable through "
+            "/proc/<pid>/environ, and the program can trace (ptrace) the runner (as root always; "
+            "as a user unless Yama's ptrace_scope forbids it)"
         )
     if not caps.network_isolated:
         notes.append("no network namespace: the program can open network connections")
@@ -87,13 +111,26 @@ def caveats(caps: Capabilities) -> tuple[str, ...]:
             "only its working folder, HOME and TMPDIR point into the workspace"
         )
     if not caps.pid_namespace:
-        notes.append(
-            "no pid namespace: a child that leaves the process group"
-            + (
-                " is killed through the cgroup"
-                if caps.process_limit.startswith("cgroup")
-                else " can outlive the run"
+        if not caps.process_limit.startswith("cgroup"):
+            notes.append(
+                "no pid namespace: a child that leaves the process group can outlive the run"
             )
+        elif caps.is_root:
+            notes.append(
+                "no pid namespace: a child that leaves the process group is killed through the "
+                "cgroup, but one that moves itself out of the run's cgroup (root can) outlives "
+                "the run"
+            )
+        else:
+            notes.append(
+                "no pid namespace: a child that leaves the process group is killed through the "
+                "cgroup"
+            )
+    if not caps.user_namespaces_blocked:
+        notes.append("the program can create a user namespace and hold every capability inside it")
+    if not caps.disk_bounded:
+        notes.append(
+            "disk is bounded per file (RLIMIT_FSIZE), not per run: many files can fill the disk"
         )
     if caps.process_limit == "none":
         notes.append("no process limit: a fork bomb is only stopped by the timeout")

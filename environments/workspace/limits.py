@@ -34,7 +34,10 @@ class SandboxLimits:
     output_bytes: int = 64 * 1024
     """Bytes kept per output stream; the rest is read and dropped."""
     tmpfs_bytes: int = 64 * _MIB
-    """Size of the private /tmp, /var/tmp and /dev/shm (namespace mode)."""
+    """The run's whole disk (namespace mode): one tmpfs holding the workspace copy, /tmp,
+    /var/tmp and /dev/shm together; a program that fills it gets ENOSPC, the `disk` limit."""
+    disk_files: int = 20_000
+    """Files and folders that disk may hold (the tmpfs's inodes): bounds what is copied back."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -50,6 +53,7 @@ class SandboxLimits:
             "processes": (self.processes, 4),
             "output_bytes": (self.output_bytes, 1),
             "tmpfs_bytes": (self.tmpfs_bytes, _MIB),
+            "disk_files": (self.disk_files, 64),
         }
         for name, (value, low) in checks.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -5,7 +5,11 @@ greps stderr for "Traceback", and `pip install`s whatever module is missing. Her
 
 - never a shell, never an install: only the host's `python` on files of the workspace;
 - in `namespaces` mode (the default where `unshare` works): an empty network namespace, a PID
-  namespace, a read-only host with private /tmp and /dev, and a program without privileges;
+  namespace, an allow-list view of the host (`_view`) whose writable parts are one tmpfs per run
+  holding a copy of the workspace, a program without privileges that cannot make a user
+  namespace (`_seccomp`), and a PID 1 that owns the deadline and copies the workspace back;
+- `auto` never falls back silently: without namespaces it refuses to run, and only an explicit
+  `isolation="none"` runs model-written code in a plain process group;
 - always: a wall-clock timeout that kills the whole process group, RLIMIT_AS/CPU/FSIZE/NOFILE,
   a pids cgroup where the machine allows one (else RLIMIT_NPROC when not root), stdin at EOF,
   HOME and TMPDIR inside the workspace, no display, and output capped per stream.
@@ -26,7 +30,7 @@ from typing import Literal
 from ._launch import launch, python_flags
 from ._probe import probe
 from .capabilities import Capabilities
-from .errors import SandboxError
+from .errors import SandboxError, SandboxUnavailable, TooManyFiles
 from .limits import SandboxLimits
 from .testrun import Framework, TestCounts, TestReport, find_test_files, parse_counts
 from .verdict import Verdict, judge
@@ -100,7 +104,10 @@ class Sandbox:
 
         pytest needs site-packages; with `site_packages=False` the stdlib's unittest runs.
         """
-        tests = find_test_files(workspace.files())
+        try:
+            tests = find_test_files(workspace.files())
+        except TooManyFiles as exc:  # what an earlier program left; the tests cannot be told apart
+            return TestReport(None, (), TestCounts(), self._refused(workspace, exc.message))
         if not tests:
             return TestReport(None, (), TestCounts(), None)
         use_pytest = self.site_packages and _has_pytest(self.python)
@@ -126,6 +133,13 @@ class Sandbox:
         framework: Framework | None,
     ) -> tuple[Verdict, bytes]:
         caps = self.capabilities()
+        if self.isolation == "auto" and caps.mode != "namespaces":
+            reason = next((note for note in caps.notes if "unavailable" in note), "")
+            raise SandboxUnavailable(
+                f"namespace isolation is not available here ({reason}); model-written code "
+                "runs without it only when asked for explicitly: Sandbox(isolation='none'), "
+                "or `ioa company --no-isolation`"
+            )
         timeout = self.limits.timeout_s if timeout_s is None else timeout_s
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise SandboxError(f"timeout_s must be a number, not {type(timeout).__name__}")
@@ -147,8 +161,9 @@ class Sandbox:
         verdict = judge(
             exit_code=launched.exit_code,
             signal_number=launched.signal,
-            timed_out=captured.timed_out,
+            timed_out=launched.timed_out,
             pids_exhausted=launched.pids_exhausted,
+            disk_full=launched.disk_full,
             duration_s=captured.duration_s,
             stdout=captured.stdout,
             stderr=captured.stderr,
@@ -161,6 +176,25 @@ class Sandbox:
             argv=(os.path.basename(self.python), *python_args),
         )
         return verdict, launched.scratch.get("junit.xml", b"")
+
+    def _refused(self, workspace: Workspace, why: str) -> Verdict:
+        """A failed verdict for a run the sandbox would not start, with the reason as stderr."""
+        reason = f"the sandbox did not run the tests: {why}\n".encode()
+        return judge(
+            exit_code=None,
+            signal_number=None,
+            timed_out=False,
+            pids_exhausted=False,
+            duration_s=0.0,
+            stdout=b"",
+            stderr=reason,
+            stdout_bytes=0,
+            stderr_bytes=len(reason),
+            stdout_truncated=False,
+            stderr_truncated=False,
+            root=str(workspace.root),
+            isolation=self.capabilities().mode,
+        )
 
 
 def _checked_args(args: Sequence[str]) -> list[str]:

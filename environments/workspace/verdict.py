@@ -2,8 +2,8 @@
 
 `ok` (exit 0 in time), `error` (non-zero exit, a signal, or a traceback), `timeout` (still
 running at the deadline) and `limit` (stopped by a resource limit: memory, CPU, file size,
-processes). ChatDev looked only for the word "Traceback" in three seconds of stderr; here the
-exit status, the parsed traceback and the limits each count.
+processes, the run's disk). ChatDev looked only for the word "Traceback" in three seconds of
+stderr; here the exit status, the parsed traceback and the limits each count.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .tracebacks import PyTraceback, parse_last_line, parse_traceback
 __all__ = ["LimitKind", "Status", "Verdict", "judge"]
 
 Status = Literal["ok", "error", "timeout", "limit"]
-LimitKind = Literal["memory", "cpu", "file_size", "processes"]
+LimitKind = Literal["memory", "cpu", "file_size", "processes", "disk"]
 
 _FATAL_SIGNALS: dict[int, LimitKind] = {
     signal.SIGXCPU: "cpu",
@@ -77,6 +77,8 @@ class Verdict:
             return f"error: {self.traceback.summary()}"
         if self.signal is not None:
             return f"error: killed by signal {_signal_name(self.signal)}"
+        if self.exit_code is None:
+            return "error: not run"
         return f"error: exited with code {self.exit_code}"
 
     def report(self, max_chars: int = 2000) -> str:
@@ -126,13 +128,15 @@ def judge(
     root: str,
     isolation: str,
     argv: tuple[str, ...] = (),
+    disk_full: bool = False,
 ) -> Verdict:
     """Combine exit status, stderr and limit evidence into a `Verdict`."""
     err_text = stderr.decode("utf-8", errors="replace")
     traceback = parse_traceback(err_text, root)
     if traceback is None and stderr_truncated:
         traceback = parse_last_line(err_text)
-    limit = _limit_hit(signal_number, traceback, pids_exhausted)
+    limit: LimitKind | None = "disk" if disk_full else None
+    limit = limit or _limit_hit(signal_number, traceback, pids_exhausted)
     status: Status
     if exit_code == 0 and not timed_out:
         status = "ok"
@@ -174,6 +178,8 @@ def _limit_hit(
         return "memory"
     if "[Errno 27]" in traceback.message:
         return "file_size"
+    if "[Errno 28]" in traceback.message:
+        return "disk"
     if traceback.exc_type == "BlockingIOError" and "[Errno 11]" in traceback.message:
         return "processes"
     return None

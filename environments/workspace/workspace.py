@@ -4,6 +4,11 @@ Every operation walks from the root one component at a time with directory file 
 `O_NOFOLLOW`, so a symbolic link anywhere on the way is refused, not followed, even if it was
 planted after the path was checked. Contents are byte-exact: text is stored as UTF-8 exactly as
 given, with no newline translation and no stripping.
+
+A program run in the folder may leave anything behind: trees deeper than Python's recursion
+limit, thousands of files, FIFOs, names with a newline or invalid UTF-8. Listing skips what is
+not a valid workspace path (so `snapshot()` never meets a name it would refuse), walks with an
+explicit stack, and `prune()` clears everything else away without recursion.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ import hashlib
 import os
 import secrets
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._tree import remove_entry
 from .errors import (
     FileMissing,
     NotAFile,
@@ -25,6 +31,7 @@ from .errors import (
     SymlinkRefused,
     TooLarge,
     TooManyFiles,
+    UnsafePath,
     WorkspaceError,
 )
 from .paths import PathLimits, check_relative_path
@@ -119,13 +126,18 @@ class Workspace:
             raise NotText(f"{self.check(path)} is not UTF-8 (byte {exc.start})") from None
 
     def files(self) -> list[str]:
-        """Sorted relative paths of every regular file; symlinks are neither listed nor followed."""
+        """Sorted relative paths of every regular file; symlinks are neither listed nor followed.
+
+        Names that are not valid workspace paths (control characters, invalid UTF-8, too long,
+        too deep) are not listed: nothing here could read or write them by name anyway, and
+        `prune()` removes them.
+        """
         found: list[str] = []
-        root_fd = os.open(self.root, _DIR_FLAGS)
-        try:
-            self._walk(root_fd, "", found)
-        finally:
-            os.close(root_fd)
+        for rel, st in self._entries(self.limits.path.max_depth):
+            if stat.S_ISREG(st.st_mode) and _listable(rel, self.limits.path):
+                found.append(rel)
+                if len(found) > self.limits.max_files:
+                    raise TooManyFiles(f"more than {self.limits.max_files} files in the workspace")
         return sorted(found)
 
     def snapshot(self) -> dict[str, bytes]:
@@ -178,6 +190,35 @@ class Workspace:
             if stat.S_ISDIR(st.st_mode):
                 raise NotAFile(f"{rel} is a folder")
             os.unlink(name, dir_fd=dir_fd)
+
+    def prune(self, keep: Iterable[str]) -> None:
+        """Remove everything but the regular files at the paths in `keep`.
+
+        Whatever a program left (outputs, machinery folders, FIFOs, odd names, deep trees,
+        folders it locked) goes, walked without recursion and without following links.
+        """
+        wanted: set[str] = set()
+        for path in keep:
+            with suppress(UnsafePath):
+                wanted.add(self.check(path))
+        folders = {rel.rsplit("/", 1)[0] for rel in wanted if "/" in rel}
+        folders |= {folder.rsplit("/", i)[0] for folder in folders for i in range(16)}
+        stack = [(os.open(self.root, _DIR_FLAGS), "")]
+        try:
+            while stack:
+                fd, prefix = stack.pop()
+                try:
+                    for name, st in _listing(fd):
+                        rel = f"{prefix}{name}"
+                        if stat.S_ISDIR(st.st_mode) and rel in folders:
+                            stack.append((os.open(name, _DIR_FLAGS, dir_fd=fd), f"{rel}/"))
+                        elif not (stat.S_ISREG(st.st_mode) and rel in wanted):
+                            remove_entry(fd, name)
+                finally:
+                    os.close(fd)
+        finally:
+            for fd, _ in stack:
+                os.close(fd)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -255,28 +296,27 @@ class Workspace:
             os.close(fd)
             os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
-    def _walk(self, dir_fd: int, prefix: str, found: list[str]) -> None:
-        with os.scandir(dir_fd) as entries:
-            children = sorted(entries, key=lambda entry: entry.name)
-        for entry in children:
-            rel = f"{prefix}{entry.name}"
-            if entry.is_symlink():
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name in IGNORED_DIRS:
-                    continue
+    def _entries(self, max_depth: int) -> Iterator[tuple[str, os.stat_result]]:
+        """(relative path, lstat) of every entry down to `max_depth` folders, machinery and
+        links not entered; an explicit stack, so depth costs no Python frames."""
+        stack = [(os.open(self.root, _DIR_FLAGS), "", 1)]
+        try:
+            while stack:
+                fd, prefix, depth = stack.pop()
                 try:
-                    child_fd = os.open(entry.name, _DIR_FLAGS, dir_fd=dir_fd)
-                except OSError:
-                    continue
-                try:
-                    self._walk(child_fd, f"{rel}/", found)
+                    for name, st in _listing(fd):
+                        rel = f"{prefix}{name}"
+                        yield rel, st
+                        enter = depth < max_depth and name not in IGNORED_DIRS
+                        if enter and stat.S_ISDIR(st.st_mode):
+                            with suppress(OSError):
+                                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                                stack.append((child, f"{rel}/", depth + 1))
                 finally:
-                    os.close(child_fd)
-            elif entry.is_file(follow_symlinks=False) and not entry.name.startswith(".ioa-tmp-"):
-                found.append(rel)
-                if len(found) > self.limits.max_files:
-                    raise TooManyFiles(f"more than {self.limits.max_files} files in the workspace")
+                    os.close(fd)
+        finally:
+            for fd, _, _ in stack:
+                os.close(fd)
 
     def _sizes(self) -> dict[str, int]:
         sizes: dict[str, int] = {}
@@ -296,6 +336,26 @@ def _as_bytes(rel: str, content: bytes | str) -> bytes:
         return bytes(content)
     kind = type(content).__name__
     raise WorkspaceError(f"the content for {rel} must be bytes or str, not {kind}")
+
+
+def _listing(fd: int) -> list[tuple[str, os.stat_result]]:
+    """A folder's entries with their lstat, read before anything in it changes."""
+    found = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            with suppress(FileNotFoundError):
+                found.append((entry.name, entry.stat(follow_symlinks=False)))
+    return found
+
+
+def _listable(rel: str, limits: PathLimits) -> bool:
+    """A path the workspace can name: valid, canonical, and not its own temporary file."""
+    if rel.rsplit("/", 1)[-1].startswith(".ioa-tmp-"):
+        return False
+    try:
+        return check_relative_path(rel, limits) == rel
+    except UnsafePath:
+        return False
 
 
 def _read_all(fd: int, limit: int) -> bytes:

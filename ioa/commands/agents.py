@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ioa.commands._options import add_hub_options, hub_token, hub_url
+
+if TYPE_CHECKING:
+    from protocols.views import AgentInfo
 
 __all__ = ["register", "run"]
 
@@ -35,16 +38,15 @@ def run(args: argparse.Namespace) -> int:
             "unauthorized",
         )
 
-    async def fetch() -> list[dict[str, Any]]:
+    async def fetch() -> list[AgentInfo]:
         async with HubClient(hub, token=token) as client:
             return await client.agents(online=args.online)
 
     agents = asyncio.run(fetch())
     print(f"{'ID':<20} {'NAME':<24} {'STATE':<8} SKILLS")
     for agent in agents:
-        card = agent["card"]
-        skills = ", ".join(s["name"] for s in card.get("skills", []))
-        state = "online" if agent["online"] else "offline"
-        print(f"{agent['id']!s:<20} {card['name']!s:<24} {state:<8} {skills}")
+        skills = ", ".join(s.name for s in agent.card.skills)
+        state = "online" if agent.online else "offline"
+        print(f"{agent.id:<20} {agent.card.name:<24} {state:<8} {skills}")
     print(f"{len(agents)} agent(s)")
     return 0

@@ -59,6 +59,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--n-ctx", type=at_least(1), help="context window of the model (default 4096)"
     )
+    parser.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="run the generated code without namespace isolation where the machine has none "
+        "(it then sees the host's files and the runner's environment; see "
+        "`python -m environments.workspace --isolation none`)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -115,8 +122,19 @@ async def _work(args: argparse.Namespace, requirement: str) -> int:
         engines = await load_engines(
             config, args.model, stack, n_ctx=args.n_ctx, n_threads=args.threads
         )
+        sandbox = None
+        if args.no_isolation:
+            from environments.workspace import Sandbox, SandboxLimits
+
+            limits = SandboxLimits(timeout_s=config.run.timeout_s)
+            sandbox = Sandbox(limits, isolation="none")
         company = Company(
-            engines, hub=local_hub, config=config, runs_dir=args.runs_dir, on_event=show
+            engines,
+            hub=local_hub,
+            config=config,
+            runs_dir=args.runs_dir,
+            sandbox=sandbox,
+            on_event=show,
         )
         if args.resume:
             print(f"resuming {args.resume}", flush=True)

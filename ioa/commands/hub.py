@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     async def serve() -> None:
         async with Hub(config) as hub:
             tune_gc_for_serving()
-            print(f"IoA hub listening on {hub.url} (database: {hub.store.url})", flush=True)
+            print(f"IoA hub listening on {hub.url} (database: {config.database_url})", flush=True)
             await asyncio.Event().wait()
 
     asyncio.run(serve())

@@ -16,7 +16,11 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ioa.client import HubClient
+    from protocols.views import GoalStatus
 
 from ioa.commands._options import add_hub_options, add_model_options, hub_token
 
@@ -116,43 +120,41 @@ async def local_team(model: str | None, threads: int | None = None) -> AsyncIter
 
 
 async def follow_goal(
-    user: Any, goal: str, max_turns: int, timeout: float, roster: list[str] | None = None
+    user: HubClient, goal: str, max_turns: int, timeout: float, roster: list[str] | None = None
 ) -> int:
     """Post the goal, print every message of its team(s) as it comes, then the conclusion."""
     from ioa.console import describe
+    from protocols.views import GoalDone
 
-    body: dict[str, Any] = {"goal": goal, "max_turns": max_turns}
-    if roster:
-        body["roster"] = roster
-    posted = await user.request("POST", "/v1/goals", body)
-    print(f"goal {posted['id']}: {goal}\n")
+    posted = await user.post_goal(goal, max_turns=max_turns, roster=roster)
+    print(f"goal {posted.id}: {goal}\n")
     names: dict[str, str] = {}
     started = time.monotonic()
 
-    async def stream() -> dict[str, Any]:
-        async for kind, data in user.goal_events(posted["id"]):
-            if kind == "done":
-                return dict(data)
-            for agent_id in [data["sender"], *data.get("to", [])]:
+    async def stream() -> GoalStatus:
+        async for event in user.goal_events(posted.id):
+            if isinstance(event, GoalDone):
+                return event.goal
+            for agent_id in [event.envelope.sender, *event.envelope.to]:
                 if agent_id not in names:
                     names[agent_id] = await _name(user, agent_id)
-            print(describe(data, names), flush=True)
-        return dict(await user.request("GET", f"/v1/goals/{posted['id']}"))
+            print(describe(event.envelope.model_dump(mode="json"), names), flush=True)
+        return await user.goal(posted.id)
 
     try:
         final = await asyncio.wait_for(stream(), timeout)
     except TimeoutError:
         print(f"\nno conclusion after {timeout:.0f} s")
         return 1
-    print(f"\n{final['status'].upper()} in {time.monotonic() - started:.1f} s")
-    print(f"conclusion: {final['conclusion']}")
-    return 0 if final["status"] == "done" else 1
+    print(f"\n{final.status.upper()} in {time.monotonic() - started:.1f} s")
+    print(f"conclusion: {final.conclusion}")
+    return 0 if final.status == "done" else 1
 
 
-async def _name(user: Any, agent_id: str) -> str:
+async def _name(user: HubClient, agent_id: str) -> str:
     if agent_id == "hub":
         return "hub"
     try:
-        return str((await user.agent(agent_id))["card"]["name"])
+        return (await user.agent(agent_id)).card.name
     except Exception:
         return agent_id

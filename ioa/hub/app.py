@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ioa.config import HubConfig
-from ioa.hub import goals, rest, ws
+from ioa.hub import admin, goals, rest, ws
 from ioa.hub.state import STATE, HubState
 from ioa.lifecycle import Service
 from ioa.store import SqlStore, Store
@@ -23,12 +23,13 @@ class _MalformedRequests(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
-            why = str(exc.message or exc).replace("%", "%%")
+            why = str(exc.message or exc)[:120].replace("%", "%%")
             record.msg = f"{record.msg}: refused a malformed request ({why})"
             record.exc_info = record.exc_text = None
         return True
 
 
+log = logging.getLogger("ioa.hub")
 http_log = logging.getLogger("ioa.hub.http")
 http_log.addFilter(_MalformedRequests())
 
@@ -39,6 +40,7 @@ def create_app(state: HubState, goal_book: goals.Goals) -> web.Application:
     )
     app[STATE] = state
     rest.add_routes(app)
+    admin.add_routes(app)
     goals.add_routes(app, goal_book)
     app.router.add_get("/v1/ws", ws.websocket)
     return app
@@ -78,19 +80,28 @@ class Hub(Service):
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.host, self.config.port)
             await site.start()
-        except BaseException:
-            await self.stop()
+        except BaseException as exc:
+            await self._release_after(exc)
             raise
-        server = site._server
-        if server is not None and self.config.port == 0:
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if self.config.port == 0:
+            self.port = self._runner.addresses[0][1]
         return self
+
+    async def _release_after(self, cause: BaseException) -> None:
+        """Undo a start that failed, without letting a second error hide the first."""
+        try:
+            await self.stop()
+        except Exception as exc:
+            log.warning("releasing a hub whose start failed (%s) also failed: %s", cause, exc)
 
     async def stop(self) -> None:
         await self.state.stop()
         await self.goals.flush()
-        for conn in list(self.state.router.connections.values()):
-            await conn.ws.close(code=1001, message=b"hub shutting down")
+        closing = [
+            conn.ws.close(code=1001, message=b"hub shutting down")
+            for conn in self.state.router.connections.values()
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

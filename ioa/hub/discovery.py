@@ -31,6 +31,7 @@ import numpy as np
 from ioa.hub.analysis import analyze, card_tags, card_terms, stem, tag_key, words
 from ioa.hub.errors import HubError
 from protocols.card import AgentCard
+from protocols.errors import ErrorCode
 
 __all__ = [
     "DiscoveryError",
@@ -54,20 +55,17 @@ MAX_QUERY_TERMS = 32
 
 
 class DiscoveryError(HubError):
-    code = "discovery_error"
-    status = 500
+    code = ErrorCode.DISCOVERY_ERROR
     default_message = "discovery failed"
 
 
 class InvalidQuery(DiscoveryError):
-    code = "invalid_query"
-    status = 400
+    code = ErrorCode.INVALID_QUERY
     default_message = "the discovery query is invalid"
 
 
 class InvalidVector(DiscoveryError):
-    code = "invalid_vector"
-    status = 400
+    code = ErrorCode.INVALID_VECTOR
     default_message = "the embedding vector is invalid"
 
 

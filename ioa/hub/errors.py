@@ -1,111 +1,133 @@
-"""Hub errors: each has a stable wire code and an HTTP status.
+"""Hub errors, and the one table from wire code to HTTP status.
 
-Errors from `protocols` (bad moves) carry their own codes and map to 409; everything the hub
-answers is `{"error": {"code": ..., "message": ...}}`.
+Every failure has one class and one `ErrorCode` (from `protocols.errors`, where clients find
+them): the hub's own below, the conversation's in `protocols`. Whatever the hub answers is
+`{"error": {"code": ..., "message": ...}}` with the status `http_status` gives.
 """
 
 from __future__ import annotations
 
 from ioa.errors import IoAError
+from protocols import ErrorCode, ProtocolError
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.BUSY: 503,
+    ErrorCode.GROUP_QUARANTINED: 503,
+    ErrorCode.DISCOVERY_ERROR: 500,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_A_MEMBER: 403,
+    ErrorCode.SENDER_MISMATCH: 403,
+    ErrorCode.UNKNOWN_AGENT: 404,
+    ErrorCode.UNKNOWN_GROUP: 404,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.MALFORMED_JSON: 400,
+    ErrorCode.HELLO_REQUIRED: 400,
+    ErrorCode.INVALID_QUERY: 400,
+    ErrorCode.INVALID_VECTOR: 400,
+    ErrorCode.INVALID_CONVERSATION: 400,
+    ErrorCode.DUPLICATE_HELLO: 409,
+    ErrorCode.FRAME_TOO_LARGE: 413,
+    ErrorCode.INVALID_ENVELOPE: 422,
+    ErrorCode.INVALID_ADDRESSEE: 422,
+}
+"""Any code not listed (a conversation rule refusing a move) answers 409 Conflict."""
+
+
+def http_status(error: HubError | ProtocolError) -> int:
+    return HTTP_STATUS.get(error.code, 409)
 
 
 class HubError(IoAError):
-    code = "internal_error"
-    status = 500
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
     default_message = "the hub failed"
 
 
 class Unauthorized(HubError):
-    code = "unauthorized"
-    status = 401
+    code = ErrorCode.UNAUTHORIZED
     default_message = "a valid bearer token is required"
 
 
 class Forbidden(HubError):
-    code = "forbidden"
-    status = 403
+    code = ErrorCode.FORBIDDEN
     default_message = "this agent may not do that"
 
 
-class NotAMember(HubError):
-    code = "not_a_member"
-    status = 403
-    default_message = "the agent is not a member of this group"
-
-
 class SenderMismatch(HubError):
-    code = "sender_mismatch"
-    status = 403
+    code = ErrorCode.SENDER_MISMATCH
     default_message = "the envelope's sender is not the authenticated agent"
 
 
 class UnknownAgent(HubError):
-    code = "unknown_agent"
-    status = 404
+    code = ErrorCode.UNKNOWN_AGENT
     default_message = "no such agent"
 
 
 class UnknownGroup(HubError):
-    code = "unknown_group"
-    status = 404
+    code = ErrorCode.UNKNOWN_GROUP
     default_message = "no such group"
 
 
 class NotFound(HubError):
-    code = "not_found"
-    status = 404
+    code = ErrorCode.NOT_FOUND
     default_message = "no such resource"
 
 
 class MethodNotAllowed(HubError):
-    code = "method_not_allowed"
-    status = 405
+    code = ErrorCode.METHOD_NOT_ALLOWED
     default_message = "method not allowed here"
 
 
 class InvalidRequest(HubError):
-    code = "invalid_request"
-    status = 400
+    code = ErrorCode.INVALID_REQUEST
     default_message = "the request is not valid"
 
 
 class MalformedJson(HubError):
-    code = "malformed_json"
-    status = 400
+    code = ErrorCode.MALFORMED_JSON
     default_message = "the body is not valid JSON"
 
 
-class InvalidEnvelope(HubError):
-    code = "invalid_envelope"
-    status = 422
-    default_message = "the frame does not match the wire schema"
-
-
 class InvalidAddressee(HubError):
-    code = "invalid_addressee"
-    status = 422
+    code = ErrorCode.INVALID_ADDRESSEE
     default_message = "an addressee is not a member of the group"
 
 
 class HelloRequired(HubError):
-    code = "hello_required"
-    status = 400
+    code = ErrorCode.HELLO_REQUIRED
     default_message = "send a hello frame first"
 
 
 class DuplicateHello(HubError):
-    code = "duplicate_hello"
-    status = 409
+    code = ErrorCode.DUPLICATE_HELLO
     default_message = "this connection has already said hello; reconnect to resume again"
 
 
 class FrameTooLarge(HubError):
-    code = "frame_too_large"
-    status = 413
+    code = ErrorCode.FRAME_TOO_LARGE
     default_message = "the frame is larger than the hub accepts"
 
 
+class GroupQuarantined(HubError):
+    code = ErrorCode.GROUP_QUARANTINED
+    default_message = "this group could not be restored; an operator must look at it"
+
+
+class Busy(HubError):
+    """Too many agents are resuming at once; `retry_after` seconds is the hub's hint."""
+
+    code = ErrorCode.BUSY
+    default_message = "the hub is busy replaying history to other agents; retry shortly"
+
+    def __init__(self, message: str | None = None, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(HubError):
-    code = "unavailable"
-    status = 503
+    code = ErrorCode.UNAVAILABLE
     default_message = "the hub could not store the message; try again"

@@ -2,7 +2,9 @@
 
 `POST /v1/goals` returns at once. The hub opens a conversation for the goal: with the given
 roster, or with one initiator (given, or the agent whose card best matches the goal) who forms
-the team itself. The goal is done when that conversation concludes. `GET /v1/goals/{id}` tells
+the team itself. The goal is done when that conversation concludes, and failed when the hub
+ends it because the team ran out of turns or fell silent (the hub's conclusion, from
+`HUB_SENDER`, says why and becomes the goal's conclusion). `GET /v1/goals/{id}` tells
 the status; `GET /v1/goals/{id}/events` streams the transcript of the goal's groups (its team and
 every sub-team) as server-sent events until the conclusion.
 """
@@ -23,20 +25,23 @@ from ioa.hub.registry import Group
 from ioa.hub.rest import caller, json_ok, read_model
 from ioa.hub.state import STATE, HubState
 from ioa.store import GoalRecord, StoredMessage
+from protocols import HUB_SENDER
+from protocols.conversation.settings import MAX_TIMEOUT
+from protocols.text import Text, scrub
 
 
 class GoalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    goal: str = Field(min_length=1, max_length=8000)
+    goal: Text = Field(min_length=1, max_length=8000)
     roster: list[str] | None = Field(default=None, min_length=1, max_length=64)
     """Members of the team; the first speaks first. Without it, an initiator forms the team."""
     initiator: str | None = None
     """Who leads when there is no roster; default: the best match for the goal, online."""
     max_members: int = Field(default=3, ge=1, le=16)
     max_turns: int = Field(default=24, ge=1, le=10_000)
-    turn_timeout: float | None = Field(default=None, gt=0)
-    task_timeout: float | None = Field(default=None, gt=0)
+    turn_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
+    task_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
 
 
 class Goals:
@@ -75,7 +80,7 @@ class Goals:
             members = [leader]
             meta.update(initiator=leader, form_team=True, max_members=request.max_members)
         group = await registry.create_group(
-            creator, request.goal[:60], members, "ioa", meta, creator_joins=False
+            creator, scrub(request.goal)[:60], members, "ioa", meta, creator_joins=False
         )
         goal = GoalRecord(goal_id, request.goal, creator, group.id, time.time())
         await self.state.store.add_goal(goal)
@@ -131,7 +136,8 @@ class Goals:
             queue.put_nowait(msg.body)
         goal = self.goals[goal_id]
         if msg.type == "conclusion" and group.id == goal.group_id:
-            goal.status, goal.conclusion = "done", group.policy.outcome()
+            goal.status = "failed" if msg.sender == HUB_SENDER else "done"
+            goal.conclusion = group.policy.outcome()
             goal.updated_at = time.time()
             write = asyncio.ensure_future(
                 self.state.store.update_goal(goal.id, goal.status, goal.conclusion, goal.updated_at)
@@ -175,17 +181,17 @@ async def goal_events(request: web.Request) -> web.StreamResponse:
         for group in goals.groups_of(goal.id):
             for msg in await state.store.messages_after(group.id, 0, 100_000):
                 backlog.append((msg.ts, msg.group_id, msg.seq, msg.body))
-        for _, group_id, seq, body in sorted(backlog):
+        for _, group_id, seq, stored in sorted(backlog):
             seen.add((group_id, seq))
-            await response.write(f"event: message\ndata: {body}\n\n".encode())
+            await response.write(f"event: message\ndata: {stored}\n\n".encode())
         while goal.status == "running":
-            body = await queue.get()
-            if body is None:
+            live = await queue.get()
+            if live is None:
                 break
-            key = _key(body)
+            key = _key(live)
             if key not in seen:
                 seen.add(key)
-                await response.write(f"event: message\ndata: {body}\n\n".encode())
+                await response.write(f"event: message\ndata: {live}\n\n".encode())
         await response.write(f"event: done\ndata: {json.dumps(goals.view(goal))}\n\n".encode())
     finally:
         goals.watchers[goal.id].discard(queue)

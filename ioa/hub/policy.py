@@ -12,15 +12,15 @@ from typing import Any, Protocol
 
 from ioa.hub.errors import InvalidRequest
 from ioa.store import Store
-from protocols import Envelope, ProtocolError
-from protocols.conversation import ConversationState, apply, expire
+from protocols import Envelope, ErrorCode, ProtocolError
+from protocols.conversation import ConversationState, apply, expire, replay
 from protocols.conversation.settings import conversation_for_group
 
 REPLAY_PAGE = 1000
 
 
-class IllegalMessageType(ProtocolError):
-    code = "illegal_move"
+class UnsupportedMessageType(ProtocolError):
+    code = ErrorCode.UNSUPPORTED_MESSAGE_TYPE
     default_message = "this message type is not allowed in this group"
 
 
@@ -59,7 +59,7 @@ class ChatPolicy:
 
     def apply(self, envelope: Envelope, now: float) -> None:
         if envelope.type != "chat":
-            raise IllegalMessageType(
+            raise UnsupportedMessageType(
                 f"message type {envelope.type!r} needs a group running a conversation protocol; "
                 "this group is plain chat"
             )
@@ -96,11 +96,9 @@ class ConversationPolicy:
         self.state = apply(self.state, envelope, now=now)
 
     async def restore(self, store: Store, group_id: str) -> None:
-        state, after = self._initial, 0
-        while page := await store.messages_after(group_id, after, REPLAY_PAGE):
-            for msg in page:
-                state = apply(state, Envelope.model_validate_json(msg.body))
-            after = page[-1].seq
+        state = self._initial
+        async for page in store.message_pages(group_id, limit=REPLAY_PAGE):
+            state = replay(state, (Envelope.model_validate_json(msg.body) for msg in page))
         self.state = state
 
     def next_timeout(self, now: float) -> Envelope | None:

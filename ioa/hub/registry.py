@@ -6,19 +6,28 @@ is answered from memory; the store is written first and the memory updated after
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ioa.hub.errors import NotAMember, Unauthorized, UnknownAgent, UnknownGroup
+from pydantic import ValidationError
+
+from ioa.hub.errors import GroupQuarantined, Unauthorized, UnknownAgent, UnknownGroup
 from ioa.hub.policy import GroupPolicy, make_policy
 from ioa.hub.seen import SeenIds
-from ioa.store import AgentRecord, GroupRecord, Store
-from protocols import AgentCard
+from ioa.store import AgentRecord, GroupRecord, Store, StoreError
+from protocols import AgentCard, NotAMember
+from protocols.frames import GroupInfo
+from protocols.text import scrub
+
+log = logging.getLogger("ioa.hub")
 
 
 def hash_token(token: str) -> str:
@@ -56,22 +65,45 @@ class Group:
     """The last sequence number assigned."""
     seen: SeenIds = field(default_factory=SeenIds)
     """The ids of the group's messages, so that a resend is acked, never stored twice."""
+    restored: bool = True
+    """False until `seen` and the policy's state are rebuilt from the store after a start."""
     member_set: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.member_set = frozenset(self.members)
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_by": self.created_by,
-            "created_at": self.created_at,
-            "members": self.members,
-            "protocol": self.protocol,
-            "meta": self.meta,
-            "head": self.head,
-        }
+    def info(self) -> GroupInfo:
+        """The group as its members see it on the wire."""
+        return GroupInfo(
+            id=self.id,
+            name=self.name,
+            created_by=self.created_by,
+            created_at=self.created_at,
+            members=self.members,
+            protocol=self.protocol,
+            meta=self.meta,
+            head=self.head,
+        )
+
+
+def _stored_card(agent_id: str, card_json: str) -> AgentCard:
+    """A stored card. One stored before the hub refused control characters in text shown to
+    people (`protocols.text`) is scrubbed on load, so an older store still starts."""
+    try:
+        return AgentCard.model_validate_json(card_json)
+    except ValidationError:
+        log.warning("agent %s: stored card had control characters; they are replaced", agent_id)
+        return AgentCard.model_validate(_scrubbed(json.loads(card_json)))
+
+
+def _scrubbed(data: Any) -> Any:
+    if isinstance(data, str):
+        return scrub(data)
+    if isinstance(data, list):
+        return [_scrubbed(item) for item in data]
+    if isinstance(data, dict):
+        return {key: _scrubbed(value) for key, value in data.items()}
+    return data
 
 
 class Registry:
@@ -83,19 +115,93 @@ class Registry:
         self._groups_of: dict[str, set[str]] = {}
         self.timed: set[str] = set()
         """Groups whose policy has deadlines for the hub's clock."""
+        self.quarantined: dict[str, str] = {}
+        """Groups that could not be restored → why; they answer `group_quarantined`."""
+        self._restoring: dict[str, asyncio.Future[None]] = {}
 
     async def load(self) -> None:
-        """Rebuild memory from the store: agents, groups, seq heads, recent ids, group states."""
+        """Rebuild what the hot path needs from the store: agents, groups, seq heads.
+
+        A group's ids and conversation state are rebuilt later (`restore_all` in the background,
+        or `ready` on first use), so a hub answers within a second however long its history.
+        A group that cannot be rebuilt is quarantined; the others are served.
+        """
         for rec in await self.store.list_agents():
-            card = AgentCard.model_validate_json(rec.card_json)
+            card = _stored_card(rec.id, rec.card_json)
             self._add_agent(Agent(rec.id, card, rec.token_hash, rec.created_at, rec.last_seen))
         heads = await self.store.group_heads()
         for grec in await self.store.list_groups():
-            group = self._add_group(grec)
+            try:
+                group = self._add_group(grec)
+            except Exception as exc:  # damaged meta, unknown protocol: this group only
+                self._quarantine(grec.id, exc)
+                continue
             group.head = heads.get(group.id, 0)
+            group.restored = False
+
+    async def restore_all(self) -> None:
+        """Rebuild every group not yet rebuilt, timed ones first (the clock waits for them)."""
+        pending = sorted(
+            (g for g in self.groups.values() if not g.restored),
+            key=lambda g: g.id not in self.timed,
+        )
+        for group in pending:
+            with contextlib.suppress(GroupQuarantined):
+                await self.ready(group)
+
+    async def ready(self, group: Group) -> Group:
+        """The group with its ids and state rebuilt; `GroupQuarantined` if that failed."""
+        if not group.restored:
+            task = self._restoring.get(group.id)
+            if task is None:
+                task = asyncio.ensure_future(self._restore(group))
+                self._restoring[group.id] = task
+            await asyncio.shield(task)
+        if group.id in self.quarantined:
+            raise GroupQuarantined(self._why(group.id))
+        return group
+
+    async def _restore(self, group: Group) -> None:
+        try:
             for message_id, seq, ts in await self.store.message_keys(group.id):
                 group.seen.remember(message_id, seq, ts)
             await group.policy.restore(self.store, group.id)
+            group.restored = True
+        except StoreError:
+            raise
+        except Exception as exc:  # a transcript this version cannot replay
+            self._quarantine(group.id, exc)
+        finally:
+            self._restoring.pop(group.id, None)
+
+    def _quarantine(self, group_id: str, cause: BaseException) -> None:
+        why = f"{type(cause).__name__}: {cause}"[:500]
+        log.error("group %s quarantined: %s", group_id, why)
+        self.quarantined[group_id] = why
+        self.groups.pop(group_id, None)
+        self.timed.discard(group_id)
+        for groups in self._groups_of.values():
+            groups.discard(group_id)
+
+    async def retry(self, group_id: str) -> Group:
+        """Read a quarantined group from the store again (after an operator mended it)."""
+        if group_id not in self.quarantined:
+            raise UnknownGroup(f"group {group_id!r} is not quarantined")
+        record = next((g for g in await self.store.list_groups() if g.id == group_id), None)
+        if record is None:
+            raise UnknownGroup(f"no group {group_id!r} in the store")
+        del self.quarantined[group_id]
+        try:
+            group = self._add_group(record)
+        except Exception as exc:
+            self._quarantine(group_id, exc)
+            raise GroupQuarantined(self._why(group_id)) from None
+        group.head = (await self.store.group_heads()).get(group_id, 0)
+        group.restored = False
+        return await self.ready(group)
+
+    def _why(self, group_id: str) -> str:
+        return f"group {group_id!r} is quarantined: {self.quarantined[group_id]}"
 
     # agents
     def _add_agent(self, agent: Agent) -> None:
@@ -194,6 +300,8 @@ class Registry:
         try:
             return self.groups[group_id]
         except KeyError:
+            if group_id in self.quarantined:
+                raise GroupQuarantined(self._why(group_id)) from None
             raise UnknownGroup(f"no group {group_id!r}") from None
 
     def member_group(self, group_id: str, agent_id: str) -> Group:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -15,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ioa import __version__
 from ioa.hub.errors import (
+    Busy,
     Forbidden,
     FrameTooLarge,
     HubError,
@@ -23,10 +26,13 @@ from ioa.hub.errors import (
     MethodNotAllowed,
     NotFound,
     Unauthorized,
+    http_status,
 )
 from ioa.hub.registry import Agent
 from ioa.hub.state import STATE, HubState
 from protocols import AgentCard, Envelope, ProtocolError
+from protocols.text import Name
+from protocols.values import FiniteJson
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("ioa.hub")
@@ -35,21 +41,26 @@ log = logging.getLogger("ioa.hub")
 class GroupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=200)
+    name: Name = Field(default="", max_length=200)
     members: list[str] = Field(default_factory=list, max_length=256)
     """Agent ids; the creator is always a member."""
     protocol: str = "chat"
-    meta: dict[str, Any] = Field(default_factory=dict)
+    meta: FiniteJson = Field(default_factory=dict)
 
 
 def error_response(error: HubError | ProtocolError) -> web.Response:
-    status = error.status if isinstance(error, HubError) else 409
+    status = http_status(error)
     body = {"error": {"code": error.code, "message": error.message}}
-    return web.json_response(body, status=status)
+    response = web.json_response(body, status=status)
+    if isinstance(error, Busy):
+        response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return response
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def errors_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     state = request.app[STATE]
     try:
         return await handler(request)
@@ -139,6 +150,7 @@ async def health(request: web.Request) -> web.Response:
             "agents": len(agents),
             "online": sum(state.is_online(a) for a in agents),
             "groups": len(state.registry.groups),
+            "quarantined": sorted(state.registry.quarantined),
             "rejections": dict(state.rejections),
         }
     )
@@ -237,30 +249,39 @@ async def create_group(request: web.Request) -> web.Response:
         agent.id, body.name, body.members, body.protocol, body.meta
     )
     state.router.announce(group)
-    return json_ok(group.view(), 201)
+    return json_ok(group.info().model_dump(mode="json"), 201)
 
 
 async def list_groups(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    groups = [state.registry.groups[g].view() for g in state.registry.groups_of(agent.id)]
+    groups = [
+        state.registry.groups[g].info().model_dump(mode="json")
+        for g in state.registry.groups_of(agent.id)
+    ]
     return json_ok({"groups": groups})
 
 
 async def get_group(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    return json_ok(state.registry.member_group(request.match_info["group_id"], agent.id).view())
+    group = await state.registry.ready(
+        state.registry.member_group(request.match_info["group_id"], agent.id)
+    )
+    return json_ok(group.info().model_dump(mode="json"))
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+"""What a query number may look like: `int()` also takes `1_0`, `٣` and `１`."""
 
 
 def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"query parameter {name!r} must be an integer") from None
+    if not _INTEGER.fullmatch(raw):
+        raise InvalidRequest(f"query parameter {name!r} must be an integer in ASCII digits")
+    value = int(raw)
     if not low <= value <= high:
         raise InvalidRequest(f"query parameter {name!r} must be between {low} and {high}")
     return value
@@ -269,7 +290,9 @@ def _int_query(request: web.Request, name: str, default: int, low: int, high: in
 async def group_messages(request: web.Request) -> web.Response:
     state = request.app[STATE]
     agent = caller(request)
-    group = state.registry.member_group(request.match_info["group_id"], agent.id)
+    group = await state.registry.ready(
+        state.registry.member_group(request.match_info["group_id"], agent.id)
+    )
     after = _int_query(request, "after", 0, 0, 2**62)
     limit = _int_query(request, "limit", 500, 1, 5000)
     rows = await state.store.messages_after(group.id, after, limit)

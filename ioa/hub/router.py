@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import struct
 import sys
@@ -27,24 +26,18 @@ from ioa.hub.errors import InvalidAddressee, SenderMismatch, Unavailable
 from ioa.hub.registry import Group, Registry
 from ioa.store import Store, StoredMessage, StoreError
 from protocols import Envelope
+from protocols.frames import (
+    SYNCED_TEXT,
+    Joined,
+    ack_text,
+    deliver_text,
+    error_text,
+    frame_text,
+)
 
 log = logging.getLogger("ioa.hub")
 
-SYNCED = '{"op":"synced"}'
 REPLAY_PAGE = 1000
-
-
-def compact(data: object) -> str:
-    """JSON without spaces, like every frame the hub sends."""
-    return json.dumps(data, separators=(",", ":"))
-
-
-def ack_frame(message_id: str, group_id: str, seq: int, ts: float) -> str:
-    return compact({"op": "ack", "id": message_id, "group": group_id, "seq": seq, "ts": ts})
-
-
-def error_frame(code: str, message: str, message_id: str | None = None) -> str:
-    return compact({"op": "error", "id": message_id, "error": {"code": code, "message": message}})
 
 
 def text_frame(text: str) -> bytes:
@@ -170,8 +163,8 @@ class Connection:
             else:
                 self.queued_bytes -= sys.getsizeof(frame)
         self._pending.clear()
-        self._outbox.append(SYNCED)
-        self.queued_bytes += sys.getsizeof(SYNCED)
+        self._outbox.append(SYNCED_TEXT)
+        self.queued_bytes += sys.getsizeof(SYNCED_TEXT)
         self._wake.set()
 
     def admitted(self) -> None:
@@ -241,6 +234,8 @@ class Router:
         self.store = store
         self.config = config
         self.connections: dict[str, Connection] = {}
+        self.resuming = 0
+        """WebSockets between their upgrade and the end of their replay (kept by `ws`)."""
         self._queue: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -295,6 +290,9 @@ class Router:
         not stored again.
         """
         group = self._check(agent_id, envelope)
+        if not group.restored:
+            await self.registry.ready(group)
+            group = self._check(agent_id, envelope)
         if group.seen.recent(envelope.id) is None and group.seen.maybe_stored(envelope.id):
             try:
                 stored = await self.store.find_message(group.id, envelope.id)
@@ -354,7 +352,7 @@ class Router:
 
     def announce(self, group: Group) -> None:
         """Tell the group's connected members that they belong to it now."""
-        frame = compact({"op": "joined", "group": group.view()})
+        frame = frame_text(Joined(group=group.info()))
         for member in group.members:
             if (conn := self.connections.get(member)) is not None:
                 conn.push(frame)
@@ -393,7 +391,7 @@ class Router:
         for pending in refused:
             if pending.origin is not None:
                 pending.origin.settled()
-                pending.origin.push(error_frame(error.code, error.message, pending.message.id))
+                pending.origin.push(error_text(error.code, error.message, pending.message.id))
             if pending.future is not None and not pending.future.done():
                 pending.future.set_exception(error)
 
@@ -402,14 +400,14 @@ class Router:
             msg = pending.message
             if pending.origin is not None:
                 pending.origin.settled()
-                pending.origin.push(ack_frame(msg.id, msg.group_id, msg.seq, msg.ts), msg.group_id)
+                pending.origin.push(ack_text(msg.id, msg.group_id, msg.seq, msg.ts), msg.group_id)
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result((msg.seq, msg.ts))
             if pending.duplicate:
                 continue
             for listener in self.listeners:
                 listener(pending.group, msg)
-            frame = '{"op":"deliver","envelope":' + msg.body + "}"
+            frame = deliver_text(msg.body)
             for member in pending.group.members:
                 if member != msg.sender and (conn := self.connections.get(member)) is not None:
                     conn.push(frame, msg.group_id, msg.seq)
@@ -433,7 +431,7 @@ class Router:
                 await conn.drained()
                 page = await self.store.messages_after(group_id, after, REPLAY_PAGE)
                 for msg in page:
-                    conn.push_replayed('{"op":"deliver","envelope":' + msg.body + "}")
+                    conn.push_replayed(deliver_text(msg.body))
                 if page:
                     after = page[-1].seq
                 if len(page) < REPLAY_PAGE:

@@ -34,6 +34,7 @@ class HubState:
         self.rejections: Counter[str] = Counter()
         """Rejected frames and requests by error code, since start."""
         self.started_at = time.time()
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.registry.load()
@@ -41,12 +42,18 @@ class HubState:
             self.discovery.upsert(agent.id, agent.card)
             self.presence_changed(agent.id)
         await self.router.start()
-        self._clock = asyncio.create_task(self._tick())
+        self._tasks = [
+            asyncio.create_task(self._tick()),
+            asyncio.create_task(self.registry.restore_all()),
+        ]
 
     async def stop(self) -> None:
-        self._clock.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._clock
+        """Stop what `start` started, however far it got."""
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+        self._tasks = []
         await self.router.stop()
 
     async def _tick(self) -> None:
@@ -59,7 +66,7 @@ class HubState:
                     self.presence_changed(agent_id)
             for group_id in list(self.registry.timed):
                 group = self.registry.groups.get(group_id)
-                if group is None:
+                if group is None or not group.restored:
                     continue
                 try:
                     while (envelope := group.policy.next_timeout(now)) is not None:

@@ -16,22 +16,22 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from ioa.hub.errors import (
+    Busy,
     DuplicateHello,
     FrameTooLarge,
     HelloRequired,
     HubError,
-    InvalidEnvelope,
     MalformedJson,
     Unauthorized,
     Unavailable,
 )
 from ioa.hub.registry import Agent
 from ioa.hub.rest import bearer_token
-from ioa.hub.router import Connection, compact, error_frame
+from ioa.hub.router import Connection
 from ioa.hub.state import STATE, HubState
 from ioa.store import StoreError
-from protocols import ProtocolError
-from protocols.frames import CLIENT_FRAME, Hello, Send
+from protocols import ErrorCode, InvalidEnvelope, ProtocolError
+from protocols.frames import CLIENT_FRAME, Hello, Send, Welcome, error_text, frame_text
 
 log = logging.getLogger("ioa.hub")
 
@@ -80,7 +80,14 @@ class _Session:
         self.ws = ws
         self.conn = conn
         self.greeted = False
+        self.resuming = True
+        """Counted in `router.resuming` (from the upgrade) until the replay is over."""
         self.closing: asyncio.Future[bool] | None = None
+
+    def resumed(self) -> None:
+        if self.resuming:
+            self.resuming = False
+            self.state.router.resuming -= 1
 
     def still_registered(self) -> None:
         if self.state.registry.agents.get(self.agent.id) is not self.agent:
@@ -97,6 +104,8 @@ class _Session:
                 await self.state.router.resume(self.conn, frame.cursors)
             except StoreError as exc:
                 raise Unavailable("the hub could not replay the history; reconnect") from exc
+            finally:
+                self.resumed()
             self.state.presence_changed(self.agent.id)
             return
         if not self.greeted:
@@ -106,7 +115,7 @@ class _Session:
 
     async def refuse(self, raw: str, error: HubError | ProtocolError) -> None:
         self.state.count_rejection(error.code)
-        self.conn.push(error_frame(error.code, error.message, _message_id(raw)))
+        self.conn.push(error_text(error.code, error.message, _message_id(raw)))
         if isinstance(error, Unauthorized):
             await self.ws.close(code=CLOSE_DELETED, message=b"agent deleted")
         elif isinstance(error, Unavailable) and self.conn.replaying:
@@ -117,7 +126,9 @@ class _Session:
         async for msg in self.ws:
             if msg.type is not WSMsgType.TEXT:
                 if msg.type is WSMsgType.BINARY:
-                    self.conn.push(error_frame("invalid_envelope", "frames must be JSON text"))
+                    self.conn.push(
+                        error_text(ErrorCode.INVALID_ENVELOPE, "frames must be JSON text")
+                    )
                 continue
             try:
                 await self.handle(msg.data)
@@ -143,21 +154,27 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     token = bearer_token(request) or request.query.get("token")
     agent = state.registry.authenticate(token)
     config = state.config
+    if state.router.resuming >= config.max_resuming:
+        raise Busy(retry_after=1 + state.router.resuming / config.max_resuming)
+    state.router.resuming += 1
     ws = web.WebSocketResponse(
         heartbeat=20.0, max_msg_size=config.max_frame_bytes * 4, compress=False
     )
-    await ws.prepare(request)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        state.router.resuming -= 1
+        raise
     conn = Connection(agent.id, ws, config.outbox_bytes, config.max_inflight, request.transport)
     conn.push_replayed(
-        compact(
-            {"op": "welcome", "agent_id": agent.id, "groups": state.registry.groups_of(agent.id)}
-        )
+        frame_text(Welcome(agent_id=agent.id, groups=state.registry.groups_of(agent.id)))
     )
     session = _Session(state, agent, ws, conn)
     timer = asyncio.get_running_loop().call_later(config.hello_timeout, _close_if_silent, session)
     try:
         await session.run()
     finally:
+        session.resumed()
         timer.cancel()
         state.router.disconnect(conn)
         await conn.close()

@@ -19,7 +19,7 @@ pydantic model, if given); the engine makes one repair attempt, then raises
 from __future__ import annotations
 
 import json
-import re._parser as regex_parser
+import re._parser as regex_parser  # type: ignore[import-not-found]
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any

@@ -8,7 +8,7 @@ subclasses, never driver exceptions. `SqlStore` is the implementation (SQLite fi
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Self
 
 from ioa.errors import IoAError
@@ -83,6 +83,14 @@ class Store(Service):
         self, group_id: str, after: int, limit: int = 1000
     ) -> list[StoredMessage]:
         """Messages of a group with seq > after, in seq order, at most `limit`."""
+
+    async def message_pages(
+        self, group_id: str, after: int = 0, limit: int = 1000
+    ) -> AsyncIterator[list[StoredMessage]]:
+        """`messages_after` page by page, in seq order, up to the newest message."""
+        while page := await self.messages_after(group_id, after, limit):
+            yield page
+            after = page[-1].seq
 
     @abc.abstractmethod
     async def group_heads(self) -> dict[str, int]:

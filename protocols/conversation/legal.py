@@ -41,7 +41,6 @@ from protocols.messages import (
     SyncTaskAssignment,
     TaskProgress,
     TaskResult,
-    Timeout,
 )
 
 
@@ -128,12 +127,12 @@ _TURN_ACTORS = frozenset({Actor.SPEAKER, Actor.CONCLUDER})
 def legal_moves(state: ConversationState, agent: str) -> LegalMoves:
     """What `agent` may send in `state`: types, addressees and task ids (see `LegalMoves`).
 
-    A non-member (including the hub) gets no moves; the hub's timeouts follow
-    `ConversationState.due_timeouts` instead.
+    A non-member (including the hub) gets no moves; what the hub sends follows
+    `ConversationState.due` instead.
     """
     moves: list[MoveSpec] = []
     for message_type, rule in TRANSITIONS.items():
-        if rule.actor is Actor.HUB or refusal(state, agent, message_type) is not None:
+        if agent == HUB_SENDER or refusal(state, agent, message_type) is not None:
             continue
         task_ids: tuple[str, ...] = ()
         waitable: tuple[str, ...] = ()
@@ -163,10 +162,11 @@ def check(state: ConversationState, envelope: Envelope, now: float) -> None:
     """Raise the `ProtocolError` that refuses `envelope` in `state` at time `now`, if any.
 
     Checks, in this order: the group (`wrong_group`); the sender's membership (`not_a_member`);
-    the conversation is live (`conversation_over`); the type, phase and actor
-    (`illegal_move`, `not_your_turn`); the turn cap (`turn_limit`); the addressees
-    (`not_a_member`, `illegal_move`); the task ids (`duplicate_task`, `unknown_task`,
-    `not_assignee`, `task_closed`); for a timeout, that it is due (`illegal_move`).
+    the conversation is live, and for a member not expiring (`conversation_over`); the type,
+    phase and actor (`illegal_move`, `not_your_turn`); the turn cap (`turn_limit`); the
+    addressees (`not_a_member`, `illegal_move`); the task ids (`duplicate_task`, `unknown_task`,
+    `not_assignee`, `task_closed`); for a message from the hub, that the hub owes exactly it
+    now (`illegal_move`): a due timeout, or the conclusion of a conversation that ran out.
     """
     if envelope.group != state.group:
         raise WrongGroup(f"message for group {envelope.group!r} applied to group {state.group!r}")
@@ -177,8 +177,8 @@ def check(state: ConversationState, envelope: Envelope, now: float) -> None:
     rule = TRANSITIONS[payload.type]
     _check_addressees(state, rule, payload.type, envelope.to)
     _check_tasks(state, sender, payload)
-    if isinstance(payload, Timeout) and payload not in state.due_timeouts(now):
-        raise IllegalMove(f"no such timeout is due at {now}")
+    if sender == HUB_SENDER and payload not in state.due(now):
+        raise IllegalMove(f"the hub owes no such {payload.type!r} at {now}")
 
 
 def refusal(state: ConversationState, sender: str, message_type: str) -> ProtocolError | None:
@@ -187,20 +187,36 @@ def refusal(state: ConversationState, sender: str, message_type: str) -> Protoco
     if not is_hub and sender not in state.members:
         return NotAMember(f"{sender!r} is not a member of group {state.group!r}")
     if state.over:
-        return ConversationOver(f"group {state.group!r} has concluded")
+        return ConversationOver(f"group {state.group!r} is over ({state.phase.value})")
+    if state.phase is Phase.EXPIRING and not is_hub:
+        return ConversationOver(
+            f"group {state.group!r} is ending: {state.ran_out}; the hub sends its conclusion"
+        )
     rule = TRANSITIONS.get(message_type)
     if rule is None:
         return IllegalMove(f"{message_type!r} is not a move of the conversation protocol")
-    if is_hub and rule.actor is not Actor.HUB:
-        return IllegalMove(f"the hub sends timeouts only, not {message_type!r}")
+    acts = _acts_as(state, sender, rule.actor)
+    if is_hub and not (acts and state.phase in rule.phases):
+        return IllegalMove(
+            f"the hub sends timeouts, and the conclusion of a conversation that ran out, "
+            f"not {message_type!r} now"
+        )
     if rule.actor is Actor.HUB and not is_hub:
         return IllegalMove(f"only the hub sends {message_type!r}")
-    holds = rule.actor not in _TURN_ACTORS or sender == state.speaker
-    if state.phase not in rule.phases or not holds:
+    if state.phase not in rule.phases or not acts:
         return _out_of_turn(state, sender, message_type, rule)
     if rule.takes_turn and state.at_turn_limit and not rule.at_turn_limit:
         return TurnLimit(f"turn {state.turns + 1} of {state.limits.max_turns} must be 'conclude'")
     return None
+
+
+def _acts_as(state: ConversationState, sender: str, actor: Actor) -> bool:
+    """Whether `sender` is who the table's `actor` names, in this state (phases aside)."""
+    if actor is Actor.HUB:
+        return sender == HUB_SENDER
+    if actor is Actor.ASSIGNEE:
+        return sender != HUB_SENDER  # which tasks it may report on is `_check_tasks`
+    return sender == state.speaker
 
 
 def addressee_bounds(state: ConversationState, rule: Rule) -> tuple[int, int]:

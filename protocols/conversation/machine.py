@@ -1,4 +1,4 @@
-"""`apply`: the one transition function, plus replay and the hub's timeout loop.
+"""`apply`: the one transition function, plus replay and `expire`, the hub's clock.
 
 `apply(state, envelope)` returns the next state or raises the `ProtocolError` that refuses the
 message; the state passed in is never changed, so a refused message leaves no trace. Each accepted
@@ -22,6 +22,7 @@ from protocols.conversation.state import (
     deadline,
     next_member,
 )
+from protocols.conversation.table import TRANSITIONS
 from protocols.envelope import Envelope, new_id
 from protocols.messages import (
     AsyncTaskAssignment,
@@ -48,6 +49,8 @@ def apply(
     t = now if now is not None else envelope.ts if envelope.ts is not None else state.clock
     check(state, envelope, t)
     clocked = replace(state, clock=max(state.clock, t))
+    if TRANSITIONS[envelope.payload.type].takes_turn:
+        clocked = _take_turn(clocked)
     return _EFFECTS[envelope.payload.type](clocked, envelope, t)
 
 
@@ -60,13 +63,16 @@ def replay(initial: ConversationState, envelopes: Iterable[Envelope]) -> Convers
 
 
 def expire(state: ConversationState, now: float) -> tuple[ConversationState, list[Envelope]]:
-    """Apply every timeout due at `now`; return the new state and the timeout envelopes.
+    """Apply everything the hub owes at `now`; return the new state and the envelopes it sent.
 
-    The hub calls this when `state.next_deadline()` has passed, then stores and fans out the
-    envelopes (stamping only their `seq`): every replica, and a replay, reaches the same state.
+    That is each timeout due and, once the members have run out (`ConversationState.ran_out`),
+    the hub's own conclusion, which ends the conversation as EXPIRED: so the hub's clock sends a
+    bounded number of messages to any group, however silent. The hub calls this when
+    `state.next_deadline()` has passed, then stores and fans out the envelopes (stamping only
+    their `seq`): every replica, and a replay, reaches the same state.
     """
     sent: list[Envelope] = []
-    while due := state.due_timeouts(now):
+    while due := state.due(now):
         envelope = Envelope(
             id=new_id(), group=state.group, sender=HUB_SENDER, payload=due[0], ts=now
         )
@@ -75,8 +81,9 @@ def expire(state: ConversationState, now: float) -> tuple[ConversationState, lis
     return state, sent
 
 
-def _count_turn(state: ConversationState) -> int:
-    return min(state.turns + 1, state.limits.max_turns)
+def _take_turn(state: ConversationState) -> ConversationState:
+    """A member took its turn: it counts against the cap and breaks any silence."""
+    return replace(state, turns=state.turns + 1, silent_turns=0)
 
 
 def _turn_to(state: ConversationState, speaker: str, t: float) -> ConversationState:
@@ -121,7 +128,7 @@ def _task(state: ConversationState, task_id: str) -> Task:
 def _discussion(state: ConversationState, env: Envelope, t: float) -> ConversationState:
     named = env.to[0] if env.to and env.to[0] != env.sender else None
     nxt = named or next_member(state.members, env.sender)
-    return _turn_to(replace(state, turns=_count_turn(state)), nxt, t)
+    return _turn_to(state, nxt, t)
 
 
 def _assign(state: ConversationState, env: Envelope, t: float) -> ConversationState:
@@ -135,22 +142,21 @@ def _assign(state: ConversationState, env: Envelope, t: float) -> ConversationSt
         title=payload.title,
         description=payload.description,
         assigned_at=t,
-        deadline=deadline(t, state.limits.task_timeout),
+        deadline=deadline(t, state.limits.task_time),
     )
-    counted = replace(state, turns=_count_turn(state), tasks=(*state.tasks, task))
+    assigned = replace(state, tasks=(*state.tasks, task))
     if synchronous:
-        return _wait_for(counted, (task.id,), Phase.AWAITING)
-    return _turn_to(counted, env.sender, t)
+        return _wait_for(assigned, (task.id,), Phase.AWAITING)
+    return _turn_to(assigned, env.sender, t)
 
 
 def _pause(state: ConversationState, env: Envelope, t: float) -> ConversationState:
     payload = cast(Pause, env.payload)
     known = dict.fromkeys(i for i in payload.task_ids if state.task(i) is not None)
     waiting = tuple(i for i in known if not _task(state, i).finished)
-    counted = replace(state, turns=_count_turn(state))
     if not waiting:
-        return _turn_to(counted, env.sender, t)
-    return _wait_for(counted, waiting, Phase.PAUSED)
+        return _turn_to(state, env.sender, t)
+    return _wait_for(state, waiting, Phase.PAUSED)
 
 
 def _conclude(state: ConversationState, env: Envelope, t: float) -> ConversationState:
@@ -158,7 +164,6 @@ def _conclude(state: ConversationState, env: Envelope, t: float) -> Conversation
         state,
         phase=Phase.CONCLUDING,
         speaker=env.sender,
-        turns=_count_turn(state),
         turn_deadline=deadline(t, state.limits.turn_timeout),
     )
 
@@ -170,7 +175,7 @@ def _conclusion(state: ConversationState, env: Envelope, t: float) -> Conversati
     )
     return replace(
         state,
-        phase=Phase.CONCLUDED,
+        phase=_ENDS[state.phase],
         speaker=None,
         waiting_on=(),
         turn_deadline=None,
@@ -198,14 +203,22 @@ def _result(state: ConversationState, env: Envelope, t: float) -> ConversationSt
 
 def _timeout(state: ConversationState, env: Envelope, t: float) -> ConversationState:
     payload = cast(Timeout, env.payload)
-    if payload.kind == "turn" and state.speaker is not None:
-        nxt = next_member(state.members, state.speaker)
-        if state.phase is Phase.CONCLUDING:
-            return replace(state, speaker=nxt, turn_deadline=deadline(t, state.limits.turn_timeout))
-        return _turn_to(replace(state, turns=_count_turn(state)), nxt, t)
-    task = _task(state, payload.task_id or "")
-    return _resume_if_ready(_with_task(state, replace(task, status="failed")), t)
+    if payload.kind == "task":
+        task = _task(state, payload.task_id or "")
+        return _resume_if_ready(_with_task(state, replace(task, status="failed")), t)
+    lapsed = replace(state, silent_turns=state.silent_turns + 1)
+    if state.phase is Phase.OPEN:
+        lapsed = replace(lapsed, turns=state.turns + 1)  # a forfeited turn counts
+    if lapsed.ran_out is not None:
+        return replace(lapsed, phase=Phase.EXPIRING, speaker=HUB_SENDER, turn_deadline=None)
+    nxt = next_member(state.members, state.speaker or "")
+    if state.phase is Phase.CONCLUDING:
+        return replace(lapsed, speaker=nxt, turn_deadline=deadline(t, state.limits.turn_timeout))
+    return _turn_to(lapsed, nxt, t)
 
+
+_ENDS = {Phase.CONCLUDING: Phase.CONCLUDED, Phase.EXPIRING: Phase.EXPIRED}
+"""Where a conclusion leads: a member's answers the goal; the hub's says the members ran out."""
 
 _Effect = Callable[[ConversationState, Envelope, float], ConversationState]
 

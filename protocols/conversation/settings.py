@@ -10,8 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from protocols.conversation.state import ConversationState, Limits, start
+from protocols.conversation.state import SILENT_TURNS_MAX, ConversationState, Limits, start
 from protocols.errors import InvalidConversation
+
+MAX_TIMEOUT = 7 * 24 * 3600.0
+"""A week: the longest turn or task timeout a group may set (beyond it, set none)."""
 
 
 class ConversationSettings(BaseModel):
@@ -22,14 +25,21 @@ class ConversationSettings(BaseModel):
     initiator: str | None = None
     """Who speaks first; default the first member (the group's creator)."""
     max_turns: int = Field(default=40, ge=1, le=10_000)
-    turn_timeout: float | None = Field(default=None, gt=0)
+    turn_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
     """Seconds the agent holding the turn has before the hub passes it on."""
-    task_timeout: float | None = Field(default=None, gt=0)
+    task_timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)
     """Seconds a task may stay unfinished before the hub marks it failed."""
+    max_silent_turns: int = Field(default=3, ge=1, le=SILENT_TURNS_MAX)
+    """Turn timeouts in a row after which the hub ends the conversation (see `Limits`)."""
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.max_turns, self.turn_timeout, self.task_timeout)
+        return Limits(
+            max_turns=self.max_turns,
+            turn_timeout=self.turn_timeout,
+            task_timeout=self.task_timeout,
+            max_silent_turns=self.max_silent_turns,
+        )
 
 
 def conversation_for_group(

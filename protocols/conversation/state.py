@@ -17,10 +17,14 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from protocols.errors import InvalidConversation, InvalidState
-from protocols.messages import ID_PATTERN, TaskStatus, Timeout
+from protocols.messages import ID_PATTERN, Conclusion, TaskStatus, Timeout
 
 HUB_SENDER = "hub"
-"""The reserved sender id of messages the hub itself originates (timeouts). Never a member."""
+"""The reserved sender id of messages the hub itself originates (timeouts, and the conclusion of
+a conversation whose members ran out). Never a member."""
+
+SILENT_TURNS_MAX = 100
+"""The largest `Limits.max_silent_turns`: patience must stay finite, whatever a group asks for."""
 
 
 class Phase(StrEnum):
@@ -34,16 +38,22 @@ class Phase(StrEnum):
     """The speaker paused until chosen tasks finish; the group is silent meanwhile."""
     CONCLUDING = "concluding"
     """The speaker concluded and now owes the conclusion."""
+    EXPIRING = "expiring"
+    """The members ran out (see `ConversationState.ran_out`): the hub owes the conclusion."""
     CONCLUDED = "concluded"
     """Over: the conclusion is in."""
+    EXPIRED = "expired"
+    """Over without an answer: the hub's conclusion says why the members ran out."""
 
 
-TERMINAL_PHASES = frozenset({Phase.CONCLUDED})
+TERMINAL_PHASES = frozenset({Phase.CONCLUDED, Phase.EXPIRED})
 WAITING_PHASES = frozenset({Phase.AWAITING, Phase.PAUSED})
 """Phases in which the turn is held back until the tasks in `waiting_on` finish."""
 TURN_PHASES = frozenset({Phase.OPEN, Phase.CONCLUDING})
 """Phases in which one agent owes the next move, so a turn clock runs."""
 LIVE_PHASES = frozenset(Phase) - TERMINAL_PHASES
+ACTIVE_PHASES = LIVE_PHASES - {Phase.EXPIRING}
+"""Phases in which members (and the hub's clock) may still move the conversation."""
 
 TaskMode = Literal["sync", "async"]
 OPEN_TASK_STATUSES: frozenset[TaskStatus] = frozenset({"pending", "running"})
@@ -61,7 +71,20 @@ class Limits:
     turn_timeout: float | None = None
     """Seconds the agent holding the turn has before it passes round robin; None: no limit."""
     task_timeout: float | None = None
-    """Seconds a task may stay unfinished before it is marked failed; None: no limit."""
+    """Seconds a task may stay unfinished before it is marked failed; None: no limit of its own
+    (see `task_time`)."""
+    max_silent_turns: int = 3
+    """Turn timeouts in a row, with no turn taken in between, after which the hub ends the
+    conversation: a group nobody speaks in must not keep the hub's clock busy for ever."""
+
+    @property
+    def task_time(self) -> float | None:
+        """Seconds a task has before it fails: `task_timeout`; without one, in a group with a
+        turn clock, `max_silent_turns` turn periods, so that a wait on an assignee that never
+        answers ends like a silence does. None: the group has no clock at all."""
+        if self.task_timeout is not None or self.turn_timeout is None:
+            return self.task_timeout
+        return self.max_silent_turns * self.turn_timeout
 
 
 @dataclass(frozen=True)
@@ -122,10 +145,12 @@ class ConversationState:
     limits: Limits = field(default_factory=Limits)
     phase: Phase = Phase.OPEN
     speaker: str | None = None
-    """Who holds the turn (OPEN), owes the conclusion (CONCLUDING), or gets the turn back when
-    the wait ends (AWAITING, PAUSED). None once concluded."""
+    """Who holds the turn (OPEN), owes the conclusion (CONCLUDING; `HUB_SENDER` in EXPIRING), or
+    gets the turn back when the wait ends (AWAITING, PAUSED). None once over."""
     turns: int = 0
     """Turns taken or forfeited so far."""
+    silent_turns: int = 0
+    """Turn timeouts since a member last took a turn (see `Limits.max_silent_turns`)."""
     turn_deadline: float | None = None
     """When the current turn lapses (only in `TURN_PHASES` with a turn timeout)."""
     waiting_on: tuple[str, ...] = ()
@@ -148,23 +173,44 @@ class ConversationState:
         """True when the next turn is the last one allowed, so it must be `conclude`."""
         return self.turns >= self.limits.max_turns - 1
 
+    @property
+    def ran_out(self) -> str | None:
+        """Why the members may not go on, in words, or None while they may.
+
+        They run out after `max_silent_turns` turn timeouts in a row, or when the last turn the
+        cap allows lapsed without a `conclude` (a concluder owing the conclusion has used the
+        last turn well, so the cap does not count against it).
+        """
+        limits = self.limits
+        if self.silent_turns >= limits.max_silent_turns:
+            n = limits.max_silent_turns
+            return f"no member spoke for {n} turn{'s' if n > 1 else ''}"
+        if self.phase is not Phase.CONCLUDING and self.turns >= limits.max_turns:
+            return f"the turn cap of {limits.max_turns} was reached with no conclusion"
+        return None
+
     def next_deadline(self) -> float | None:
-        """The earliest time a timeout becomes due, for the hub to set its timer; None if never."""
+        """The earliest time the hub owes a message (see `due`), for its timer; None if never."""
         if self.over:
             return None
+        if self.phase is Phase.EXPIRING:
+            return self.clock
         times = [t.deadline for t in self.tasks if not t.finished and t.deadline is not None]
         if self.phase in TURN_PHASES and self.turn_deadline is not None:
             times.append(self.turn_deadline)
         return min(times, default=None)
 
-    def due_timeouts(self, now: float) -> list[Timeout]:
-        """The timeouts due at `now`, earliest deadline first (a turn before tasks at a tie).
+    def due(self, now: float) -> list[Timeout | Conclusion]:
+        """What the hub owes at `now`: in EXPIRING, the conclusion saying why the members ran
+        out; else the timeouts due, earliest deadline first (a turn before tasks at a tie).
 
         Each is to be sent by the hub as a message from `HUB_SENDER` and applied like any other;
         applying one may change what else is due (see `machine.expire`, which does the loop).
         """
         if self.over:
             return []
+        if self.phase is Phase.EXPIRING:
+            return [Conclusion(text=HUB_CONCLUSION.format(reason=self.ran_out))]
         due: list[tuple[float, int, Timeout]] = []
         if (
             self.phase in TURN_PHASES
@@ -197,6 +243,9 @@ class ConversationState:
 
 
 _STATE: TypeAdapter[ConversationState] = TypeAdapter(ConversationState)
+
+HUB_CONCLUSION = "ended by the hub: {reason}"
+"""The text of the conclusion the hub sends when the members ran out (`ran_out` is the reason)."""
 
 
 def start(
@@ -258,6 +307,9 @@ def invariant_violations(state: ConversationState) -> list[str]:
     if state.over:
         if state.speaker is not None or state.waiting_on:
             out.append("a concluded conversation has no speaker and waits for nothing")
+    elif state.phase is Phase.EXPIRING:
+        if state.speaker != HUB_SENDER or state.ran_out is None:
+            out.append("an expiring conversation has run out and waits for the hub")
     elif state.speaker not in members:
         out.append("the speaker is not a member")
     if (state.phase in WAITING_PHASES) != bool(state.waiting_on):
@@ -276,6 +328,10 @@ def invariant_violations(state: ConversationState) -> list[str]:
             out.append(f"task {task.id!r} has a report from a non-assignee")
     if not 0 <= state.turns <= state.limits.max_turns:
         out.append("more turns than the limit")
+    if state.phase in ACTIVE_PHASES and state.ran_out is not None:
+        out.append("the members ran out, yet the conversation goes on")
+    if not 0 <= state.silent_turns <= state.limits.max_silent_turns:
+        out.append("more silent turns than the limit")
     return out
 
 
@@ -286,3 +342,8 @@ def _check_limits(limits: Limits) -> None:
         value = getattr(limits, name)
         if value is not None and not (isinstance(value, int | float) and 0 < value < math.inf):
             raise InvalidConversation(f"{name} must be a positive number of seconds or None")
+    silent = limits.max_silent_turns
+    if not isinstance(silent, int) or not 1 <= silent <= SILENT_TURNS_MAX:
+        raise InvalidConversation(
+            f"max_silent_turns must be an integer from 1 to {SILENT_TURNS_MAX}"
+        )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from protocols.conversation.state import LIVE_PHASES, Phase
+from protocols.conversation.state import ACTIVE_PHASES, Phase
 
 
 class Actor(StrEnum):
@@ -20,9 +20,11 @@ class Actor(StrEnum):
     SPEAKER = "speaker"
     """The member holding the turn, in phase OPEN."""
     CONCLUDER = "concluder"
-    """The member that concluded, in phase CONCLUDING."""
+    """Who owes the conclusion (the `speaker`): the member that concluded, in phase CONCLUDING;
+    the hub itself, in phase EXPIRING."""
     ASSIGNEE = "assignee"
-    """An assignee of the named task that has not reported its result yet; at any live time."""
+    """An assignee of the named task that has not reported its result yet, while members may
+    move (not once the conversation is expiring)."""
     HUB = "hub"
     """The hub itself (`HUB_SENDER`), when its clock says a deadline has passed."""
 
@@ -60,7 +62,8 @@ class Rule:
     addressing: Addressing
     task: TaskRef
     takes_turn: bool
-    """It uses up the sender's turn and counts against `Limits.max_turns`."""
+    """It uses up the sender's turn, counts against `Limits.max_turns` and breaks a silence
+    (`apply` does both for every such row)."""
     at_turn_limit: bool
     """Still allowed to the speaker once the turn cap is reached."""
     then: str
@@ -68,8 +71,8 @@ class Rule:
 
 
 _OPEN = frozenset({Phase.OPEN})
-_CONCLUDING = frozenset({Phase.CONCLUDING})
-_LIVE = LIVE_PHASES
+_CLOSING = frozenset({Phase.CONCLUDING, Phase.EXPIRING})
+_ACTIVE = ACTIVE_PHASES
 _S, _C, _A, _H = Actor.SPEAKER, Actor.CONCLUDER, Actor.ASSIGNEE, Actor.HUB
 _NEXT, _ASSIGN, _FREE = Addressing.NEXT_SPEAKER, Addressing.ASSIGNEES, Addressing.FREE
 _NONE, _NEW, _OWN, _KNOWN = TaskRef.NONE, TaskRef.NEW, TaskRef.OWN, TaskRef.KNOWN
@@ -88,14 +91,14 @@ TRANSITIONS: MappingProxyType[str, Rule] = MappingProxyType({
         "paused: silence until the named unfinished tasks finish, then the pauser speaks"),
     "conclude":          Rule(_OPEN,       _S,   _FREE,     _NONE,  True,  True,
         "concluding: the concluder must send the conclusion"),
-    "conclusion":        Rule(_CONCLUDING, _C,   _FREE,     _NONE,  False, True,
-        "concluded (terminal): unfinished tasks are canceled"),
-    "task_progress":     Rule(_LIVE,       _A,   _FREE,     _OWN,   False, True,
+    "conclusion":        Rule(_CLOSING,    _C,   _FREE,     _NONE,  False, True,
+        "concluded, or expired if the hub sent it (both terminal): unfinished tasks are canceled"),
+    "task_progress":     Rule(_ACTIVE,     _A,   _FREE,     _OWN,   False, True,
         "unchanged phase: the task is running"),
-    "task_result":       Rule(_LIVE,       _A,   _FREE,     _OWN,   False, True,
+    "task_result":       Rule(_ACTIVE,     _A,   _FREE,     _OWN,   False, True,
         "unchanged phase, unless it finishes the last task waited for: the turn resumes"),
-    "timeout":           Rule(_LIVE,       _H,   _FREE,     _NONE,  False, True,
-        "turn: the turn passes round robin; task: the task fails (a wait may end)"),
+    "timeout":           Rule(_ACTIVE,     _H,   _FREE,     _NONE,  False, True,
+        "turn: the turn passes round robin (expiring once the members ran out); task: it fails"),
 })
 # fmt: on
 

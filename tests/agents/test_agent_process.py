@@ -163,6 +163,6 @@ async def test_agent_process_killed_mid_task_resumes_with_same_id(
         assert history[1].sender == worker_id
         assert lead.rejections == 0
         registered = await lead.client.agents()
-        assert [a["card"]["name"] for a in registered].count("calc") == 1
+        assert [a.card.name for a in registered].count("calc") == 1
         health = await lead.client.request("GET", "/v1/health")
         assert health["rejections"] == {}

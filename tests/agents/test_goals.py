@@ -85,8 +85,8 @@ async def test_goal_without_roster_gets_a_leader_who_forms_the_team(
         done = await wait_done(user, goal["id"])
         assert done["conclusion"] == "booked"
         root = await lead.client.group(done["group"])
-        assert root["members"] == [lead.id]
-        assert root["meta"]["form_team"] is True
+        assert root.members == [lead.id]
+        assert root.meta["form_team"] is True
 
 
 async def test_goal_requests_are_checked(hub: Hub, make_agent: AgentFactory) -> None:

@@ -62,7 +62,7 @@ async def test_local_model_forms_a_team_by_discovery(hub: Hub, engine: LlamaCppE
         Agent(card("lead"), LLMBrain(engine, text_max=30, work_tokens=8), hub.url) as lead,
     ):
         group = await lead.launch("cooking soup for dinner", meta={"max_turns": 4})
-        members = (await lead.client.group(group))["members"]
+        members = (await lead.client.group(group)).members
         assert len(members) == 2  # the model had to pick someone: the only candidate
         await lead.conclusion(group, timeout=60)
         assert lead.rejections == 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from agents.brain import Job, ScriptedBrain, Turn
 from agents.runtime import Agent
 from ioa.hub import Hub
-from tests.conftest import card
+from tests.conftest import AgentFactory, card
 
 
 def lead_moves(turn: Turn) -> dict[str, Any]:
@@ -52,6 +53,24 @@ async def test_garbage_from_a_brain_becomes_a_legal_fallback(hub: Hub) -> None:
         assert a.rejections == 0
 
 
+async def test_an_agent_sees_a_conversation_the_hub_ended_as_over(
+    hub: Hub, make_agent: AgentFactory
+) -> None:
+    async def too_slow(turn: Turn) -> dict[str, Any]:
+        await asyncio.sleep(1.0)  # longer than the three lapsed turns that end the group
+        return {"type": "discussion", "text": "sorry, I was thinking"}
+
+    silent = await make_agent("silent", connect=False)
+    async with Agent(card("slow"), ScriptedBrain(too_slow), hub.url) as slow:
+        group = await slow.launch(
+            "anyone?", roster=[str(silent.agent_id)], meta={"turn_timeout": 0.2}
+        )
+        text = await slow.conclusion(group, timeout=10)
+        assert text == "ended by the hub: no member spoke for 3 turns"
+        history = await silent.history(group)
+        assert [e.type for e in history] == ["timeout"] * 3 + ["conclusion"]
+
+
 async def test_team_formation_by_discovery(hub: Hub) -> None:
     seen: list[Job] = []
 
@@ -83,7 +102,7 @@ async def test_team_formation_by_discovery(hub: Hub) -> None:
     ):
         group = await boss.launch("a haiku poem about spring")
         assert await boss.conclusion(group, timeout=30) == "haiku written"
-        members = (await boss.client.group(group))["members"]
-        names = {(await boss.client.agent(m))["card"]["name"] for m in members}
+        members = (await boss.client.group(group)).members
+        names = {(await boss.client.agent(m)).card.name for m in members}
         assert "poet" in names
         assert len(seen) == 1

@@ -17,12 +17,12 @@ from tests.conftest import AgentFactory, card, hub_config
 async def test_three_agents_exchange_messages_in_order(make_agent: AgentFactory) -> None:
     alice, bob, carol = [await make_agent(n) for n in ("alice", "bob", "carol")]
     group = await alice.create_group([bob.agent_id, carol.agent_id], name="trio")  # type: ignore[list-item]
-    assert group["members"] == [alice.agent_id, bob.agent_id, carol.agent_id]
+    assert group.members == [alice.agent_id, bob.agent_id, carol.agent_id]
 
     sent = []
     for i in range(5):
-        sent.append(await alice.say(group["id"], Chat(text=f"a{i}")))
-        sent.append(await bob.say(group["id"], Chat(text=f"b{i}"), to=[carol.agent_id]))  # type: ignore[list-item]
+        sent.append(await alice.say(group.id, Chat(text=f"a{i}")))
+        sent.append(await bob.say(group.id, Chat(text=f"b{i}"), to=[carol.agent_id]))  # type: ignore[list-item]
     assert [e.seq for e in sent] == list(range(1, 11))
 
     got = [await carol.receive(timeout=5) for _ in range(10)]
@@ -33,34 +33,34 @@ async def test_three_agents_exchange_messages_in_order(make_agent: AgentFactory)
     bob_got = [await bob.receive(timeout=5) for _ in range(5)]
     assert {e.sender for e in bob_got} == {alice.agent_id}
 
-    history = await carol.history(group["id"], after=4)
+    history = await carol.history(group.id, after=4)
     assert [e.seq for e in history] == list(range(5, 11))
 
 
 async def test_non_member_can_neither_read_nor_post(make_agent: AgentFactory) -> None:
     alice, bob, mallory = [await make_agent(n) for n in ("alice", "bob", "mallory")]
     group = await alice.create_group([bob.agent_id])  # type: ignore[list-item]
-    await alice.say(group["id"], Chat(text="secret"))
+    await alice.say(group.id, Chat(text="secret"))
 
     with pytest.raises(ClientError) as read:
-        await mallory.history(group["id"])
+        await mallory.history(group.id)
     assert read.value.code == "not_a_member"
     with pytest.raises(ClientError) as get:
-        await mallory.group(group["id"])
+        await mallory.group(group.id)
     assert get.value.code == "not_a_member"
     with pytest.raises(ClientError) as post:
-        await mallory.say(group["id"], Chat(text="let me in"))
+        await mallory.say(group.id, Chat(text="let me in"))
     assert post.value.code == "not_a_member"
     with pytest.raises(asyncio.TimeoutError):
         await mallory.receive(timeout=0.3)
-    assert len(await alice.history(group["id"])) == 1
+    assert len(await alice.history(group.id)) == 1
 
 
 async def test_addressees_must_be_members(make_agent: AgentFactory) -> None:
     alice, bob, outsider = [await make_agent(n) for n in ("alice", "bob", "outsider")]
     group = await alice.create_group([bob.agent_id])  # type: ignore[list-item]
     with pytest.raises(ClientError) as err:
-        await alice.say(group["id"], Chat(text="hi"), to=[outsider.agent_id])  # type: ignore[list-item]
+        await alice.say(group.id, Chat(text="hi"), to=[outsider.agent_id])  # type: ignore[list-item]
     assert err.value.code == "invalid_addressee"
 
 
@@ -79,7 +79,7 @@ async def test_bad_frames_rejected_with_codes_and_socket_survives(
 ) -> None:
     alice, bob = await make_agent("alice"), await make_agent("bob")
     group = await alice.create_group([bob.agent_id])  # type: ignore[list-item]
-    good = Envelope(group=group["id"], sender=alice.agent_id, payload=Chat(text="ok"))  # type: ignore[arg-type]
+    good = Envelope(group=group.id, sender=alice.agent_id, payload=Chat(text="ok"))  # type: ignore[arg-type]
 
     def frame(env: Envelope) -> str:
         return '{"op":"send","envelope":' + env.model_dump_json() + "}"
@@ -105,9 +105,9 @@ async def test_bad_frames_rejected_with_codes_and_socket_survives(
             assert reply["error"]["message"]
         await ws.send_str(frame(good))
         ack = json.loads((await ws.receive(timeout=5)).data)
-        assert ack == {"op": "ack", "id": good.id, "group": group["id"], "seq": 1, "ts": ack["ts"]}
+        assert ack == {"op": "ack", "id": good.id, "group": group.id, "seq": 1, "ts": ack["ts"]}
         await ws.close()
-    stored = await bob.history(group["id"])
+    stored = await bob.history(group.id)
     assert [e.id for e in stored] == [good.id]
     health = await alice.request("GET", "/v1/health")
     assert health["rejections"]["sender_mismatch"] == 1
@@ -130,11 +130,11 @@ async def test_send_before_hello_is_refused(hub: Hub, make_agent: AgentFactory) 
 async def test_resent_message_is_stored_once(make_agent: AgentFactory) -> None:
     alice, bob = await make_agent("alice"), await make_agent("bob")
     group = await alice.create_group([bob.agent_id])  # type: ignore[list-item]
-    env = Envelope(group=group["id"], sender=alice.agent_id, payload=Chat(text="once"))  # type: ignore[arg-type]
+    env = Envelope(group=group.id, sender=alice.agent_id, payload=Chat(text="once"))  # type: ignore[arg-type]
     first = await alice.send(env)
     again = await alice.send(env)
     assert first.seq == again.seq == 1
-    assert len(await alice.history(group["id"])) == 1
+    assert len(await alice.history(group.id)) == 1
     assert (await bob.receive(timeout=5)).id == env.id
     with pytest.raises(asyncio.TimeoutError):
         await bob.receive(timeout=0.3)
@@ -154,7 +154,7 @@ async def test_disconnected_client_resumes_without_loss_or_duplicates(
 
     task = asyncio.create_task(reader())
     for i in range(200):
-        await alice.say(group["id"], Chat(text=str(i)))
+        await alice.say(group.id, Chat(text=str(i)))
         if i in (50, 120):
             await bob.drop_connection()
         if i == 170:
@@ -168,7 +168,7 @@ async def test_offline_member_catches_up_on_connect(hub: Hub, make_agent: AgentF
     bob = await make_agent("bob", connect=False)
     group = await alice.create_group([bob.agent_id])  # type: ignore[list-item]
     for i in range(30):
-        await alice.say(group["id"], Chat(text=str(i)))
+        await alice.say(group.id, Chat(text=str(i)))
     await bob.connect()
     got = [await bob.receive(timeout=5) for _ in range(30)]
     assert [e.payload.text for e in got] == [str(i) for i in range(30)]  # type: ignore[attr-defined]
@@ -182,21 +182,21 @@ async def test_restarted_hub_keeps_agents_groups_and_messages(db_path: object) -
         await alice.connect()
         group = await alice.create_group([bob.agent_id], name="pair")  # type: ignore[list-item]
         for i in range(25):
-            await alice.say(group["id"], Chat(text=str(i)))
+            await alice.say(group.id, Chat(text=str(i)))
         tokens = (alice.agent_id, alice.token, bob.agent_id, bob.token)
 
     async with Hub(config) as hub:
         a_id, a_token, b_id, b_token = tokens
         async with HubClient(hub.url, token=b_token, agent_id=b_id) as bob2:
             agents = await bob2.agents()
-            assert {a["card"]["name"] for a in agents} == {"alice", "bob"}
-            assert (await bob2.group(group["id"]))["members"] == [a_id, b_id]
+            assert {a.card.name for a in agents} == {"alice", "bob"}
+            assert (await bob2.group(group.id)).members == [a_id, b_id]
             await bob2.connect()
             got = [await bob2.receive(timeout=5) for _ in range(25)]
             assert [e.seq for e in got] == list(range(1, 26))
         async with HubClient(hub.url, token=a_token, agent_id=a_id) as alice2:
             await alice2.connect()
-            sent = await alice2.say(group["id"], Chat(text="after restart"))
+            sent = await alice2.say(group.id, Chat(text="after restart"))
             assert sent.seq == 26
 
 
@@ -208,7 +208,7 @@ async def test_messages_of_every_frame_length_arrive_whole(
     (up to 64 KiB) and the 64-bit one (96 KB of UTF-8); every byte must arrive."""
     alice, bob = await make_agent("alice"), await make_agent("bob")
     group = await alice.create_group([bob.agent_id])  # type: ignore[list-item]
-    sent = await alice.say(group["id"], Chat(text=text))
+    sent = await alice.say(group.id, Chat(text=text))
     got = await bob.receive(timeout=5)
     assert got.payload.text == text  # type: ignore[attr-defined]
     assert (got.id, got.seq) == (sent.id, sent.seq)

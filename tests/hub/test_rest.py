@@ -49,15 +49,15 @@ async def test_agent_records_update_delete_and_only_by_self(
 ) -> None:
     alice, bob = await make_agent("alice", "python"), await make_agent("bob", connect=False)
     record = await bob.agent(alice.agent_id)  # type: ignore[arg-type]
-    assert record["card"]["skills"][0]["name"] == "python"
-    assert record["online"] is True
+    assert record.card.skills[0].name == "python"
+    assert record.online is True
 
     with pytest.raises(ClientError) as err:
         await bob.request("PUT", f"/v1/agents/{alice.agent_id}", card("evil").model_dump())
     assert err.value.code == "forbidden"
     updated = await alice.update_card(card("alice", "python", "rust"))
-    assert [s["name"] for s in updated["card"]["skills"]] == ["python", "rust"]
-    assert updated["card"]["id"] == alice.agent_id
+    assert [s.name for s in updated.card.skills] == ["python", "rust"]
+    assert updated.card.id == alice.agent_id
 
     await alice.deregister()
     with pytest.raises(ClientError) as gone:
@@ -75,7 +75,7 @@ async def test_presence_follows_socket_and_heartbeats(db_path: object) -> None:
         await b.register(card("b"))
 
         async def online(agent_id: str) -> bool:
-            return bool((await a.agent(agent_id))["online"])
+            return (await a.agent(agent_id)).online
 
         assert not await online(b.agent_id)  # type: ignore[arg-type]
         await b.heartbeat()
@@ -84,7 +84,7 @@ async def test_presence_follows_socket_and_heartbeats(db_path: object) -> None:
         assert not await online(b.agent_id)  # type: ignore[arg-type]
         await b.connect()
         assert await online(b.agent_id)  # type: ignore[arg-type]
-        assert [x["card"]["name"] for x in await a.agents(online=True)] == ["b"]
+        assert [x.card.name for x in await a.agents(online=True)] == ["b"]
         await b.close()
         await asyncio.sleep(0.4)
         assert not await online(b.agent_id)  # type: ignore[arg-type]
@@ -102,8 +102,8 @@ async def test_registration_token_guards_registration(db_path: object) -> None:
 async def test_message_over_http_is_stored_and_delivered(make_agent: AgentFactory) -> None:
     alice, bob = await make_agent("alice", connect=False), await make_agent("bob")
     group = await alice.create_group([bob.agent_id])  # type: ignore[list-item]
-    env = Envelope(group=group["id"], sender=alice.agent_id, payload=Chat(text="via http"))  # type: ignore[arg-type]
-    ack = await alice.request("POST", f"/v1/groups/{group['id']}/messages", env.model_dump())
+    env = Envelope(group=group.id, sender=alice.agent_id, payload=Chat(text="via http"))  # type: ignore[arg-type]
+    ack = await alice.request("POST", f"/v1/groups/{group.id}/messages", env.model_dump())
     assert ack["seq"] == 1
     got = await bob.receive(timeout=5)
     assert got.id == env.id

@@ -26,7 +26,7 @@ async def test_a_reader_that_stops_reading_is_dropped_then_resumes_without_loss(
         await alice.register(card("alice"))
         await bob.register(card("bob"))
         await alice.connect()
-        group = (await alice.create_group([bob.agent_id]))["id"]  # type: ignore[list-item]
+        group = (await alice.create_group([bob.agent_id])).id  # type: ignore[list-item]
         ws_url = hub.url.replace("http", "ws", 1) + "/v1/ws"
         async with aiohttp.ClientSession() as session:
             stalled = await session.ws_connect(

@@ -41,7 +41,7 @@ async def test_a_refused_write_leaves_the_sequence_gap_free(db_path: Path) -> No
     async with Hub(hub_config(db_path)) as hub:
         poison(db_path)
         alice, bob = await two_agents(hub)
-        group = (await alice.create_group([bob.agent_id]))["id"]
+        group = (await alice.create_group([bob.agent_id])).id
         assert isinstance(group, str)
         first = await alice.say(group, Chat(text="one"))
         with pytest.raises(ClientError) as refused:
@@ -63,7 +63,7 @@ async def test_a_refused_move_does_not_advance_the_conversation(db_path: Path) -
     async with Hub(hub_config(db_path)) as hub:
         poison(db_path)
         alice, bob = await two_agents(hub)
-        group = (await alice.create_group([bob.agent_id], protocol="ioa"))["id"]
+        group = (await alice.create_group([bob.agent_id], protocol="ioa")).id
         assert isinstance(group, str)
         move = Discussion(text="I propose we start")
         with pytest.raises(ClientError) as refused:

@@ -34,8 +34,14 @@ def new(
     max_turns: int = 40,
     turn_timeout: float | None = None,
     task_timeout: float | None = None,
+    max_silent_turns: int = 3,
 ) -> ConversationState:
-    limits = Limits(max_turns=max_turns, turn_timeout=turn_timeout, task_timeout=task_timeout)
+    limits = Limits(
+        max_turns=max_turns,
+        turn_timeout=turn_timeout,
+        task_timeout=task_timeout,
+        max_silent_turns=max_silent_turns,
+    )
     return start(GROUP, list(members), limits=limits)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from protocols import (
     HUB_SENDER,
+    Conclusion,
     ConversationState,
     Envelope,
     InvalidState,
@@ -16,12 +17,14 @@ from protocols import (
     Timeout,
     apply,
     expire,
+    legal_moves,
     replay,
 )
 from tests.protocols.kit import (
     GROUP,
     async_,
     conclude,
+    conclusion,
     env,
     new,
     pause,
@@ -33,15 +36,28 @@ from tests.protocols.kit import (
 )
 
 
-def _hub(payload: Timeout, ts: float) -> Envelope:
+def _hub(payload: Timeout | Conclusion, ts: float) -> Envelope:
     return Envelope(group=GROUP, sender=HUB_SENDER, payload=payload, ts=ts)
+
+
+def _tick(
+    state: ConversationState, until: float, step: float = 1.0
+) -> tuple[ConversationState, list[Envelope]]:
+    """Run the hub's clock every `step` seconds up to `until`; the state and all it sent."""
+    sent: list[Envelope] = []
+    now = state.clock
+    while now < until:
+        now += step
+        state, more = expire(state, now)
+        sent += more
+    return state, sent
 
 
 def test_a_lapsed_turn_passes_round_robin_and_counts() -> None:
     state = run(new(turn_timeout=10), env("alice", say(), ["carol"], ts=5))
     assert state.next_deadline() == 15
-    assert state.due_timeouts(14.9) == []
-    assert state.due_timeouts(15) == [Timeout(kind="turn", agent="carol")]
+    assert state.due(14.9) == []
+    assert state.due(15) == [Timeout(kind="turn", agent="carol")]
     later, sent = expire(state, 15)
     assert [e.payload for e in sent] == [Timeout(kind="turn", agent="carol")]
     assert all(e.sender == HUB_SENDER and e.ts == 15 for e in sent)
@@ -155,9 +171,106 @@ def test_the_state_round_trips_through_json() -> None:
         lambda d: {**d, "waiting_on": ["t9"]},
         lambda d: {**d, "members": ["alice", "alice"]},
         lambda d: {**d, "turns": 10_000},
+        lambda d: {**d, "silent_turns": 99},
+        lambda d: {**d, "phase": "expiring"},
     ],
 )
 def test_a_corrupt_stored_state_is_refused_with_a_clear_error(corrupt: object) -> None:
     data = _played()[0].to_dict()
     with pytest.raises(InvalidState):
         ConversationState.from_dict(corrupt(data))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("patience", [1, 3, 5])
+def test_a_conversation_nobody_speaks_in_ends_after_exactly_its_silent_turns(
+    patience: int,
+) -> None:
+    initial = new(turn_timeout=10, max_silent_turns=patience)
+    state, sent = _tick(initial, until=1000)
+    assert [e.type for e in sent] == ["timeout"] * patience + ["conclusion"]
+    assert all(e.sender == HUB_SENDER for e in sent)
+    assert sent[-1].ts == sent[-2].ts == 10 * patience
+    assert state.phase is Phase.EXPIRED
+    turns = "1 turn" if patience == 1 else f"{patience} turns"
+    assert state.conclusion == f"ended by the hub: no member spoke for {turns}"
+    assert state.next_deadline() is None
+    assert expire(state, 1e9) == (state, [])
+    assert replay(initial, sent) == state
+
+
+def test_a_turn_taken_breaks_the_silence() -> None:
+    state, sent = _tick(new(turn_timeout=10), until=20)
+    assert (len(sent), state.speaker, state.silent_turns) == (2, "carol", 2)
+    state = run(state, env("carol", say(), ["alice"], ts=21))
+    assert state.silent_turns == 0
+    state, sent = _tick(state, until=41)
+    assert (len(sent), state.phase, state.silent_turns) == (2, Phase.OPEN, 2)
+    state, sent = _tick(state, until=51)
+    assert [e.type for e in sent] == ["timeout", "conclusion"]
+
+
+def test_the_turn_cap_lapsing_without_a_conclusion_ends_the_conversation() -> None:
+    initial = new(max_turns=4, turn_timeout=10, max_silent_turns=10)
+    talked = run(initial, env("alice", say(), ts=0), env("bob", say(), ts=1))
+    state, sent = _tick(talked, until=1000)
+    assert [e.type for e in sent] == ["timeout", "timeout", "conclusion"]
+    assert state.turns == 4
+    assert state.conclusion == "ended by the hub: the turn cap of 4 was reached with no conclusion"
+    assert replay(initial, [env("alice", say(), ts=0), env("bob", say(), ts=1), *sent]) == state
+
+
+def test_a_silent_concluder_cannot_keep_the_conversation_open() -> None:
+    state = run(new(turn_timeout=10, max_turns=1), env("alice", conclude(), ts=0))
+    state, sent = _tick(state, until=1000)
+    assert [e.type for e in sent] == ["timeout"] * 3 + ["conclusion"]
+    assert [e.payload.agent for e in sent[:3]] == ["alice", "bob", "carol"]  # type: ignore[attr-defined]
+    assert (state.phase, state.turns) == (Phase.EXPIRED, 1)
+
+
+def test_a_wait_on_an_assignee_that_never_answers_ends_too() -> None:
+    """Without a task timeout of its own, a task gets the group's patience in turn periods."""
+    state = run(new(turn_timeout=10), env("alice", sync("t1"), ["bob"], ts=0))
+    task = state.task("t1")
+    assert task is not None
+    assert task.deadline == 30
+    state, sent = _tick(state, until=1000)
+    kinds = [getattr(e.payload, "kind", e.type) for e in sent]
+    assert kinds == ["task", "turn", "turn", "turn", "conclusion"]
+    assert state.phase is Phase.EXPIRED
+    assert [t.status for t in state.tasks] == ["failed"]
+
+
+def test_a_group_without_a_turn_clock_has_no_task_clock_either() -> None:
+    state = run(new(), env("alice", sync("t1"), ["bob"], ts=0))
+    assert state.next_deadline() is None
+
+
+def test_an_expiring_conversation_takes_only_the_hubs_conclusion() -> None:
+    state = run(
+        new(turn_timeout=10, max_silent_turns=1), _hub(Timeout(kind="turn", agent="alice"), 10)
+    )
+    assert (state.phase, state.speaker, state.next_deadline()) == (Phase.EXPIRING, HUB_SENDER, 10)
+    assert all(legal_moves(state, m).moves == () for m in state.members)
+    owed = Conclusion(text="ended by the hub: no member spoke for 1 turn")
+    assert state.due(10) == [owed]
+    for message, code in [
+        (env("bob", say(), ts=11), "conversation_over"),
+        (env("bob", conclusion(), ts=11), "conversation_over"),
+        (_hub(Conclusion(text="I say it is over"), ts=11), "illegal_move"),
+        (_hub(Timeout(kind="turn", agent="bob"), ts=99), "illegal_move"),
+    ]:
+        with pytest.raises(ProtocolError) as refused:
+            apply(state, message)
+        assert refused.value.code == code
+    assert [e.payload for e in expire(state, 10)[1]] == [owed]  # e.g. after a hub restart
+    ended = apply(state, _hub(owed, ts=11))
+    assert (ended.phase, ended.conclusion, ended.over) == (Phase.EXPIRED, owed.text, True)
+
+
+def test_the_hub_cannot_conclude_a_conversation_that_has_not_run_out() -> None:
+    owed = Conclusion(text="ended by the hub: no member spoke for 3 turns")
+    concluding = run(new(turn_timeout=10), env("alice", conclude(), ts=0))
+    for state in (new(turn_timeout=10), concluding):
+        with pytest.raises(ProtocolError) as refused:
+            apply(state, _hub(owed, ts=5))
+        assert refused.value.code == "illegal_move"

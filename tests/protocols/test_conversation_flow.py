@@ -210,6 +210,8 @@ def test_a_message_for_another_group_or_a_free_chat_is_refused() -> None:
         (["a"], None, Limits(max_turns=0)),
         (["a"], None, Limits(turn_timeout=0)),
         (["a"], None, Limits(task_timeout=float("nan"))),
+        (["a"], None, Limits(max_silent_turns=0)),
+        (["a"], None, Limits(max_silent_turns=101)),
     ],
 )
 def test_start_refuses_bad_settings(

@@ -117,6 +117,7 @@ limits = st.builds(
     max_turns=st.integers(1, 8),
     turn_timeout=st.none() | st.floats(5, 30),
     task_timeout=st.none() | st.floats(10, 60),
+    max_silent_turns=st.integers(1, 4),
 )
 
 
@@ -130,7 +131,7 @@ def test_apply_accepts_exactly_the_legal_moves(limits: Limits, data: st.DataObje
         if data.draw(st.booleans()):
             state, timeouts = expire(state, now)
             log += timeouts
-            assert state.due_timeouts(now) == []
+            assert state.due(now) == []
         if data.draw(st.booleans()):
             agent = data.draw(st.sampled_from(MEMBERS))
             options = list(enumerate_moves(legal_moves(state, agent)))
@@ -144,7 +145,7 @@ def test_apply_accepts_exactly_the_legal_moves(limits: Limits, data: st.DataObje
         after = _accepted(state, message)
         if sender == HUB_SENDER:
             clean_to = len(set(to)) == len(to) and set(to) <= set(MEMBERS)
-            assert (after is not None) == (payload in state.due_timeouts(now) and clean_to)
+            assert (after is not None) == (payload in state.due(now) and clean_to)
         else:
             assert (after is not None) == legal_moves(state, sender).permits(payload, to)
         if after is not None:
@@ -174,7 +175,7 @@ def test_every_enumerated_legal_move_applies(limits: Limits, data: st.DataObject
                 assert invariant_violations(after) == []
                 options.append(after)
         if not options:
-            assert state.over or state.phase.value in ("awaiting", "paused")
+            assert state.over or state.phase.value in ("awaiting", "paused", "expiring")
             state, timeouts = expire(state, now + 1e6)
             if not timeouts:
                 break

@@ -13,6 +13,7 @@ import pytest
 from protocols import (
     HUB_SENDER,
     TRANSITIONS,
+    Conclusion,
     ConversationState,
     Envelope,
     Payload,
@@ -49,10 +50,15 @@ LATE = 1000.0
 
 
 def _fixture(phase: str) -> ConversationState:
-    """A state in `phase` where alice holds (or will get back) the turn and carol owes task t1."""
+    """A state in `phase` where alice holds (or will get back) the turn and carol owes task t1;
+    in the expiring and expired phases, the group fell silent after that assignment."""
     limits = {"turn_timeout": 10.0, "task_timeout": 100.0}
     if phase == "open_at_limit":
         return run(new(max_turns=2, **limits), env(SPEAKER, async_("t1"), [ASSIGNEE]))
+    if phase in ("expiring", "expired"):
+        state = _fall_silent(run(new(**limits), env(SPEAKER, async_("t1"), [ASSIGNEE])))
+        ends = Envelope(group=state.group, sender=HUB_SENDER, payload=state.due(LATE)[0])
+        return run(state, ends) if phase == "expired" else state
     state = new(**limits)
     first = {"awaiting": sync("t1")}.get(phase, async_("t1"))
     state = run(state, env(SPEAKER, first, [ASSIGNEE]))
@@ -66,18 +72,36 @@ def _fixture(phase: str) -> ConversationState:
     return run(state, *then[phase])
 
 
+def _fall_silent(state: ConversationState) -> ConversationState:
+    """Let the hub's clock run, one owed message at a time, until the members have run out."""
+    now = 0.0
+    while state.phase is not Phase.EXPIRING:
+        now += 10.0
+        for timeout in state.due(now)[:1]:
+            clock = Envelope(group=state.group, sender=HUB_SENDER, payload=timeout, ts=now)
+            state = run(state, clock)
+    return state
+
+
 def _payload(message_type: str, state: ConversationState) -> tuple[Payload, list[str], float]:
+    """A message of this type that the rules would accept from its actor, whenever they may send
+    it: the hub's timeout or conclusion is the one it owes, if it owes one."""
+    owed = state.due(LATE)
     makers: dict[str, Callable[[], tuple[Payload, list[str], float]]] = {
         "discussion": lambda: (say(), [BYSTANDER], 0.0),
         "sync_task_assign": lambda: (sync("t9"), [BYSTANDER], 0.0),
         "async_task_assign": lambda: (async_("t9"), [BYSTANDER], 0.0),
         "pause": lambda: (pause("t1"), [], 0.0),
         "conclude": lambda: (conclude(), [], 0.0),
-        "conclusion": lambda: (conclusion(), [], 0.0),
+        "conclusion": lambda: (
+            next((p for p in owed if isinstance(p, Conclusion)), conclusion()),
+            [],
+            0.0,
+        ),
         "task_progress": lambda: (progress("t1"), [], 0.0),
         "task_result": lambda: (result("t1"), [], 0.0),
         "timeout": lambda: (
-            (state.due_timeouts(LATE) or [Timeout(kind="turn", agent=SPEAKER)])[0],
+            next((p for p in owed if isinstance(p, Timeout)), Timeout(kind="turn", agent=SPEAKER)),
             [],
             LATE,
         ),
@@ -85,7 +109,16 @@ def _payload(message_type: str, state: ConversationState) -> tuple[Payload, list
     return makers[message_type]()
 
 
-PHASES = ["open", "open_at_limit", "awaiting", "paused", "concluding", "concluded"]
+PHASES = [
+    "open",
+    "open_at_limit",
+    "awaiting",
+    "paused",
+    "concluding",
+    "expiring",
+    "concluded",
+    "expired",
+]
 TYPES = [
     "discussion",
     "sync_task_assign",
@@ -116,7 +149,7 @@ LEGAL: dict[str, dict[str, dict[str, str]]] = {
     "open_at_limit": {
         "speaker": {"conclude": "concluding"},
         "assignee": {"task_progress": "open", "task_result": "open"},
-        "hub": {"timeout": "open"},
+        "hub": {"timeout": "expiring"},
     },
     "awaiting": {
         "assignee": {"task_progress": "awaiting", "task_result": "open"},
@@ -131,7 +164,9 @@ LEGAL: dict[str, dict[str, dict[str, str]]] = {
         "assignee": {"task_progress": "concluding", "task_result": "concluding"},
         "hub": {"timeout": "concluding"},
     },
+    "expiring": {"hub": {"conclusion": "expired"}},
     "concluded": {},
+    "expired": {},
 }
 
 
@@ -139,10 +174,10 @@ def _expected_error(phase: str, role: str, message_type: str) -> str:
     """The refusal code for an illegal combination, by the documented precedence."""
     if role == "stranger":
         return "not_a_member"
-    if phase == "concluded":
+    if phase in ("concluded", "expired") or (phase == "expiring" and role != "hub"):
         return "conversation_over"
-    if (role == "hub") != (message_type == "timeout"):
-        return "illegal_move"
+    if role == "hub" or message_type == "timeout":
+        return "illegal_move"  # every move the hub may make is in `LEGAL`
     if message_type in REPORTS:
         return "not_assignee"
     if message_type in TURN:

@@ -7,10 +7,12 @@ from typing import Any
 
 from agents.robots import EpisodeOptions, IoAPlanner, run_episode
 from agents.robots.brain import NO_PLAN
+from agents.robots.planner import Said
 from environments.rocobench import RocoEnv, make_env
 from ioa.hub import Hub
 from ioa.llm import ScriptedEngine
 from ioa.llm.engine import Request
+from protocols import HUB_SENDER, Conclusion, Envelope
 from tests.agents.robots.kit import offered, oracle_json, schema_of
 
 TEAM = re.compile(r"Team \(name: id\): (.*)")
@@ -79,3 +81,10 @@ async def test_a_conclusion_without_a_plan_is_unparseable_and_the_next_group_hea
     goals = [e.text for e in record.events if e.kind == "say" and e.data["type"] == "goal"]
     assert "could not be parsed" in goals[1]
     assert "attempt 2 of 5" in goals[1]
+
+
+def test_a_conclusion_from_the_hub_is_a_reason_not_a_plan() -> None:
+    planner = IoAPlanner(ScriptedEngine({}), "http://127.0.0.1:9")
+    reason = "ended by the hub: no member spoke for 3 turns"
+    ended = Envelope(group="g", sender=HUB_SENDER, payload=Conclusion(text=reason))
+    assert planner._said(ended) == Said("hub", "conclusion", reason, None)

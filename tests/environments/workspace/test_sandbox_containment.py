@@ -73,8 +73,11 @@ def test_program_cannot_write_to_the_read_only_host(tmp_path: Path, host_target:
     verdict = sandbox.run(workspace)
     assert verdict.status == "error"
     assert verdict.traceback is not None
-    assert "[Errno 30] Read-only file system" in verdict.traceback.message
+    assert verdict.traceback.exc_type == "FileNotFoundError", "the host folder is not in view"
     assert not host_target.exists()
+    usr = sandbox.run(workspace_with(workspace.root, {"main.py": "open('/usr/x', 'w')\n"}))
+    assert usr.traceback is not None
+    assert "[Errno 30] Read-only file system" in usr.traceback.message
 
 
 def test_tmp_and_parent_folder_are_private(tmp_path: Path) -> None:
@@ -104,7 +107,7 @@ def test_program_cannot_regain_privileges_or_see_devices(tmp_path: Path, host_ta
         "libc = ctypes.CDLL(None, use_errno=True)\n"
         "print('remount', libc.mount(None, b'/', None, 0x20 | 0x1000, None), ctypes.get_errno())\n"
         "print('devices', sorted(os.listdir('/dev')))\n"
-        "print('run', os.listdir('/run'))\n"
+        "print('run', os.listdir('/run') if os.path.isdir('/run') else [])\n"
         "open('/dev/null', 'w').write('fine')\n"
         f"open({str(host_target)!r}, 'w')\n"
     )
@@ -130,7 +133,7 @@ def test_symlink_escape_from_inside_the_program(tmp_path: Path, host_target: Pat
     verdict = sandbox.run(workspace)
     assert verdict.status == "error"
     assert verdict.traceback is not None
-    assert "Read-only" in verdict.traceback.message
+    assert verdict.traceback.exc_type == "FileNotFoundError", "the link leads nowhere in view"
     assert not host_target.exists()
     assert os.path.islink(workspace.root / "escape"), "the link itself stays, inside the workspace"
     with pytest.raises(SymlinkRefused):

@@ -32,7 +32,7 @@ async def test_login_stores_a_persons_token_that_agents_and_run_use_until_logout
     login = stored["hubs"][hub]
     async with HubClient(hub, token=login["token"]) as client:
         me = await client.agent(login["agent_id"])
-    assert (me["card"]["name"], me["card"]["kind"]) == ("ada", "human")
+    assert (me.card.name, me.card.kind) == ("ada", "human")
 
     code, out, err = await aioa("agents", home=home)  # no --hub, no --token: the login's
     assert code == 0, err

@@ -50,7 +50,7 @@ async def test_an_agent_registers_with_the_hubs_registration_token(
 
     async with HubClient(guarded_hub.url) as client:
         await client.register(AgentCard(name="checker", description="looks"), SECRET)
-        listed = {a["id"]: a["card"]["name"] for a in await client.agents()}
+        listed = {a.id: a.card.name for a in await client.agents()}
     assert listed[started["agent_id"]] == "calc"
 
 

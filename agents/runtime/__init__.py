@@ -1,0 +1,17 @@
+"""The agent runtime: an `Agent` on a hub, one concept per module.
+
+- `agent`: `Agent`, its lifecycle and its loop observe → decide → act → wait;
+- `memory`: what it remembers between events (checkpointed), jobs and their `JobState`;
+- `events`: the tagged union of events that wake the loop;
+- `work`: tasks worked on or delegated to a sub-team, in the background;
+- `persistence`: credentials and checkpoints under `AgentOptions.state_dir`;
+- `options`: `AgentOptions`.
+"""
+
+from agents.runtime.agent import Agent
+from agents.runtime.events import Event
+from agents.runtime.memory import JobState, Memory
+from agents.runtime.options import AgentOptions
+from agents.runtime.persistence import CHECKPOINT_BUSY_TIMEOUT
+
+__all__ = ["CHECKPOINT_BUSY_TIMEOUT", "Agent", "AgentOptions", "Event", "JobState", "Memory"]

@@ -1,0 +1,36 @@
+"""Reconnect delays with full jitter, so the agents of a restarted hub come back spread out.
+
+Doubling a fixed delay up to a cap makes every agent that lost the same hub retry in the same
+instants (a restarted hub saw its agents return in two waves, ~3.3 s and ~5.3 s after the
+respawn). With full jitter each wait is uniform in [0, min(cap, base·2ⁿ)]: the same expected
+progress, no waves. A hub that says how long to wait (`Retry-After`) is obeyed, with jitter on
+top so that its hint does not become the next wave.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Backoff:
+    base: float = 0.1
+    """The first window, in seconds."""
+    cap: float = 5.0
+    """The largest window."""
+    rng: random.Random = field(default_factory=random.Random)
+    attempt: int = 0
+
+    def next(self, hint: float | None = None) -> float:
+        """Seconds to wait before the next attempt; `hint` is the hub's Retry-After."""
+        window = min(self.cap, self.base * 2**self.attempt)
+        self.attempt += 1
+        delay = self.rng.uniform(0, window)
+        if hint is not None and hint > 0:
+            delay = hint + self.rng.uniform(0, max(window, hint))
+        return delay
+
+    def reset(self) -> None:
+        """Connected again: the next loss starts from the smallest window."""
+        self.attempt = 0

@@ -1,0 +1,94 @@
+"""The hub's fast frame writers produce exactly the frames the models describe."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from protocols import Chat, Envelope
+from protocols.frames import (
+    CLIENT_FRAME,
+    HUB_FRAME,
+    SYNCED_TEXT,
+    Ack,
+    Deliver,
+    ErrorBody,
+    ErrorFrame,
+    GroupInfo,
+    Joined,
+    Send,
+    Synced,
+    Welcome,
+    ack_text,
+    deliver_text,
+    error_text,
+    frame_text,
+    send_text,
+)
+
+ENVELOPE = Envelope(
+    group="g-1", sender="a-1", seq=7, ts=1765075200.25, payload=Chat(text='quote " é \n 😀')
+)
+AWKWARD = 'a "quoted" \\ back\nslash, é, 😀, \u2028'
+
+
+@pytest.mark.parametrize(
+    ("text", "model"),
+    [
+        (SYNCED_TEXT, Synced()),
+        (
+            ack_text("m-1", "g-1", 42, 1765075200.123456),
+            Ack(id="m-1", group="g-1", seq=42, ts=1765075200.123456),
+        ),
+        (deliver_text(ENVELOPE.model_dump_json()), Deliver(envelope=ENVELOPE)),
+        (
+            error_text("not_your_turn", AWKWARD, "m-2"),
+            ErrorFrame(id="m-2", error=ErrorBody(code="not_your_turn", message=AWKWARD)),
+        ),
+        (
+            error_text("malformed_json", "bad"),
+            ErrorFrame(error=ErrorBody(code="malformed_json", message="bad")),
+        ),
+        (
+            frame_text(Welcome(agent_id="a-1", groups=["g-1"])),
+            Welcome(agent_id="a-1", groups=["g-1"]),
+        ),
+        (
+            frame_text(
+                Joined(
+                    group=GroupInfo(
+                        id="g-1",
+                        name=AWKWARD,
+                        created_by="a-1",
+                        created_at=1.5,
+                        members=["a-1"],
+                        protocol="ioa",
+                        meta={"k": [1]},
+                        head=0,
+                    )
+                )
+            ),
+            Joined(
+                group=GroupInfo(
+                    id="g-1",
+                    name=AWKWARD,
+                    created_by="a-1",
+                    created_at=1.5,
+                    members=["a-1"],
+                    protocol="ioa",
+                    meta={"k": [1]},
+                    head=0,
+                )
+            ),
+        ),
+    ],
+)
+def test_every_fast_hub_frame_validates_as_its_model(text: str, model: object) -> None:
+    assert HUB_FRAME.validate_json(text) == model
+    assert json.loads(text) == json.loads(model.model_dump_json())  # type: ignore[attr-defined]
+
+
+def test_the_clients_send_frame_validates_as_its_model() -> None:
+    text = send_text(ENVELOPE.model_dump_json())
+    assert CLIENT_FRAME.validate_json(text) == Send(envelope=ENVELOPE)

@@ -78,7 +78,9 @@ async def _demo(args: argparse.Namespace) -> int:
     options = EpisodeOptions(attempts=args.attempts, max_steps=args.max_steps or None)
     settings = ModeSettings(max_calls=args.max_turns)
     env = make_env(args.task, seed=args.seed)
-    with tempfile.TemporaryDirectory(prefix="ioa-demo-") as tmp:
+    # Ctrl-C can land while the hub's database thread still writes there: the cleanup
+    # must not turn "interrupted" into "Directory not empty".
+    with tempfile.TemporaryDirectory(prefix="ioa-demo-", ignore_cleanup_errors=True) as tmp:
         print("loading the local model…", flush=True)
         async with (
             local_hub(Path(tmp) / "hub.db") as hub_url,

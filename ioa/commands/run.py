@@ -99,7 +99,9 @@ async def local_team(model: str | None, threads: int | None = None) -> AsyncIter
     from ioa.llm import inspect_gguf, load_engine
     from protocols import AgentCard, ModelFacts
 
-    with tempfile.TemporaryDirectory(prefix="ioa-run-") as tmp:
+    # Ctrl-C can land while the hub's database thread still writes there: the cleanup
+    # must not turn "interrupted" into "Directory not empty".
+    with tempfile.TemporaryDirectory(prefix="ioa-run-", ignore_cleanup_errors=True) as tmp:
         print("loading the local model…", flush=True)
         async with (
             local_hub(Path(tmp) / "hub.db") as hub_url,

@@ -253,7 +253,7 @@ class Agent(Service):
             job = m["jobs"].get(event.key)
             if job is not None and job["state"] in (JobState.RUNNING, JobState.DELEGATED):
                 changed = JobRecord(**job)
-                changed["state"] = event.state
+                changed["state"] = event.state.value
                 if event.status is not None:
                     changed["status"] = event.status
                 if event.result is not None:
@@ -317,7 +317,7 @@ class Agent(Service):
             if info.meta.get("form_team") and conversation.state.initiator == self.id:
                 key = job_key(group_id, None)
                 if key not in m["jobs"]:
-                    job = JobRecord(group=group_id, task_id=None, state=JobState.RUNNING)
+                    job = JobRecord(group=group_id, task_id=None, state=JobState.RUNNING.value)
                     m["jobs"][key] = job
                     self._start_work(key, job)
 
@@ -355,7 +355,9 @@ class Agent(Service):
         if isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment) and self.id in envelope.to:
             key = job_key(group_id, payload.task_id)
             if key not in m["jobs"]:
-                job = JobRecord(group=group_id, task_id=payload.task_id, state=JobState.RUNNING)
+                job = JobRecord(
+                    group=group_id, task_id=payload.task_id, state=JobState.RUNNING.value
+                )
                 m["jobs"][key] = job
                 self._start_work(key, job)
         if state.over:
@@ -386,7 +388,7 @@ class Agent(Service):
             job = m["jobs"].get(key)
             if job is not None and job["state"] == JobState.DELEGATED:
                 done = JobRecord(**job)
-                done["state"], done["result"] = JobState.DONE, text
+                done["state"], done["result"] = JobState.DONE.value, text
                 done["status"] = "failed" if state.phase is Phase.EXPIRED else "done"
                 m["jobs"][key] = done
 

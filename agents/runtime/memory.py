@@ -32,7 +32,9 @@ class JobRecord(TypedDict, total=False):
     group: str
     task_id: str | None
     """None for the goal of a group the agent leads."""
-    state: JobState
+    state: str
+    """A `JobState` value, kept as plain text: LangGraph's checkpoint serialiser warns about (and
+    will one day refuse) any type it was not told about, an enum included."""
     status: Literal["done", "failed"]
     """Set with `DONE`: how the task ended."""
     result: str

@@ -52,6 +52,8 @@ class Goals:
         self.goals: dict[str, GoalRecord] = {}
         self.by_group: dict[str, str] = {}
         self.watchers: dict[str, set[asyncio.Queue[str | None]]] = {}
+        self.closing = False
+        """The hub is stopping: event streams end without a `done` event."""
         self._writes: set[asyncio.Task[None]] = set()
         state.router.listeners.append(self._stored)
 
@@ -101,7 +103,12 @@ class Goals:
         return min(online, key=lambda a: a.created_at).id
 
     async def flush(self) -> None:
-        """Wait for pending status writes (before the hub stops)."""
+        """Before the hub stops: end every event stream (else the server waits for them, up to
+        a minute, after their clients left) and wait for pending status writes."""
+        self.closing = True
+        for queues in self.watchers.values():
+            for queue in queues:
+                queue.put_nowait(None)
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
@@ -186,6 +193,8 @@ async def goal_events(request: web.Request) -> web.StreamResponse:
             await response.write(f"event: message\ndata: {stored}\n\n".encode())
         while goal.status == "running":
             live = await queue.get()
+            if goals.closing:
+                return response
             if live is None:
                 break
             key = _key(live)

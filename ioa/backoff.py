@@ -3,8 +3,9 @@
 Doubling a fixed delay up to a cap makes every agent that lost the same hub retry in the same
 instants (a restarted hub saw its agents return in two waves, ~3.3 s and ~5.3 s after the
 respawn). With full jitter each wait is uniform in [0, min(cap, base·2ⁿ)]: the same expected
-progress, no waves. A hub that says how long to wait (`Retry-After`) is obeyed, with jitter on
-top so that its hint does not become the next wave.
+progress, no waves. A hub that says how long to wait (`Retry-After`) is obeyed on average, each
+client drawing from half to one and a half times the hint, so the hint does not become a floor
+under which every refused client waits and then returns at once (a second wave, measured).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class Backoff:
         window = min(self.cap, self.base * 2**self.attempt)
         self.attempt += 1
         delay = self.rng.uniform(0, window)
-        if hint is not None and hint > 0:
-            delay = hint + self.rng.uniform(0, max(window, hint))
+        if hint is not None and hint > 0:  # around the hint, not after it: no floor, no wave
+            delay = hint * self.rng.uniform(0.5, 1.5)
         return delay
 
     def reset(self) -> None:

@@ -8,15 +8,14 @@ before a sequence number is assigned; it raises a `protocols.ProtocolError` to r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ioa.hub.errors import InvalidRequest
-from ioa.store import Store
+from ioa.store import StoredMessage
 from protocols import Envelope, ErrorCode, ProtocolError
 from protocols.conversation import ConversationState, apply, expire, replay
 from protocols.conversation.settings import conversation_for_group
-
-REPLAY_PAGE = 1000
 
 
 class UnsupportedMessageType(ProtocolError):
@@ -28,8 +27,11 @@ class GroupPolicy(Protocol):
     def apply(self, envelope: Envelope, now: float) -> None:
         """Accept the move and advance the group's state, or raise `ProtocolError`."""
 
-    async def restore(self, store: Store, group_id: str) -> None:
-        """Rebuild the state from the stored transcript after a hub restart."""
+    needs_transcript: bool
+    """True when `fold` must see the stored messages to rebuild the state after a restart."""
+
+    def fold(self, messages: Sequence[StoredMessage]) -> None:
+        """Apply stored messages, in seq order: how the state is rebuilt after a restart."""
 
     def next_timeout(self, now: float) -> Envelope | None:
         """The first message the hub must send itself because a deadline passed, not yet
@@ -64,7 +66,9 @@ class ChatPolicy:
                 "this group is plain chat"
             )
 
-    async def restore(self, store: Store, group_id: str) -> None:
+    needs_transcript = False
+
+    def fold(self, messages: Sequence[StoredMessage]) -> None:
         return None
 
     def next_timeout(self, now: float) -> Envelope | None:
@@ -88,18 +92,16 @@ class ConversationPolicy:
             self.state: ConversationState = conversation_for_group(group_id, members, meta, at)
         except ProtocolError as exc:
             raise InvalidRequest(exc.message) from None
-        self._initial = self.state
         limits = self.state.limits
         self.timed = limits.turn_timeout is not None or limits.task_timeout is not None
 
     def apply(self, envelope: Envelope, now: float) -> None:
         self.state = apply(self.state, envelope, now=now)
 
-    async def restore(self, store: Store, group_id: str) -> None:
-        state = self._initial
-        async for page in store.message_pages(group_id, limit=REPLAY_PAGE):
-            state = replay(state, (Envelope.model_validate_json(msg.body) for msg in page))
-        self.state = state
+    needs_transcript = True
+
+    def fold(self, messages: Sequence[StoredMessage]) -> None:
+        self.state = replay(self.state, (Envelope.model_validate_json(m.body) for m in messages))
 
     def next_timeout(self, now: float) -> Envelope | None:
         deadline = self.state.next_deadline()

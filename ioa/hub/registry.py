@@ -106,6 +106,9 @@ def _scrubbed(data: Any) -> Any:
     return data
 
 
+REPLAY_PAGE = 1000
+
+
 class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -116,6 +119,8 @@ class Registry:
         self.timed: set[str] = set()
         """Groups whose policy has deadlines for the hub's clock."""
         self.quarantined: dict[str, str] = {}
+        self.restoring = 0
+        """Groups loaded at start and not yet rebuilt (`/v1/health` shows it)."""
         """Groups that could not be restored → why; they answer `group_quarantined`."""
         self._restoring: dict[str, asyncio.Future[None]] = {}
 
@@ -138,6 +143,7 @@ class Registry:
                 continue
             group.head = heads.get(group.id, 0)
             group.restored = False
+            self.restoring += 1
 
     async def restore_all(self) -> None:
         """Rebuild every group not yet rebuilt, timed ones first (the clock waits for them)."""
@@ -163,9 +169,14 @@ class Registry:
 
     async def _restore(self, group: Group) -> None:
         try:
-            for message_id, seq, ts in await self.store.message_keys(group.id):
-                group.seen.remember(message_id, seq, ts)
-            await group.policy.restore(self.store, group.id)
+            if group.policy.needs_transcript:  # one read of the transcript serves both
+                async for page in self.store.message_pages(group.id, limit=REPLAY_PAGE):
+                    for msg in page:
+                        group.seen.remember(msg.id, msg.seq, msg.ts)
+                    group.policy.fold(page)
+            else:
+                for message_id, seq, ts in await self.store.message_keys(group.id):
+                    group.seen.remember(message_id, seq, ts)
             group.restored = True
         except StoreError:
             raise
@@ -173,6 +184,7 @@ class Registry:
             self._quarantine(group.id, exc)
         finally:
             self._restoring.pop(group.id, None)
+            self.restoring -= 1
 
     def _quarantine(self, group_id: str, cause: BaseException) -> None:
         why = f"{type(cause).__name__}: {cause}"[:500]

@@ -151,6 +151,7 @@ async def health(request: web.Request) -> web.Response:
             "online": sum(state.is_online(a) for a in agents),
             "groups": len(state.registry.groups),
             "quarantined": sorted(state.registry.quarantined),
+            "restoring": state.registry.restoring,
             "rejections": dict(state.rejections),
         }
     )

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from ioa.config import HubConfig
 from ioa.hub.errors import InvalidAddressee, SenderMismatch, Unavailable
+from ioa.hub.memory import release_memory_soon
 from ioa.hub.registry import Group, Registry
 from ioa.store import Store, StoredMessage, StoreError
 from protocols import Envelope
@@ -38,6 +39,19 @@ from protocols.frames import (
 log = logging.getLogger("ioa.hub")
 
 REPLAY_PAGE = 1000
+BURST = 256
+"""A batch this large means a flood: when the queue next runs dry, memory is trimmed."""
+
+
+TOO_FAR_BEHIND = b"too far behind; resume"
+CLOSE_GRACE = 10.0
+"""Seconds a dropped reader has to take its buffered frames and the close before it is cut."""
+
+
+def close_frame(code: int, reason: bytes) -> bytes:
+    """An unmasked close frame (RFC 6455 §5.5.1): status code, then a short reason."""
+    body = struct.pack("!H", code) + reason[:123]
+    return bytes((0x88, len(body))) + body
 
 
 def text_frame(text: str) -> bytes:
@@ -85,6 +99,8 @@ class Connection:
         self._drained = asyncio.Event()
         self._drained.set()
         self._pending: list[tuple[str, int, str]] = []
+        self._replayed_to: dict[str, int] = {}
+        """group id → last seq the replay sent; a live delivery at or below it is a repeat."""
         self._outbox: deque[str] = deque()
         self._wake = asyncio.Event()
         self._pump = asyncio.create_task(self._drain())
@@ -101,6 +117,8 @@ class Connection:
             self._pending.append((group_id, seq, frame))
             self._hold(frame)
             return
+        if seq and seq <= self._replayed_to.get(group_id or "", 0):
+            return  # committed before the replay read it, dispatched after: sent already
         if self._write_now(frame):
             return
         self._outbox.append(frame)
@@ -122,9 +140,18 @@ class Connection:
         self._pending.clear()
         self.queued_bytes = 0
         self._drained.set()
-        self._closer = asyncio.ensure_future(
-            self.ws.close(code=1013, message=b"too far behind; resume")
-        )
+        self._pump.cancel()
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            self._closer = asyncio.ensure_future(self.ws.close(code=1013, message=TOO_FAR_BEHIND))
+            return
+        # The socket is full, so a polite close would wait on the reader for ever: queue the
+        # close frame behind what is buffered, let the transport flush what it can, and cut the
+        # connection if the reader still takes nothing.
+        transport.write(close_frame(1013, TOO_FAR_BEHIND))
+        transport.close()
+        asyncio.get_running_loop().call_later(CLOSE_GRACE, transport.abort)
+        release_memory_soon()
 
     def _write_now(self, frame: str) -> bool:
         """Write the frame if nothing is queued before it and the socket's buffer is empty."""
@@ -157,6 +184,7 @@ class Connection:
 
     def finish_replay(self, last_seq: dict[str, int]) -> None:
         self.replaying = False
+        self._replayed_to = last_seq
         for group_id, seq, frame in self._pending:
             if seq == 0 or seq > last_seq.get(group_id, 0):
                 self._outbox.append(frame)
@@ -241,6 +269,7 @@ class Router:
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task[None] | None = None
+        self._burst = False
         self.listeners: list[Callable[[Group, StoredMessage], None]] = []
         """Called for every newly stored message, after its commit (goals listen here)."""
 
@@ -360,6 +389,9 @@ class Router:
     async def _write_loop(self) -> None:
         while True:
             if not self._queue:
+                if self._burst:  # a flood just ended: give its memory back
+                    self._burst = False
+                    release_memory_soon()
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
@@ -367,6 +399,7 @@ class Router:
             batch = [self._queue.popleft()]
             while self._queue and len(batch) < self.config.max_batch:
                 batch.append(self._queue.popleft())
+            self._burst = self._burst or len(batch) >= BURST
             try:
                 await self.store.append_messages([p.message for p in batch if not p.duplicate])
             except Exception as exc:  # the writer must outlive any failure of one batch

@@ -37,7 +37,7 @@ class Faults:
     errors: int = 0
     """Error frames from the hub."""
     skipped: int = 0
-    """A seq jumped ahead in an agent's group: something between was never seen."""
+    """Seqs of an agent's group it never saw (neither delivered nor acked), by the end."""
     repeated: int = 0
     """A seq seen again (a delivery that came twice)."""
     redelivered: int = 0
@@ -99,7 +99,10 @@ class ChatAgent:
         self.timed = True
         """Whether this agent's round trips are the normal agents' figures."""
         self.last_seq = 0
-        """Highest seq seen in the group, with no hole below it: the resume cursor."""
+        """Highest seq seen in the group: the resume cursor."""
+        self.holes: set[int] = set()
+        """Seqs jumped over, not seen yet."""
+        self._last_how = ""
         self.own: list[str] = []
         """Ids of this agent's messages, in the order their first ack came."""
         self.outgoing: dict[str, Outgoing] = {}
@@ -228,11 +231,10 @@ class ChatAgent:
             self.faults.resend_wrong_seq += 1
             self.faults.note(f"{message_id} resent: acked as {seq}, first ack said {expected}")
         if out is None or out.resend:
-            if seq == self.last_seq + 1:
-                self.last_seq = seq  # a resend of a message the hub had never stored
+            self._settle_own(seq, message_id)
             return
         self.own.append(message_id)
-        self._advance(seq, message_id)
+        self._advance(seq, message_id, "its ack")
         if self.timed:
             samples = self.clock.samples[out.phase]
             samples.acked += 1
@@ -243,7 +245,7 @@ class ChatAgent:
         message_id = str(envelope["id"])
         if replayed and seq <= self.last_seq:
             return
-        self._advance(seq, message_id)
+        self._advance(seq, message_id, "replay" if replayed else "live")
         text = str(envelope["payload"]["text"])
         if text.startswith(RESEND_TEXT):
             self.faults.redelivered += 1
@@ -256,22 +258,37 @@ class ChatAgent:
             time.perf_counter_ns() - int(sent_ns)
         )
 
-    def _advance(self, seq: int, message_id: str) -> None:
+    def _settle_own(self, seq: int, message_id: str) -> None:
+        """The ack of a resend. It may fill a hole: an own message whose first ack went to a
+        socket since closed, committed too late for the replay, so the peers' next messages
+        came first. A resend the hub had never stored moves the cursor on like a new one."""
+        if seq in self.holes:
+            self.holes.discard(seq)
+        elif seq > self.last_seq:
+            self._advance(seq, message_id, "a resend's ack")
+
+    def _advance(self, seq: int, message_id: str, how: str) -> None:
+        """Seqs must come up by one; a jump leaves holes, which only this agent's own
+        resent messages may fill later."""
         if seq == self.last_seq + 1:
-            self.last_seq = seq
+            self.last_seq, self._last_how = seq, how
         elif seq <= self.last_seq:
             self.faults.repeated += 1
-            self.faults.note(f"{self.agent_id}: seq {seq} ({message_id}) seen again")
-        else:
-            self.faults.skipped += 1
             self.faults.note(
-                f"{self.agent_id}: seq {seq} ({message_id}) after {self.last_seq}: "
-                f"{seq - self.last_seq - 1} never seen"
+                f"{self.agent_id}: seq {seq} ({message_id}) seen again by {how};"
+                f" seq {self.last_seq} had come by {self._last_how}"
             )
-            self.last_seq = seq
+        else:
+            self.holes.update(range(self.last_seq + 1, seq))
+            self.last_seq, self._last_how = seq, how
 
-    def record_unacked(self) -> None:
-        """At the end: what never got an ack goes to the ledger as such."""
+    def finish(self) -> None:
+        """At the end: holes never filled are skipped seqs; what never got an ack goes to the
+        ledger as such."""
+        if self.holes:
+            self.faults.skipped += len(self.holes)
+            first = sorted(self.holes)[:5]
+            self.faults.note(f"{self.agent_id}: {len(self.holes)} seqs never seen, first {first}")
         for message_id in self.outgoing:
             self.ledger.unacked[self.group_id].add(message_id)
 

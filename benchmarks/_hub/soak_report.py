@@ -3,17 +3,18 @@ and the one `RESULT {json}` line."""
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from _hub.chat_agents import Faults, Pacing
+from _hub.flood_waves import WaveTally
 from _hub.flooder import FloodReport
 from _hub.ledger import Audit, Ledger
 from _hub.measure import percentile
 from _hub.phases import REPORTED, Phase, PhaseFigures, PhaseSamples, reduce_phase
 from _hub.slow_reader import Leftovers
+from _hub.soak_config import HUB_RECENT_IDS, SoakConfig
 from _hub.vitals import Vitals
 
 P99_RATIO_GOAL = 3.0
@@ -35,21 +36,6 @@ class Window:
     load: Vitals
     """The load process's own loop: a late one here would inflate the figures, not the hub."""
     rss_max_mb: float
-
-
-@dataclass(slots=True)
-class Turbulence:
-    """What the flood phase did besides the flooder's frames."""
-
-    bounced: int = 0
-    resume_ms: list[float] = field(default_factory=list)
-    """Reconnect → `synced`, per reconnect."""
-    storm_failures: int = 0
-    resends_recent: int = 0
-    resends_old: int = 0
-    """An agent's first message, resent (its group is far younger than the hub's window)."""
-    resends_beyond_window: int = 0
-    """Deep-group ids older than the hub's remembered window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +87,7 @@ class Outcome:
     slow: SlowFate
     heads: dict[str, int]
     """Group id → newest seq as the hub counted it, before it stopped."""
-    turbulence: Turbulence
+    waves: WaveTally
     faults: Faults
     deep_faults: Faults
     ledger: Ledger
@@ -131,29 +117,29 @@ def _phase_table(outcome: Outcome) -> None:
         )
 
 
-def _memory(args: argparse.Namespace, outcome: Outcome) -> None:
+def _memory(config: SoakConfig, outcome: Outcome) -> None:
     m = outcome.memory
-    limit = _rss_limit(args, m)
+    limit = _rss_limit(config, m)
     print(
         f"\nhub RSS (MB): base {m.base:.1f} (idle, all connected) · before the flood"
         f" {m.preflood:.1f} · peak {m.peak:.1f} · after {m.after:.1f} (idle,"
-        f" {args.settle:g} s after the load)"
+        f" {config.settle:g} s after the load)"
     )
-    state = "passed to the hub" if args.outbox_bytes_supported else "NOT in this hub's HubConfig"
+    state = "passed to the hub" if config.outbox_bytes_supported else "NOT in this hub's HubConfig"
     print(
-        f"  budget with a never-reading reader: before-flood + outbox {args.outbox_bytes / MB:g}"
-        f" MB ({state}) + {args.rss_slack_mb:g} MB = {limit:.1f} MB; peak - before-flood ="
+        f"  budget with a never-reading reader: before-flood + outbox {config.outbox_bytes / MB:g}"
+        f" MB ({state}) + {config.rss_slack_mb:g} MB = {limit:.1f} MB; peak - before-flood ="
         f" {m.peak - m.preflood:.1f} MB"
     )
     print(f"  slow reader: {outcome.slow.describe()}")
 
 
-def _rss_limit(args: argparse.Namespace, m: Memory) -> float:
-    return m.preflood + float(args.outbox_bytes) / MB + float(args.rss_slack_mb)
+def _rss_limit(config: SoakConfig, m: Memory) -> float:
+    return m.preflood + config.outbox_bytes / MB + config.rss_slack_mb
 
 
 def _load(outcome: Outcome) -> None:
-    fl, t = outcome.flood, outcome.turbulence
+    fl, t = outcome.flood, outcome.waves
     print(
         f"\nflood: {len(fl.bursts)} bursts, {fl.frames:,} frames written, {len(fl.acked):,}"
         f" acked at {fl.acked_per_s:,.0f}/s while bursts were being worked off (slowest"
@@ -168,7 +154,7 @@ def _load(outcome: Outcome) -> None:
     )
     print(
         f"resends: {t.resends_recent:,} recent, {t.resends_old:,} of an agent's first message,"
-        f" {t.resends_beyond_window:,} older than the hub's 4,096 remembered ids"
+        f" {t.resends_beyond_window:,} older than the hub's {HUB_RECENT_IDS:,} remembered ids"
     )
     p = outcome.pacing
     print(f"normal messages paced: {p.sent:,} sent, {p.skipped:,} skipped by the schedule")
@@ -219,21 +205,21 @@ def integrity_held(outcome: Outcome, audit: Audit) -> bool:
     return all(integrity(outcome, audit).values())
 
 
-def goals(args: argparse.Namespace, outcome: Outcome, audit: Audit) -> dict[str, bool]:
+def goals(config: SoakConfig, outcome: Outcome, audit: Audit) -> dict[str, bool]:
     """The issue's goals, then the integrity ones."""
     m = outcome.memory
     return {
         "p99_flood_le_3x_quiet": _p99(outcome, Phase.FLOOD)
         <= P99_RATIO_GOAL * _p99(outcome, Phase.QUIET),
-        "rss_within_outbox_budget": m.peak <= _rss_limit(args, m),
+        "rss_within_outbox_budget": m.peak <= _rss_limit(config, m),
         "rss_after_within_10pct_of_base": m.after <= RSS_RETURN_GOAL * m.base,
         **integrity(outcome, audit),
     }
 
 
-def print_report(args: argparse.Namespace, outcome: Outcome, audit: Audit) -> None:
+def print_report(config: SoakConfig, outcome: Outcome, audit: Audit) -> None:
     _phase_table(outcome)
-    _memory(args, outcome)
+    _memory(config, outcome)
     _load(outcome)
     _integrity(outcome, audit)
     quiet, flood = _p99(outcome, Phase.QUIET), _p99(outcome, Phase.FLOOD)
@@ -241,7 +227,7 @@ def print_report(args: argparse.Namespace, outcome: Outcome, audit: Audit) -> No
         f"\nratios: p99 flood ÷ quiet = {flood / quiet:.1f}×;"
         f" RSS after ÷ base = {outcome.memory.after / outcome.memory.base:.2f}"
     )
-    for name, met in goals(args, outcome, audit).items():
+    for name, met in goals(config, outcome, audit).items():
         print(f"  goal {name}: {'met' if met else 'NOT MET'}")
 
 
@@ -258,14 +244,14 @@ def _phase_json(f: PhaseFigures) -> dict[str, float]:
 
 
 def result_json(
-    args: argparse.Namespace,
+    config: SoakConfig,
     outcome: Outcome,
     audit: Audit,
     cpu: str,
     load_avg: tuple[float, float],
 ) -> dict[str, object]:
     figures = {p: reduce_phase(outcome.samples[p]) for p in REPORTED}
-    m, fl, t = outcome.memory, outcome.flood, outcome.turbulence
+    m, fl, t = outcome.memory, outcome.flood, outcome.waves
     resumes = sorted(int(ms * 1e6) for ms in t.resume_ms)
     return {
         "lost": audit.lost,
@@ -323,24 +309,8 @@ def result_json(
         "client_faults": _faults_json(outcome.faults),
         "deep_group_faults": _faults_json(outcome.deep_faults),
         "paced": {"sent": outcome.pacing.sent, "skipped": outcome.pacing.skipped},
-        "goals_met": goals(args, outcome, audit),
-        "config": {
-            "duration_s": args.duration,
-            "agents": args.agents,
-            "rate": args.rate,
-            "group_size": args.group_size,
-            "payload": args.payload,
-            "burst": args.burst,
-            "flood_payload": args.flood_payload,
-            "wave_every_s": args.wave_every,
-            "storm": args.storm,
-            "resends": args.resends,
-            "history": args.history,
-            "outbox_bytes": args.outbox_bytes,
-            "outbox_bytes_supported": args.outbox_bytes_supported,
-            "rss_slack_mb": args.rss_slack_mb,
-            "hub_settings": args.hub_settings,
-        },
+        "goals_met": goals(config, outcome, audit),
+        "config": config.as_json(),
         "cpu": cpu,
         "cores": os.cpu_count() or 0,
         "load_avg_1min": [round(x, 1) for x in load_avg],

@@ -53,7 +53,7 @@ from _hub.flood_waves import WaveTally, run_waves
 from _hub.flooder import Flooder, FloodReport
 from _hub.ledger import Audit, audit
 from _hub.phases import Clock, Phase
-from _hub.rss import RssTrace
+from _hub.rss import RssTrace, peak_above, traffic_line
 from _hub.servers import BenchError, ServerProcess, raise_fd_limit, run_hub
 from _hub.slow_reader import Leftovers
 from _hub.soak_config import SoakConfig
@@ -199,6 +199,7 @@ class Stopwatch:
                 self.hub.vitals(),
                 vitals.read(self.board),
                 max(rss, default=math.nan),
+                os.getloadavg()[0],
             )
         )
         self.clock.enter(Phase.IDLE)
@@ -245,6 +246,7 @@ class Soak:
             pacing = await pacer
             rss_after = await self.settle()
             heads = await self.population.group_heads()
+            memory = self.memory(rss_base, rss_preflood, rss_after)
         finally:
             self._stop_pacing.set()
             self._stop_watching.set()
@@ -255,7 +257,7 @@ class Soak:
         return Outcome(
             windows=self.watch.windows,
             samples=self.clock.samples,
-            memory=Memory(rss_base, rss_preflood, self.trace.peak(), rss_after),
+            memory=memory,
             pacing=pacing,
             flood=flood_report,
             slow=SlowFate(leftovers is not None, self.population.slow.dropped_after, leftovers),
@@ -264,6 +266,15 @@ class Soak:
             faults=self.population.faults,
             deep_faults=self.population.deep_faults,
             ledger=self.population.ledger,
+        )
+
+    def memory(self, base: float, preflood: float, after: float) -> Memory:
+        """The RSS figures, and the line normal traffic alone would have drawn."""
+        line = traffic_line(self.trace, base)
+        messages = sum(s.sent for s in self.clock.samples.values())
+        excess = peak_above(self.trace, line, (Phase.FLOOD, Phase.DRAIN))
+        return Memory(
+            base, preflood, self.trace.peak(), after, line, excess, line.expected(messages)
         )
 
     async def quiet(self) -> float:

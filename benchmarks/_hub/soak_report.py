@@ -13,6 +13,7 @@ from _hub.flooder import FloodReport
 from _hub.ledger import Audit, Ledger
 from _hub.measure import percentile
 from _hub.phases import REPORTED, Phase, PhaseFigures, PhaseSamples, reduce_phase
+from _hub.rss import TrafficLine
 from _hub.slow_reader import Leftovers
 from _hub.soak_config import HUB_RECENT_IDS, SoakConfig
 from _hub.vitals import Vitals
@@ -21,6 +22,8 @@ P99_RATIO_GOAL = 3.0
 """Normal agents' p99 during the flood ≤ this × their quiet p99."""
 RSS_RETURN_GOAL = 1.10
 """RSS after the load ≤ this × the idle base."""
+BASELINE_DRIFT = 2.0
+"""Quiet and after p99 further apart than this: a baseline not to trust without a look."""
 MB = 1024 * 1024
 
 
@@ -36,6 +39,8 @@ class Window:
     load: Vitals
     """The load process's own loop: a late one here would inflate the figures, not the hub."""
     rss_max_mb: float
+    load_avg: float
+    """The machine's 1-minute load average as the phase ended: other jobs show here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,12 @@ class Memory:
     peak: float
     after: float
     """Idle again, `--settle` seconds after the load stopped."""
+    line: TrafficLine
+    """RSS as normal traffic alone grows it, fitted on the quiet phase."""
+    flood_excess: float
+    """The most RSS rose above that line during the flood and its drain."""
+    after_expected: float
+    """Where the line says RSS would be after the load, had there been no flood."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +77,9 @@ class SlowFate:
         if not self.dropped_by_hub:
             return "STILL CONNECTED when the flood ended (the soak cut it)"
         when = self.dropped_after_s
-        text = "dropped by the hub " + (f"{when:.0f} s after connecting" if when else "")
+        text = "dropped by the hub" + (
+            f" {when:.0f} s after connecting" if when is not None else ""
+        )
         left = self.leftovers
         if left is not None:
             how = f"close code {left.close_code}" if left.close_code else "no close frame"
@@ -101,9 +114,13 @@ def _phase_table(outcome: Outcome) -> None:
     head = (
         f"{'phase':<7}{'secs':>6}{'sent':>9}{'acked':>9}{'ack p50':>9}{'p99':>8}{'max':>8}"
         f"{'dlv p50':>9}{'p99':>8}  | {'hub cpu':>7}{'late ms':>8}{'stalls':>7}{'gc2':>5}"
-        f"  | {'load cpu':>8}{'late':>6}  | {'RSS max':>8}"
+        f"  | {'load cpu':>8}{'late':>6}  | {'RSS max':>8}{'loadavg':>8}"
     )
-    print("\nnormal agents, round trips in ms (ack: send → ack; dlv: send → arrival at a peer)")
+    print("\nnormal agents, round trips in ms (ack: send → ack; dlv: send → arrival at a peer);")
+    print(
+        "cpu in % of one core; late: the worst wake-up delay of the process's event loop;"
+        " stalls: wake-ups over 10 ms late; loadavg: the machine's, as the phase ended"
+    )
     print(head + "\n" + "-" * len(head))
     for w in outcome.windows:
         f = reduce_phase(outcome.samples[w.phase])
@@ -113,29 +130,33 @@ def _phase_table(outcome: Outcome) -> None:
             f"{_num(f.delivery_p50_ms, 2):>9}{_num(f.delivery_p99_ms):>8}"
             f"  | {w.hub_cpu_pct:>6.0f}%{w.hub.loop_lag_max_ms:>8.0f}{w.hub.stalls:>7}"
             f"{w.hub.full_gcs:>5}  | {w.load_cpu_pct:>7.0f}%{w.load.loop_lag_max_ms:>6.0f}"
-            f"  | {_num(w.rss_max_mb):>8}"
+            f"  | {_num(w.rss_max_mb):>8}{w.load_avg:>8.1f}"
         )
 
 
 def _memory(config: SoakConfig, outcome: Outcome) -> None:
     m = outcome.memory
-    limit = _rss_limit(config, m)
     print(
         f"\nhub RSS (MB): base {m.base:.1f} (idle, all connected) · before the flood"
         f" {m.preflood:.1f} · peak {m.peak:.1f} · after {m.after:.1f} (idle,"
         f" {config.settle:g} s after the load)"
     )
+    print(
+        f"  normal traffic alone grew it {m.line.mb_per_message * 1024:.2f} KB a message in"
+        f" the quiet phase (the hub's per-group state); on that line it would be"
+        f" {m.after_expected:.1f} MB after the load"
+    )
     state = "passed to the hub" if config.outbox_bytes_supported else "NOT in this hub's HubConfig"
     print(
-        f"  budget with a never-reading reader: before-flood + outbox {config.outbox_bytes / MB:g}"
-        f" MB ({state}) + {config.rss_slack_mb:g} MB = {limit:.1f} MB; peak - before-flood ="
-        f" {m.peak - m.preflood:.1f} MB"
+        f"  above the line: at most {m.flood_excess:.1f} MB during the flood (budget: outbox"
+        f" {config.outbox_bytes / MB:g} MB, {state}, + {config.rss_slack_mb:g} MB ="
+        f" {_rss_budget(config):.1f} MB); {m.after - m.after_expected:.1f} MB after the load"
     )
     print(f"  slow reader: {outcome.slow.describe()}")
 
 
-def _rss_limit(config: SoakConfig, m: Memory) -> float:
-    return m.preflood + config.outbox_bytes / MB + config.rss_slack_mb
+def _rss_budget(config: SoakConfig) -> float:
+    return config.outbox_bytes / MB + config.rss_slack_mb
 
 
 def _load(outcome: Outcome) -> None:
@@ -187,6 +208,11 @@ def _p99(outcome: Outcome, phase: Phase) -> float:
     return reduce_phase(outcome.samples[phase]).p99_ms
 
 
+def baseline_steady(outcome: Outcome) -> bool:
+    quiet, after = _p99(outcome, Phase.QUIET), _p99(outcome, Phase.AFTER)
+    return max(quiet, after) <= BASELINE_DRIFT * min(quiet, after)
+
+
 def integrity(outcome: Outcome, audit: Audit) -> dict[str, bool]:
     """What a hub must never break, under any load."""
     f, deep = outcome.faults, outcome.deep_faults
@@ -211,8 +237,9 @@ def goals(config: SoakConfig, outcome: Outcome, audit: Audit) -> dict[str, bool]
     return {
         "p99_flood_le_3x_quiet": _p99(outcome, Phase.FLOOD)
         <= P99_RATIO_GOAL * _p99(outcome, Phase.QUIET),
-        "rss_within_outbox_budget": m.peak <= _rss_limit(config, m),
+        "rss_within_outbox_budget": m.flood_excess <= _rss_budget(config),
         "rss_after_within_10pct_of_base": m.after <= RSS_RETURN_GOAL * m.base,
+        "rss_after_within_10pct_of_traffic_line": m.after <= RSS_RETURN_GOAL * m.after_expected,
         **integrity(outcome, audit),
     }
 
@@ -222,11 +249,19 @@ def print_report(config: SoakConfig, outcome: Outcome, audit: Audit) -> None:
     _memory(config, outcome)
     _load(outcome)
     _integrity(outcome, audit)
-    quiet, flood = _p99(outcome, Phase.QUIET), _p99(outcome, Phase.FLOOD)
+    quiet, flood, after = (_p99(outcome, p) for p in (Phase.QUIET, Phase.FLOOD, Phase.AFTER))
+    m = outcome.memory
     print(
-        f"\nratios: p99 flood ÷ quiet = {flood / quiet:.1f}×;"
-        f" RSS after ÷ base = {outcome.memory.after / outcome.memory.base:.2f}"
+        f"\nratios: p99 flood ÷ quiet = {flood / quiet:.1f}× (÷ after: {flood / after:.1f}×);"
+        f" RSS after ÷ base = {m.after / m.base:.2f} (÷ traffic line:"
+        f" {m.after / m.after_expected:.2f})"
     )
+    if not baseline_steady(outcome):
+        print(
+            f"  WARNING: p99 quiet {quiet:.1f} ms and after {after:.1f} ms differ by more than"
+            f" {BASELINE_DRIFT:g}×: either the machine's other jobs moved one of them (see loadavg"
+            " and the load process's own lateness) or the hub did not come back to its quiet pace"
+        )
     for name, met in goals(config, outcome, audit).items():
         print(f"  goal {name}: {'met' if met else 'NOT MET'}")
 
@@ -272,6 +307,14 @@ def result_json(
         "rss_mb_peak": round(m.peak, 1),
         "rss_mb_after": round(m.after, 1),
         "ratio_rss_after_vs_base": round(m.after / m.base, 3),
+        "rss_kb_per_normal_message": round(m.line.mb_per_message * 1024, 3),
+        "rss_mb_after_expected": round(m.after_expected, 1),
+        "ratio_rss_after_vs_traffic_line": round(m.after / m.after_expected, 3),
+        "rss_mb_flood_above_line": round(m.flood_excess, 1),
+        "ratio_p99_flood_vs_after": round(
+            figures[Phase.FLOOD].p99_ms / figures[Phase.AFTER].p99_ms, 2
+        ),
+        "baseline_steady": baseline_steady(outcome),
         "phases": {p.name.lower(): _phase_json(figures[p]) for p in REPORTED},
         "hub_by_phase": {
             w.phase.name.lower(): {
@@ -282,6 +325,7 @@ def result_json(
                 "full_gcs": w.hub.full_gcs,
                 "load_loop_late_max_ms": round(w.load.loop_lag_max_ms),
                 "seconds": round(w.seconds, 1),
+                "load_avg_1min": round(w.load_avg, 1),
             }
             for w in outcome.windows
         },

@@ -52,17 +52,6 @@ class Faults:
         if len(self.examples) < 4 * EXAMPLES:
             self.examples.append(text)
 
-    @property
-    def total(self) -> int:
-        return (
-            self.errors
-            + self.skipped
-            + self.repeated
-            + self.redelivered
-            + self.resend_wrong_seq
-            + self.dropped_by_hub
-        )
-
 
 @dataclass(slots=True)
 class Outgoing:

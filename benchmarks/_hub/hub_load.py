@@ -11,8 +11,9 @@ is measured is the hub, not the client.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -33,6 +34,29 @@ T = TypeVar("T")
 def _quote(value: str) -> str:
     """Ids and group names here are hub-made, `[A-Za-z0-9_.:-]`: nothing to escape."""
     return '"' + value + '"'
+
+
+async def open_socket(
+    session: aiohttp.ClientSession, url: str, token: str
+) -> aiohttp.ClientWebSocketResponse:
+    """One agent's `/v1/ws`, authenticated, no size limit on what the hub sends."""
+    headers = {"Authorization": "Bearer " + token}
+    return await session.ws_connect(url + "/v1/ws", headers=headers, max_msg_size=0)
+
+
+async def greet(ws: aiohttp.ClientWebSocketResponse, cursors: dict[str, int]) -> list[str]:
+    """Take the welcome, say hello with `cursors`, and return the replayed `deliver` frames
+    once the hub says `synced`; anything else on the way is a broken hub."""
+    first = await ws.receive_str()
+    if '"welcome"' not in first[:20]:
+        raise RuntimeError(f"expected welcome, got {first[:200]}")
+    await ws.send_str(json.dumps({"op": "hello", "cursors": cursors}, separators=(",", ":")))
+    replayed: list[str] = []
+    while '"synced"' not in (frame := await ws.receive_str())[:20]:
+        if '"deliver"' not in frame[:20]:
+            raise RuntimeError(f"expected replay or synced, got {frame[:200]}")
+        replayed.append(frame)
+    return replayed
 
 
 class Peer:
@@ -75,15 +99,8 @@ class Peer:
         await self.ws.send_str(frame)
 
     async def connect(self, session: aiohttp.ClientSession, url: str) -> None:
-        headers = {"Authorization": "Bearer " + self.token}
-        ws = await session.ws_connect(url + "/v1/ws", headers=headers, max_msg_size=0)
-        first = await ws.receive_str()
-        if '"welcome"' not in first[:20]:
-            raise RuntimeError(f"expected welcome, got {first[:200]}")
-        await ws.send_str('{"op":"hello","cursors":{}}')
-        while '"synced"' not in (frame := await ws.receive_str())[:20]:
-            if '"deliver"' not in frame[:20]:
-                raise RuntimeError(f"expected replay or synced, got {frame[:200]}")
+        ws = await open_socket(session, url, self.token)
+        await greet(ws, {})
         self.ws = ws
         self._reader = asyncio.create_task(self._read())
 
@@ -139,7 +156,7 @@ class Population:
         await self.session.close()
 
 
-async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
+async def bounded(limit: int, jobs: Sequence[Awaitable[T]]) -> list[T]:
     """Await `jobs` with at most `limit` at a time (SQLite takes one writer at a time anyway)."""
     gate = asyncio.Semaphore(limit)
 
@@ -150,27 +167,43 @@ async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
     return list(await asyncio.gather(*(one(j) for j in jobs)))
 
 
+async def register_agents(rest: HubClient, count: int) -> list[tuple[str, str]]:
+    """Register `count` agents named `bench-<i>`; their (agent id, token), in order."""
+
+    async def register(i: int) -> tuple[str, str]:
+        card = AgentCard(name=f"bench-{i}", description="hub benchmark agent", kind="tool")
+        body = await rest.request("POST", "/v1/agents", card.model_dump(mode="json"))
+        return str(body["agent_id"]), str(body["token"])
+
+    return await bounded(SETUP_CONCURRENCY, [register(i) for i in range(count)])
+
+
+async def create_group(
+    rest: HubClient, creator_token: str, others: list[str], protocol: str | None = None
+) -> str:
+    """A group of the creator and `others`; the hub's default protocol unless one is named."""
+    body: dict[str, object] = {"name": "bench", "members": others}
+    if protocol is not None:
+        body["protocol"] = protocol
+    made = await rest.request("POST", "/v1/groups", body, token=creator_token)
+    return str(made["id"])
+
+
 async def populate(url: str, n_pairs: int, team_size: int, payload_bytes: int) -> Population:
     """Register 2·n_pairs + team_size agents, make their groups, connect them all."""
     async with HubClient(url, reconnect=False) as rest:
-
-        async def register(i: int) -> Peer:
-            card = AgentCard(name=f"bench-{i}", description="hub benchmark agent", kind="tool")
-            body = await rest.request("POST", "/v1/agents", card.model_dump(mode="json"))
-            return Peer(body["agent_id"], body["token"], i)
-
-        async def group(creator: Peer, others: list[Peer]) -> str:
-            body = {"name": "bench", "members": [p.agent_id for p in others]}
-            made = await rest.request("POST", "/v1/groups", body, token=creator.token)
-            return str(made["id"])
-
         total = 2 * n_pairs + team_size
-        peers = await _bounded(SETUP_CONCURRENCY, [register(i) for i in range(total)])
+        credentials = await register_agents(rest, total)
+        peers = [Peer(agent_id, token, i) for i, (agent_id, token) in enumerate(credentials)]
         pairs = [(peers[2 * i], peers[2 * i + 1]) for i in range(n_pairs)]
         team = peers[2 * n_pairs :]
+
+        def group(creator: Peer, others: list[Peer]) -> Awaitable[str]:
+            return create_group(rest, creator.token, [p.agent_id for p in others])
+
         pair_groups = [group(s, [r]) for s, r in pairs]
         team_group = [group(team[0], team[1:])] if team else []
-        group_ids = await _bounded(SETUP_CONCURRENCY, [*pair_groups, *team_group])
+        group_ids = await bounded(SETUP_CONCURRENCY, [*pair_groups, *team_group])
     for (sender, receiver), group_id in zip(pairs, group_ids[:n_pairs], strict=True):
         sender.aim(group_id, [receiver.agent_id], payload_bytes)
     for member in team:
@@ -179,7 +212,7 @@ async def populate(url: str, n_pairs: int, team_size: int, payload_bytes: int) -
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     population = Population(session, pairs, team)
     try:
-        await _bounded(CONNECT_CONCURRENCY, [p.connect(session, url) for p in peers])
+        await bounded(CONNECT_CONCURRENCY, [p.connect(session, url) for p in peers])
     except BaseException:
         await population.close()
         raise

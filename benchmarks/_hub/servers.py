@@ -56,14 +56,14 @@ def raise_fd_limit(want: int) -> int:
     return soft
 
 
-def _child_setup(fd_limit: int) -> None:
+def child_setup(fd_limit: int) -> None:
     """Ctrl-C reaches the whole process group; the parent alone decides when children stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise_fd_limit(fd_limit)
     logging.basicConfig(level=logging.WARNING, format="%(processName)s %(name)s: %(message)s")
 
 
-def _stop_on_pipe(pipe: Connection, stop: Callable[[], None]) -> None:
+def stop_on_pipe(pipe: Connection, stop: Callable[[], None]) -> None:
     """Call `stop` once the parent writes to the pipe or goes away (EOF)."""
     loop = asyncio.get_running_loop()
 
@@ -81,21 +81,27 @@ def run_hub(
     fd_limit: int,
     profile_path: str | None,
     board: Board,
+    settings: dict[str, Any] | None = None,
 ) -> None:
-    _child_setup(fd_limit)
+    """Serve a hub on a free loopback port; `settings` are further `HubConfig` fields."""
+    child_setup(fd_limit)
     watch_gc(board)
-    asyncio.run(_serve_hub(pipe, database, profile_path, board))
+    asyncio.run(_serve_hub(pipe, database, profile_path, board, settings or {}))
 
 
 async def _serve_hub(
-    pipe: Connection, database: str, profile_path: str | None, board: Board
+    pipe: Connection,
+    database: str,
+    profile_path: str | None,
+    board: Board,
+    settings: dict[str, Any],
 ) -> None:
     stopped = asyncio.Event()
     probe = asyncio.create_task(watch_loop(board))
-    config = HubConfig(host="127.0.0.1", port=0, database_url=database)
+    config = HubConfig(host="127.0.0.1", port=0, database_url=database, **settings)
     async with Hub(config) as hub:
         tune_gc_for_serving()  # as `ioa hub` does: this process is a hub and nothing else
-        _stop_on_pipe(pipe, stopped.set)
+        stop_on_pipe(pipe, stopped.set)
         profiler = cProfile.Profile() if profile_path else None
         pipe.send(hub.port)
         if profiler is not None:
@@ -142,7 +148,7 @@ def echo_app(url: str) -> Starlette:
 
 
 def run_a2a(pipe: Connection, fd_limit: int, board: Board) -> None:
-    _child_setup(fd_limit)
+    child_setup(fd_limit)
     watch_gc(board)
     asyncio.run(_serve_a2a(pipe, board))
 
@@ -161,7 +167,7 @@ async def _serve_a2a(pipe: Connection, board: Board) -> None:
     def stop() -> None:
         server.should_exit = True
 
-    _stop_on_pipe(pipe, stop)
+    stop_on_pipe(pipe, stop)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(int(START_TIMEOUT / 0.02)):  # uvicorn offers a flag, not an event
         if server.started or serving.done():
@@ -175,13 +181,17 @@ async def _serve_a2a(pipe: Connection, board: Board) -> None:
 class ServerProcess:
     """One server in a spawned child; `port` is known once `start()` returns."""
 
-    def __init__(self, name: str, target: Callable[..., None], *args: Any) -> None:
+    def __init__(self, name: str, target: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._pipe, child_end = ctx.Pipe()
         self.name = name
         self.board = new_board()
         self.process = ctx.Process(
-            target=target, args=(child_end, *args, self.board), name=name, daemon=True
+            target=target,
+            args=(child_end, *args, self.board),
+            kwargs=kwargs,
+            name=name,
+            daemon=True,
         )
         self.port = 0
         self._ps: psutil.Process | None = None

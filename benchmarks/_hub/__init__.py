@@ -1,1 +1,1 @@
-"""Parts of `benchmarks/hub_throughput.py`: the servers under test, the load, the statistics."""
+"""Parts of the hub benchmarks (`hub_throughput.py`, `hub_restart.py`): servers, load."""

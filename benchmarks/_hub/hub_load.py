@@ -139,7 +139,7 @@ class Population:
         await self.session.close()
 
 
-async def _bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
+async def bounded(limit: int, jobs: list[Awaitable[T]]) -> list[T]:
     """Await `jobs` with at most `limit` at a time (SQLite takes one writer at a time anyway)."""
     gate = asyncio.Semaphore(limit)
 
@@ -165,12 +165,12 @@ async def populate(url: str, n_pairs: int, team_size: int, payload_bytes: int) -
             return str(made["id"])
 
         total = 2 * n_pairs + team_size
-        peers = await _bounded(SETUP_CONCURRENCY, [register(i) for i in range(total)])
+        peers = await bounded(SETUP_CONCURRENCY, [register(i) for i in range(total)])
         pairs = [(peers[2 * i], peers[2 * i + 1]) for i in range(n_pairs)]
         team = peers[2 * n_pairs :]
         pair_groups = [group(s, [r]) for s, r in pairs]
         team_group = [group(team[0], team[1:])] if team else []
-        group_ids = await _bounded(SETUP_CONCURRENCY, [*pair_groups, *team_group])
+        group_ids = await bounded(SETUP_CONCURRENCY, [*pair_groups, *team_group])
     for (sender, receiver), group_id in zip(pairs, group_ids[:n_pairs], strict=True):
         sender.aim(group_id, [receiver.agent_id], payload_bytes)
     for member in team:
@@ -179,7 +179,7 @@ async def populate(url: str, n_pairs: int, team_size: int, payload_bytes: int) -
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     population = Population(session, pairs, team)
     try:
-        await _bounded(CONNECT_CONCURRENCY, [p.connect(session, url) for p in peers])
+        await bounded(CONNECT_CONCURRENCY, [p.connect(session, url) for p in peers])
     except BaseException:
         await population.close()
         raise

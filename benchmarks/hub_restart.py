@@ -309,6 +309,22 @@ def histogram(values: list[float]) -> str:
     return " ".join(str(c) for c in counts)
 
 
+def cpu_timeline(trace: CpuTrace, since: float, until: float) -> str:
+    """The hub's CPU, percent of one core, per `BUCKET` seconds (imports, restore, wave)."""
+    points = [(t, c) for t, c in trace.samples if since <= t <= until + BUCKET]
+    if len(points) < 2:
+        return "(no samples)"
+    cells = []
+    for b in range(int((points[-1][0] - since) / BUCKET)):
+        inside = [p for p in points if since + b * BUCKET <= p[0] <= since + (b + 1) * BUCKET]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            cells.append("-")
+            continue
+        (t0, c0), (t1, c1) = inside[0], inside[-1]
+        cells.append(f"{100 * (c1 - c0) / (t1 - t0):.0f}")
+    return " ".join(cells)
+
+
 def p99_ms(probing: Probing) -> float:
     return percentile(sorted(probing.rtts), 0.99)
 
@@ -377,6 +393,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     for what, measured, goal, ratio in rows:
         print(f"{what:<46}{measured:>22}{goal:>12}{ratio:>9}")
     print(f"\nresumed per {BUCKET} s after the respawn: {histogram(since_spawn)}")
+    print(
+        f"hub CPU % per {BUCKET} s after the respawn: {cpu_timeline(w.trace, w.spawned_at, until)}"
+    )
     print(
         f"probes: {len(w.quiet.rtts)} round trips quiet (p50 "
         f"{percentile(sorted(w.quiet.rtts), 0.5):.1f} ms), {len(w.during.rtts)} during the wave "

@@ -1,2 +1,3 @@
-"""Parts of `benchmarks/hub_throughput.py` and `benchmarks/hub_soak.py`: the servers under test,
-the load, the statistics, and the soak's actors (flooder, slow reader, chat agents) and checks."""
+"""Parts of the hub benchmarks (`hub_throughput.py`, `hub_soak.py`, `hub_restart.py`): the
+servers under test, the load, the statistics, the soak's actors and checks, the restart's
+history and reconnect wave."""

@@ -31,6 +31,7 @@ from ioa.commands import (
     hub,
     login,
     models,
+    quarantine,
     run,
     schema,
 )
@@ -40,6 +41,7 @@ __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_INTERRUPTED", "bu
 
 COMMANDS: tuple[ModuleType, ...] = (
     hub,
+    quarantine,
     agents,
     login,
     schema,

@@ -21,9 +21,9 @@ from agents.software.errors import (
     RunBroken,
     RunNotFound,
 )
-from agents.software.replay import replay_lines
+from agents.software.roster import Engines
+from agents.software.run_view import replay_lines
 from agents.software.runfolder import RunFolder, default_runs_dir
-from agents.software.seats import Engines
 from agents.software.topology import build_topology, layers
 
 __all__ = [

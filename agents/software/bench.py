@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from agents.software.company import Company, HubLauncher
 from agents.software.config import CompanyConfig
 from agents.software.errors import ConfigError
-from agents.software.seats import Engines, model_facts
+from agents.software.roster import Engines, model_facts
 from environments.workspace import WorkspaceError
 from ioa.errors import IoAError
 

@@ -17,8 +17,8 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from agents.software.config import LoopStep, NetworkStep, PhaseStep
-from agents.software.network import network_node
-from agents.software.steps import (
+from agents.software.macnet import network_node
+from agents.software.run_state import (
     Node,
     RunState,
     Runtime,
@@ -96,15 +96,15 @@ def _recorded(rt: Runtime, name: str, work: Node) -> Node:
         started = time.monotonic()
         update = await work(state)
         tokens = {k: dict(v) for k, v in state.get("tokens", {}).items()}
-        for seat, usage in rt.seats.take_usage().items():
+        for seat, usage in rt.roster.take_usage().items():
             row = tokens.setdefault(seat, {})
             for field, value in usage.items():
                 row[field] = row.get(field, 0) + value
         update["tokens"] = tokens
         update["steps"] = [*state.get("steps", []), name]
         update["seconds"] = state.get("seconds", 0.0) + time.monotonic() - started
-        update["gauge"] = rt.seminar.gauge.chars_per_token
-        longest = max(state.get("max_prompt_tokens", 0), rt.seminar.max_prompt_tokens)
+        update["gauge"] = rt.phases.gauge.chars_per_token
+        longest = max(state.get("max_prompt_tokens", 0), rt.phases.max_prompt_tokens)
         update["max_prompt_tokens"] = longest
         merged: RunState = {**state, **update}
         await rt.recorder.record(merged, model=rt.model, isolation=rt.isolation, n_ctx=rt.n_ctx)
@@ -119,8 +119,8 @@ def _phase(rt: Runtime, phase: str, loop: LoopStep | None) -> Node:
 
     async def node(state: RunState) -> RunState:
         cycle = _loop(state, loop.name)["cycles"] if loop else 0
-        instructor = await rt.seats.seat(spec.instructor, spec.instructor)
-        assistant = await rt.seats.seat(spec.assistant, spec.assistant)
+        instructor = await rt.roster.seat(spec.instructor, spec.instructor)
+        assistant = await rt.roster.seat(spec.assistant, spec.assistant)
         result, entry = await converse(
             rt, state, phase, instructor, assistant, step=step, cycle=cycle
         )
@@ -151,14 +151,14 @@ def _check(rt: Runtime, loop: LoopStep) -> Node:
         focus: list[str] = []
         if loop.until == "no_stubs":
             attempts = dict(state.get("attempts", {}))
-            path, report = rt.gates.unfinished(files, attempts)
+            path, report = rt.checks.unfinished(files, attempts)
             if path is None:
                 reason = "no_stubs" if report.complete else "no_fixable_stubs"
             elif info["cycles"] < loop.cycles:
                 attempts[path] = attempts.get(path, 0) + 1
                 update["attempts"], focus = attempts, [path]
         elif loop.until == "tests_pass":
-            check = await rt.gates.check(files)
+            check = await rt.checks.check(files)
             entry = check_entry(loop.name, info["cycles"], check)
             rt.emit(entry)
             update["log"] = [*state.get("log", []), entry]
@@ -184,7 +184,7 @@ def _check(rt: Runtime, loop: LoopStep) -> Node:
 def _finish(rt: Runtime) -> Node:
     async def node(state: RunState) -> RunState:
         files = dict(state.get("files", {}))
-        check = await rt.gates.check(files)
+        check = await rt.checks.check(files)
         report = completeness(files)
         docs = {"requirements.txt": "", **state.get("docs", {})}
         for name, text in docs.items():

@@ -2,7 +2,7 @@
 
 Each session (a start, or a resume) brings up, for the run alone: a hub over the run's own store
 (`state/hub.db`), started by the `hub` launcher the caller hands in (the `ioa company` command
-passes a loopback hub; `agents/` reaches a hub only through the client), the company's seats on
+passes a loopback hub; `agents/` reaches a hub only through the client), the company's roster on
 it (same agents on every session, from the saved credentials), the LangGraph checkpointer
 (`state/checkpoints.db`) and the sandbox. The chain then runs from its last checkpoint to the end.
 """
@@ -20,14 +20,14 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.software.chain import build_chain
 from agents.software.config import CompanyConfig, LoopStep, NetworkStep, load_config
-from agents.software.context import Gauge
 from agents.software.errors import CompanyError
-from agents.software.gates import Gates
-from agents.software.records import Recorder
+from agents.software.loop_checks import LoopChecks
+from agents.software.phase_conversation import PhaseConversation, n_ctx_of
+from agents.software.prompt_budget import Gauge
+from agents.software.roster import Engines, Roster, model_facts
+from agents.software.run_record import Recorder
+from agents.software.run_state import Emit, RunState, Runtime, initial_state
 from agents.software.runfolder import RunFolder, default_runs_dir
-from agents.software.seats import Engines, Seats, model_facts
-from agents.software.seminar import Seminar, n_ctx_of
-from agents.software.steps import Emit, RunState, Runtime, initial_state
 from environments.workspace import Sandbox, SandboxLimits, Workspace
 from ioa.llm import Engine
 from protocols import Envelope
@@ -114,20 +114,20 @@ class Company:
         }
         async with contextlib.AsyncExitStack() as stack:
             hub_url = await stack.enter_async_context(self.hub(folder.hub_db))
-            seats = await stack.enter_async_context(
-                Seats(hub_url, folder.credentials, config, self.engines)
+            roster = await stack.enter_async_context(
+                Roster(hub_url, folder.credentials, config, self.engines)
             )
             saver = await stack.enter_async_context(
                 AsyncSqliteSaver.from_conn_string(str(folder.checkpoints))
             )
             gauge = Gauge(config.context.chars_per_token)
-            seminar = Seminar(config, gauge, self._messages(seats))
+            phases = PhaseConversation(config, gauge, self._messages(roster))
             rt = Runtime(
                 config=config,
-                seats=seats,
-                seminar=seminar,
-                gates=Gates(Workspace(folder.code), sandbox, config.run),
-                recorder=Recorder(folder, seats, config),
+                roster=roster,
+                phases=phases,
+                checks=LoopChecks(Workspace(folder.code), sandbox, config.run),
+                recorder=Recorder(folder, roster, config),
                 folder=folder,
                 emit=self.emit,
                 model=model,
@@ -155,13 +155,13 @@ class Company:
             )
         return RunSummary(folder, str(values.get("status", "stopped")), metrics)
 
-    def _messages(self, seats: Seats) -> Any:
+    def _messages(self, roster: Roster) -> Any:
         def show(envelope: Envelope) -> None:
             self.emit(
                 {
                     "kind": "message",
                     "envelope": envelope.model_dump(mode="json"),
-                    "names": seats.names(),
+                    "names": roster.names(),
                 }
             )
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agents.software.checks import config_problems
+from agents.software.config_rules import config_problems
 from agents.software.errors import ConfigError
 
 __all__ = [
@@ -82,7 +82,7 @@ class ArtifactSpec(_Model):
 
 
 class PhaseSpec(_Model):
-    """One seminar: the instructor opens with `prompt`, the assistant answers with an artifact."""
+    """One phases: the instructor opens with `prompt`, the assistant answers with an artifact."""
 
     instructor: str
     assistant: str

@@ -12,6 +12,7 @@ from _hub.chat_agents import ChatAgent
 from _hub.flooder import Flooder
 from _hub.soak_config import HUB_RECENT_IDS, SoakConfig
 from _hub.soak_population import SoakPopulation
+from ioa.backoff import Backoff
 
 STORM_TIMEOUT = 30.0
 RECENT_POOL = 100
@@ -26,6 +27,8 @@ class WaveTally:
     resume_ms: list[float] = field(default_factory=list)
     """Reconnect → `synced`, per reconnect."""
     storm_failures: int = 0
+    told_to_wait: int = 0
+    """Reconnects the hub answered `503 busy` + Retry-After (then retried, as HubClient does)."""
     resends_recent: int = 0
     resends_old: int = 0
     """An agent's first message, resent (its group is far younger than the hub's window)."""
@@ -38,9 +41,19 @@ async def storm(agents: list[ChatAgent], population: SoakPopulation, tally: Wave
     url = population.rest.url
 
     async def one(agent: ChatAgent) -> None:
+        backoff = Backoff()
         try:
             async with asyncio.timeout(STORM_TIMEOUT):
-                tally.resume_ms.append(await agent.bounce(population.session, url))
+                while True:
+                    try:
+                        tally.resume_ms.append(await agent.bounce(population.session, url))
+                        return
+                    except aiohttp.WSServerHandshakeError as exc:
+                        if exc.status != 503:  # anything but "busy, come back later" is a failure
+                            raise
+                        tally.told_to_wait += 1
+                        hint = float(exc.headers.get("Retry-After", "1") if exc.headers else 1)
+                        await asyncio.sleep(backoff.next(hint))
         except (TimeoutError, aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
             tally.storm_failures += 1
             population.faults.note(f"{agent.agent_id}: reconnect failed: {exc!r}")

@@ -171,7 +171,8 @@ def _load(outcome: Outcome) -> None:
     print(
         f"reconnect storms: {t.bounced:,} reconnects, resume (connect → synced) p50"
         f" {_num(percentile(resumes, 0.5))} / p99 {_num(percentile(resumes, 0.99))} / max"
-        f" {_num(percentile(resumes, 1.0))} ms, {t.storm_failures} failed"
+        f" {_num(percentile(resumes, 1.0))} ms, {t.storm_failures} failed,"
+        f" {t.told_to_wait} times told `503 busy` and retried"
     )
     print(
         f"resends: {t.resends_recent:,} recent, {t.resends_old:,} of an agent's first message,"
@@ -342,6 +343,7 @@ def result_json(
         "storms": {
             "reconnects": t.bounced,
             "failed": t.storm_failures,
+            "told_to_wait": t.told_to_wait,
             "resume_p50_ms": round(percentile(resumes, 0.5), 1),
             "resume_p99_ms": round(percentile(resumes, 0.99), 1),
         },

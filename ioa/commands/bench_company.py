@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         from agents.software import load_config
         from agents.software.bench import bench
+        from agents.software.roster import load_engines
         from agents.software.runfolder import default_runs_dir
-        from agents.software.seats import load_engines
         from ioa.commands.local_hub import local_hub
 
         base = load_config(args.config).with_overrides(

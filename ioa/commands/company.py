@@ -101,8 +101,8 @@ def replay(run: str, runs_dir: Path | None) -> int:
 
 async def _work(args: argparse.Namespace, requirement: str) -> int:
     from agents.software import Company, RunFolder, load_config
-    from agents.software.replay import event_lines, summary_lines
-    from agents.software.seats import load_engines
+    from agents.software.roster import load_engines
+    from agents.software.run_view import event_lines, summary_lines
     from ioa.commands.local_hub import local_hub
 
     if args.resume:

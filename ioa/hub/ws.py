@@ -15,6 +15,7 @@ import logging
 from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
+from ioa.hub.connection import Connection
 from ioa.hub.errors import (
     Busy,
     DuplicateHello,
@@ -27,7 +28,6 @@ from ioa.hub.errors import (
 )
 from ioa.hub.registry import Agent
 from ioa.hub.rest import bearer_token
-from ioa.hub.router import Connection
 from ioa.hub.state import STATE, HubState
 from ioa.store import StoreError
 from protocols import ErrorCode, InvalidEnvelope, ProtocolError

@@ -12,7 +12,7 @@ import yaml
 
 from agents.software import ConfigError, load_config
 from agents.software.config import dump_config, load_config_data
-from agents.software.render import instruction
+from agents.software.phase_prompts import instruction
 
 
 def _data() -> dict[str, Any]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from agents.software import RunBroken, RunFolder, RunNotFound, load_config
-from agents.software.replay import replay_lines
-from agents.software.seats import Engines, Seats
+from agents.software.roster import Engines, Roster
+from agents.software.run_view import replay_lines
 from ioa.llm import ScriptedEngine
 
 
@@ -54,4 +54,4 @@ def test_damaged_credentials_are_reported(tmp_path: Path) -> None:
     folder = _create(tmp_path, "x")
     folder.credentials.write_text("{broken")
     with pytest.raises(RunBroken, match="unreadable"):
-        Seats("http://127.0.0.1:9", folder.credentials, load_config(), Engines(ScriptedEngine([])))
+        Roster("http://127.0.0.1:9", folder.credentials, load_config(), Engines(ScriptedEngine([])))

@@ -1,6 +1,6 @@
 """The attack suite: hostile programs through the company's own check, one class at a time.
 
-Every program runs through `Gates.check`, the call the software company makes after each
+Every program runs through `LoopChecks.check`, the call the software company makes after each
 coding step (rewrite the folder from the run's state, run the program, run its tests). Each
 test asserts containment, or the verdict the capability report admits, and then that the next
 check on the same workspace runs a plain program cleanly.
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from agents.software.config import RunSettings
-from agents.software.gates import Check, Gates
+from agents.software.loop_checks import Check, LoopChecks
 from environments.workspace import (
     Isolation,
     Sandbox,
@@ -41,8 +41,8 @@ HELLO = {"main.py": "print('hello')\n"}
 
 
 async def _check(sandbox: Sandbox, workspace: Workspace, files: dict[str, str]) -> Check:
-    gates = Gates(workspace, sandbox, RunSettings(timeout_s=FAST.timeout_s))
-    return await gates.check(files)
+    checks = LoopChecks(workspace, sandbox, RunSettings(timeout_s=FAST.timeout_s))
+    return await checks.check(files)
 
 
 async def _next_run_is_clean(sandbox: Sandbox, workspace: Workspace) -> None:

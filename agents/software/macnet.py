@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from agents.software.config import NetworkStep, PhaseSpec
-from agents.software.seats import Seat
-from agents.software.seminar import PhaseResult
-from agents.software.steps import Node, RunState, Runtime, converse, effect
+from agents.software.phase_conversation import PhaseResult
+from agents.software.roster import Seat
+from agents.software.run_state import Node, RunState, Runtime, converse, effect
 from agents.software.topology import build_topology, layers
 from environments.workspace import completeness
 
@@ -88,7 +88,7 @@ class _Edge:
         self.state, self.u, self.v, self.log, self.history = state, u, v, log, history
 
     async def _seat(self, role: str, key: str, label: str) -> Seat:
-        return await self.rt.seats.seat(key, role, label)
+        return await self.rt.roster.seat(key, role, label)
 
     async def run(self, code: dict[str, str]) -> tuple[dict[str, str], int]:
         rt, u, v = self.rt, self.u, self.v
@@ -145,7 +145,7 @@ async def _best(rt: Runtime, candidates: list[dict[str, str]]) -> dict[str, str]
         return unique[0]
     scored = []
     for index, files in enumerate(unique):
-        check = await rt.gates.check(files)
+        check = await rt.checks.check(files)
         score = completeness(files).score
         scored.append(((check.passed, check.executable, score, -index), files))
     return max(scored, key=lambda item: item[0])[1]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agents.software.checks import placeholders
 from agents.software.config import CompanyConfig, PhaseSpec
-from agents.software.context import code_view, history_view, shorten
+from agents.software.config_rules import placeholders
+from agents.software.prompt_budget import code_view, history_view, shorten
 
 __all__ = ["NOTE_CHARS", "answer_format", "instruction"]
 

@@ -26,7 +26,7 @@ from environments.workspace import (
     completeness,
 )
 
-__all__ = ["Check", "Gates"]
+__all__ = ["Check", "LoopChecks"]
 
 REPORT_CHARS = 900
 UNFINISHED = frozenset({"stub", "not_implemented", "todo", "syntax_error", "empty_file"})
@@ -84,7 +84,7 @@ class Check:
 
 
 @dataclass
-class Gates:
+class LoopChecks:
     """Checks over one run's project folder."""
 
     workspace: Workspace

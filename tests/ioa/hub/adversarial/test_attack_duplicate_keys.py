@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from tests.hub.adversarial.conftest import Scene
-from tests.hub.adversarial.wire import TEXT, chat, compact, connect, http, messages, snapshot
+from tests.ioa.hub.adversarial.conftest import Scene
+from tests.ioa.hub.adversarial.wire import TEXT, chat, compact, connect, http, messages, snapshot
 
 
 def frame_with(scene: Scene, field: str, first: str, last: str) -> tuple[str, bytes]:

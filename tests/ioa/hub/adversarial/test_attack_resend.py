@@ -9,7 +9,7 @@ from typing import Any
 
 from ioa.hub import Hub, registry
 from tests.conftest import hub_config
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.wire import (
     Agent,
     RawWs,
     chat,

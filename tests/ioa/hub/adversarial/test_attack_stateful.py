@@ -39,7 +39,7 @@ from hypothesis.stateful import (
 
 from ioa.hub import Hub
 from tests.conftest import hub_config
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.wire import (
     BINARY,
     CLOSE,
     Agent,

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.software.config import CompanyConfig, LoopStep, NetworkStep
+from agents.software.roster import USAGE_FIELDS, Roster
 from agents.software.runfolder import RunFolder
-from agents.software.seats import USAGE_FIELDS, Seats
 
 __all__ = ["Recorder", "metrics", "role_of"]
 
@@ -21,7 +21,7 @@ PAGE = 500
 
 
 def role_of(seat_key: str) -> str:
-    """`programmer-2` → `programmer`: network seats count under their role."""
+    """`programmer-2` → `programmer`: network roster count under their role."""
     return seat_key.split("-", 1)[0]
 
 
@@ -104,9 +104,9 @@ def metrics(
 class Recorder:
     """Writes the transcript and the metrics of one run after each step."""
 
-    def __init__(self, folder: RunFolder, seats: Seats, config: CompanyConfig) -> None:
+    def __init__(self, folder: RunFolder, roster: Roster, config: CompanyConfig) -> None:
         self.folder = folder
-        self.seats = seats
+        self.roster = roster
         self.config = config
         self._histories: dict[str, list[dict[str, Any]]] = {}
 
@@ -121,7 +121,7 @@ class Recorder:
                     body.append({"kind": "message", "phase": entry["phase"], "envelope": envelope})
         head = [
             {"kind": "run", "run": self.folder.id, "requirement": state.get("task", "")},
-            {"kind": "agents", "names": self.seats.names()},
+            {"kind": "agents", "names": self.roster.names()},
         ]
         self.folder.write_transcript(head + body)
         data = metrics(
@@ -138,7 +138,7 @@ class Recorder:
     async def _history(self, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
         group = entry["group"]
         if group not in self._histories:
-            seat = await self.seats.seat(entry["instructor_seat"], entry["instructor_role"])
+            seat = await self.roster.seat(entry["instructor_seat"], entry["instructor_role"])
             found: list[dict[str, Any]] = []
             after = 0
             while page := await seat.client.history(group, after=after, limit=PAGE):

@@ -14,12 +14,12 @@ from typing import Any, Protocol, TypedDict
 
 from agents.software.artifacts import Artifact
 from agents.software.config import CompanyConfig, PhaseSpec
-from agents.software.gates import Check, Gates
-from agents.software.records import Recorder
-from agents.software.render import instruction
+from agents.software.loop_checks import Check, LoopChecks
+from agents.software.phase_conversation import PhaseConversation, PhaseResult
+from agents.software.phase_prompts import instruction
+from agents.software.roster import Roster, Seat
+from agents.software.run_record import Recorder
 from agents.software.runfolder import RunFolder
-from agents.software.seats import Seat, Seats
-from agents.software.seminar import PhaseResult, Seminar
 
 __all__ = [
     "Emit",
@@ -68,9 +68,9 @@ class Runtime:
     """What the nodes work with; none of it is checkpointed."""
 
     config: CompanyConfig
-    seats: Seats
-    seminar: Seminar
-    gates: Gates
+    roster: Roster
+    phases: PhaseConversation
+    checks: LoopChecks
     recorder: Recorder
     folder: RunFolder
     emit: Emit
@@ -180,7 +180,7 @@ async def converse(
     cycle: int,
     extra: dict[str, Any] | None = None,
 ) -> tuple[PhaseResult, dict[str, Any]]:
-    """Run `phase` between the two seats on the state's code; its result and log entry."""
+    """Run `phase` between the two roster on the state's code; its result and log entry."""
     spec = rt.config.phases[phase]
     shown = {"step": step, "cycle": cycle, **(extra or {})}
     rt.emit(
@@ -192,7 +192,7 @@ async def converse(
             **shown,
         }
     )
-    result = await rt.seminar.run(
+    result = await rt.phases.run(
         phase,
         spec,
         instructor,

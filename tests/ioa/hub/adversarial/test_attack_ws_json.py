@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from tests.hub.adversarial.conftest import Scene
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.conftest import Scene
+from tests.ioa.hub.adversarial.wire import (
     BINARY,
     CONT,
     TEXT,

@@ -10,7 +10,7 @@ import pytest
 
 from ioa.hub import Hub
 from tests.conftest import hub_config
-from tests.hub.adversarial.wire import Agent, create_group, register
+from tests.ioa.hub.adversarial.wire import Agent, create_group, register
 
 LIMIT = 4096
 """`max_frame_bytes` of the small hub: attacks over it stay cheap to build and to send."""

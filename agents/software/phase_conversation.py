@@ -1,6 +1,6 @@
 """One phase as a conversation on the hub: the instructor instructs, the assistant answers.
 
-Each phase is an "ioa" group of its two seats, so the hub enforces the collaboration protocol
+Each phase is an "ioa" group of its two roster, so the hub enforces the collaboration protocol
 and stores the transcript. The moves are fixed by the phase, not guessed by a model:
 
 1. the instructor sends a `discussion` to the assistant: the phase prompt (or, in a later
@@ -25,16 +25,16 @@ from typing import Any
 from agents.conversation import Conversation
 from agents.software.artifacts import Answer, Artifact, ask, decide
 from agents.software.config import CompanyConfig, PhaseSpec
-from agents.software.context import Gauge, fit_chat, shorten
 from agents.software.errors import PhaseFailed
-from agents.software.seats import Seat
+from agents.software.prompt_budget import Gauge, fit_chat, shorten
+from agents.software.roster import Seat
 from ioa.client import ClientError
 from ioa.llm import Completion, Engine
 from protocols import Envelope
 from protocols.frames import GroupInfo
 from protocols.messages import TEXT_MAX
 
-__all__ = ["DELIVERY_TIMEOUT", "OnMessage", "PhaseResult", "Seminar", "system_prompt"]
+__all__ = ["DELIVERY_TIMEOUT", "OnMessage", "PhaseConversation", "PhaseResult", "system_prompt"]
 
 DELIVERY_TIMEOUT = 30.0
 """Seconds to wait for the hub to deliver a message to the other seat."""
@@ -64,7 +64,7 @@ class PhaseResult:
     rounds: int
 
 
-class Seminar:
+class PhaseConversation:
     """Runs phase conversations for one run; `gauge` learns the model's characters per token."""
 
     def __init__(
@@ -207,9 +207,9 @@ def _better(best: Artifact | None, new: Artifact) -> Artifact:
 class _Talk:
     """One phase group's talk: its replica, advanced by each message the hub accepts."""
 
-    def __init__(self, group: GroupInfo, seats: list[Seat], on_message: OnMessage | None):
+    def __init__(self, group: GroupInfo, roster: list[Seat], on_message: OnMessage | None):
         self.conversation = Conversation(group)
-        self.seats = seats
+        self.roster = roster
         self.on_message = on_message
 
     async def say(self, seat: Seat, kind: str, text: str, *, to: Seat | None = None) -> str:
@@ -223,7 +223,7 @@ class _Talk:
         try:
             stamped = await seat.client.send(envelope)
             delivered = [
-                await _delivery(other, stamped.id) for other in self.seats if other is not seat
+                await _delivery(other, stamped.id) for other in self.roster if other is not seat
             ]
         except (ClientError, TimeoutError) as exc:
             reason = exc.message if isinstance(exc, ClientError) else "delivery timed out"

@@ -11,7 +11,7 @@ import pytest
 
 from ioa.hub import Hub
 from tests.conftest import hub_config
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.wire import (
     RawWs,
     chat,
     close_writer,

@@ -7,8 +7,8 @@ import contextlib
 
 import pytest
 
-from tests.hub.adversarial.conftest import Scene
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.conftest import Scene
+from tests.ioa.hub.adversarial.wire import (
     HandshakeRefused,
     RawWs,
     assert_unchanged,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hub.adversarial.conftest import Scene
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.conftest import Scene
+from tests.ioa.hub.adversarial.wire import (
     RawWs,
     assert_unchanged,
     chat,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tests.hub.adversarial.conftest import Scene
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.conftest import Scene
+from tests.ioa.hub.adversarial.wire import (
     Agent,
     RawWs,
     assert_unchanged,

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ioa.hub import Hub
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.wire import (
     TEXT,
     chat,
     connect,

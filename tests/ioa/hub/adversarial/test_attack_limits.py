@@ -10,8 +10,8 @@ import pytest
 
 from ioa.hub import Hub
 from tests.conftest import hub_config
-from tests.hub.adversarial.conftest import LIMIT, Scene
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.conftest import LIMIT, Scene
+from tests.ioa.hub.adversarial.wire import (
     RawWs,
     assert_unchanged,
     chat,

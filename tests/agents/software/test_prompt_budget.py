@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.software.context import Gauge, code_view, fit_chat, history_view, outline, shorten
+from agents.software.prompt_budget import Gauge, code_view, fit_chat, history_view, outline, shorten
 from tests.agents.software.scripted import (
     MAIN,
     REQUIREMENT,

@@ -1,7 +1,7 @@
 """The company's agents on the hub: one registered agent (card, id, token) per seat.
 
 A seat is a role at a place in the company: `programmer` in the classic chain, `programmer-2` or
-`reviewer-0-2` in a MacNet network. Seats register lazily, the first time a phase needs them, and
+`reviewer-0-2` in a MacNet network. Roster register lazily, the first time a phase needs them, and
 their credentials are kept in the run folder, so a resumed run speaks as the same agents and its
 transcript reads as one conversation history.
 """
@@ -25,8 +25,8 @@ from protocols import AgentCard, ModelFacts, Skill
 __all__ = [
     "USAGE_FIELDS",
     "Engines",
+    "Roster",
     "Seat",
-    "Seats",
     "load_engines",
     "model_facts",
     "role_card",
@@ -110,8 +110,8 @@ class Seat:
         return str(self.client.agent_id)
 
 
-class Seats(Closeable):
-    """Registers and connects seats on demand; `async with Seats(...) as seats:`."""
+class Roster(Closeable):
+    """Registers and connects roster on demand; `async with Roster(...) as roster:`."""
 
     def __init__(
         self, hub_url: str, credentials: Path, config: CompanyConfig, engines: Engines

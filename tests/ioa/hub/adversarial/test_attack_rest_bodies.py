@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from tests.hub.adversarial.conftest import LIMIT, Scene
-from tests.hub.adversarial.wire import HttpConn, assert_unchanged, compact, snapshot
+from tests.ioa.hub.adversarial.conftest import LIMIT, Scene
+from tests.ioa.hub.adversarial.wire import HttpConn, assert_unchanged, compact, snapshot
 
 CARD = compact(
     {

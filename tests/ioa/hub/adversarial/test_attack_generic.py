@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-from tests.hub.adversarial.conftest import Scene
-from tests.hub.adversarial.wire import (
+from tests.ioa.hub.adversarial.conftest import Scene
+from tests.ioa.hub.adversarial.wire import (
     assert_unchanged,
     chat,
     close_writer,

@@ -78,3 +78,30 @@ async def test_a_flood_does_not_stall_a_polite_client_and_loses_nothing(hub: Hub
     assert slowest < BOUND
     await flood_ws.close()
     await polite_ws.close()
+
+
+async def test_a_polite_message_is_not_queued_behind_the_whole_flood(hub: Hub) -> None:
+    """Order, not time: when the polite client's ack comes back, most of a flood written before
+    it must still be waiting. Without per-connection fairness the hub read every frame of the
+    flood first (each stored ahead of the polite one) and stalled everyone for all of them."""
+    flooder, victim, polite = [await register(hub, n) for n in ("flooder", "victim", "polite")]
+    loud = await create_group(hub, flooder, [victim])
+    quiet = await create_group(hub, polite, [victim])
+    flood_ws = await connect(hub, flooder)
+    polite_ws = await connect(hub, polite)
+    blob = b"".join(
+        ws_frame(TEXT, send_frame(chat(loud, flooder, f"{i} " + "x" * 1000)).encode())
+        for i in range(FLOOD)
+    )
+    await flood_ws.send_raw(blob)
+    while (await flood_ws.recv_json(timeout=30))["op"] != "ack":  # the hub is taking the flood
+        pass
+    acked = 1
+    await polite_ws.send_and_ack(chat(quiet, polite, "excuse me"))
+    stored_first = len(await messages(hub, flooder, loud))
+    assert stored_first < FLOOD // 2, f"{stored_first} of {FLOOD} flood frames went first"
+    while acked < FLOOD:  # and the flood itself is all taken in the end
+        if (await flood_ws.recv_json(timeout=30))["op"] == "ack":
+            acked += 1
+    await flood_ws.close()
+    await polite_ws.close()

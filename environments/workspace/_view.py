@@ -165,6 +165,7 @@ def build_view(spec: dict[str, Any], mirror: Callable[..., Any]) -> View:
         os.makedirs(at(folder), 0o755, exist_ok=True)
     for folder in SCRATCH_FOLDERS:
         os.chmod(at(folder), 0o1777)
+        _no_exec(at(folder))  # first: a later bind of an interpreter under /tmp lands on top
     for name, text in ETC_FILES.items():
         _write(at(f"/etc/{name}"), text)
     for path, target in links.items():
@@ -185,11 +186,18 @@ def build_view(spec: dict[str, Any], mirror: Callable[..., Any]) -> View:
         copied_in = mirror(host_workspace, copy, max_depth=int(spec["max_depth"])).skipped == 0
     finally:
         os.close(copy)
-    for folder in (*SCRATCH_FOLDERS, workspace):
-        _mount(at(folder), at(folder), None, MS_BIND)
-        _mount(None, at(folder), None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _no_exec(at(workspace))
     _switch_root()
     return View(host_workspace, copied_in)
+
+
+def _no_exec(path: str) -> None:
+    """Bind `path` onto itself so it can carry its own flags: writable, but nothing runs from it.
+
+    Not recursive: whatever is mounted under `path` later (a virtualenv under /tmp, bound
+    read-only) keeps its own flags; a non-recursive bind made after it would hide it."""
+    _mount(path, path, None, MS_BIND)
+    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def _switch_root() -> None:

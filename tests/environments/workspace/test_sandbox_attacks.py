@@ -115,9 +115,11 @@ print(json.dumps(seen))
 
 
 def _interpreter_in_home() -> set[str]:
-    """The home folder's entry on the way to the interpreter, if it lives there (pyenv)."""
-    interpreter, home = Path(sys.prefix).resolve(), Path.home().resolve()
-    return {interpreter.relative_to(home).parts[0]} if interpreter.is_relative_to(home) else set()
+    """The home folder's entries on the way to the interpreter, if it lives there (pyenv), and
+    to the installation a virtualenv's interpreter belongs to."""
+    home = Path.home().resolve()
+    roots = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix)}
+    return {root.relative_to(home).parts[0] for root in roots if root.is_relative_to(home)}
 
 
 ETC_PYTHON_NEEDS = {"group", "hosts", "ld.so.cache", "localtime", "nsswitch.conf", "passwd"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +25,16 @@ PRIVATE = (Path("/tmp"), Path("/var/tmp"), Path("/run"))
 
 
 def _host_dir() -> Path:
-    """A folder on the host's real filesystem that the sandbox shows read-only (not under
-    /tmp, which it replaces), writable by the test runner: the package, else the home folder."""
-    for candidate in (Path(workspace_package.__file__).parent, Path.home()):
+    """A folder on the host's real filesystem, writable by the test runner, that the sandbox
+    does not show: not under /tmp (which it replaces), nor on the way to the interpreter (whose
+    folders it shows, read-only): the package, else /var/lib, else the home folder."""
+    roots = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix)}
+    candidates = (Path(workspace_package.__file__).parent, Path("/var/lib"), Path.home())
+    for candidate in candidates:
         real = candidate.resolve()
-        if os.access(real, os.W_OK) and not any(real.is_relative_to(p) for p in PRIVATE):
+        private = any(real.is_relative_to(p) for p in PRIVATE)
+        on_the_way = any(root.is_relative_to(real) for root in roots)
+        if os.access(real, os.W_OK) and not private and not on_the_way:
             return real
     pytest.skip("no writable host folder outside /tmp to probe", allow_module_level=True)
 

@@ -13,7 +13,7 @@ from collections import deque
 
 from aiohttp import web
 
-from ioa.hub.memory import release_memory_soon
+from ioa.hub.memory import TRIMMER
 from protocols.frames import SYNCED_TEXT
 
 log = logging.getLogger("ioa.hub")
@@ -126,7 +126,7 @@ class Connection:
         transport.write(close_frame(1013, TOO_FAR_BEHIND))
         transport.close()
         asyncio.get_running_loop().call_later(CLOSE_GRACE, transport.abort)
-        release_memory_soon()
+        TRIMMER.want()
 
     def _write_now(self, frame: str) -> bool:
         """Write the frame if nothing is queued before it and the socket's buffer is empty."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ioa.config import HubConfig
 from ioa.hub.connection import Connection
 from ioa.hub.errors import InvalidAddressee, SenderMismatch, Unavailable
-from ioa.hub.memory import release_memory_soon
+from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Group, Registry
 from ioa.store import Store, StoredMessage, StoreError
 from protocols import Envelope
@@ -75,7 +75,6 @@ class Router:
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task[None] | None = None
-        self._burst = False
         self.listeners: list[Callable[[Group, StoredMessage], None]] = []
         """Called for every newly stored message, after its commit (goals listen here)."""
 
@@ -195,9 +194,6 @@ class Router:
     async def _write_loop(self) -> None:
         while True:
             if not self._queue:
-                if self._burst:  # a flood just ended: give its memory back
-                    self._burst = False
-                    release_memory_soon()
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
@@ -205,7 +201,9 @@ class Router:
             batch = [self._queue.popleft()]
             while self._queue and len(batch) < self.config.max_batch:
                 batch.append(self._queue.popleft())
-            self._burst = self._burst or len(batch) >= BURST
+            TRIMMER.busy(asyncio.get_running_loop().time())
+            if len(batch) >= BURST:  # a flood: give its memory back once it is over
+                TRIMMER.want()
             try:
                 await self.store.append_messages([p.message for p in batch if not p.duplicate])
             except Exception as exc:  # the writer must outlive any failure of one batch

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
+from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Agent, Registry
 from ioa.hub.router import Router
 from ioa.store import Store
@@ -61,6 +62,7 @@ class HubState:
         while True:
             await asyncio.sleep(CLOCK_PERIOD)
             now = time.time()
+            TRIMMER.tick(asyncio.get_running_loop().time())
             for agent_id, expiry in list(self._heartbeats.items()):
                 if now >= expiry:
                     self.presence_changed(agent_id)

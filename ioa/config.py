@@ -36,7 +36,7 @@ class HubConfig(BaseModel):
     outbox_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
     """Bytes of frames queued for one slow connection before the hub drops it (close code 1013;
     it resumes from its cursors later): what one member that never reads can make the hub hold."""
-    max_inflight: int = Field(default=256, ge=1, le=100_000)
+    max_inflight: int = Field(default=64, ge=1, le=100_000)
     """Messages of one connection admitted but not yet acked; past it the hub stops reading that
     socket until acks catch up, so one client's burst cannot fill the write queue for everyone."""
     max_resuming: int = Field(default=64, ge=1, le=100_000)

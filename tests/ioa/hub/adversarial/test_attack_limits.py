@@ -58,8 +58,8 @@ async def test_a_frame_over_the_limit_in_bytes_but_not_in_characters_is_too_larg
 async def test_a_member_that_never_reads_is_dropped_at_its_byte_budget_then_resumes(
     db_path: Path,
 ) -> None:
-    """30 KB messages: far fewer frames than `outbox_limit`, far more bytes than `outbox_bytes`
-    and than loopback's socket buffers hold; only a budget in bytes can catch this reader."""
+    """30 KB messages: far fewer frames than the old 10,000-frame limit, far more bytes than
+    `outbox_bytes` and than loopback's socket buffers hold; only a budget in bytes catches it."""
     count, text = 600, "x" * 30_000
     config = hub_config(db_path, outbox_bytes=256 * 1024)
     async with Hub(config) as hub:

@@ -31,6 +31,16 @@ ENVELOPE = Envelope(
     group="g-1", sender="a-1", seq=7, ts=1765075200.25, payload=Chat(text='quote " é \n 😀')
 )
 AWKWARD = 'a "quoted" \\ back\nslash, é, 😀, \u2028'
+GROUP = GroupInfo(
+    id="g-1",
+    name=AWKWARD,
+    created_by="a-1",
+    created_at=1.5,
+    members=["a-1"],
+    protocol="ioa",
+    meta={"k": [1]},
+    head=0,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,34 +64,7 @@ AWKWARD = 'a "quoted" \\ back\nslash, é, 😀, \u2028'
             frame_text(Welcome(agent_id="a-1", groups=["g-1"])),
             Welcome(agent_id="a-1", groups=["g-1"]),
         ),
-        (
-            frame_text(
-                Joined(
-                    group=GroupInfo(
-                        id="g-1",
-                        name=AWKWARD,
-                        created_by="a-1",
-                        created_at=1.5,
-                        members=["a-1"],
-                        protocol="ioa",
-                        meta={"k": [1]},
-                        head=0,
-                    )
-                )
-            ),
-            Joined(
-                group=GroupInfo(
-                    id="g-1",
-                    name=AWKWARD,
-                    created_by="a-1",
-                    created_at=1.5,
-                    members=["a-1"],
-                    protocol="ioa",
-                    meta={"k": [1]},
-                    head=0,
-                )
-            ),
-        ),
+        (frame_text(Joined(group=GROUP)), Joined(group=GROUP)),
     ],
 )
 def test_every_fast_hub_frame_validates_as_its_model(text: str, model: object) -> None:

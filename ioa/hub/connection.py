@@ -116,6 +116,7 @@ class Connection:
         self.queued_bytes = 0
         self._drained.set()
         self._pump.cancel()
+        TRIMMER.want()  # what it held is freed: give it back once the hub is quiet
         transport = self.transport
         if transport is None or transport.is_closing():
             self._closer = asyncio.ensure_future(self.ws.close(code=1013, message=TOO_FAR_BEHIND))
@@ -126,7 +127,6 @@ class Connection:
         transport.write(close_frame(1013, TOO_FAR_BEHIND))
         transport.close()
         asyncio.get_running_loop().call_later(CLOSE_GRACE, transport.abort)
-        TRIMMER.want()
 
     def _write_now(self, frame: str) -> bool:
         """Write the frame if nothing is queued before it and the socket's buffer is empty."""

@@ -119,10 +119,13 @@ class Registry:
         self.timed: set[str] = set()
         """Groups whose policy has deadlines for the hub's clock."""
         self.quarantined: dict[str, str] = {}
-        self.restoring = 0
-        """Groups loaded at start and not yet rebuilt (`/v1/health` shows it)."""
         """Groups that could not be restored → why; they answer `group_quarantined`."""
         self._restoring: dict[str, asyncio.Future[None]] = {}
+
+    @property
+    def restoring(self) -> int:
+        """Groups not yet rebuilt since the start (`/v1/health` shows it)."""
+        return sum(not group.restored for group in self.groups.values())
 
     async def load(self) -> None:
         """Rebuild what the hot path needs from the store: agents, groups, seq heads.
@@ -143,7 +146,6 @@ class Registry:
                 continue
             group.head = heads.get(group.id, 0)
             group.restored = False
-            self.restoring += 1
 
     async def restore_all(self) -> None:
         """Rebuild every group not yet rebuilt, timed ones first (the clock waits for them)."""
@@ -174,9 +176,11 @@ class Registry:
                     for msg in page:
                         group.seen.remember(msg.id, msg.seq, msg.ts)
                     group.policy.fold(page)
+                    group.head = max(group.head, page[-1].seq)
             else:
                 for message_id, seq, ts in await self.store.message_keys(group.id):
                     group.seen.remember(message_id, seq, ts)
+                    group.head = max(group.head, seq)
             group.restored = True
         except StoreError:
             raise
@@ -184,7 +188,6 @@ class Registry:
             self._quarantine(group.id, exc)
         finally:
             self._restoring.pop(group.id, None)
-            self.restoring -= 1
 
     def _quarantine(self, group_id: str, cause: BaseException) -> None:
         why = f"{type(cause).__name__}: {cause}"[:500]
@@ -208,8 +211,7 @@ class Registry:
         except Exception as exc:
             self._quarantine(group_id, exc)
             raise GroupQuarantined(self._why(group_id)) from None
-        group.head = (await self.store.group_heads()).get(group_id, 0)
-        group.restored = False
+        group.restored = False  # `_restore` reads its transcript, and with it its head
         return await self.ready(group)
 
     def _why(self, group_id: str) -> str:

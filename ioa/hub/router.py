@@ -68,8 +68,6 @@ class Router:
         self.store = store
         self.config = config
         self.connections: dict[str, Connection] = {}
-        self.resuming = 0
-        """WebSockets between their upgrade and the end of their replay (kept by `ws`)."""
         self._queue: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()

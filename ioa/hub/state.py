@@ -35,6 +35,8 @@ class HubState:
         self.rejections: Counter[str] = Counter()
         """Rejected frames and requests by error code, since start."""
         self.started_at = time.time()
+        self.resuming = 0
+        """WebSockets between their upgrade and the end of their replay (kept by `ws`)."""
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

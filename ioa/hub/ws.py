@@ -81,13 +81,13 @@ class _Session:
         self.conn = conn
         self.greeted = False
         self.resuming = True
-        """Counted in `router.resuming` (from the upgrade) until the replay is over."""
+        """Counted in `HubState.resuming` (from the upgrade) until the replay is over."""
         self.closing: asyncio.Future[bool] | None = None
 
     def resumed(self) -> None:
         if self.resuming:
             self.resuming = False
-            self.state.router.resuming -= 1
+            self.state.resuming -= 1
 
     def still_registered(self) -> None:
         if self.state.registry.agents.get(self.agent.id) is not self.agent:
@@ -154,16 +154,16 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     token = bearer_token(request) or request.query.get("token")
     agent = state.registry.authenticate(token)
     config = state.config
-    if state.router.resuming >= config.max_resuming:
-        raise Busy(retry_after=1 + state.router.resuming / config.max_resuming)
-    state.router.resuming += 1
+    if state.resuming >= config.max_resuming:
+        raise Busy(retry_after=1 + state.resuming / config.max_resuming)
+    state.resuming += 1
     ws = web.WebSocketResponse(
         heartbeat=20.0, max_msg_size=config.max_frame_bytes * 4, compress=False
     )
     try:
         await ws.prepare(request)
     except BaseException:
-        state.router.resuming -= 1
+        state.resuming -= 1
         raise
     conn = Connection(agent.id, ws, config.outbox_bytes, config.max_inflight, request.transport)
     conn.push_replayed(

@@ -88,6 +88,7 @@ async def test_a_mended_group_leaves_quarantine_on_retry(db_path: Path) -> None:
             assert resp.status == 200
             assert (await resp.json())["head"] == 1
         assert hub.state.registry.quarantined == {}
+        assert hub.state.registry.restoring == 0
         async with http.get(f"{hub.url}/v1/groups/{broken}", headers=auth) as resp:
             assert resp.status == 200
 

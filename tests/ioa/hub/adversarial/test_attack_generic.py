@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 import pytest
 
+from ioa.hub import Hub
+from tests.conftest import hub_config
 from tests.ioa.hub.adversarial.conftest import Scene
 from tests.ioa.hub.adversarial.wire import (
     assert_unchanged,
@@ -18,6 +21,7 @@ from tests.ioa.hub.adversarial.wire import (
     health,
     http,
     read_reply,
+    register,
     send_frame,
     snapshot,
 )
@@ -150,3 +154,21 @@ async def test_an_unparseable_request_head_gets_4xx_or_a_close_and_no_traceback(
         and (r.name.startswith("ioa.hub") or r.name.startswith("aiohttp"))
     ]
     assert not tracebacks, [r.getMessage() for r in tracebacks]
+
+
+async def test_operator_endpoints_refuse_agents_strangers_and_unknown_groups(db_path: Path) -> None:
+    """With an admin token set, an agent's token or garbage is refused; a retry of a group that
+    is not quarantined names it; nothing changes."""
+    async with Hub(hub_config(db_path, admin_token="s3cret")) as hub:
+        agent = await register(hub, "agent")
+        before = await snapshot(hub)
+        for token in (agent.token, "garbage", None):
+            reply = await http(hub, "GET", "/v1/admin/quarantine", token=token)
+            assert (reply.status, reply.code) == (403, "forbidden")
+            reply = await http(hub, "POST", "/v1/admin/quarantine/g-x/retry", token=token)
+            assert (reply.status, reply.code) == (403, "forbidden")
+        reply = await http(hub, "POST", "/v1/admin/quarantine/g-nowhere/retry", token="s3cret")
+        assert (reply.status, reply.code) == (404, "unknown_group")
+        reply = await http(hub, "POST", "/v1/admin/quarantine/../../agents/retry", token="s3cret")
+        assert reply.status in (400, 404)
+        await assert_unchanged(hub, before)

@@ -25,13 +25,15 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ioa.hub.analysis import analyze, card_tags, card_terms, stem, tag_key, words
 from ioa.hub.errors import HubError
 from protocols.card import AgentCard
 from protocols.errors import ErrorCode
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "DiscoveryError",
@@ -123,14 +125,20 @@ class _Postings:
 
 
 class _VectorTable:
-    """Unit-length embedding rows indexed by document slot; cosine is then one matrix product."""
+    """Unit-length embedding rows indexed by document slot; cosine is then one matrix product.
+
+    numpy is imported with the first vector, not with the hub: it is a tenth of a second of the
+    hub's start, and most hubs rank without embeddings.
+    """
 
     def __init__(self) -> None:
         self.dim: int | None = None
-        self._rows = np.zeros((0, 0), dtype=np.float32)
-        self._has = np.zeros(0, dtype=bool)
+        self._rows: np.ndarray | None = None
+        self._has: np.ndarray | None = None
 
     def unit(self, vector: Sequence[float]) -> np.ndarray:
+        import numpy as np
+
         try:
             values = np.asarray(vector, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -147,9 +155,12 @@ class _VectorTable:
         return (values / norm).astype(np.float32)
 
     def set(self, doc: int, unit: np.ndarray) -> None:
-        if self.dim is None:
+        import numpy as np
+
+        if self.dim is None or self._rows is None or self._has is None:
             self.dim = unit.size
             self._rows = np.zeros((0, self.dim), dtype=np.float32)
+            self._has = np.zeros(0, dtype=bool)
         if doc >= len(self._has):
             size = max(16, 2 * len(self._has), doc + 1)
             rows = np.zeros((size, self.dim), dtype=np.float32)
@@ -161,11 +172,15 @@ class _VectorTable:
         self._has[doc] = True
 
     def clear(self, doc: int) -> None:
-        if doc < len(self._has):
+        if self._has is not None and doc < len(self._has):
             self._has[doc] = False
 
     def similarities(self, query: np.ndarray) -> np.ndarray:
         """Cosine of every slot with the query; slots without a vector get -inf."""
+        import numpy as np
+
+        if self._rows is None or self._has is None:
+            return np.zeros(0, dtype=np.float32)
         sims: np.ndarray = self._rows @ query
         sims[~self._has] = -np.inf
         return sims
@@ -439,6 +454,8 @@ class DiscoveryIndex:
         A document without a lexical hit scores w * cosine, so the k best of those by cosine are
         the only ones that can reach the final top k.
         """
+        import numpy as np
+
         w = self._semantic_weight
         sims = self._vectors.similarities(unit)
         top_lexical = max(lexical.values(), default=0.0) or 1.0

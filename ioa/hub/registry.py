@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from ioa.hub.errors import GroupQuarantined, Unauthorized, UnknownAgent, UnknownGroup
 from ioa.hub.policy import GroupPolicy, make_policy
 from ioa.hub.seen import SeenIds
-from ioa.store import AgentRecord, GroupRecord, Store, StoreError
+from ioa.store import AgentRecord, GroupRecord, Store, StoredMessage, StoreError
 from protocols import AgentCard, NotAMember
 from protocols.frames import GroupInfo
 from protocols.text import scrub
@@ -106,7 +107,11 @@ def _scrubbed(data: Any) -> Any:
     return data
 
 
-REPLAY_PAGE = 1000
+REPLAY_PAGE = 256
+"""Stored messages read per query when a group's transcript is replayed."""
+REPLAY_SLICE = 16
+"""Stored messages folded in one turn of the event loop (about a millisecond of work): a rebuild
+beside live traffic delays no frame by more than one slice, however long the transcript."""
 
 
 class Registry:
@@ -121,6 +126,9 @@ class Registry:
         self.quarantined: dict[str, str] = {}
         """Groups that could not be restored → why; they answer `group_quarantined`."""
         self._restoring: dict[str, asyncio.Future[None]] = {}
+        self._replay_turn = asyncio.Lock()
+        """Held for one slice of a replay and the yield after it: however many groups are being
+        rebuilt at once, the event loop runs one slice between two looks at its sockets."""
 
     @property
     def restoring(self) -> int:
@@ -147,13 +155,19 @@ class Registry:
             group.head = heads.get(group.id, 0)
             group.restored = False
 
-    async def restore_all(self) -> None:
-        """Rebuild every group not yet rebuilt, timed ones first (the clock waits for them)."""
+    async def restore_all(self, quiet: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Rebuild every group not yet rebuilt, timed ones first (the clock waits for them).
+
+        Before each of the others it awaits `quiet()` (no client resuming): a reconnect wave
+        is served first, and a group used meanwhile is rebuilt on its first use (`ready`).
+        """
         pending = sorted(
             (g for g in self.groups.values() if not g.restored),
             key=lambda g: g.id not in self.timed,
         )
         for group in pending:
+            if quiet is not None and group.id not in self.timed:
+                await quiet()
             with contextlib.suppress(GroupQuarantined):
                 await self.ready(group)
 
@@ -173,9 +187,8 @@ class Registry:
         try:
             if group.policy.needs_transcript:  # one read of the transcript serves both
                 async for page in self.store.message_pages(group.id, limit=REPLAY_PAGE):
-                    for msg in page:
-                        group.seen.remember(msg.id, msg.seq, msg.ts)
-                    group.policy.fold(page)
+                    for start in range(0, len(page), REPLAY_SLICE):
+                        await self._fold(group, page[start : start + REPLAY_SLICE])
                     group.head = max(group.head, page[-1].seq)
             else:
                 for message_id, seq, ts in await self.store.message_keys(group.id):
@@ -188,6 +201,14 @@ class Registry:
             self._quarantine(group.id, exc)
         finally:
             self._restoring.pop(group.id, None)
+
+    async def _fold(self, group: Group, messages: list[StoredMessage]) -> None:
+        """Replay one slice on the event loop, then let the loop serve its sockets."""
+        async with self._replay_turn:
+            for msg in messages:
+                group.seen.remember(msg.id, msg.seq, msg.ts)
+            group.policy.fold(messages)
+            await asyncio.sleep(0)
 
     def _quarantine(self, group_id: str, cause: BaseException) -> None:
         why = f"{type(cause).__name__}: {cause}"[:500]

@@ -35,8 +35,10 @@ class HubState:
         self.rejections: Counter[str] = Counter()
         """Rejected frames and requests by error code, since start."""
         self.started_at = time.time()
-        self.resuming = 0
-        """WebSockets between their upgrade and the end of their replay (kept by `ws`)."""
+        self._resuming = 0
+        self.no_resumes = asyncio.Event()
+        """Set while no WebSocket is resuming: the background rebuild waits for it."""
+        self.no_resumes.set()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -47,8 +49,21 @@ class HubState:
         await self.router.start()
         self._tasks = [
             asyncio.create_task(self._tick()),
-            asyncio.create_task(self.registry.restore_all()),
+            asyncio.create_task(self.registry.restore_all(self.no_resumes.wait)),
         ]
+
+    @property
+    def resuming(self) -> int:
+        """WebSockets between their upgrade and the end of their replay (kept by `ws`)."""
+        return self._resuming
+
+    @resuming.setter
+    def resuming(self, count: int) -> None:
+        self._resuming = count
+        if count:
+            self.no_resumes.clear()
+        else:
+            self.no_resumes.set()
 
     async def stop(self) -> None:
         """Stop what `start` started, however far it got."""

@@ -23,6 +23,12 @@ checkout (`PYTHONPATH` = the repository root), on loopback. Measured side by sid
   message every 20 ms from their own resume until the last agent has resumed, against the same
   probes with everyone connected and quiet.
 
+Bytecode: the hub's modules are compiled once, before the rounds, into a cache in the
+benchmark's temporary folder (`PYTHONPYCACHEPREFIX`), as an installed package has them; a box
+that sets `PYTHONDONTWRITEBYTECODE` (this one does) would otherwise compile the hub's own modules
+at every start. `--cold-bytecode` measures that instead. Beside each start's wall time, the CPU
+seconds the hub process used until its first answer: a figure a busy box inflates far less.
+
 Ends with one `RESULT {json}` line.
 
     python benchmarks/hub_restart.py [--agents 1000] [--messages 100000] [--groups 1000] [--quick]
@@ -87,6 +93,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--probe-backoff", type=float, default=0.25, help="the probes' reconnect cap")
     p.add_argument(
+        "--cold-bytecode",
+        action="store_true",
+        help="keep the environment's bytecode settings (no warm cache: every start compiles)",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="development sizes: 200 agents, 10,000 messages, 100 groups, 3 runs, 2 workers",
@@ -115,6 +126,15 @@ def cpu_model() -> str:
     return "unknown"
 
 
+def warm_bytecode(cache: Path) -> None:
+    """Compile everything a hub imports into `cache`, once, as an installed package has it."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    script = "import ioa.cli; ioa.cli.build_parser(); import ioa.hub"
+    subprocess.run([sys.executable, "-c", script], env=ioa_env(), cwd=ROOT, check=True)
+    print(f"bytecode: compiled once into {cache} (PYTHONPYCACHEPREFIX)")
+
+
 def wall_time(argv: list[str]) -> float:
     """Wall time of a command that exits by itself."""
     started = time.perf_counter()
@@ -127,6 +147,8 @@ def wall_time(argv: list[str]) -> float:
 class Start:
     seconds: float
     """Spawn to first answer."""
+    cpu: float = math.nan
+    """CPU seconds of the hub process at its first answer."""
     restored: float = math.nan
     """Spawn to idle CPU (the background restore over)."""
     peak_cpu: float = math.nan
@@ -138,7 +160,7 @@ async def one_start(hub: HubProcess, watch_restore: bool) -> Start:
     trace = CpuTrace()
     sampler = asyncio.create_task(trace_cpu(hub.pid, trace, done))
     try:
-        start = Start(await hub.wait_healthy())
+        start = Start(await hub.wait_healthy(), hub.cpu_seconds())
         if watch_restore:
             idle = await wait_idle(trace, hub.spawned_at + start.seconds)
             start.restored = idle - hub.spawned_at
@@ -172,6 +194,7 @@ class Starts:
 
 async def starts(tmp: Path, big_db: Path, port: int, log: Path, runs: int) -> Starts:
     out = Starts()
+    await one_start(HubProcess(tmp / "warm-up.db", port, log), watch_restore=False)  # not counted
     for r in range(runs):
         out.python.append(await asyncio.to_thread(wall_time, [sys.executable, "-c", "pass"]))
         out.help.append(await asyncio.to_thread(wall_time, ioa_command("--help")))
@@ -181,8 +204,9 @@ async def starts(tmp: Path, big_db: Path, port: int, log: Path, runs: int) -> St
         b = out.big[-1]
         print(
             f"  round {r + 1}: python {out.python[-1]:.3f} s, ioa --help {out.help[-1]:.3f} s,"
-            f" hub empty {out.empty[-1].seconds:.3f} s, hub with history {b.seconds:.3f} s"
-            f" (idle after {b.restored:.2f} s, peak CPU {b.peak_cpu:.0f}%)",
+            f" hub empty {out.empty[-1].seconds:.3f} s (CPU {out.empty[-1].cpu:.3f} s),"
+            f" hub with history {b.seconds:.3f} s (CPU {b.cpu:.3f} s;"
+            f" idle after {b.restored:.2f} s, peak CPU {b.peak_cpu:.0f}%)",
             flush=True,
         )
     return out
@@ -356,6 +380,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
 
     start_empty = statistics.median(s.seconds for s in empty)
     start_big = statistics.median(s.seconds for s in big)
+    cpu_empty = statistics.median(s.cpu for s in empty)
+    cpu_big = statistics.median(s.cpu for s in big)
     restore_big = statistics.median(s.restored for s in big)
     since_spawn = w.after_spawn()
     since_up = [t - w.up_s for t in since_spawn]
@@ -376,9 +402,11 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         ("start, empty database", f"{start_empty:.3f} s",
          *against(start_empty, GOAL_START_EMPTY_S)),
         ("  ... less `ioa --help` (its imports)", f"{start_empty - help_s:.3f} s", "", ""),
+        ("  ... CPU seconds of the hub until then", f"{cpu_empty:.3f} s", "", ""),
         (f"start, {args.messages:,} msgs / {args.groups:,} groups", f"{start_big:.3f} s",
          *against(start_big, GOAL_START_100K_S)),
         ("  ... less `ioa --help` (its imports)", f"{start_big - help_s:.3f} s", "", ""),
+        ("  ... CPU seconds of the hub until then", f"{cpu_big:.3f} s", "", ""),
         ("  ... until every group is rebuilt", f"{restore_big:.2f} s", "", ""),
         ("  ... after kill -9 (WAL left behind)", f"{w.up_s:.3f} s", "", ""),
         (f"all {len(w.resumed.times):,} agents resumed (from respawn)", f"{last:.2f} s", "", ""),
@@ -415,6 +443,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     return {
         "start_s_empty": _r(start_empty),
         "start_s_100k": _r(start_big),
+        "start_cpu_s_empty": _r(cpu_empty),
+        "start_cpu_s_100k": _r(cpu_big),
+        "bytecode": "cold" if args.cold_bytecode else "cached",
         "restore_s_100k": _r(restore_big, 2),
         "restart_s_after_kill": _r(w.up_s),
         "resume_s_1000": _r(last, 2),
@@ -456,6 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}")
     with tempfile.TemporaryDirectory(prefix="ioa-restart-") as tmp:
+        if not args.cold_bytecode:
+            warm_bytecode(Path(tmp) / "pycache")
         result = asyncio.run(bench(args, Path(tmp)))
     load_after = os.getloadavg()
     print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")

@@ -90,6 +90,11 @@ class HubProcess:
                 await asyncio.sleep(POLL)
         raise BenchError(f"the hub did not answer within {START_TIMEOUT:.0f} s: {self._tail()}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the hub process has used so far."""
+        times = psutil.Process(self.pid).cpu_times()
+        return float(times.user + times.system)
+
     def kill(self) -> None:
         """SIGKILL, then reap it."""
         if self.process is not None and self.process.poll() is None:

@@ -1,8 +1,10 @@
 """Hub throughput and delivery latency, persisted, side by side with an a2a-sdk echo agent.
 
-Three processes on loopback: the hub (its own SQLite file in a temporary directory; every message
+Four processes on loopback: the hub (its own SQLite file in a temporary directory; every message
 is committed before it is acked or delivered), a stock a2a-sdk echo agent (Starlette JSON-RPC app
-under uvicorn), and this one, the load, on raw aiohttp WebSockets and HTTP with pre-built JSON.
+under uvicorn), the floor (`_hub/floor.py`: a bare aiohttp WebSocket relay doing the same durable
+work, SQLite group commit of at most 100 messages or 2 ms, forwarding after the commit, and
+nothing else), and this one, the load, on raw aiohttp WebSockets and HTTP with pre-built JSON.
 All agents (1,000 in pairs plus a fan-out team) stay connected for the whole run, so every hub
 figure is taken with over 1,000 open WebSockets. Scenarios, interleaved over several rounds:
 
@@ -10,6 +12,9 @@ figure is taken with over 1,000 open WebSockets. Scenarios, interleaved over sev
   flight, the next sent when the hub acks); latency = arrival at the receiver - send time written
   into the message;
 - a2a-sdk: the same exchange, N closed-loop clients calling `SendMessage`; latency = round trip;
+- floor: the same one-to-one exchange at the most pairs, through the floor relay, by the same load
+  client (its own agents, only those pairs connected); `hub_vs_floor` is hub msgs/s ÷ floor
+  msgs/s, `hub_us_per_msg_vs_floor` hub server CPU per message ÷ the floor's;
 - saturation: the most pairs again with `--saturate` messages in flight each. With one in flight
   the hub is bound by the latency of its commit cycle (pairs / cycle), not by its CPU; this run
   shows its capacity, to set beside a2a-sdk's, which is CPU-bound from a few clients on;
@@ -44,6 +49,7 @@ from pathlib import Path
 import aiohttp
 from _hub import vitals
 from _hub.a2a_load import start_clients
+from _hub.floor import run_floor
 from _hub.hub_load import Population, populate, start_closed_loop, start_paced
 from _hub.measure import Figures, Run, drain, measure, median_figures, reduce
 from _hub.servers import (
@@ -57,12 +63,13 @@ from _hub.servers import (
 
 RATIO_GOAL = 20.0
 P99_GOAL_MS = 20.0
+FLOOR_GOAL = 0.6
 
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
     key: str
-    """`hub_<pairs>`, `a2a_<clients>`, `fanout` or `crowd_<rate>`."""
+    """`hub_<pairs>`, `a2a_<clients>`, `floor`, `fanout` or `crowd_<rate>`."""
     label: str
     senders: str
     connected: int
@@ -109,17 +116,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def scenarios(
-    args: argparse.Namespace, pop: Population, hub: ServerProcess, a2a: ServerProcess
+    args: argparse.Namespace,
+    pops: tuple[Population, Population],
+    hub: ServerProcess,
+    a2a: ServerProcess,
+    floor: ServerProcess,
 ) -> list[Scenario]:
     warmup, duration = args.warmup, args.duration
+    pop, floor_pop = pops
 
-    def one_to_one(n: int, window: int) -> Callable[[], Awaitable[Run]]:
+    def one_to_one(
+        n: int, window: int, on: Population = pop, server: ServerProcess = hub
+    ) -> Callable[[], Awaitable[Run]]:
         async def go() -> Run:
             run = Run()
-            senders = [s for s, _ in pop.pairs[:n]]
-            members = senders + [r for _, r in pop.pairs[:n]]
+            senders = [s for s, _ in on.pairs[:n]]
+            members = senders + [r for _, r in on.pairs[:n]]
             await start_closed_loop(run, senders, members, window)
-            await measure(run, warmup, duration, hub)
+            await measure(run, warmup, duration, server)
             await drain(run)
             return run
 
@@ -164,6 +178,9 @@ def scenarios(
         plan.append(
             Scenario(f"a2a_{n}", "a2a-sdk SendMessage", f"{n} clients", n, a2a, a2a_echo(n))
         )
+    top = max(args.pairs)
+    go = one_to_one(top, args.window, floor_pop, floor)
+    plan.append(Scenario("floor", "floor relay one-to-one", f"{top} pairs", 2 * top, floor, go))
     if args.saturate:
         top, window = max(args.pairs), args.saturate
         go = one_to_one(top, window)
@@ -179,20 +196,22 @@ def scenarios(
 
 
 async def bench(
-    args: argparse.Namespace, hub: ServerProcess, a2a: ServerProcess
+    args: argparse.Namespace, hub: ServerProcess, a2a: ServerProcess, floor: ServerProcess
 ) -> tuple[list[Scenario], dict[str, list[Figures]], int]:
     """Run every scenario `rounds` times, rotating the order; returns figures and messages acked."""
     started = time.perf_counter()
     pop = await populate(hub.url, args.agents // 2, args.team, args.payload)
     took = time.perf_counter() - started
     print(f"{pop.connected} agents registered, grouped and connected in {took:.1f} s")
+    floor_pop = await populate(floor.url, max(args.pairs), 0, args.payload)
+    print(f"{floor_pop.connected} agents connected to the floor relay")
     gc.collect()
     gc.freeze()  # the population lives all run long: keep the load's collector off it
     board = vitals.new_board()
     vitals.watch_gc(board)
     probe = asyncio.create_task(vitals.watch_loop(board))
     acked = 0
-    plan = scenarios(args, pop, hub, a2a)
+    plan = scenarios(args, (pop, floor_pop), hub, a2a, floor)
     results: dict[str, list[Figures]] = {s.key: [] for s in plan}
     try:
         for r in range(args.rounds):
@@ -209,6 +228,7 @@ async def bench(
     finally:
         probe.cancel()
         await pop.close()
+        await floor_pop.close()
     return plan, results, acked
 
 
@@ -265,7 +285,12 @@ def report(
             f"{_num(f.server_full_gcs):>5}{_num(f.server_lag_max_ms):>8}{vs:>8}"
         )
     top = max(args.pairs)
-    hub, a2a, fan = med[f"hub_{top}"], med[f"a2a_{top}"], med["fanout"]
+    hub, a2a, fan, floor = med[f"hub_{top}"], med[f"a2a_{top}"], med["fanout"], med["floor"]
+    print(
+        f"\nhub vs floor at {top} pairs: {hub.msgs_per_s / floor.msgs_per_s:.2f} of its msgs/s,"
+        f" {hub.server_us_per_msg / floor.server_us_per_msg:.2f}x its server CPU per message"
+        f" ({_num(hub.server_us_per_msg)} vs {_num(floor.server_us_per_msg)} µs)"
+    )
     crowds = [(rate, med[f"crowd_{rate:g}"]) for rate in args.rates]
     best_hub = max(med[f"hub_{n}"].msgs_per_s for n in args.pairs)
     best_a2a = max(med[f"a2a_{n}"].msgs_per_s for n in args.pairs)
@@ -282,6 +307,11 @@ def report(
         "cpu_ratio_vs_a2a": round(a2a.server_us_per_msg / hub.server_us_per_msg, 1),
         "hub_server_us_per_msg": round(hub.server_us_per_msg),
         "a2a_server_us_per_msg": round(a2a.server_us_per_msg),
+        "floor_msgs_per_s": round(floor.msgs_per_s),
+        "floor_p99_ms": round(floor.p99_ms, 2),
+        "floor_server_us_per_msg": round(floor.server_us_per_msg),
+        "hub_vs_floor": round(hub.msgs_per_s / floor.msgs_per_s, 2),
+        "hub_us_per_msg_vs_floor": round(hub.server_us_per_msg / floor.server_us_per_msg, 2),
         "p99_ms_1000_agents": round(crowds[0][1].p99_ms, 2),
         "p50_ms_1000_agents": round(crowds[0][1].p50_ms, 2),
         "msgs_per_s_1000_agents": round(crowds[0][1].msgs_per_s),
@@ -320,6 +350,7 @@ def report(
     result["goals_met"] = {
         "ratio_vs_a2a_ge_20": ratio(top) >= RATIO_GOAL,
         "p99_1000_agents_lt_20ms": crowds[0][1].p99_ms < P99_GOAL_MS,
+        "hub_vs_floor_ge_0_6": hub.msgs_per_s / floor.msgs_per_s >= FLOOR_GOAL,
     }
     return result
 
@@ -355,15 +386,19 @@ def main(argv: list[str] | None = None) -> int:
         profile = str(args.profile.resolve()) if args.profile else None
         hub = ServerProcess("hub", run_hub, str(db), fds, profile)
         a2a = ServerProcess("a2a-echo", run_a2a, fds)
+        floor = ServerProcess("floor", run_floor, str(Path(tmp) / "floor.db"), fds)
         try:
             hub.start()
             a2a.start()
+            floor.start()
             print(f"hub on {hub.url} (pid {hub.process.pid})")
             print(f"a2a echo agent on {a2a.url} (pid {a2a.process.pid}): {a2a_stack()}")
-            plan, results, acked = asyncio.run(bench(args, hub, a2a))
+            print(f"floor relay on {floor.url} (pid {floor.process.pid})")
+            plan, results, acked = asyncio.run(bench(args, hub, a2a, floor))
         finally:
             hub.stop()
             a2a.stop()
+            floor.stop()
         stored = stored_messages(db)
     load_after = os.getloadavg()[0]
     print(f"\nmessages acked by the hub: {acked:,}; rows in its database: {stored:,}")

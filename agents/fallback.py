@@ -25,8 +25,8 @@ def fallback_move(legal: LegalMoves, summary: str = "") -> dict[str, Any] | None
     types = set(legal.types)
     spec = legal.spec
     if (owed := spec("conclusion")) is not None:
-        move = {"type": "conclusion", "text": summary or "No conclusion was reached."}
-        return _with_plan(move, owed)
+        owed_move = {"type": "conclusion", "text": summary or "No conclusion was reached."}
+        return _with_plan(owed_move, owed)
     if (check := spec("check_result")) is not None:
         proposal = check.proposal_ids[0]
         return {"type": "check_result", "proposal_id": proposal, "passed": False, "reasons": []}

@@ -37,10 +37,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from protocols.acts import CONFLICT_MAX, SHORT_TEXT
 from protocols.conversation.legal import LegalMoves, MoveSpec
 from protocols.envelope import Envelope
 from protocols.errors import IllegalMove, InvalidMove, NoLegalMove
-from protocols.acts import CONFLICT_MAX, SHORT_TEXT
 from protocols.messages import TEXT_MAX, Payload
 
 TITLE_MAX = 80

@@ -46,9 +46,9 @@ from agents.team import choose_members
 from ioa.client import ClientError, HubClient
 from ioa.lifecycle import Service
 from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment
+from protocols.acts import Award
 from protocols.conversation import ConversationState, Phase
 from protocols.frames import GroupInfo
-from protocols.acts import Award
 from protocols.messages import AsyncTaskAssignment
 from protocols.text import scrub
 

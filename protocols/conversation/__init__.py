@@ -12,9 +12,9 @@ model, then `move_to_envelope` (both in `protocols.moves`).
 """
 
 from protocols.conversation.legal import check, legal_moves
+from protocols.conversation.machine import apply, expire, replay
 from protocols.conversation.registry import PROTOCOLS, GroupProtocol, protocol_of
 from protocols.conversation.specs import LegalMoves, MoveSpec
-from protocols.conversation.machine import apply, expire, replay
 from protocols.conversation.state import (
     FINISHED_TASK_STATUSES,
     HUB_SENDER,
@@ -22,10 +22,10 @@ from protocols.conversation.state import (
     PROTOCOL_NAMES,
     TERMINAL_PHASES,
     WAITING_PHASES,
-    ConversationState,
-    Limits,
     BallotRecord,
     BidRecord,
+    ConversationState,
+    Limits,
     Phase,
     PlanRecord,
     Rules,
@@ -49,8 +49,8 @@ __all__ = [
     "Addressing",
     "BallotRecord",
     "BidRecord",
-    "GroupProtocol",
     "ConversationState",
+    "GroupProtocol",
     "LegalMoves",
     "Limits",
     "MoveSpec",

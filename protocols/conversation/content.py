@@ -51,7 +51,9 @@ def checked_schema(schema: Any) -> dict[str, Any]:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise InvalidConversation(f"content_schema is not a valid JSON Schema: {exc.message}")
+        raise InvalidConversation(
+            f"content_schema is not a valid JSON Schema: {exc.message}"
+        ) from None
     return schema
 
 

@@ -104,9 +104,11 @@ class LegalMoves:
             return payload.task_id in spec.task_ids
         if isinstance(payload, Pause):
             return not set(payload.task_ids).isdisjoint(spec.task_ids)
-        if isinstance(payload, Proposal | Execute):
-            if payload.proposal_id in self.taken_proposal_ids:
-                return False
+        if (
+            isinstance(payload, Proposal | Execute)
+            and payload.proposal_id in self.taken_proposal_ids
+        ):
+            return False
         if isinstance(payload, Proposal | Execute | Bid):
             return content_error(self.content_schema, payload.content) is None
         if isinstance(payload, Ballot):

@@ -91,7 +91,7 @@ _NEXT, _ASSIGN, _FREE = Addressing.NEXT_SPEAKER, Addressing.ASSIGNEES, Addressin
 _NONE, _NEW, _OWN, _KNOWN = TaskRef.NONE, TaskRef.NEW, TaskRef.OWN, TaskRef.KNOWN
 
 CONCLUSION_RULE = Rule(_CLOSING, _C, _FREE, _NONE, False, True,
-    "concluded, or expired if the hub sent it (both terminal): unfinished tasks are canceled")  # fmt: skip
+    "concluded, or expired if the hub sent it: unfinished tasks are canceled")  # fmt: skip
 TIMEOUT_RULE = Rule(_ACTIVE, _H, _FREE, _NONE, False, True,
     "turn: the turn passes on (expiring once the members ran out); task: it fails")  # fmt: skip
 CHECK_RULE = Rule(_CHECKING, _K, _FREE, _NONE, False, True,

@@ -222,3 +222,38 @@ def test_every_enumerated_legal_move_applies(
                 break
             continue
         state = data.draw(st.sampled_from(options))
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(limits=limits, data=st.data())
+def test_random_legal_walks_always_end_and_replay(
+    config: str, limits: Limits, data: st.DataObject
+) -> None:
+    """Members play only legal moves, the hub's clock runs whenever nobody can: every game ends
+    within a bound set by the limits, and its transcript replays to the same state."""
+    initial = _start(config, limits)
+    state, now, log = initial, 0.0, []
+    bound = 20 * (limits.max_turns + 4) * len(MEMBERS)
+    for _ in range(bound):
+        if state.over:
+            break
+        now += 1.0
+        options = [
+            (agent, payload, to)
+            for agent in MEMBERS
+            for payload, to in enumerate_moves(legal_moves(state, agent))
+        ]
+        deadline = state.next_deadline()
+        if not options or (deadline is not None and data.draw(st.integers(0, 9)) == 0):
+            assert deadline is not None, "nobody may move and the hub owes nothing: stuck"
+            now = max(now, deadline)
+            state, sent = expire(state, now)
+            log += sent
+            continue
+        agent, payload, to = data.draw(st.sampled_from(options))
+        message = Envelope(group="g", sender=agent, to=to, payload=payload, ts=now)
+        state = apply(state, message)
+        log.append(message)
+    assert state.over
+    assert replay(initial, log) == state

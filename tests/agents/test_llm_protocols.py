@@ -78,4 +78,5 @@ async def test_local_model_agents_play_each_protocol_to_its_end(
         assert state.over
         assert state.protocol == meta.get("protocol", "ioa")
         if state.phase is Phase.CONCLUDED and state.concluded_with is not None:
-            assert state.plan is not None and set(state.plan) == {"robot", "action"}
+            assert state.plan is not None
+            assert set(state.plan) == {"robot", "action"}

@@ -40,7 +40,7 @@ TABLE: MappingProxyType[str, Rule] = MappingProxyType({
     "proceed":      Rule(_OPEN,  _S,   _FREE,     _NONE, True, False,
         "open: the next member in roster order speaks"),
     "execute":      Rule(_OPEN,  _S,   _FREE,     _NONE, True, True,
-        "concluded with the plan; with a checker, checking first (failed: the next member)"),
+        "concluding with the plan; with a checker, checking first (failed: the next member)"),
     "check_result": CHECK_RULE,
     "conclusion":   CONCLUSION_RULE,
     "timeout":      TIMEOUT_RULE,
@@ -68,11 +68,18 @@ def _proceed(state: ConversationState, env: Envelope, t: float) -> ConversationS
     return fx.turn_to(_spoke(state, env.sender), next_member(state.members, env.sender), t)
 
 
+def _commit(state: ConversationState, proposal_id: str, t: float) -> ConversationState:
+    """The group is committed to a plan: its author owes the conclusion naming it."""
+    author = fx.plan_of(state, proposal_id).author
+    owing = fx.turn_to(state, author, t, Phase.CONCLUDING)
+    return replace(owing, winner=proposal_id)
+
+
 def _execute(state: ConversationState, env: Envelope, t: float) -> ConversationState:
     payload = cast(Execute, env.payload)
     planned = fx.add_plan(_spoke(state, env.sender), env)
     if state.rules.checker is None:
-        return fx.finish(planned, payload.text, Phase.CONCLUDED, payload.proposal_id)
+        return _commit(planned, payload.proposal_id, t)
     nxt = next_member(state.members, env.sender)
     return fx.check_or_turn(planned, payload.proposal_id, nxt, t)
 
@@ -81,8 +88,7 @@ def _check_result(state: ConversationState, env: Envelope, t: float) -> Conversa
     payload = cast(CheckResult, env.payload)
     checked = fx.record_check(state, env)
     if payload.passed:
-        plan = fx.plan_of(checked, payload.proposal_id)
-        return fx.finish(checked, plan.text, Phase.CONCLUDED, plan.id)
+        return _commit(checked, payload.proposal_id, t)
     return fx.turn_to(checked, state.after_check or env.sender, t)
 
 

@@ -24,6 +24,7 @@ from protocols.conversation.content import content_error
 from protocols.conversation.registry import GroupProtocol, protocol_of
 from protocols.conversation.specs import LegalMoves, MoveSpec
 from protocols.conversation.state import (
+    DECIDING_PROTOCOLS,
     HUB_SENDER,
     WAITING_PHASES,
     ConversationState,
@@ -137,7 +138,7 @@ def _spec(state: ConversationState, agent: str, message_type: str, rule: Rule) -
         ranked = state.rules.voting_rule == "borda"
         return replace(spec, proposal_ids=all_ids, proposal_required=not ranked, ranked=ranked)
     if message_type in _CONCLUDING:
-        if state.protocol == "voting":
+        if state.protocol in DECIDING_PROTOCOLS:
             winner = state.winner
             return replace(
                 spec, proposal_ids=(winner,) if winner else (), proposal_required=bool(winner)
@@ -351,9 +352,13 @@ def _check_proposals(state: ConversationState, payload: Payload) -> None:
             )
     elif isinstance(payload, Ballot):
         _check_ballot(state, payload)
+    elif isinstance(payload, Conclusion) and state.protocol in DECIDING_PROTOCOLS:
+        if payload.proposal_id != state.winner:
+            named = "no proposal (no decision)" if state.winner is None else repr(state.winner)
+            raise IllegalMove(f"the conclusion must name the plan the group decided on: {named}")
     elif isinstance(payload, Conclude | Conclusion) and payload.proposal_id is not None:
         _known(state, payload.proposal_id)
-        if state.protocol != "voting" and payload.proposal_id not in concludable(state):
+        if payload.proposal_id not in concludable(state):
             plan = state.proposal(payload.proposal_id)
             verdict = "failed" if plan is not None and plan.check is False else "is unchecked"
             raise UncheckedPlan(

@@ -72,7 +72,6 @@ PROTOCOLS: dict[str, GroupProtocol] = {
         "voting",
         voting.TABLE,
         voting.EFFECTS,
-        check=voting.check,
         summary="each member proposes or passes, then votes; the tally decides",
     ),
 }

@@ -158,6 +158,8 @@ class Task:
 
 
 PROTOCOL_NAMES = ("ioa", "dialectic", "contract_net", "voting")
+DECIDING_PROTOCOLS = frozenset({"dialectic", "voting"})
+"""Protocols whose conclusion must name the plan the group decided on (`winner`)."""
 """The group protocols (meta `protocol`); see `protocols.conversation.registry`."""
 VotingRule = Literal["plurality", "majority", "borda", "unanimity"]
 
@@ -262,7 +264,8 @@ class ConversationState:
     """Contract net: answers to the current call, in arrival order."""
     ballots: tuple[BallotRecord, ...] = ()
     winner: str | None = None
-    """Voting: the proposal the tally chose (None: no decision, or not tallied yet)."""
+    """The plan the group decided on, which the conclusion must name: voting's tally winner
+    (None: no decision, or not tallied yet), the dialectic's executed plan."""
     concluded_with: str | None = None
     """The plan (proposal id) the conversation ended with, if any."""
 

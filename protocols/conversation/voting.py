@@ -33,8 +33,6 @@ from protocols.conversation.table import (
     TaskRef,
 )
 from protocols.envelope import Envelope
-from protocols.errors import IllegalMove
-from protocols.messages import Conclusion
 
 _PROPOSING = frozenset({Phase.PROPOSING})
 _BALLOTING = frozenset({Phase.BALLOTING})
@@ -75,17 +73,6 @@ def tally(state: ConversationState) -> str | None:
     if rule == "unanimity":
         return best if scores[best] == len(state.members) else None
     return best if cast_ballots else None
-
-
-def check(state: ConversationState, env: Envelope) -> None:
-    payload = env.payload
-    if (
-        isinstance(payload, Conclusion)
-        and state.phase is Phase.CONCLUDING
-        and payload.proposal_id != state.winner
-    ):
-        named = "no proposal (no decision)" if state.winner is None else repr(state.winner)
-        raise IllegalMove(f"the conclusion must name the vote's outcome: {named}")
 
 
 def _advance(state: ConversationState, sender: str, t: float) -> ConversationState:

@@ -200,7 +200,14 @@ def test_dialectic_runs_round_robin_and_executes_once_everyone_spoke() -> None:
     assert "execute" not in legal_moves(spoken, C).types
     everyone = run(spoken, env(C, Proceed(text="c")))
     assert legal_moves(everyone, A).types == ("proceed", "execute")
-    done = _replays(s0, *[env(m, Proceed(text=m)) for m in (A, B, C)], env(A, execute))
+    committed = _replays(s0, *[env(m, Proceed(text=m)) for m in (A, B, C)], env(A, execute))
+    assert (committed.phase, committed.speaker, committed.winner) == (Phase.CONCLUDING, A, "p1")
+    spec = legal_moves(committed, A).spec("conclusion")
+    assert spec is not None
+    assert (spec.proposal_ids, spec.proposal_required) == (("p1",), True)
+    assert _code(committed, env(A, Conclusion(text="go"))) == "illegal_move"
+    assert _code(committed, env(B, Proceed(text="late"))) == "not_your_turn"
+    done = run(committed, env(A, Conclusion(text="go", proposal_id="p1")))
     assert (done.phase, done.conclusion, done.plan) == (Phase.CONCLUDED, "go", PLAN)
 
 
@@ -224,7 +231,9 @@ def test_dialectic_with_a_checker_executes_only_a_passed_plan() -> None:
         env(B, Execute(proposal_id="p2", content=PLAN)),
         env(C, CheckResult(proposal_id="p2", passed=True)),
     )
-    assert (passed.phase, passed.concluded_with) == (Phase.CONCLUDED, "p2")
+    assert (passed.phase, passed.speaker, passed.winner) == (Phase.CONCLUDING, B, "p2")
+    done = run(passed, env(B, Conclusion(text="go", proposal_id="p2")))
+    assert (done.phase, done.concluded_with) == (Phase.CONCLUDED, "p2")
     # the last call's plan fails: the members ran out, the hub concludes
     capped = run(failed, env(B, Proceed(text="b")), env(C, Execute(proposal_id="p2", content=PLAN)))
     assert capped.phase is Phase.CHECKING

@@ -148,6 +148,10 @@ async def test_dialectic_is_enforced(scene: Scene) -> None:
         await ref.accepted(carol, {"type": "proceed", "text": "fine"})
         await ref.refused("invalid_content", alice, {**execute, "content": {"plan": None}})
         await ref.accepted(alice, execute)
+        await ref.refused("not_your_turn", bob, {"type": "proceed", "text": "late"})
+        await ref.refused("illegal_move", alice, {"type": "conclusion", "text": "done"})
+        done = {"type": "conclusion", "text": "done", "proposal_id": "p1"}
+        await ref.accepted(alice, done)
         await ref.refused("conversation_over", bob, {"type": "proceed", "text": "late"})
 
 

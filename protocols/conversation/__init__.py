@@ -13,22 +13,24 @@ model, then `move_to_envelope` (both in `protocols.moves`).
 
 from protocols.conversation.legal import check, legal_moves
 from protocols.conversation.machine import apply, expire, replay
+from protocols.conversation.records import (
+    PROTOCOL_NAMES,
+    BallotRecord,
+    BidRecord,
+    PlanRecord,
+    Rules,
+)
 from protocols.conversation.registry import PROTOCOLS, GroupProtocol, protocol_of
 from protocols.conversation.specs import LegalMoves, MoveSpec
 from protocols.conversation.state import (
     FINISHED_TASK_STATUSES,
     HUB_SENDER,
     OPEN_TASK_STATUSES,
-    PROTOCOL_NAMES,
     TERMINAL_PHASES,
     WAITING_PHASES,
-    BallotRecord,
-    BidRecord,
     ConversationState,
     Limits,
     Phase,
-    PlanRecord,
-    Rules,
     Task,
     TaskMode,
     TaskReport,

@@ -17,9 +17,10 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import cast
 
-from protocols.acts import Award, Bid, Refuse
+from protocols.acts import Award, Bid, CallForProposals, Refuse
 from protocols.conversation import effects as fx
-from protocols.conversation.state import BidRecord, ConversationState, Phase, deadline
+from protocols.conversation.records import BidRecord
+from protocols.conversation.state import ConversationState, Phase, deadline
 from protocols.conversation.table import (
     CONCLUSION_RULE,
     PROGRESS_RULE,
@@ -88,9 +89,8 @@ def _next_contractor(state: ConversationState, t: float) -> ConversationState:
 def _call(state: ConversationState, env: Envelope, t: float) -> ConversationState:
     called = set(env.to)
     contractors = tuple(m for m in state.members if m in called)
-    payload = env.payload
-    description = getattr(payload, "description", "")
-    fresh = replace(state, contractors=contractors, bids=(), call=description)
+    payload = cast(CallForProposals, env.payload)
+    fresh = replace(state, contractors=contractors, bids=(), call=payload.description)
     return _next_contractor(fresh, t)
 
 

@@ -12,12 +12,12 @@ from dataclasses import replace
 from typing import cast
 
 from protocols.acts import Acceptance, CheckResult, Execute, Objection, Proposal
+from protocols.conversation.records import PlanRecord
 from protocols.conversation.state import (
     HUB_SENDER,
     WAITING_PHASES,
     ConversationState,
     Phase,
-    PlanRecord,
     Task,
     TaskReport,
     deadline,
@@ -178,7 +178,9 @@ def _check_result(state: ConversationState, env: Envelope, t: float) -> Conversa
     return turn_to(record_check(state, env), state.after_check or env.sender, t)
 
 
-def _assign(state: ConversationState, env: Envelope, t: float) -> ConversationState:
+def assign(state: ConversationState, env: Envelope, t: float) -> ConversationState:
+    """A task for the addressees: synchronous (the group waits; also contract net's `award`),
+    or asynchronous (the assigner keeps the turn)."""
     payload = cast(SyncTaskAssignment | AsyncTaskAssignment, env.payload)
     synchronous = not isinstance(payload, AsyncTaskAssignment)
     task = Task(
@@ -195,11 +197,6 @@ def _assign(state: ConversationState, env: Envelope, t: float) -> ConversationSt
     if synchronous:
         return _wait_for(assigned, (task.id,), Phase.AWAITING)
     return turn_to(assigned, env.sender, t)
-
-
-def assign(state: ConversationState, env: Envelope, t: float) -> ConversationState:
-    """A synchronous task for the addressees (also contract net's `award`)."""
-    return _assign(state, env, t)
 
 
 def _pause(state: ConversationState, env: Envelope, t: float) -> ConversationState:
@@ -296,8 +293,8 @@ IOA_EFFECTS: dict[str, Effect] = {
     "objection": _objection,
     "acceptance": _acceptance,
     "check_result": _check_result,
-    "sync_task_assign": _assign,
-    "async_task_assign": _assign,
+    "sync_task_assign": assign,
+    "async_task_assign": assign,
     "pause": _pause,
     "conclude": conclude,
     "conclusion": conclusion,

@@ -21,15 +21,10 @@ from protocols.acts import (
     Proposal,
 )
 from protocols.conversation.content import content_error
-from protocols.conversation.registry import GroupProtocol, protocol_of
+from protocols.conversation.records import DECIDING_PROTOCOLS
+from protocols.conversation.registry import protocol_of
 from protocols.conversation.specs import LegalMoves, MoveSpec
-from protocols.conversation.state import (
-    DECIDING_PROTOCOLS,
-    HUB_SENDER,
-    WAITING_PHASES,
-    ConversationState,
-    Phase,
-)
+from protocols.conversation.state import HUB_SENDER, WAITING_PHASES, ConversationState, Phase
 from protocols.conversation.table import Actor, Addressing, Rule, TaskRef
 from protocols.envelope import Envelope
 from protocols.errors import (
@@ -379,8 +374,3 @@ def _check_ballot(state: ConversationState, ballot: Ballot) -> None:
     if ballot.ranking or ballot.proposal_id is None:
         raise IllegalMove(f"under {state.rules.voting_rule} a ballot names one proposal_id")
     _known(state, ballot.proposal_id)
-
-
-def protocol(state: ConversationState) -> GroupProtocol:
-    """The group protocol `state` runs."""
-    return protocol_of(state)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from protocols.conversation import contract_net, dialectic, voting
 from protocols.conversation.effects import IOA_EFFECTS, Effect
-from protocols.conversation.state import PROTOCOL_NAMES, ConversationState
+from protocols.conversation.records import PROTOCOL_NAMES
+from protocols.conversation.state import ConversationState
 from protocols.conversation.table import TRANSITIONS, Rule
 from protocols.envelope import Envelope
 from protocols.errors import InvalidState, ProtocolError

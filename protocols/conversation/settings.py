@@ -20,14 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from protocols.conversation.content import checked_schema
-from protocols.conversation.state import (
-    SILENT_TURNS_MAX,
-    ConversationState,
-    Limits,
-    Rules,
-    VotingRule,
-    start,
-)
+from protocols.conversation.records import Rules, VotingRule
+from protocols.conversation.state import SILENT_TURNS_MAX, ConversationState, Limits, start
 from protocols.errors import InvalidConversation
 from protocols.messages import ID_PATTERN
 

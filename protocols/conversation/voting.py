@@ -23,7 +23,8 @@ from typing import cast
 
 from protocols.acts import Ballot
 from protocols.conversation import effects as fx
-from protocols.conversation.state import BallotRecord, ConversationState, Phase, next_member
+from protocols.conversation.records import BallotRecord
+from protocols.conversation.state import ConversationState, Phase, next_member
 from protocols.conversation.table import (
     CONCLUSION_RULE,
     TIMEOUT_RULE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from protocols import (
     AsyncTaskAssignment,
@@ -78,8 +78,8 @@ def progress(task_id: str) -> TaskProgress:
     return TaskProgress(task_id=task_id, text="working")
 
 
-def result(task_id: str, status: str = "done") -> TaskResult:
-    return TaskResult(task_id=task_id, result=f"{task_id} {status}", status=status)  # type: ignore[arg-type]
+def result(task_id: str, status: Literal["done", "failed"] = "done") -> TaskResult:
+    return TaskResult(task_id=task_id, result=f"{task_id} {status}", status=status)
 
 
 def pause(*task_ids: str) -> Pause:

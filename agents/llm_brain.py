@@ -12,6 +12,7 @@ from typing import Any
 from agents import prompts
 from agents.brain import Brain, Candidate, Job, Line, Turn
 from ioa.llm import Engine
+from protocols.conversation import PROTOCOLS
 from protocols.moves import moves_schema
 
 
@@ -67,6 +68,9 @@ class LLMBrain(Brain):
             advice = prompts.ADVICE_CONCLUDE
         else:
             advice = prompts.ADVICE_DEFAULT
+        if turn.legal.protocol != "ioa":
+            summary = PROTOCOLS[turn.legal.protocol].summary
+            advice = prompts.PROTOCOL_ADVICE.format(protocol=turn.legal.protocol, summary=summary)
         team = ", ".join(f"{name} ({mid})" for mid, name in turn.names.items())
         user = prompts.TURN.format(
             goal=turn.goal,

@@ -55,3 +55,6 @@ PICK = (
     "Candidates:\n{candidates}\n\n"
     "Choose at most {max_members} member(s) whose skills fit the goal. Prefer a small team."
 )
+
+PROTOCOL_ADVICE = "This group runs the {protocol} protocol: {summary}. "
+"""Said before the turn's advice in a group whose protocol is not plain "ioa"."""

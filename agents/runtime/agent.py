@@ -46,6 +46,7 @@ from agents.team import choose_members
 from ioa.client import ClientError, HubClient
 from ioa.lifecycle import Service
 from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment
+from protocols.acts import Award
 from protocols.conversation import ConversationState, Phase
 from protocols.frames import GroupInfo
 from protocols.messages import AsyncTaskAssignment
@@ -352,7 +353,10 @@ class Agent(Service):
         self._remember(m, conversation)
         state = conversation.state
         payload = envelope.payload
-        if isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment) and self.id in envelope.to:
+        if (
+            isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment | Award)
+            and self.id in envelope.to
+        ):
             key = job_key(group_id, payload.task_id)
             if key not in m["jobs"]:
                 job = JobRecord(

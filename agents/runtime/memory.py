@@ -129,7 +129,36 @@ def summary(lines: list[Line]) -> str:
     return " | ".join(said)[:2000] or "No conclusion was reached."
 
 
+STRUCTURE_CHARS = 300
+"""Characters of a structured act's content shown in a transcript line."""
+
+
 def text_of(envelope: Envelope) -> str:
+    structured = _structure_of(envelope)
+    plain = _plain_text_of(envelope)
+    return f"{structured} {plain}".strip() if structured else plain
+
+
+def _structure_of(envelope: Envelope) -> str:
+    """The structured part of a speech act (proposal id, verdict, reasons, plan, cost), so
+    prompts show what was proposed or judged, not only the free text beside it."""
+    payload = envelope.payload
+    parts: list[str] = []
+    for name in ("proposal_id", "passed", "cost", "reason"):
+        value = getattr(payload, name, None)
+        if value is not None and value != "":
+            parts.append(f"{name}={value}")
+    for name in ("conflicts", "reasons", "ranking"):
+        values = getattr(payload, name, None)
+        if values:
+            parts.append(f"{name}={', '.join(values)}")
+    content = getattr(payload, "content", None)
+    if content:
+        parts.append("plan=" + json.dumps(content, ensure_ascii=False)[:STRUCTURE_CHARS])
+    return f"[{'; '.join(parts)}]" if parts else ""
+
+
+def _plain_text_of(envelope: Envelope) -> str:
     payload = envelope.payload
     for name in ("text", "description", "result"):
         value = getattr(payload, name, None)

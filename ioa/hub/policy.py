@@ -2,8 +2,10 @@
 
 A policy sees each envelope after the hub's own checks (sender, membership, addressees) and
 before a sequence number is assigned; it raises a `protocols.ProtocolError` to reject the move.
-"chat" groups take free-form `chat` messages; "ioa" groups run the conversation state machine of
-`protocols.conversation`, the same one every agent uses to compute its legal moves.
+"chat" groups take free-form `chat` messages; "ioa" groups run a group protocol of
+`protocols.conversation` (meta `protocol`: ioa, dialectic, contract_net or voting), the same state
+machine every agent uses to compute its legal moves; an unknown protocol, or bad protocol settings
+(`checker`, `content_schema`, `links`...), refuse the group at creation.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class ChatPolicy:
 
 
 class ConversationPolicy:
-    """An IoA conversation: discussion, task assignment, pause, conclude, conclusion."""
+    """An enforced conversation under the group's protocol (see `protocols.conversation`)."""
 
     def __init__(self, group_id: str, members: list[str], meta: dict[str, Any], at: float) -> None:
         try:

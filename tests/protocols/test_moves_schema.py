@@ -13,6 +13,7 @@ from protocols import (
     ConversationState,
     IllegalMove,
     InvalidMove,
+    Limits,
     NoLegalMove,
     Phase,
     apply,
@@ -20,7 +21,29 @@ from protocols import (
     move_to_envelope,
     moves_schema,
 )
-from tests.protocols.kit import async_, conclude, env, new, pause, result, run, say, sync
+from protocols.acts import (
+    Ballot,
+    Bid,
+    CallForProposals,
+    CheckResult,
+    PassTurn,
+    Proceed,
+    Proposal,
+    Refuse,
+)
+from tests.protocols.kit import (
+    PLAN,
+    async_,
+    conclude,
+    env,
+    group,
+    new,
+    pause,
+    result,
+    run,
+    say,
+    sync,
+)
 
 # Keywords llama.cpp's JSON-Schema-to-grammar converter handles, and the only ones we may emit.
 ALLOWED_KEYWORDS = {
@@ -48,6 +71,46 @@ def _states() -> dict[str, ConversationState]:
         "at_limit": run(new(max_turns=2), env("alice", say(), ["bob"])),
         "concluding": run(with_tasks, env("alice", conclude())),
         "solo": new(members=["solo"]),
+        **_protocol_states(),
+    }
+
+
+def _protocol_states() -> dict[str, ConversationState]:
+    """States of the structured acts and of the other group protocols."""
+    checked = group("ioa", checker="carol")
+    proposed = run(checked, env("alice", Proposal(proposal_id="p1", content=PLAN), ["bob"]))
+    passed = run(proposed, env("carol", CheckResult(proposal_id="p1", passed=True)))
+    dialectic = group("dialectic", limits=Limits(max_turns=4))
+    spoken = run(dialectic, env("alice", Proceed(text="a")), env("bob", Proceed(text="b")))
+    net = group("contract_net")
+    called = run(net, env("alice", CallForProposals(description="d"), ["bob", "carol"]))
+    bid = run(called, env("bob", Bid(cost=2, content=PLAN)), env("carol", Refuse()))
+    votes = run(
+        group("voting", voting_rule="borda"), env("alice", Proposal(proposal_id="p1", content=PLAN))
+    )
+    votes2 = run(
+        votes, env("bob", Proposal(proposal_id="p2", content=PLAN)), env("carol", PassTurn())
+    )
+    plural = group("voting")
+    plural = run(
+        plural,
+        env("alice", Proposal(proposal_id="p1", content=PLAN)),
+        env("bob", PassTurn()),
+        env("carol", PassTurn()),
+    )
+    return {
+        "checking": proposed,
+        "checked": passed,
+        "dialectic": spoken,
+        "dialectic_last": run(spoken, env("carol", Proceed(text="c"))),
+        "bidding": called,
+        "awarding": bid,
+        "proposing": votes,
+        "borda_ballots": votes2,
+        "plurality_ballots": plural,
+        "tallied": run(
+            plural, *(env(m, Ballot(proposal_id="p1")) for m in ("alice", "bob", "carol"))
+        ),
     }
 
 
@@ -84,6 +147,14 @@ def _instances(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 choices.append([prop["const"]])
             elif "enum" in prop:
                 choices.append(list(prop["enum"]))
+            elif prop.get("type") == "boolean":
+                choices.append([True, False])
+            elif prop.get("type") == "number":
+                choices.append([0, 2.5])
+            elif prop.get("type") == "object":
+                choices.append([{k: "x" for k in prop["properties"]}])
+            elif prop.get("type") == "array" and "enum" not in prop["items"]:
+                choices.append([[], ["x" * prop["items"]["maxLength"]]])
             elif prop.get("type") == "array":
                 items = prop["items"]["enum"]
                 choices.append(
@@ -121,6 +192,7 @@ def test_the_schema_offers_the_right_choices() -> None:
     }
     assert list(by_type) == [
         "discussion",
+        "proposal",
         "sync_task_assign",
         "async_task_assign",
         "pause",

@@ -20,8 +20,9 @@ from ioa.llm import (
     ScriptedEngine,
     ScriptExhausted,
 )
+from ioa.llm.templates import Message
 
-MESSAGES = [
+MESSAGES: list[Message] = [
     {"role": "system", "content": "You are Alice, a robot arm. Pick one action."},
     {"role": "user", "content": "The cube is on panel2. What do you do?"},
 ]

@@ -66,3 +66,9 @@ IOA_ADVICE_CONCLUDE = "Discuss, or conclude once you agree (then you write the p
 IOA_ADVICE_LAST = "The talk is over: conclude now, then write the plan. "
 IOA_ADVICE_PLAN = "You concluded: write the team's plan now, one action per robot. " + JSON_NOTE
 IOA_ROLE = "RoCo robot {robot} ({model}) in the {task} task"
+
+# ---- choosing an action (IoA and dialectic modes) -----------------------------------------------
+
+CHOOSE_SYSTEM = "{observation}\n\n{options}"
+CHOOSE_MINE = "You are {robot}. Answer with your next action only."
+CHOOSE_OTHER = "Answer with the next action of {robot} only."

@@ -88,6 +88,11 @@ class IoAPlanner(Planner):
         self._checker_id = checker.id
         self._names[checker.id] = CHECKER_NAME
 
+    def checks(self) -> tuple[int, int]:
+        if self.checker is None:
+            return (0, 0)
+        return (self.checker.checks, self.checker.failed)
+
     async def end(self) -> None:
         if self._stack is not None:
             await self._stack.aclose()

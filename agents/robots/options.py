@@ -14,11 +14,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 
-from environments.rocobench import Action, Plan, RocoEnv
+from environments.rocobench import Action, Plan, PlanError, RocoEnv
 from environments.rocobench.oracles import HEIGHTS, PATHS, ROPE_HEIGHTS
 from environments.rocobench.plan import make_action
 
-__all__ = ["action_options", "complete_plan", "plan_from_texts"]
+__all__ = ["LOOP_ROUNDS", "action_options", "complete_plan", "plan_from_texts", "recent_actions"]
+
+LOOP_ROUNDS = 2
+"""A robot prefers not to repeat an action (other than WAIT) it executed this many rounds back:
+without it a small model undoes and redoes the same move (Sort: a cube back and forth)."""
 
 
 def action_options(env: RocoEnv, robot: str) -> list[Action]:
@@ -75,3 +79,18 @@ def _path_candidates(env: RocoEnv, bare: Plan) -> Iterator[Plan]:
                 make_action(env.grammar, action.robot, action.form, dict(action.args), path)
             )
         yield Plan(tuple(actions))
+
+
+def recent_actions(env: RocoEnv, robot: str, rounds: int = LOOP_ROUNDS) -> set[str]:
+    """`robot`'s actions but WAIT in the last `rounds` executed plans (the anti-loop rule)."""
+    out = set()
+    for record in env.history[-rounds:]:
+        if record.plan is None:
+            continue
+        try:
+            action = env.parse(record.plan)[robot]
+        except (PlanError, KeyError):
+            continue
+        if action.form != "WAIT":
+            out.add(action.text)
+    return out

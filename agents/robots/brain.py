@@ -25,8 +25,8 @@ from agents.robots.negotiation import Decision, Seen, concerned, decide, failed_
 from agents.robots.options import (
     action_options,
     complete_plan,
+    looping,
     plan_from_texts,
-    recent_actions,
 )
 from environments.rocobench import Action, Plan, PlanError, RocoEnv
 from ioa.llm import Engine
@@ -166,7 +166,7 @@ class RobotBrain(Brain):
     # ---- shared ----------------------------------------------------------------------------------
 
     async def _choose(self, actor: str, turn: Turn, seen: list[Seen]) -> Action:
-        avoid = failed_actions(actor, self.env.robots, seen) | recent_actions(self.env, actor)
+        avoid = failed_actions(actor, self.env.robots, seen) | looping(self.env, actor)
         chosen = await self.chooser.choose(
             actor, action_options(self.env, actor), context_text(turn, seen), avoid
         )

@@ -18,11 +18,11 @@ from environments.rocobench import Action, Plan, PlanError, RocoEnv
 from environments.rocobench.oracles import HEIGHTS, PATHS, ROPE_HEIGHTS
 from environments.rocobench.plan import make_action
 
-__all__ = ["LOOP_ROUNDS", "action_options", "complete_plan", "plan_from_texts", "recent_actions"]
+__all__ = ["LOOP_ROUNDS", "action_options", "complete_plan", "looping", "plan_from_texts"]
 
 LOOP_ROUNDS = 2
-"""A robot prefers not to repeat an action (other than WAIT) it executed this many rounds back:
-without it a small model undoes and redoes the same move (Sort: a cube back and forth)."""
+"""A robot prefers not to repeat the form and object of an action (but WAIT) it executed this many
+rounds back: without it a small model undoes and redoes the same move (a cube back and forth)."""
 
 
 def action_options(env: RocoEnv, robot: str) -> list[Action]:
@@ -81,9 +81,10 @@ def _path_candidates(env: RocoEnv, bare: Plan) -> Iterator[Plan]:
         yield Plan(tuple(actions))
 
 
-def recent_actions(env: RocoEnv, robot: str, rounds: int = LOOP_ROUNDS) -> set[str]:
-    """`robot`'s actions but WAIT in the last `rounds` executed plans (the anti-loop rule)."""
-    out = set()
+def looping(env: RocoEnv, robot: str, rounds: int = LOOP_ROUNDS) -> set[str]:
+    """`robot`'s options that would repeat the form and object of one of its actions (but WAIT)
+    in the last `rounds` executed plans: moving the same cube again, undoing the last move."""
+    recent = set()
     for record in env.history[-rounds:]:
         if record.plan is None:
             continue
@@ -92,5 +93,5 @@ def recent_actions(env: RocoEnv, robot: str, rounds: int = LOOP_ROUNDS) -> set[s
         except (PlanError, KeyError):
             continue
         if action.form != "WAIT":
-            out.add(action.text)
-    return out
+            recent.add((action.form, action.object or action.text))
+    return {a.text for a in action_options(env, robot) if (a.form, a.object or a.text) in recent}

@@ -80,12 +80,13 @@ async def test_dialectic_through_the_hub_executes_only_checked_plans(hub: Hub, t
 
 async def test_no_conclusion_names_an_unchecked_plan(hub: Hub) -> None:
     env = make_env("cabinet", seed=0)
-    settings = ModeSettings(hub_turns=3)  # too short to check and agree
+    settings = ModeSettings(hub_turns=1)  # the only move left is to conclude, with no plan
     planner = make_planner("ioa", ScriptedEngine(scorer=wait_first), settings, hub_url=hub.url)
     record = await run_episode(env, planner, EpisodeOptions(max_steps=1, attempts=2))
     assert record.rejected == 0
     assert record.no_plan == 2
-    assert not env.history[0].plan
+    assert env.history[0].plan is None
+    assert all("no plan" in text or "No plan" in text for text in says(record, "conclusion"))
 
 
 def planner_plans(record: EpisodeRecord) -> list[str]:

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from agents.robots import ModeSettings, (
+from agents.robots import (
     BadOptions,
     CentralPlanner,
     DialogPlanner,
     EpisodeOptions,
+    ModeSettings,
     UnknownMode,
     make_planner,
     run_episode,

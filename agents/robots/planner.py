@@ -72,6 +72,9 @@ class Proposal:
     calls: int = 0
     """Model calls it took."""
     reason: str = ""
+    garbled: bool = False
+    """No plan because the model's reply could not be read as one (counted as unparseable);
+    otherwise a missing plan is a talk that ended without one."""
 
 
 class Planner(ABC):
@@ -88,6 +91,10 @@ class Planner(ABC):
     async def end(self) -> None:
         """Release what `begin` acquired."""
         return None
+
+    def checks(self) -> tuple[int, int]:
+        """Plans checked inside the conversation in this episode, and how many failed."""
+        return (0, 0)
 
     @abstractmethod
     async def propose(self, ctx: PlanContext, emit: Emit) -> Proposal: ...

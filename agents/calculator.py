@@ -89,6 +89,9 @@ OPERATORS = ["+", "-", "*", "/"]
 
 
 def calculator_arguments(goal: str) -> Arguments:
-    """Two numbers of the goal and an operator: "17 + 25"."""
+    """Two numbers of the goal and an operator: "17 + 25" (unusable without two numbers)."""
     numbers = numbers_in(goal)
-    return Arguments({"a": numbers, "op": OPERATORS, "b": numbers}, "{a} {op} {b}", distinct=("a", "b"))
+    operands = numbers if len(numbers) >= 2 else []
+    return Arguments(
+        {"a": operands, "op": OPERATORS, "b": operands}, "{a} {op} {b}", distinct=("a", "b")
+    )

@@ -3,7 +3,8 @@
 Where the legal answers are a short list (which tool, which arguments, whether to use a tool),
 a small model does better scoring each option than writing one: scoring never produces a
 malformed answer and costs only each option's own tokens. An engine without scoring (a scripted
-engine, an older build) falls back to sampling one option under an enum grammar.
+engine, an older build) falls back to sampling one option under an enum grammar: the reply is
+the option itself (a JSON string), so the model writes the option's own words, not a wrapper.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ async def choose(
     *,
     agent: str,
     decoding: Decoding,
-    temperature: float = 0.2,
+    temperature: float = 0.0,
 ) -> int:
     """The index of the option chosen for `messages` (a single option is chosen at no cost)."""
     if not options:
@@ -40,13 +41,7 @@ async def choose(
             return int(choice.index)
         except EngineError:
             pass  # this engine cannot score after all: sample instead
-    schema = {
-        "type": "object",
-        "properties": {"choice": {"enum": options}},
-        "required": ["choice"],
-        "additionalProperties": False,
-    }
     answer, _ = await engine.structured(
-        messages, agent=agent, schema=schema, temperature=temperature
+        messages, agent=agent, schema={"enum": options}, temperature=temperature
     )
-    return options.index(answer["choice"])
+    return options.index(answer)

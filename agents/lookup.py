@@ -47,7 +47,9 @@ def look_up(text: str) -> str:
 
 
 def lookup_arguments(goal: str) -> Arguments:
-    """The key is a city or product the goal names; the field one the key's table has."""
+    """The key is a city or product the goal names; the field one the key's table has, among
+    those the goal asks about in words ("people" → population) when it names any."""
     keys = names_in(goal, _KEYS)
     fields = [f for f in (*CITY_FIELDS, *PRODUCT_FIELDS) if any(_value(k, f) for k in keys)]
-    return Arguments({"field": fields, "key": keys}, "{field} of {key}")
+    asked = [f for f in names_in(goal, _FIELD_WORDS) if f in fields]
+    return Arguments({"field": asked or fields, "key": keys}, "{field} of {key}")

@@ -59,9 +59,9 @@ PICK = (
 PICK_ONE = "Goal: {goal}\nWho on the team should work on it?"
 MEMBER_OPTION = "{name}, who {does}"
 
-TOOL_CHOICE = "Goal: {goal}\nWhich tool answers this goal?"
-TOOL_OPTION = "{name}: {does}"
-NO_TOOL = "no tool: the team talks it over"
+TOOL_CHOICE = "Tools:\n{tools}\n- none: no tool is needed\n\nGoal: {goal}\nTool:"
+TOOL_LINE = "- {name}: {does}"
+NO_TOOL = "none"
 TOOL_ARGUMENTS = (
     "Write the {tool} task for a goal.\n"
     "Goal: {example_goal}\nTask: {example_call}\n"

@@ -5,8 +5,9 @@ the turn in a team that has one of them and no tool task was handed out yet:
 
 1. the tools whose arguments the goal can fill (`Tool.arguments(goal).usable`) are the options,
    with "no tool" beside them; the brain chooses one (likelihood or grammar, `agents.choosing`);
-2. it fills the arguments from spans of the goal: scored as rendered options when they are few,
-   else sampled under the enum schema; a one-shot example per tool shows the form;
+2. it fills the arguments from spans of the goal: the rendered calls are the options when they
+   are few (scored, or one sampled under their enum), else each argument is sampled under the
+   enum schema; a one-shot example per tool shows the form;
 3. it assigns the call as a synchronous task, so the team waits for the result.
 
 Once a tool task has finished, the brain concludes, and the conclusion always quotes the results
@@ -80,11 +81,11 @@ async def plan_call(
             usable.append((member, tool, arguments))
     if not usable:
         return None
-    options = [prompts.TOOL_OPTION.format(name=t.name, does=t.does) for _, t, _ in usable]
+    listing = "\n".join(prompts.TOOL_LINE.format(name=t.name, does=t.does) for _, t, _ in usable)
+    options = [t.name for _, t, _ in usable]
     options.append(prompts.NO_TOOL)
     which = [
-        {"role": "system", "content": prompts.SYSTEM.format(name=turn.name, role=turn.role)},
-        {"role": "user", "content": prompts.TOOL_CHOICE.format(goal=turn.goal)},
+        {"role": "user", "content": prompts.TOOL_CHOICE.format(tools=listing, goal=turn.goal)},
     ]
     index = await choose(engine, which, options, agent=turn.me, decoding=decoding)
     if index == len(usable):
@@ -107,10 +108,10 @@ async def fill(
         }
     ]
     options = arguments.options()
-    if decoding == "score" and options:
+    if options:
         index = await choose(engine, messages, options, agent=turn.me, decoding=decoding)
         return options[index]
     value, _ = await engine.structured(
-        messages, agent=turn.me, schema=arguments.schema(), temperature=0.2
+        messages, agent=turn.me, schema=arguments.schema(), temperature=0.0
     )
     return arguments.render(value)

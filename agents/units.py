@@ -133,11 +133,29 @@ def convert_units(text: str) -> str:
     return f"{_shown(value)} {source} = {_shown(result)} {target}"
 
 
+_ALIAS_PATTERN = "|".join(map(re.escape, sorted(ALIASES, key=len, reverse=True)))
+_QUANTITY = re.compile(
+    rf"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(?:degrees?\s+)?({_ALIAS_PATTERN})(?!\w)", re.IGNORECASE
+)
+
+
+def quantities_in(text: str) -> list[tuple[str, str]]:
+    """The quantities written in `text` ("26.2 miles"), as (number, unit) in order."""
+    return [(m.group(1), ALIASES[m.group(2).lower()]) for m in _QUANTITY.finditer(text)]
+
+
 def unit_arguments(goal: str) -> Arguments:
-    """The value is a number of the goal; both units are named in it (else any unit)."""
-    named = [SPOKEN[u] for u in names_in(goal, ALIASES) or list(UNITS)]
+    """The value and its unit form a quantity written in the goal ("26.2 miles"); the target
+    is another unit of the same kind named in the goal (unusable without both)."""
+    quantities = quantities_in(goal)
+    named = names_in(goal, ALIASES)
+    targets = [
+        u for u in named if any(u != q and UNITS[u].dimension == UNITS[q].dimension for _, q in quantities)
+    ]
     return Arguments(
-        {"value": numbers_in(goal), "source": named, "target": named},
-        "{value} {source} to {target}",
-        distinct=("source", "target"),
+        {
+            "quantity": list(dict.fromkeys(f"{n} {SPOKEN[u]}" for n, u in quantities)),
+            "target": [SPOKEN[u] for u in targets],
+        },
+        "{quantity} to {target}",
     )

@@ -176,7 +176,8 @@ async def follow_goal(
         print(f"\nno conclusion after {timeout:.0f} s")
         return 1
     print(f"\n{final.status.upper()} in {time.monotonic() - started:.1f} s")
-    print(f"answer: {final.conclusion}")
+    answer = final.conclusion or ""
+    print(f"answer: {answer.removeprefix('Answer: ')}")
     return 0 if final.status == "done" else 1
 
 

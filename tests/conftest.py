@@ -17,7 +17,12 @@ POSTGRES_ENV = "IOA_TEST_POSTGRES_URL"
 
 
 def hub_config(db: Path | str, **overrides: object) -> HubConfig:
-    settings: dict[str, object] = {"host": "127.0.0.1", "port": 0, "database_url": str(db)}
+    settings: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "database_url": str(db),
+        "embeddings": "off",  # tests of discovery by meaning turn it on
+    }
     return HubConfig.model_validate(settings | overrides)
 
 

@@ -40,11 +40,12 @@ import numpy as np
 
 from ioa.hub.analysis import analyze, card_tags, card_terms, stem, tag_key, words
 from ioa.hub.errors import HubError
-from ioa.hub.vectors import InvalidVector, VectorTable
+from ioa.hub.vectors import InvalidVector, Vector, VectorTable
 from protocols.card import AgentCard
 from protocols.errors import ErrorCode
 
 __all__ = [
+    "BLEND",
     "MODES",
     "DiscoveryError",
     "DiscoveryIndex",
@@ -64,6 +65,8 @@ MAX_QUERY_CHARS = 16_000
 """Twice the longest goal text the hub accepts: a goal is also a discovery query."""
 MODES = ("bm25", "vector", "hybrid")
 """How `search` ranks; see the module docstring."""
+BLEND = "hybrid = (1 - {w}) * bm25 / bm25_bound + {w} * max(cosine, 0)"
+"""The hybrid score, as `/v1/health` states it (`w` is the semantic weight)."""
 MAX_QUERY_TERMS = 32
 """A longer query keeps its rarest terms: common ones barely move BM25 but cost the most."""
 
@@ -169,9 +172,7 @@ class DiscoveryIndex:
         """Distinct terms in the index."""
         return len(self._postings)
 
-    def upsert(
-        self, agent_id: str, card: AgentCard, *, vector: Sequence[float] | None = None
-    ) -> None:
+    def upsert(self, agent_id: str, card: AgentCard, *, vector: Vector | None = None) -> None:
         """Index `card` under `agent_id`, replacing whatever was indexed for it before.
 
         `vector` is the card's embedding; without one the agent has no semantic score.
@@ -230,7 +231,7 @@ class DiscoveryIndex:
         tags: Iterable[str] = (),
         online_only: bool = False,
         exclude: Iterable[str] = (),
-        query_vector: Sequence[float] | None = None,
+        query_vector: Vector | None = None,
         mode: str | None = None,
     ) -> list[Hit]:
         """The `k` agents that best match `query`, best first, ties broken by agent id.
@@ -442,7 +443,7 @@ class DiscoveryIndex:
             blended[doc] = w * cosine
         return blended
 
-    def set_vector(self, agent_id: str, vector: Sequence[float] | None) -> None:
+    def set_vector(self, agent_id: str, vector: Vector | None) -> None:
         """Give an indexed agent its card's embedding (None removes it); unknown ids are ignored."""
         doc = self._doc_of.get(agent_id)
         if doc is None:

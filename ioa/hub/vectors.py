@@ -15,7 +15,10 @@ import numpy as np
 from ioa.hub.errors import HubError
 from protocols.errors import ErrorCode
 
-__all__ = ["InvalidVector", "VectorTable"]
+__all__ = ["InvalidVector", "Vector", "VectorTable"]
+
+Vector = Sequence[float] | np.ndarray
+"""An embedding as a list of numbers or a 1-D array."""
 
 
 class InvalidVector(HubError):
@@ -31,7 +34,7 @@ class VectorTable:
         self._rows = np.zeros((0, 0), dtype=np.float32)
         self._has = np.zeros(0, dtype=bool)
 
-    def unit(self, vector: Sequence[float]) -> np.ndarray:
+    def unit(self, vector: Vector) -> np.ndarray:
         try:
             values = np.asarray(vector, dtype=np.float64)
         except (TypeError, ValueError) as exc:

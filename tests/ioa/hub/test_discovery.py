@@ -417,10 +417,35 @@ def test_hybrid_ranking_finds_a_semantic_match_without_shared_words() -> None:
     assert hits[0].matched_terms == ()
     both = index.search("python developer", k=3, query_vector=fake_embed(["python program"])[0])
     assert both[0].agent_id == "developer"
-    assert both[0].score == pytest.approx(0.5 + 0.5 * (fake_cos("python program", cards)))
     plain = index.search("python developer", k=3)
     assert ids(plain) == ["developer"]
     assert plain[0].score > 1.0
+    # BM25 is scaled by the query's bound: both terms (df 1 of 3 cards) at saturation
+    bound = 2 * math.log(1.0 + (3 - 1 + 0.5) / (1 + 0.5)) * (K1 + 1.0)
+    lexical = plain[0].score / bound
+    assert 0.0 < lexical < 1.0
+    expected = 0.5 * lexical + 0.5 * fake_cos("python program", cards)
+    assert both[0].score == pytest.approx(expected)
+    assert index.search("python developer", k=3, mode="bm25", query_vector=[1.0] * 4) == plain
+
+
+def test_modes_rank_by_words_by_meaning_or_both() -> None:
+    index = DiscoveryIndex(semantic_weight=0.5)
+    index.upsert("chef", make_card("Chef", "Cooking and recipes."), vector=[0.0, 1.0, 0.0])
+    index.upsert("coder", make_card("Coder", "Writes kitchen software."), vector=[1.0, 0.0, 0.0])
+    meal = [0.1, 1.0, 0.0]
+    assert ids(index.search("kitchen", mode="bm25", query_vector=meal)) == ["coder"]
+    vector_hits = index.search("kitchen", mode="vector", query_vector=meal)
+    assert ids(vector_hits) == ["chef", "coder"]
+    assert vector_hits[0].score == pytest.approx(1.0 / math.sqrt(1.01))
+    assert ids(index.search("kitchen", mode="hybrid", query_vector=meal))[0] == "chef"
+    with pytest.raises(InvalidQuery, match="mode must be one of"):
+        index.search("kitchen", mode="semantic", query_vector=meal)
+    with pytest.raises(InvalidQuery, match="needs a query vector"):
+        index.search("kitchen", mode="vector")
+    index.set_vector("chef", None)
+    assert not index.has_vector("chef")
+    assert ids(index.search("kitchen", mode="vector", query_vector=meal)) == ["coder"]
 
 
 def fake_cos(query: str, cards: dict[str, AgentCard]) -> float:

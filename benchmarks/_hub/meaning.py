@@ -88,3 +88,53 @@ def quality(embedded: Embedded, weight: float) -> dict[str, dict[str, dict[str, 
         mode: {name: rank_quality(index, embedded, mode, qs) for name, qs in halves.items()}
         for mode in MODES
     }
+
+
+TOOL_DOMAINS = ("calculator", "units", "lookup")
+"""The labelled set's own tool capabilities, left out of the tool-goal pool: there the right tool
+is the crew's."""
+
+
+async def tool_team_share(embedder: Embedder, weight: float) -> dict[str, dict[str, float]]:
+    """The share of the shipped tool goals whose discovered team includes the right tool agent.
+
+    The pool is the default crew (three generalists, the three tool agents) among the labelled
+    set's other 216 cards; the goal's text is the query, as team formation asks it first. A team
+    is the top 5 candidates (team formation's k) or the top 3 (its member limit). Measured with
+    the tool cards as shipped (their tags list the words goals use: "add", "miles", city names)
+    and with the cards a tool gets from its function alone (name and docstring, no such tags).
+    """
+    from agents.crew import CREW, TOOLS
+    from agents.tool import tool_card
+    from environments.toolgoals import GOALS
+
+    others = [c for c in CARDS if (c.id or "").rsplit("-", 1)[0] not in TOOL_DOMAINS]
+    goal_vectors = await embedder.embed([goal.text for goal in GOALS])
+    results: dict[str, dict[str, float]] = {}
+    variants = {
+        "shipped_cards": [tool.card() for tool in TOOLS],
+        "docstring_cards": [tool_card(tool.fn, name=tool.name) for tool in TOOLS],
+    }
+    for variant, tool_cards in variants.items():
+        crew = [*CREW, *tool_cards]
+        pool = [c.model_copy(update={"id": f"crew-{c.name}"}) for c in crew] + others
+        texts = [card_text(card) for card in pool]
+        vectors = np.concatenate(
+            [await embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+        )
+        index = DiscoveryIndex(semantic_weight=weight)
+        for card, vector in zip(pool, vectors, strict=True):
+            index.upsert(card.id or "", card, vector=vector)
+        for mode in ("bm25", "hybrid"):
+            top5 = top3 = 0
+            for goal, vector in zip(GOALS, goal_vectors, strict=True):
+                hits = index.search(goal.text, k=5, query_vector=vector, mode=mode)
+                ranked = [hit.agent_id for hit in hits]
+                right = f"crew-{goal.tool}"
+                top5 += right in ranked
+                top3 += right in ranked[:3]
+            results[f"{variant}_{mode}"] = {
+                "top5": round(top5 / len(GOALS), 3),
+                "top3": round(top3 / len(GOALS), 3),
+            }
+    return results

@@ -14,6 +14,9 @@ from ioa.hub import Hub
 from protocols import AgentCard, Skill
 
 POSTGRES_ENV = "IOA_TEST_POSTGRES_URL"
+os.environ.setdefault("IOA_HUB_EMBEDDINGS", "off")
+"""Every hub the suite starts (also inside `ioa run`, the company...) ranks by BM25 unless a test
+names an embedding model: none converts into the user's cache or embeds in the background."""
 
 
 def hub_config(db: Path | str, **overrides: object) -> HubConfig:

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from environments.discoveryset import CARDS, QUERIES, Query
+from environments.discoveryset import CARDS as SPECS
+from environments.discoveryset import QUERIES, Query
 from ioa.hub.discovery import MODES, DiscoveryIndex
 from ioa.hub.embeddings import card_text
 from ioa.llm.embedder import Embedder
 from protocols.card import AgentCard
+
+CARDS = [AgentCard.model_validate(spec.as_dict()) for spec in SPECS]
 
 
 @dataclass

@@ -8,17 +8,45 @@ its capability's three. The calculator, unit converter and table look-up tool ag
 capabilities here too, worded as the tool agents' cards are.
 
 `benchmarks/discovery.py` measures recall@5 and MRR on it; the paraphrase half is reported
-apart.
+apart. Pure data like every environment: a card is a `CardSpec` whose `as_dict()` is what
+`protocols.AgentCard.model_validate` takes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from environments.discoveryset.domains import DOMAINS
-from protocols.card import AgentCard, Skill
 
-__all__ = ["CARDS", "QUERIES", "Query", "cards_by_id"]
+__all__ = ["CARDS", "QUERIES", "CardSpec", "Query", "SkillSpec", "cards_by_id"]
+
+
+@dataclass(frozen=True)
+class SkillSpec:
+    name: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    id: str
+    name: str
+    description: str
+    skills: tuple[SkillSpec, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The card as the hub's wire format has it (an `AgentCard`'s fields)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "skills": [
+                {"name": s.name, "description": s.description, "tags": list(s.tags)}
+                for s in self.skills
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -31,32 +59,27 @@ class Query:
     domain: str
 
 
-def _cards(key: str, role: str, skills: list[str], does: str, tags: list[str]) -> list[AgentCard]:
+def _cards(key: str, role: str, skills: list[str], does: str, tags: list[str]) -> list[CardSpec]:
     sentence = does[0].upper() + does[1:] + "."
     return [
-        AgentCard(
-            id=f"{key}-1",
-            name=role,
-            description=sentence,
-            skills=[Skill(name=skills[0], tags=tags[:2])],
+        CardSpec(f"{key}-1", role, sentence, (SkillSpec(skills[0], tags=tuple(tags[:2])),)),
+        CardSpec(
+            f"{key}-2",
+            f"{role} Bot",
+            f"A {role.lower()}.",
+            (SkillSpec(skills[1], sentence, tuple(tags[1:])),),
         ),
-        AgentCard(
-            id=f"{key}-2",
-            name=f"{role} Bot",
-            description=f"A {role.lower()}.",
-            skills=[Skill(name=skills[1], description=sentence, tags=tags[1:])],
-        ),
-        AgentCard(
-            id=f"{key}-3",
-            name=f"{skills[2].title()} Desk",
-            description=f"{skills[0].capitalize()}, {skills[1]} and {skills[2]}.",
-            skills=[Skill(name=s, tags=tags) for s in skills],
+        CardSpec(
+            f"{key}-3",
+            f"{skills[2].title()} Desk",
+            f"{skills[0].capitalize()}, {skills[1]} and {skills[2]}.",
+            tuple(SkillSpec(s, tags=tuple(tags)) for s in skills),
         ),
     ]
 
 
-def _build() -> tuple[list[AgentCard], list[Query]]:
-    cards: list[AgentCard] = []
+def _build() -> tuple[list[CardSpec], list[Query]]:
+    cards: list[CardSpec] = []
     queries: list[Query] = []
     for line in DOMAINS.strip().splitlines():
         key, role, skills, does, tags, keyword, paraphrase = (f.strip() for f in line.split("|"))
@@ -68,7 +91,7 @@ def _build() -> tuple[list[AgentCard], list[Query]]:
             [t.strip() for t in tags.split(",")],
         )
         cards += made
-        relevant = frozenset(card.id or "" for card in made)
+        relevant = frozenset(card.id for card in made)
         queries.append(Query(keyword, relevant, False, key))
         queries.append(Query(paraphrase, relevant, True, key))
     return cards, queries
@@ -77,5 +100,5 @@ def _build() -> tuple[list[AgentCard], list[Query]]:
 CARDS, QUERIES = _build()
 
 
-def cards_by_id() -> dict[str, AgentCard]:
-    return {card.id or "": card for card in CARDS}
+def cards_by_id() -> dict[str, CardSpec]:
+    return {card.id: card for card in CARDS}

@@ -280,17 +280,17 @@ class DiscoveryIndex:
         if mode == "vector":
             if unit is None:
                 return []
-            scores = self._vectors.top(unit, k, allowed, excluded)
+            scores = self._vectors.top(self._vectors.similarities(unit), k, allowed, excluded)
             return [
                 self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(scores, k)
             ]
         scores = self._bm25(sorted(terms), allowed)
+        for doc in excluded:
+            scores.pop(doc, None)
         if unit is not None:
             scores = self._blend(
                 scores, self._bm25_bound(sorted(terms)), unit, allowed, excluded, k
             )
-        for doc in excluded:
-            scores.pop(doc, None)
         return [self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(scores, k)]
 
     def multi_search(
@@ -433,14 +433,24 @@ class DiscoveryIndex:
         """
         w = self._semantic_weight
         sims = self._vectors.similarities(unit)
-        blended = {
-            doc: (1.0 - w) * score / bound
-            + (w * max(float(sims[doc]), 0.0) if doc < len(sims) else 0.0)
-            for doc, score in lexical.items()
-        }
-        semantic = self._vectors.top(unit, k, allowed, excluded | lexical.keys())
-        for doc, cosine in semantic.items():
-            blended[doc] = w * cosine
+        blended: dict[int, float] = {}
+        if lexical:
+            docs = np.fromiter(lexical.keys(), dtype=np.int64, count=len(lexical))
+            scores = np.fromiter(lexical.values(), dtype=np.float64, count=len(lexical))
+            cosine = np.zeros(len(docs))
+            inside = docs < len(sims)
+            cosine[inside] = np.maximum(sims[docs[inside]], 0.0)
+            mixed = (1.0 - w) * scores / bound + w * cosine
+            if len(mixed) > k:  # only the k best lexical hits can make the final top k
+                best = np.argpartition(-mixed, k - 1)[:k]
+                floor = mixed[best].min()
+                best = np.flatnonzero(mixed >= floor)  # keep ties for the id tie-break
+            else:
+                best = np.arange(len(mixed))
+            blended = {int(docs[i]): float(mixed[i]) for i in best}
+        semantic = self._vectors.top(sims, k, allowed, excluded | lexical.keys())
+        for doc, cosine_value in semantic.items():
+            blended[doc] = w * cosine_value
         return blended
 
     def set_vector(self, agent_id: str, vector: Vector | None) -> None:

@@ -33,6 +33,8 @@ class VectorTable:
         self.dim: int | None = None
         self._rows = np.zeros((0, 0), dtype=np.float32)
         self._has = np.zeros(0, dtype=bool)
+        self._used = 0
+        """Slots up to the highest one ever given a vector: the rest of `_rows` is spare room."""
 
     def unit(self, vector: Vector) -> np.ndarray:
         try:
@@ -63,33 +65,47 @@ class VectorTable:
             self._rows, self._has = rows, has
         self._rows[doc] = unit
         self._has[doc] = True
+        self._used = max(self._used, doc + 1)
 
     def clear(self, doc: int) -> None:
         if doc < len(self._has):
             self._has[doc] = False
 
     def similarities(self, query: np.ndarray) -> np.ndarray:
-        """Cosine of every slot with the query; slots without a vector get -inf."""
-        sims: np.ndarray = self._rows @ query
-        sims[~self._has] = -np.inf
+        """Cosine of every used slot with the query; slots without a vector get -inf."""
+        used = self._used
+        sims: np.ndarray = self._rows[:used] @ query
+        sims[~self._has[:used]] = -np.inf
         return sims
 
     def has(self, doc: int) -> bool:
         return doc < len(self._has) and bool(self._has[doc])
 
     def top(
-        self, query: np.ndarray, k: int, allowed: Collection[int] | None, shut: Collection[int]
+        self,
+        sims: np.ndarray,
+        k: int,
+        allowed: Collection[int] | None,
+        shut: Collection[int],
     ) -> dict[int, float]:
-        """The `k` admitted slots most similar to `query` with a positive cosine, and it."""
-        sims = self.similarities(query)
+        """The `k` admitted slots of `similarities(...)` with the highest positive cosine.
+
+        `sims` is modified (filtered slots become -inf)."""
         if allowed is not None:
-            mask = np.ones(len(sims), dtype=bool)
-            mask[[d for d in allowed if d < len(sims)]] = False
-            sims[mask] = -np.inf
+            keep = _slots(allowed, len(sims))
+            masked = np.full(len(sims), -np.inf, dtype=sims.dtype)
+            masked[keep] = sims[keep]
+            sims = masked
         if shut:
-            sims[[d for d in shut if d < len(sims)]] = -np.inf
+            sims[_slots(shut, len(sims))] = -np.inf
         take = min(k, len(sims))
         if not take:
             return {}
         best = np.argpartition(-sims, take - 1)[:take]
         return {int(doc): float(sims[doc]) for doc in best if sims[doc] > 0.0}
+
+
+def _slots(docs: Collection[int], limit: int) -> np.ndarray:
+    """`docs` below `limit` as an index array (one C pass, not a Python loop per slot)."""
+    array = np.fromiter(docs, dtype=np.int64, count=len(docs))
+    return array[array < limit]

@@ -7,12 +7,15 @@ from collections import Counter
 
 from environments.discoveryset import CARDS, QUERIES, cards_by_id
 from ioa.hub.analysis import analyze, card_terms
+from protocols import AgentCard
 
 
 def test_the_set_has_enough_cards_skills_and_queries() -> None:
     assert len(CARDS) >= 200
     assert len({card.id for card in CARDS}) == len(CARDS)
     assert len({skill.name for card in CARDS for skill in card.skills}) >= 150
+    for spec in CARDS:
+        assert AgentCard.model_validate(spec.as_dict()).id == spec.id
     assert len(QUERIES) >= 100
     assert sum(q.paraphrase for q in QUERIES) >= len(QUERIES) / 2
     by_id = cards_by_id()
@@ -24,7 +27,7 @@ def test_the_set_has_enough_cards_skills_and_queries() -> None:
 
 
 def test_paraphrases_share_no_word_with_their_cards_and_keyword_queries_do() -> None:
-    by_id = cards_by_id()
+    by_id = {key: AgentCard.model_validate(spec.as_dict()) for key, spec in cards_by_id().items()}
     for query in QUERIES:
         terms = set(analyze(query.text))
         assert terms, query.text

@@ -25,7 +25,11 @@ DOMAINS = ("calculator", "units", "lookup", "weather", "recipes", "python", "leg
 
 
 def set_cards() -> list[AgentCard]:
-    return [c.model_copy(update={"id": None}) for c in CARDS if c.id.rsplit("-", 1)[0] in DOMAINS]
+    return [
+        AgentCard.model_validate(c.as_dict() | {"id": None})
+        for c in CARDS
+        if c.id.rsplit("-", 1)[0] in DOMAINS
+    ]
 
 
 async def until(predicate: Any, timeout: float = 60.0) -> None:
@@ -79,7 +83,7 @@ async def test_a_paraphrase_finds_the_right_card_by_meaning_not_by_words(
             hits = await asker.discover(goal, k=5, mode=mode)
             found = [names.get(hit.agent_id, "") for hit in hits]
             assert any("Weather" in name or "Rain" in name for name in found), (mode, found)
-        python = {c.name for c in CARDS if (c.id or "").startswith("python-")}
+        python = {c.name for c in CARDS if c.id.startswith("python-")}
         keyword = await asker.discover("python script", k=3, mode="hybrid")
         assert {names[hit.agent_id] for hit in keyword} == python
         body = await asker.request("GET", "/v1/discover?q=umbrella&mode=vector")

@@ -434,6 +434,7 @@ class DiscoveryIndex:
         w = self._semantic_weight
         sims = self._vectors.similarities(unit)
         blended: dict[int, float] = {}
+        shut: np.ndarray = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
         if lexical:
             docs = np.fromiter(lexical.keys(), dtype=np.int64, count=len(lexical))
             scores = np.fromiter(lexical.values(), dtype=np.float64, count=len(lexical))
@@ -448,7 +449,8 @@ class DiscoveryIndex:
             else:
                 best = np.arange(len(mixed))
             blended = {int(docs[i]): float(mixed[i]) for i in best}
-        semantic = self._vectors.top(sims, k, allowed, excluded | lexical.keys())
+            shut = np.concatenate([shut, docs])
+        semantic = self._vectors.top(sims, k, allowed, shut)
         for doc, cosine_value in semantic.items():
             blended[doc] = w * cosine_value
         return blended

@@ -86,7 +86,7 @@ class VectorTable:
         sims: np.ndarray,
         k: int,
         allowed: Collection[int] | None,
-        shut: Collection[int],
+        shut: Collection[int] | np.ndarray,
     ) -> dict[int, float]:
         """The `k` admitted slots of `similarities(...)` with the highest positive cosine.
 
@@ -96,7 +96,7 @@ class VectorTable:
             masked = np.full(len(sims), -np.inf, dtype=sims.dtype)
             masked[keep] = sims[keep]
             sims = masked
-        if shut:
+        if len(shut):
             sims[_slots(shut, len(sims))] = -np.inf
         take = min(k, len(sims))
         if not take:
@@ -105,7 +105,10 @@ class VectorTable:
         return {int(doc): float(sims[doc]) for doc in best if sims[doc] > 0.0}
 
 
-def _slots(docs: Collection[int], limit: int) -> np.ndarray:
+def _slots(docs: Collection[int] | np.ndarray, limit: int) -> np.ndarray:
     """`docs` below `limit` as an index array (one C pass, not a Python loop per slot)."""
-    array = np.fromiter(docs, dtype=np.int64, count=len(docs))
+    if isinstance(docs, np.ndarray):
+        array = docs
+    else:
+        array = np.fromiter(docs, dtype=np.int64, count=len(docs))
     return array[array < limit]

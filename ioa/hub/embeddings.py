@@ -87,6 +87,9 @@ class CardEmbeddings:
         self.reason: str | None = None
         self.model: str | None = embedder.name if embedder is not None else None
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._queued: dict[str, asyncio.Future[None]] = {}
+        """Agents waiting in the queue: queuing one again adds nothing (its card is read when
+        its batch is taken, so the newest card is the one embedded)."""
         self._busy = 0
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
@@ -148,7 +151,11 @@ class CardEmbeddings:
         embedding failed, which is logged). None when no model is coming."""
         if self.state in ("off", "failed"):
             return None
+        waiting = self._queued.get(agent.id)
+        if waiting is not None:
+            return waiting
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued[agent.id] = done
         self._queue.put_nowait(_Job(agent.id, done))
         return done
 
@@ -181,6 +188,7 @@ class CardEmbeddings:
         if not await self._load():
             for job in _drain(self._queue):
                 job.done.set_result(None)
+            self._queued.clear()
             return
         for agent in list(self._registry.agents.values()):
             if not self._index.has_vector(agent.id):
@@ -188,6 +196,8 @@ class CardEmbeddings:
         while True:
             jobs = [await self._queue.get()]
             jobs += _drain(self._queue, BATCH - 1)
+            for job in jobs:
+                self._queued.pop(job.agent_id, None)
             self._busy = len(jobs)
             try:
                 await self._embed(jobs)

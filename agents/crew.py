@@ -47,7 +47,12 @@ TOOLS = [
         calculate,
         calculator_arguments,
         TOOL_OF_KIND[Kind.ARITHMETIC],
-        example=("take 4 away from 10", "10 - 4"),
+        examples=(
+            ("take 4 away from 10", "10 - 4"),
+            ("the total of 6 and 9", "6 + 9"),
+            ("5 bags of 8 apples", "5 * 8"),
+            ("share 20 among 4", "20 / 4"),
+        ),
         tags=_words(
             "math arithmetic calculate add sum plus subtract minus multiply times divide divided "
             "split total many"
@@ -57,14 +62,14 @@ TOOLS = [
         convert_units,
         unit_arguments,
         TOOL_OF_KIND[Kind.UNITS],
-        example=("How many grams is 2 pounds?", "2 pounds to grams"),
+        examples=(("How many grams is 2 pounds?", "2 pounds to grams"),),
         tags=["convert", "conversion", "units", *sorted(set(SPOKEN.values()))][:32],
     ),
     Tool(
         look_up,
         lookup_arguments,
         TOOL_OF_KIND[Kind.LOOKUP],
-        example=("How many people live in Aarhus?", "population of Aarhus"),
+        examples=(("How many people live in Aarhus?", "population of Aarhus"),),
         tags=[*_words("lookup table population country price cost city"), *CITIES, *PRODUCTS][:32],
     ),
 ]

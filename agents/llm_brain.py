@@ -157,7 +157,7 @@ class LLMBrain(Brain):
         completion = await self.engine.chat(
             messages, agent=f"work:{job.group}", max_tokens=self.work_tokens
         )
-        return completion.text.strip() or "(no result)"
+        return strip_echoes(completion.text) or "(no result)"
 
     async def wants_team(self, job: Job) -> bool:
         schema = {

@@ -62,8 +62,5 @@ MEMBER_OPTION = "{name}, who {does}"
 TOOL_CHOICE = "Tools:\n{tools}\n- none: no tool is needed\n\nGoal: {goal}\nTool:"
 TOOL_LINE = "- {name}: {does}"
 NO_TOOL = "none"
-TOOL_ARGUMENTS = (
-    "Write the {tool} task for a goal.\n"
-    "Goal: {example_goal}\nTask: {example_call}\n"
-    "Goal: {goal}\nTask:"
-)
+TOOL_ARGUMENTS = "Write the {tool} task for a goal.\n{examples}Goal: {goal}\nTask:"
+TOOL_EXAMPLE = "Goal: {goal}\nTask: {call}\n"

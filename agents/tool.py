@@ -57,8 +57,9 @@ class Tool:
     arguments: Callable[[str], Arguments]
     name: str
     """The tool agent's display name: how a brain recognises it among a team's members."""
-    example: tuple[str, str]
-    """A goal and the call it needs, shown to the model as the form to follow."""
+    examples: tuple[tuple[str, str], ...]
+    """Goals and the calls they need, shown to the model as the form to follow (one per kind
+    of call: each of the calculator's operations)."""
     tags: list[str] = field(default_factory=list)
 
     @property

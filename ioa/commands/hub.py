@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--db", dest="database_url", help="SQLite path/URL or postgresql://user:pass@host/db"
     )
     parser.add_argument(
+        "--embeddings",
+        help="discovery by meaning: bundled (default), off, or a BERT GGUF path "
+        "(default: IOA_HUB_EMBEDDINGS)",
+    )
+    parser.add_argument(
         "--registration-token",
         help="require this bearer token to register agents (default: IOA_REGISTRATION_TOKEN)",
     )
@@ -54,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         database_url=args.database_url,
         registration_token=args.registration_token,
+        embeddings=args.embeddings,
     )
     if "database_url" not in config.model_fields_set:
         ioa_home().mkdir(parents=True, exist_ok=True)  # the default file lives there

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,28 @@ def _list(args: argparse.Namespace) -> int:
     for c in CATALOG:
         pulled = "  [pulled]" if (folder / c.filename).is_file() else ""
         print(f"  {c.name:<14} {c.repo_id}/{c.filename}  ~{c.size_mb} MB{pulled}\n      {c.note}")
+    _list_embedding()
     return 0
+
+
+def _list_embedding() -> None:
+    """The discovery model: where its GGUF is (or will be, once the hub first converts it)."""
+    from ioa.llm.bert_gguf import EMBED_MODEL_ENV, bundled_embedding_source, embedding_model_path
+    from ioa.llm.errors import ModelFileError
+
+    print("\nEmbedding model (hub discovery by meaning):")
+    try:
+        path = embedding_model_path(convert=False)
+    except ModelFileError as exc:
+        print(f"  none: {exc.message}")
+        return
+    source = bundled_embedding_source()
+    if os.environ.get(EMBED_MODEL_ENV) or source is None:
+        print(f"  {EMBED_MODEL_ENV}  {path}")
+    elif path.is_file():
+        print(f"  bundled  all-MiniLM-L6-v2 (384 dims, mean pooling), converted: {path}")
+    else:
+        print(f"  bundled  all-MiniLM-L6-v2 (384 dims), converted to {path} on first use")
 
 
 def _pull(args: argparse.Namespace) -> int:

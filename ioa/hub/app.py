@@ -12,6 +12,7 @@ from ioa.config import HubConfig
 from ioa.hub import admin, goals, rest, ws
 from ioa.hub.state import STATE, HubState
 from ioa.lifecycle import Service
+from ioa.llm.embedder import Embedder
 from ioa.store import SqlStore, Store
 
 
@@ -50,14 +51,21 @@ class Hub(Service):
     """A running hub; `async with Hub(config) as hub:` serves on `hub.url` until the block ends.
 
     Pass a `store` to share one (tests do, to restart a hub on the same database); otherwise
-    the hub opens `config.database_url` and closes it when it stops.
+    the hub opens `config.database_url` and closes it when it stops. Pass an `embedder` (a
+    `ScriptedEmbedder` in tests) to use it instead of the model `config.embeddings` names; the
+    caller keeps ownership of it.
     """
 
-    def __init__(self, config: HubConfig | None = None, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        config: HubConfig | None = None,
+        store: Store | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
         self.config = config or HubConfig.from_env()
         self._own_store = store is None
         self.store = store or SqlStore(self.config.database_url)
-        self.state = HubState(self.config, self.store)
+        self.state = HubState(self.config, self.store, embedder)
         self.goals = goals.Goals(self.state)
         self._runner: web.AppRunner | None = None
         self.port = self.config.port

@@ -11,10 +11,20 @@ found by, so a term there counts 3x (name, tags) or 2x (skill names) a term in f
 descriptions. Weighted term counts feed BM25's term frequency and document length (a simplified
 BM25F with one length normalisation).
 
-Embedding ranking is optional and off by default: the hub may pass a vector per card and per
-query; then scores blend normalised BM25 with cosine similarity. The index takes vectors rather
-than an embedding function because embedding runs on the engine's worker thread and is awaited by
-the hub; calling a model from here would block the event loop.
+Ranking by meaning is optional: the hub passes a vector per card (`upsert`, `set_vector`) and
+per query, and `mode` picks the ranking:
+
+- `bm25`: the lexical ranking above, vectors ignored;
+- `vector`: cosine similarity of the query's and the card's embeddings alone;
+- `hybrid`: `(1 - w) * bm25 / bm25_bound + w * max(cosine, 0)`, where `bm25_bound` is the score
+  a card would get with every query term at saturation (sum of idf * (k1 + 1)), so the lexical
+  part is the share of the query's term weight a card matches, comparable across queries. (Scaling
+  by the best hit instead would give the top lexical hit full marks even when it matched one
+  common word, and bury a card that matches by meaning only.) `w` is `semantic_weight`.
+
+The index takes vectors rather than an embedding function because embedding runs on the
+embedder's worker thread and is awaited by the hub; calling a model from here would block the
+event loop.
 """
 
 from __future__ import annotations
@@ -25,17 +35,18 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ioa.hub.analysis import analyze, card_tags, card_terms, stem, tag_key, words
 from ioa.hub.errors import HubError
+from ioa.hub.vectors import InvalidVector, Vector, VectorTable
 from protocols.card import AgentCard
 from protocols.errors import ErrorCode
 
-if TYPE_CHECKING:
-    import numpy as np
-
 __all__ = [
+    "BLEND",
+    "MODES",
     "DiscoveryError",
     "DiscoveryIndex",
     "Hit",
@@ -52,6 +63,10 @@ B = 0.75
 """BM25 document-length normalisation."""
 MAX_QUERY_CHARS = 16_000
 """Twice the longest goal text the hub accepts: a goal is also a discovery query."""
+MODES = ("bm25", "vector", "hybrid")
+"""How `search` ranks; see the module docstring."""
+BLEND = "hybrid = (1 - {w}) * bm25 / bm25_bound + {w} * max(cosine, 0)"
+"""The hybrid score, as `/v1/health` states it (`w` is the semantic weight)."""
 MAX_QUERY_TERMS = 32
 """A longer query keeps its rarest terms: common ones barely move BM25 but cost the most."""
 
@@ -64,11 +79,6 @@ class DiscoveryError(HubError):
 class InvalidQuery(DiscoveryError):
     code = ErrorCode.INVALID_QUERY
     default_message = "the discovery query is invalid"
-
-
-class InvalidVector(DiscoveryError):
-    code = ErrorCode.INVALID_VECTOR
-    default_message = "the embedding vector is invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,68 +134,6 @@ class _Postings:
             del self.tfs[i]
 
 
-class _VectorTable:
-    """Unit-length embedding rows indexed by document slot; cosine is then one matrix product.
-
-    numpy is imported with the first vector, not with the hub: it is a tenth of a second of the
-    hub's start, and most hubs rank without embeddings.
-    """
-
-    def __init__(self) -> None:
-        self.dim: int | None = None
-        self._rows: np.ndarray | None = None
-        self._has: np.ndarray | None = None
-
-    def unit(self, vector: Sequence[float]) -> np.ndarray:
-        import numpy as np
-
-        try:
-            values = np.asarray(vector, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidVector("an embedding must be a list of numbers") from exc
-        if values.ndim != 1 or values.size == 0:
-            raise InvalidVector("an embedding must be a non-empty flat list of numbers")
-        if self.dim is not None and values.size != self.dim:
-            raise InvalidVector(
-                f"embedding has {values.size} dimensions, the index uses {self.dim}"
-            )
-        norm = float(np.linalg.norm(values))
-        if not math.isfinite(norm) or norm == 0.0:
-            raise InvalidVector("an embedding must be finite and not all zeros")
-        return (values / norm).astype(np.float32)
-
-    def set(self, doc: int, unit: np.ndarray) -> None:
-        import numpy as np
-
-        if self.dim is None or self._rows is None or self._has is None:
-            self.dim = unit.size
-            self._rows = np.zeros((0, self.dim), dtype=np.float32)
-            self._has = np.zeros(0, dtype=bool)
-        if doc >= len(self._has):
-            size = max(16, 2 * len(self._has), doc + 1)
-            rows = np.zeros((size, self.dim), dtype=np.float32)
-            rows[: len(self._rows)] = self._rows
-            has = np.zeros(size, dtype=bool)
-            has[: len(self._has)] = self._has
-            self._rows, self._has = rows, has
-        self._rows[doc] = unit
-        self._has[doc] = True
-
-    def clear(self, doc: int) -> None:
-        if self._has is not None and doc < len(self._has):
-            self._has[doc] = False
-
-    def similarities(self, query: np.ndarray) -> np.ndarray:
-        """Cosine of every slot with the query; slots without a vector get -inf."""
-        import numpy as np
-
-        if self._rows is None or self._has is None:
-            return np.zeros(0, dtype=np.float32)
-        sims: np.ndarray = self._rows @ query
-        sims[~self._has] = -np.inf
-        return sims
-
-
 class DiscoveryIndex:
     """In-memory BM25 index of agent cards, with tag and presence filters.
 
@@ -211,7 +159,7 @@ class DiscoveryIndex:
         self._total_len = 0
         self._online_ids: set[str] = set()
         self._online_docs: set[int] = set()
-        self._vectors = _VectorTable()
+        self._vectors = VectorTable()
 
     def __len__(self) -> int:
         return len(self._doc_of)
@@ -224,9 +172,7 @@ class DiscoveryIndex:
         """Distinct terms in the index."""
         return len(self._postings)
 
-    def upsert(
-        self, agent_id: str, card: AgentCard, *, vector: Sequence[float] | None = None
-    ) -> None:
+    def upsert(self, agent_id: str, card: AgentCard, *, vector: Vector | None = None) -> None:
         """Index `card` under `agent_id`, replacing whatever was indexed for it before.
 
         `vector` is the card's embedding; without one the agent has no semantic score.
@@ -285,15 +231,25 @@ class DiscoveryIndex:
         tags: Iterable[str] = (),
         online_only: bool = False,
         exclude: Iterable[str] = (),
-        query_vector: Sequence[float] | None = None,
+        query_vector: Vector | None = None,
+        mode: str | None = None,
     ) -> list[Hit]:
         """The `k` agents that best match `query`, best first, ties broken by agent id.
 
         An agent must carry every tag in `tags` (case-insensitive) and, with `online_only`, be
         online. A query without searchable terms lists the agents the filters select (score 0,
-        by agent id), or nothing when no filter is given. `query_vector` turns on the hybrid
-        ranking for agents indexed with a vector.
+        by agent id), or nothing when no filter is given. `mode` is one of `MODES`; by default
+        `hybrid` when `query_vector` is given, else `bm25`. `vector` and `hybrid` need
+        `query_vector`, and rank by meaning only the agents indexed with a vector.
         """
+        if mode is None:
+            mode = "bm25" if query_vector is None else "hybrid"
+        if mode not in MODES:
+            raise InvalidQuery(f"mode must be one of {', '.join(MODES)}")
+        if mode != "bm25" and query_vector is None:
+            raise InvalidQuery(f"mode {mode!r} needs a query vector")
+        if mode == "bm25":
+            query_vector = None
         if not isinstance(query, str):
             raise InvalidQuery("the query must be text")
         if len(query) > MAX_QUERY_CHARS:
@@ -321,11 +277,20 @@ class DiscoveryIndex:
                 return []
             ids = heapq.nsmallest(k, (self._ids[d] or "" for d in allowed if d not in excluded))
             return [Hit(a, 0.0, (), tuple(sorted(wanted_tags))) for a in ids]
+        if mode == "vector":
+            if unit is None:
+                return []
+            scores = self._vectors.top(self._vectors.similarities(unit), k, allowed, excluded)
+            return [
+                self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(scores, k)
+            ]
         scores = self._bm25(sorted(terms), allowed)
-        if unit is not None:
-            scores = self._blend(scores, unit, allowed, excluded, k)
         for doc in excluded:
             scores.pop(doc, None)
+        if unit is not None:
+            scores = self._blend(
+                scores, self._bm25_bound(sorted(terms)), unit, allowed, excluded, k
+            )
         return [self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(scores, k)]
 
     def multi_search(
@@ -441,40 +406,72 @@ class DiscoveryIndex:
                         scores[doc] = get(doc, 0.0) + w * tf / (tf + c_norm + c_len * lens[doc])
         return scores
 
+    def _bm25_bound(self, terms: list[str]) -> float:
+        """The BM25 a card would score with every one of `terms` at saturation."""
+        n = len(self._doc_of)
+        bound = 0.0
+        for term in terms:
+            postings = self._postings.get(term)
+            if postings:
+                df = len(postings)
+                bound += math.log(1.0 + (n - df + 0.5) / (df + 0.5)) * (self._k1 + 1.0)
+        return bound or 1.0
+
     def _blend(
         self,
         lexical: dict[int, float],
+        bound: float,
         unit: np.ndarray,
         allowed: set[int] | None,
         excluded: set[int],
         k: int,
     ) -> dict[int, float]:
-        """(1 - w) * BM25 / max BM25 + w * max(cosine, 0), over lexical hits and semantic top-k.
+        """(1 - w) * BM25 / bound + w * max(cosine, 0), over lexical hits and semantic top-k.
 
         A document without a lexical hit scores w * cosine, so the k best of those by cosine are
         the only ones that can reach the final top k.
         """
-        import numpy as np
-
         w = self._semantic_weight
         sims = self._vectors.similarities(unit)
-        top_lexical = max(lexical.values(), default=0.0) or 1.0
-        blended = {
-            doc: (1.0 - w) * score / top_lexical
-            + (w * max(float(sims[doc]), 0.0) if doc < len(sims) else 0.0)
-            for doc, score in lexical.items()
-        }
-        shut = list(excluded | lexical.keys())
-        if allowed is not None:
-            mask = np.ones(len(sims), dtype=bool)
-            mask[[d for d in allowed if d < len(sims)]] = False
-            sims[mask] = -np.inf
-        sims[[d for d in shut if d < len(sims)]] = -np.inf
-        take = min(k, len(sims))
-        for doc in np.argpartition(-sims, take - 1)[:take] if take else ():
-            if sims[doc] > 0.0:
-                blended[int(doc)] = w * float(sims[doc])
+        blended: dict[int, float] = {}
+        shut: np.ndarray = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
+        if lexical:
+            docs = np.fromiter(lexical.keys(), dtype=np.int64, count=len(lexical))
+            scores = np.fromiter(lexical.values(), dtype=np.float64, count=len(lexical))
+            cosine = np.zeros(len(docs))
+            inside = docs < len(sims)
+            cosine[inside] = np.maximum(sims[docs[inside]], 0.0)
+            mixed = (1.0 - w) * scores / bound + w * cosine
+            if len(mixed) > k:  # only the k best lexical hits can make the final top k
+                best = np.argpartition(-mixed, k - 1)[:k]
+                floor = mixed[best].min()
+                best = np.flatnonzero(mixed >= floor)  # keep ties for the id tie-break
+            else:
+                best = np.arange(len(mixed))
+            blended = {int(docs[i]): float(mixed[i]) for i in best}
+            shut = np.concatenate([shut, docs])
+        semantic = self._vectors.top(sims, k, allowed, shut)
+        for doc, cosine_value in semantic.items():
+            blended[doc] = w * cosine_value
         return blended
+
+    def set_vector(self, agent_id: str, vector: Vector | None) -> None:
+        """Give an indexed agent its card's embedding (None removes it); unknown ids are ignored."""
+        doc = self._doc_of.get(agent_id)
+        if doc is None:
+            return
+        if vector is None:
+            self._vectors.clear(doc)
+        else:
+            self._vectors.set(doc, self._vectors.unit(vector))
+
+    def has_vector(self, agent_id: str) -> bool:
+        doc = self._doc_of.get(agent_id)
+        return doc is not None and self._vectors.has(doc)
+
+    @property
+    def semantic_weight(self) -> float:
+        return self._semantic_weight
 
     def _top(self, scores: dict[int, float], k: int) -> list[tuple[int, float]]:
         if len(scores) > k:

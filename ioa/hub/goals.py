@@ -78,7 +78,7 @@ class Goals:
             members = request.roster
             meta["initiator"] = request.initiator or members[0]
         else:
-            leader = request.initiator or self._best_initiator(request.goal, exclude=creator)
+            leader = request.initiator or await self._best_initiator(request.goal, creator)
             members = [leader]
             meta.update(initiator=leader, form_team=True, max_members=request.max_members)
         group = await registry.create_group(
@@ -91,8 +91,13 @@ class Goals:
         self.state.router.announce(group)
         return goal
 
-    def _best_initiator(self, text: str, exclude: str) -> str:
-        hits = self.state.discovery.search(text, k=10, online_only=True, exclude=[exclude])
+    async def _best_initiator(self, text: str, exclude: str) -> str:
+        """The online LLM agent whose card best matches the goal (by meaning too, when the
+        hub has its embedding model), else the longest registered online one."""
+        vector = await self.state.embeddings.embed_query(text[:1000])
+        hits = self.state.discovery.search(
+            text, k=10, online_only=True, exclude=[exclude], query_vector=vector
+        )
         agents = self.state.registry.agents
         for hit in hits:
             if agents[hit.agent_id].card.kind == "llm":

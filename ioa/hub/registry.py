@@ -50,6 +50,9 @@ class Agent:
     token_hash: str
     created_at: float
     last_seen: float | None = None
+    embedding: bytes | None = None
+    """The stored vector of `card` (float32), or None until it is embedded."""
+    embedding_model: str | None = None
 
 
 @dataclass(slots=True)
@@ -144,7 +147,9 @@ class Registry:
         """
         for rec in await self.store.list_agents():
             card = _stored_card(rec.id, rec.card_json)
-            self._add_agent(Agent(rec.id, card, rec.token_hash, rec.created_at, rec.last_seen))
+            agent = Agent(rec.id, card, rec.token_hash, rec.created_at, rec.last_seen)
+            agent.embedding, agent.embedding_model = rec.embedding, rec.embedding_model
+            self._add_agent(agent)
         heads = await self.store.group_heads()
         for grec in await self.store.list_groups():
             try:
@@ -272,6 +277,7 @@ class Registry:
         card = card.model_copy(update={"id": agent_id})
         await self.store.update_agent_card(agent_id, card.model_dump_json())
         agent.card = card
+        agent.embedding = agent.embedding_model = None
         return agent
 
     async def delete(self, agent_id: str) -> None:

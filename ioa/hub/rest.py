@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ioa import __version__
+from ioa.hub.discovery import BLEND, MODES, InvalidQuery
 from ioa.hub.errors import (
     Busy,
     Forbidden,
@@ -26,6 +27,7 @@ from ioa.hub.errors import (
     MethodNotAllowed,
     NotFound,
     Unauthorized,
+    Unavailable,
     http_status,
 )
 from ioa.hub.registry import Agent
@@ -153,8 +155,24 @@ async def health(request: web.Request) -> web.Response:
             "quarantined": sorted(state.registry.quarantined),
             "restoring": state.registry.restoring,
             "rejections": dict(state.rejections),
+            "discovery": discovery_status(state),
         }
     )
+
+
+def discovery_status(state: HubState) -> dict[str, Any]:
+    """How `/v1/discover` ranks now: with the model ready, hybrid by default; else BM25 only."""
+    embeddings = state.embeddings
+    ready = embeddings.ready
+    return {
+        "modes": list(MODES) if ready else ["bm25"],
+        "default_mode": "hybrid" if ready else "bm25",
+        "embeddings": embeddings.state,
+        "model": embeddings.model,
+        "reason": embeddings.reason,
+        "pending": embeddings.pending,
+        "blend": BLEND.format(w=state.discovery.semantic_weight),
+    }
 
 
 async def register_agent(request: web.Request) -> web.Response:
@@ -164,7 +182,7 @@ async def register_agent(request: web.Request) -> web.Response:
         raise Unauthorized("registering needs the hub's registration token")
     card = await read_model(request, AgentCard)
     agent, token = await state.registry.register(card)
-    state.card_changed(agent)
+    await state.embeddings.wait_for(state.card_changed(agent))
     return json_ok({"agent_id": agent.id, "token": token, "card": agent.card.model_dump()}, 201)
 
 
@@ -188,7 +206,7 @@ async def put_agent(request: web.Request) -> web.Response:
     agent = self_only(request)
     card = await read_model(request, AgentCard)
     agent = await state.registry.update_card(agent.id, card)
-    state.card_changed(agent)
+    await state.embeddings.wait_for(state.card_changed(agent))
     return json_ok(agent_view(state, agent))
 
 
@@ -212,7 +230,11 @@ async def heartbeat(request: web.Request) -> web.Response:
 
 
 async def discover(request: web.Request) -> web.Response:
-    """Agents ranked by how well their cards match `q` (BM25), filtered by tags and presence."""
+    """Agents ranked by how well their cards match `q`, filtered by tags and presence.
+
+    `mode` is `bm25`, `vector` or `hybrid` (default: hybrid when the embedding model is ready,
+    else bm25); asking for a ranking by meaning on a hub without the model is `unavailable`.
+    """
     state = request.app[STATE]
     caller(request)
     query = request.query.get("q", "")
@@ -221,11 +243,25 @@ async def discover(request: web.Request) -> web.Response:
     k = _int_query(request, "k", 5, 1, 100)
     tags = [t for t in request.query.get("tags", "").split(",") if t.strip()]
     online = request.query.get("online") in ("1", "true", "yes")
-    hits = state.discovery.search(query, k=k, tags=tags, online_only=online)
+    mode = request.query.get("mode")
+    if mode is not None and mode not in MODES:
+        shown = mode if len(mode) <= 20 else mode[:20] + "..."
+        raise InvalidQuery(f"mode {shown!r} is not one of {', '.join(MODES)}")
+    vector = None
+    if mode != "bm25":
+        vector = await state.embeddings.embed_query(query)
+        if vector is None and mode is not None:
+            why = state.embeddings.reason or f"the embedding model is {state.embeddings.state}"
+            raise Unavailable(f"mode {mode!r} needs the embedding model: {why}")
+    mode = mode or ("hybrid" if vector is not None else "bm25")
+    hits = state.discovery.search(
+        query, k=k, tags=tags, online_only=online, query_vector=vector, mode=mode
+    )
     agents = state.registry.agents
     return json_ok(
         {
             "query": query,
+            "mode": mode,
             "hits": [
                 {
                     "agent_id": hit.agent_id,

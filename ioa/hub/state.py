@@ -11,10 +11,12 @@ from collections import Counter
 from aiohttp import web
 
 from ioa.config import HubConfig
-from ioa.hub.discovery import DiscoveryIndex
+from ioa.hub.discovery import DiscoveryIndex, InvalidVector
+from ioa.hub.embeddings import CardEmbeddings
 from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Agent, Registry
 from ioa.hub.router import Router
+from ioa.llm.embedder import Embedder
 from ioa.store import Store
 
 log = logging.getLogger("ioa.hub")
@@ -24,12 +26,13 @@ CLOCK_PERIOD = 0.1
 
 
 class HubState:
-    def __init__(self, config: HubConfig, store: Store) -> None:
+    def __init__(self, config: HubConfig, store: Store, embedder: Embedder | None = None) -> None:
         self.config = config
         self.store = store
         self.registry = Registry(store)
         self.router = Router(self.registry, store, config)
-        self.discovery = DiscoveryIndex()
+        self.discovery = DiscoveryIndex(semantic_weight=config.semantic_weight)
+        self.embeddings = CardEmbeddings(config, self.registry, store, self.discovery, embedder)
         self._heartbeats: dict[str, float] = {}
         """agent id → when its last heartbeat stops counting (agents online by heartbeat)."""
         self.rejections: Counter[str] = Counter()
@@ -44,9 +47,14 @@ class HubState:
     async def start(self) -> None:
         await self.registry.load()
         for agent in self.registry.agents.values():
-            self.discovery.upsert(agent.id, agent.card)
+            try:
+                vector = self.embeddings.stored_vector(agent)
+                self.discovery.upsert(agent.id, agent.card, vector=vector)
+            except InvalidVector:  # a damaged stored vector: embedded again in the background
+                self.discovery.upsert(agent.id, agent.card)
             self.presence_changed(agent.id)
         await self.router.start()
+        self.embeddings.start()
         self._tasks = [
             asyncio.create_task(self._tick()),
             asyncio.create_task(self.registry.restore_all(self.no_resumes.wait)),
@@ -72,6 +80,7 @@ class HubState:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.embeddings.stop()
         await self.router.stop()
 
     async def _tick(self) -> None:
@@ -114,9 +123,12 @@ class HubState:
                 self._heartbeats.pop(agent_id, None)
         self.discovery.set_online(agent_id, self.is_online(agent))
 
-    def card_changed(self, agent: Agent) -> None:
+    def card_changed(self, agent: Agent) -> asyncio.Future[None] | None:
+        """Re-index the card at once (BM25) and queue it for a vector; the future (if any)
+        resolves when the vector is in the index."""
         self.discovery.upsert(agent.id, agent.card)
         self.presence_changed(agent.id)
+        return self.embeddings.card_changed(agent)
 
     def count_rejection(self, code: str) -> None:
         self.rejections[code] += 1

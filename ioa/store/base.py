@@ -45,6 +45,13 @@ class Store(Service):
     async def update_agent_card(self, agent_id: str, card_json: str) -> None: ...
 
     @abc.abstractmethod
+    async def set_agent_embedding(
+        self, agent_id: str, model: str, embedding: bytes, card_json: str
+    ) -> bool:
+        """Store the vector of the card `card_json`; False (nothing written) if the agent's card
+        changed meanwhile, so a slow embedding never pins a stale vector to a newer card."""
+
+    @abc.abstractmethod
     async def touch_agent(self, agent_id: str, last_seen: float) -> None: ...
 
     @abc.abstractmethod

@@ -14,6 +14,10 @@ class AgentRecord:
     """sha256 of the agent's bearer token; the token itself is never stored."""
     created_at: float
     last_seen: float | None = None
+    embedding: bytes | None = None
+    """The card's unit vector as little-endian float32, or None until it is embedded."""
+    embedding_model: str | None = None
+    """Which embedding model made `embedding`; another model's vector is never mixed in."""
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -47,7 +49,12 @@ agents = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", Float, nullable=False),
     Column("last_seen", Float),
+    Column("embedding", LargeBinary),
+    Column("embedding_model", String(128)),
 )
+
+ADDED_COLUMNS = {"agents": ("embedding", "embedding_model")}
+"""Columns added after the first release; `start` adds them to an older database."""
 
 groups = Table(
     "groups",
@@ -112,6 +119,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _add_missing_columns(conn: Any) -> None:
+    """Bring a database made by an older hub up to date: `create_all` makes missing tables but
+    never alters an existing one. Added columns are nullable, so old rows stay valid."""
+    for table_name, names in ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspect(conn).get_columns(table_name)}
+        for name in names:
+            if name in present:
+                continue
+            column = metadata.tables[table_name].c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}")
+
+
 def _message(row: Any) -> StoredMessage:
     return StoredMessage(row.group_id, row.seq, row.id, row.sender, row.type, row.ts, row.body)
 
@@ -140,6 +160,7 @@ class SqlStore(Store):
         try:
             async with engine.begin() as conn:
                 await conn.run_sync(metadata.create_all)
+                await conn.run_sync(_add_missing_columns)
         except (SQLAlchemyError, OSError) as exc:
             await engine.dispose()
             raise StoreError(f"cannot open database {self.url!r}: {exc}") from exc
@@ -190,7 +211,11 @@ class SqlStore(Store):
         )
 
     async def update_agent_card(self, agent_id: str, card_json: str) -> None:
-        await self._write(update(agents).where(agents.c.id == agent_id).values(card=card_json))
+        await self._write(
+            update(agents)
+            .where(agents.c.id == agent_id)
+            .values(card=card_json, embedding=None, embedding_model=None)
+        )
 
     async def touch_agent(self, agent_id: str, last_seen: float) -> None:
         await self._write(update(agents).where(agents.c.id == agent_id).values(last_seen=last_seen))
@@ -203,7 +228,32 @@ class SqlStore(Store):
 
     async def list_agents(self) -> list[AgentRecord]:
         rows = await self._read(select(agents).order_by(agents.c.created_at, agents.c.id))
-        return [AgentRecord(r.id, r.card, r.token_hash, r.created_at, r.last_seen) for r in rows]
+        return [
+            AgentRecord(
+                r.id,
+                r.card,
+                r.token_hash,
+                r.created_at,
+                r.last_seen,
+                r.embedding,
+                r.embedding_model,
+            )
+            for r in rows
+        ]
+
+    async def set_agent_embedding(
+        self, agent_id: str, model: str, embedding: bytes, card_json: str
+    ) -> bool:
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(
+                    update(agents)
+                    .where(agents.c.id == agent_id, agents.c.card == card_json)
+                    .values(embedding=embedding, embedding_model=model)
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database write failed: {exc}") from exc
+        return bool(result.rowcount)
 
     # groups
     async def add_group(self, group: GroupRecord) -> None:

@@ -34,6 +34,7 @@ def ioa_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOA_")}
     env["PYTHONPATH"] = str(ROOT)
     env["IOA_HOME"] = str(home)
+    env["IOA_HUB_EMBEDDINGS"] = "off"  # a hub the command starts ranks by BM25 (no conversion)
     env.update(extra)
     return env
 

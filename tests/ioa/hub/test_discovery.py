@@ -417,10 +417,35 @@ def test_hybrid_ranking_finds_a_semantic_match_without_shared_words() -> None:
     assert hits[0].matched_terms == ()
     both = index.search("python developer", k=3, query_vector=fake_embed(["python program"])[0])
     assert both[0].agent_id == "developer"
-    assert both[0].score == pytest.approx(0.5 + 0.5 * (fake_cos("python program", cards)))
     plain = index.search("python developer", k=3)
     assert ids(plain) == ["developer"]
     assert plain[0].score > 1.0
+    # BM25 is scaled by the query's bound: both terms (df 1 of 3 cards) at saturation
+    bound = 2 * math.log(1.0 + (3 - 1 + 0.5) / (1 + 0.5)) * (K1 + 1.0)
+    lexical = plain[0].score / bound
+    assert 0.0 < lexical < 1.0
+    expected = 0.5 * lexical + 0.5 * fake_cos("python program", cards)
+    assert both[0].score == pytest.approx(expected)
+    assert index.search("python developer", k=3, mode="bm25", query_vector=[1.0] * 4) == plain
+
+
+def test_modes_rank_by_words_by_meaning_or_both() -> None:
+    index = DiscoveryIndex(semantic_weight=0.5)
+    index.upsert("chef", make_card("Chef", "Cooking and recipes."), vector=[0.0, 1.0, 0.0])
+    index.upsert("coder", make_card("Coder", "Writes kitchen software."), vector=[1.0, 0.0, 0.0])
+    meal = [0.1, 1.0, 0.0]
+    assert ids(index.search("kitchen", mode="bm25", query_vector=meal)) == ["coder"]
+    vector_hits = index.search("kitchen", mode="vector", query_vector=meal)
+    assert ids(vector_hits) == ["chef", "coder"]
+    assert vector_hits[0].score == pytest.approx(1.0 / math.sqrt(1.01))
+    assert ids(index.search("kitchen", mode="hybrid", query_vector=meal))[0] == "chef"
+    with pytest.raises(InvalidQuery, match="mode must be one of"):
+        index.search("kitchen", mode="semantic", query_vector=meal)
+    with pytest.raises(InvalidQuery, match="needs a query vector"):
+        index.search("kitchen", mode="vector")
+    index.set_vector("chef", None)
+    assert not index.has_vector("chef")
+    assert ids(index.search("kitchen", mode="vector", query_vector=meal)) == ["coder"]
 
 
 def fake_cos(query: str, cards: dict[str, AgentCard]) -> float:
@@ -454,3 +479,44 @@ def test_bad_vectors_raise_invalid_vector(vector: list[float]) -> None:
     with pytest.raises(InvalidVector):
         index.upsert("c", make_card("C"), vector=[math.nan, 1.0, 0.0])
     assert "b" not in index
+
+
+def test_hybrid_top_k_equals_the_blend_computed_for_every_card() -> None:
+    rng = random.Random(3)
+    words = ["python", "code", "cook", "meal", "robot", "arm", "plan", "trip", "tax", "law"]
+    index = DiscoveryIndex(semantic_weight=0.7)
+    cards: dict[str, tuple[AgentCard, list[float]]] = {}
+    for i in range(300):
+        text = " ".join(rng.choices(words, k=rng.randint(1, 5)))
+        vector = [rng.gauss(0, 1) for _ in range(8)]
+        card = make_card(f"agent {i}", text)
+        cards[f"a{i:03d}"] = (card, vector)
+        index.upsert(f"a{i:03d}", card, vector=vector)
+        index.set_online(f"a{i:03d}", i % 3 != 0)
+    for _ in range(20):
+        query = " ".join(rng.sample(words, 2))
+        qv = [rng.gauss(0, 1) for _ in range(8)]
+        excluded = [f"a{rng.randrange(300):03d}"]
+        got = index.search(query, k=5, query_vector=qv, online_only=True, exclude=excluded)
+        plain = {
+            h.agent_id: h.score
+            for h in index.search(query, k=300, online_only=True, exclude=excluded, mode="bm25")
+        }
+        terms = set(analyze(query))
+        n = len(index)
+        bound = sum(
+            math.log(1 + (n - df + 0.5) / (df + 0.5)) * (K1 + 1)
+            for term in terms
+            if (df := sum(term in card_terms(c) for c, _ in cards.values()))
+        )
+        q = [x / math.sqrt(sum(y * y for y in qv)) for x in qv]
+        expected = {}
+        for agent_id, (_, vector) in cards.items():
+            if int(agent_id[1:]) % 3 == 0 or agent_id in excluded:
+                continue
+            norm = math.sqrt(sum(y * y for y in vector))
+            cosine = max(sum(a * b / norm for a, b in zip(q, vector, strict=True)), 0.0)
+            expected[agent_id] = 0.3 * plain.get(agent_id, 0.0) / bound + 0.7 * cosine
+        best = sorted(expected.items(), key=lambda item: (-item[1], item[0]))[:5]
+        assert [h.agent_id for h in got] == [a for a, _ in best]
+        assert [h.score for h in got] == pytest.approx([s for _, s in best], rel=1e-4)

@@ -122,3 +122,41 @@ async def test_goals_are_stored_and_updated(store: SqlStore) -> None:
     await store.update_goal(goal, "done", "go to the sea", 6.0)
     stored = next(g for g in await store.list_goals() if g.id == goal)
     assert (stored.status, stored.conclusion, stored.updated_at) == ("done", "go to the sea", 6.0)
+
+
+async def test_a_cards_vector_is_stored_only_for_that_card_and_an_update_drops_it(
+    store: SqlStore,
+) -> None:
+    agent = uid("a")
+    await store.add_agent(AgentRecord(agent, '{"name":"v1"}', uid("h"), 1.0))
+    vector = bytes(range(16))
+    assert await store.set_agent_embedding(agent, "minilm", vector, '{"name":"v1"}')
+    stored = next(r for r in await store.list_agents() if r.id == agent)
+    assert (stored.embedding, stored.embedding_model) == (vector, "minilm")
+    await store.update_agent_card(agent, '{"name":"v2"}')
+    stored = next(r for r in await store.list_agents() if r.id == agent)
+    assert (stored.embedding, stored.embedding_model) == (None, None)
+    # a vector computed for the old card arrives late: refused, nothing written
+    assert not await store.set_agent_embedding(agent, "minilm", vector, '{"name":"v1"}')
+    stored = next(r for r in await store.list_agents() if r.id == agent)
+    assert stored.embedding is None
+    assert not await store.set_agent_embedding(uid("gone"), "minilm", vector, "{}")
+
+
+async def test_an_older_database_gains_the_vector_columns_at_start(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE agents (id VARCHAR(64) PRIMARY KEY, card TEXT NOT NULL, "
+            "token_hash VARCHAR(64) NOT NULL UNIQUE, created_at FLOAT NOT NULL, last_seen FLOAT)"
+        )
+        conn.execute("INSERT INTO agents VALUES ('a-old', '{\"name\":\"old\"}', 'h', 1.0, NULL)")
+    async with SqlStore(str(path)) as store:
+        (old,) = await store.list_agents()
+        assert (old.id, old.embedding, old.embedding_model) == ("a-old", None, None)
+        assert await store.set_agent_embedding("a-old", "m", b"\x00" * 8, '{"name":"old"}')
+    async with SqlStore(str(path)) as store:  # a second start finds the columns there
+        (old,) = await store.list_agents()
+        assert old.embedding == b"\x00" * 8

@@ -1,0 +1,143 @@
+"""Discovery quality on the labelled set (`environments.discoveryset`): recall@5 and MRR of the
+bm25, vector and hybrid rankings, and how long the bundled model takes to embed a card."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from environments.discoveryset import CARDS as SPECS
+from environments.discoveryset import QUERIES, Query
+from ioa.hub.discovery import MODES, DiscoveryIndex
+from ioa.hub.embeddings import card_text
+from ioa.llm.embedder import Embedder
+from protocols.card import AgentCard
+
+CARDS = [AgentCard.model_validate(spec.as_dict()) for spec in SPECS]
+
+
+@dataclass
+class Embedded:
+    cards: dict[str, np.ndarray]
+    queries: dict[str, np.ndarray]
+    card_wall_ms: list[float]
+    """One card per call, wall clock."""
+    card_cpu_ms: list[float]
+    """The same calls, CPU time of this process (the embedder's thread does the work)."""
+    batch_ms_per_card: float
+
+
+async def embed_set(embedder: Embedder, cards: Sequence[AgentCard] = CARDS) -> Embedded:
+    texts = [card_text(card) for card in cards]
+    await embedder.embed(texts[:4])  # warm up
+    wall, cpu = [], []
+    vectors: dict[str, np.ndarray] = {}
+    for card, text in zip(cards, texts, strict=True):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        vectors[card.id or ""] = await embedder.embed_one(text)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    start = time.perf_counter()
+    for i in range(0, len(texts), 32):
+        await embedder.embed(texts[i : i + 32])
+    batch = (time.perf_counter() - start) * 1000 / len(texts)
+    query_texts = sorted({q.text for q in QUERIES})
+    rows = await embedder.embed(query_texts)
+    return Embedded(vectors, dict(zip(query_texts, rows, strict=True)), wall, cpu, batch)
+
+
+def build_index(
+    embedded: Embedded, weight: float, cards: Sequence[AgentCard] = CARDS
+) -> DiscoveryIndex:
+    index = DiscoveryIndex(semantic_weight=weight)
+    for card in cards:
+        index.upsert(card.id or "", card, vector=embedded.cards[card.id or ""])
+    return index
+
+
+def rank_quality(
+    index: DiscoveryIndex, embedded: Embedded, mode: str, queries: Sequence[Query], k: int = 5
+) -> dict[str, float]:
+    """Mean recall@k (share of the relevant cards in the top k) and MRR (first relevant)."""
+    recalls, reciprocal = [], []
+    for query in queries:
+        hits = index.search(
+            query.text, k=max(k, 20), query_vector=embedded.queries[query.text], mode=mode
+        )
+        ranked = [hit.agent_id for hit in hits]
+        found = len(query.relevant.intersection(ranked[:k]))
+        recalls.append(found / min(k, len(query.relevant)))
+        first = next((i for i, a in enumerate(ranked) if a in query.relevant), None)
+        reciprocal.append(0.0 if first is None else 1.0 / (first + 1))
+    return {
+        "recall_at_5": round(statistics.mean(recalls), 3),
+        "mrr": round(statistics.mean(reciprocal), 3),
+    }
+
+
+def quality(embedded: Embedded, weight: float) -> dict[str, dict[str, dict[str, float]]]:
+    """{mode: {all|keyword|paraphrase: {recall_at_5, mrr}}}."""
+    index = build_index(embedded, weight)
+    halves = {
+        "all": list(QUERIES),
+        "keyword": [q for q in QUERIES if not q.paraphrase],
+        "paraphrase": [q for q in QUERIES if q.paraphrase],
+    }
+    return {
+        mode: {name: rank_quality(index, embedded, mode, qs) for name, qs in halves.items()}
+        for mode in MODES
+    }
+
+
+TOOL_DOMAINS = ("calculator", "units", "lookup")
+"""The labelled set's own tool capabilities, left out of the tool-goal pool: there the right tool
+is the crew's."""
+
+
+async def tool_team_share(embedder: Embedder, weight: float) -> dict[str, dict[str, float]]:
+    """The share of the shipped tool goals whose discovered team includes the right tool agent.
+
+    The pool is the default crew (three generalists, the three tool agents) among the labelled
+    set's other 216 cards; the goal's text is the query, as team formation asks it first. A team
+    is the top 5 candidates (team formation's k) or the top 3 (its member limit). Measured with
+    the tool cards as shipped (their tags list the words goals use: "add", "miles", city names)
+    and with the cards a tool gets from its function alone (name and docstring, no such tags).
+    """
+    from agents.crew import CREW, TOOLS
+    from agents.tool import tool_card
+    from environments.toolgoals import GOALS
+
+    others = [c for c in CARDS if (c.id or "").rsplit("-", 1)[0] not in TOOL_DOMAINS]
+    goal_vectors = await embedder.embed([goal.text for goal in GOALS])
+    results: dict[str, dict[str, float]] = {}
+    variants = {
+        "shipped_cards": [tool.card() for tool in TOOLS],
+        "docstring_cards": [tool_card(tool.fn, name=tool.name) for tool in TOOLS],
+    }
+    for variant, tool_cards in variants.items():
+        crew = [*CREW, *tool_cards]
+        pool = [c.model_copy(update={"id": f"crew-{c.name}"}) for c in crew] + others
+        texts = [card_text(card) for card in pool]
+        vectors = np.concatenate(
+            [await embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+        )
+        index = DiscoveryIndex(semantic_weight=weight)
+        for card, vector in zip(pool, vectors, strict=True):
+            index.upsert(card.id or "", card, vector=vector)
+        for mode in ("bm25", "hybrid"):
+            top5 = top3 = 0
+            for goal, vector in zip(GOALS, goal_vectors, strict=True):
+                hits = index.search(goal.text, k=5, query_vector=vector, mode=mode)
+                ranked = [hit.agent_id for hit in hits]
+                right = f"crew-{goal.tool}"
+                top5 += right in ranked
+                top3 += right in ranked[:3]
+            results[f"{variant}_{mode}"] = {
+                "top5": round(top5 / len(GOALS), 3),
+                "top3": round(top3 / len(GOALS), 3),
+            }
+    return results

@@ -1,0 +1,268 @@
+"""Card embeddings for discovery by meaning: load the model, embed cards, keep vectors current.
+
+The model loads in the background after the hub starts (the first start also converts the
+bundled weights to a GGUF, a few seconds), so the hub answers at once and ranks by BM25 until
+the model is ready, or for good if it is switched off or cannot load (`/v1/health` says which).
+
+Cards are embedded on the embedder's worker thread in batches: a registration or card update
+queues its agent, the worker takes whatever is queued (up to `BATCH`) in one llama.cpp decode,
+writes the vectors to the store (only if the card is still the one that was embedded) and gives
+them to the discovery index. At start, stored vectors of the same model go straight into the
+index; cards without one (registered before the model existed, or under another model) are
+queued then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ioa.config import HubConfig
+from ioa.hub.discovery import DiscoveryIndex
+from ioa.hub.registry import Agent, Registry
+from ioa.llm.bert_gguf import embedding_model_path
+from ioa.llm.embedder import Embedder, load_embedder
+from ioa.llm.errors import EngineError
+from ioa.store import Store, StoreError
+from protocols import AgentCard
+
+__all__ = ["BATCH", "CardEmbeddings", "card_text"]
+
+log = logging.getLogger("ioa.hub")
+
+BATCH = 32
+"""Cards embedded in one decode: bigger batches amortise the call, smaller ones answer sooner."""
+QUERY_CACHE = 512
+"""Recent query vectors kept: teams and clients repeat queries."""
+REGISTER_WAIT = 5.0
+"""Seconds a registration waits for its card's vector before answering anyway."""
+
+
+def card_text(card: AgentCard) -> str:
+    """What is embedded for a card: its name, skills, description and tags, in that order (the
+    model reads ~1,000 characters; skills say best what an agent does)."""
+    parts = [card.name + "."]
+    for skill in card.skills:
+        parts.append(f"{skill.name}: {skill.description}".rstrip(": ") + ".")
+    if card.description:
+        parts.append(card.description)
+    tags = sorted({tag for skill in card.skills for tag in skill.tags})
+    if tags:
+        parts.append("Tags: " + ", ".join(tags) + ".")
+    return " ".join(parts)
+
+
+@dataclass(slots=True)
+class _Job:
+    agent_id: str
+    done: asyncio.Future[None]
+
+
+class CardEmbeddings:
+    """The hub's embedding model and the queue of cards waiting for a vector."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        registry: Registry,
+        store: Store,
+        index: DiscoveryIndex,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self._config = config
+        self._registry = registry
+        self._store = store
+        self._index = index
+        self._embedder = embedder
+        """Given (tests) or loaded by `start`; the hub closes only one it loaded."""
+        self._own = embedder is None
+        self.state = "off" if config.embeddings == "off" and embedder is None else "loading"
+        """off | loading | ready | failed."""
+        self.reason: str | None = None
+        self.model: str | None = embedder.name if embedder is not None else None
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._queued: dict[str, asyncio.Future[None]] = {}
+        """Agents waiting in the queue: queuing one again adds nothing (its card is read when
+        its batch is taken, so the newest card is the one embedded)."""
+        self._busy = 0
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
+
+    @property
+    def pending(self) -> int:
+        """Cards queued or being embedded."""
+        return self._queue.qsize() + self._busy
+
+    def expected_model(self) -> str | None:
+        """The name vectors are stored under, known before the model loads (from its path)."""
+        if self.model is not None or self.state == "off":
+            return self.model
+        try:
+            path = self._model_path(convert=False)
+        except EngineError as exc:
+            self.state, self.reason = "failed", exc.message
+            return None
+        self.model = path.stem
+        return self.model
+
+    def _model_path(self, *, convert: bool) -> Path:
+        choice = self._config.embeddings
+        if choice == "bundled":
+            return embedding_model_path(convert=convert)
+        return Path(choice).expanduser()
+
+    def stored_vector(self, agent: Agent) -> np.ndarray | None:
+        """The agent's stored vector if the current model made it, else None."""
+        model = self.expected_model()
+        if model is None or agent.embedding is None or agent.embedding_model != model:
+            return None
+        try:
+            return np.frombuffer(agent.embedding, dtype="<f4")
+        except ValueError:  # not a whole number of floats: damaged; embedded again
+            return None
+
+    def start(self) -> None:
+        """Load the model and embed the cards without a vector, in the background."""
+        if self.state != "off":
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._own and self._embedder is not None:
+            await self._embedder.close()
+            self._embedder = None
+
+    def card_changed(self, agent: Agent) -> asyncio.Future[None] | None:
+        """Queue `agent`'s card; the future resolves once its vector is in the index (or the
+        embedding failed, which is logged). None when no model is coming."""
+        if self.state in ("off", "failed"):
+            return None
+        waiting = self._queued.get(agent.id)
+        if waiting is not None:
+            return waiting
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued[agent.id] = done
+        self._queue.put_nowait(_Job(agent.id, done))
+        return done
+
+    async def wait_for(self, done: asyncio.Future[None] | None) -> None:
+        """Wait (bounded) for a queued card when the model is ready; return at once if not."""
+        if done is None or not self.ready:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(done), REGISTER_WAIT)
+
+    async def embed_query(self, text: str) -> np.ndarray | None:
+        """The query's vector, or None while there is no model."""
+        if not self.ready or self._embedder is None:
+            return None
+        vector = self._queries.get(text)
+        if vector is not None:
+            self._queries.move_to_end(text)
+            return vector
+        try:
+            vector = await self._embedder.embed_one(text)
+        except EngineError as exc:
+            log.warning("embedding a query failed, ranking by BM25: %s", exc.message)
+            return None
+        self._queries[text] = vector
+        if len(self._queries) > QUERY_CACHE:
+            self._queries.popitem(last=False)
+        return vector
+
+    async def _run(self) -> None:
+        if not await self._load():
+            for job in _drain(self._queue):
+                job.done.set_result(None)
+            self._queued.clear()
+            return
+        for agent in list(self._registry.agents.values()):
+            if not self._index.has_vector(agent.id):
+                self.card_changed(agent)
+        while True:
+            jobs = [await self._queue.get()]
+            jobs += _drain(self._queue, BATCH - 1)
+            for job in jobs:
+                self._queued.pop(job.agent_id, None)
+            self._busy = len(jobs)
+            try:
+                await self._embed(jobs)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad batch must not stop embedding for good
+                log.exception("embedding %d cards failed", len(jobs))
+            finally:
+                self._busy = 0
+                for job in jobs:
+                    if not job.done.done():
+                        job.done.set_result(None)
+
+    async def _load(self) -> bool:
+        try:
+            if self._embedder is None:
+                path = await asyncio.to_thread(self._model_path, convert=True)
+                self._embedder = await load_embedder(path, n_threads=self._config.embed_threads)
+            else:
+                await self._embedder.start()
+        except EngineError as exc:
+            self.state, self.reason = "failed", exc.message
+            log.warning("discovery by meaning is off: %s", exc.message)
+            return False
+        if self.model is not None and self.model != self._embedder.name:
+            self._index_drop_all()
+        self.model = self._embedder.name
+        self.state = "ready"
+        log.info("embedding model %s ready (%d dims)", self.model, self._embedder.dim)
+        return True
+
+    def _index_drop_all(self) -> None:
+        for agent_id in self._registry.agents:
+            self._index.set_vector(agent_id, None)
+
+    async def _embed(self, jobs: list[_Job]) -> None:
+        assert self._embedder is not None
+        assert self.model is not None
+        agents: dict[str, tuple[Agent, AgentCard]] = {}
+        for job in jobs:
+            agent = self._registry.agents.get(job.agent_id)
+            if agent is not None:
+                agents[agent.id] = (agent, agent.card)
+        if not agents:
+            return
+        cards = list(agents.values())
+        vectors = await self._embedder.embed([card_text(card) for _, card in cards])
+        for (agent, card), vector in zip(cards, vectors, strict=True):
+            if self._registry.agents.get(agent.id) is not agent or agent.card is not card:
+                continue  # changed or gone meanwhile: a newer job has it
+            blob = vector.astype("<f4").tobytes()
+            try:
+                stored = await self._store.set_agent_embedding(
+                    agent.id, self.model, blob, card.model_dump_json()
+                )
+            except StoreError as exc:
+                log.warning("agent %s: its vector was not stored: %s", agent.id, exc)
+                stored = True  # the index still gets it; the next start embeds it again
+            if stored and agent.card is card:
+                agent.embedding, agent.embedding_model = blob, self.model
+                self._index.set_vector(agent.id, vector)
+
+
+def _drain(queue: asyncio.Queue[_Job], limit: int | None = None) -> list[_Job]:
+    taken: list[_Job] = []
+    while not queue.empty() and (limit is None or len(taken) < limit):
+        taken.append(queue.get_nowait())
+    return taken

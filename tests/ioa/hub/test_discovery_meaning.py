@@ -1,0 +1,207 @@
+"""Discovery by meaning through a real hub over HTTP: cards embedded on registration by the
+bundled model on llama.cpp, `mode` on `/v1/discover`, a hub without the model, vectors kept in
+the store and cards of an older store embedded in the background at start."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from environments.discoveryset import CARDS
+from ioa.client import ClientError, HubClient
+from ioa.hub import Hub
+from ioa.hub.embeddings import card_text
+from ioa.llm.embedder import ScriptedEmbedder
+from ioa.store import SqlStore
+from protocols import AgentCard
+from tests.conftest import hub_config
+
+DOMAINS = ("calculator", "units", "lookup", "weather", "recipes", "python", "legal", "travel")
+"""A few capabilities of the labelled set: 24 cards, enough for ranking to mean something."""
+
+
+def set_cards() -> list[AgentCard]:
+    return [
+        AgentCard.model_validate(c.as_dict() | {"id": None})
+        for c in CARDS
+        if c.id.rsplit("-", 1)[0] in DOMAINS
+    ]
+
+
+async def until(predicate: Any, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def health(client: HubClient) -> dict[str, Any]:
+    body: dict[str, Any] = await client.request("GET", "/v1/health")
+    return body
+
+
+async def ready(client: HubClient) -> bool:
+    status = (await health(client))["discovery"]
+    return bool(status["embeddings"] == "ready" and status["pending"] == 0)
+
+
+@pytest.fixture
+async def meaning_hub(db_path: Path, minilm_gguf: Path) -> AsyncIterator[Hub]:
+    async with Hub(hub_config(db_path, embeddings=str(minilm_gguf))) as running:
+        yield running
+
+
+async def register_all(url: str, cards: list[AgentCard]) -> tuple[HubClient, dict[str, str]]:
+    """Register every card (one client each); returns a client to query with, and id → name."""
+    names = {}
+    for card in cards:
+        async with HubClient(url) as client:
+            names[await client.register(card)] = card.name
+    asker = HubClient(url)
+    await asker.__aenter__()
+    await asker.register(AgentCard(name="Asker", description="asks the hub"))
+    return asker, names
+
+
+async def test_a_paraphrase_finds_the_right_card_by_meaning_not_by_words(
+    meaning_hub: Hub,
+) -> None:
+    asker, names = await register_all(meaning_hub.url, set_cards())
+    try:
+        await until(lambda: ready(asker))
+        status = (await health(asker))["discovery"]
+        assert status["default_mode"] == "hybrid"
+        assert status["modes"] == ["bm25", "vector", "hybrid"]
+        assert "cosine" in status["blend"]
+        goal = "should I bring an umbrella on Saturday"
+        assert await asker.discover(goal, mode="bm25") == []  # no shared word
+        for mode in ("hybrid", "vector", None):
+            hits = await asker.discover(goal, k=5, mode=mode)
+            found = [names.get(hit.agent_id, "") for hit in hits]
+            assert any("Weather" in name or "Rain" in name for name in found), (mode, found)
+        python = {c.name for c in CARDS if c.id.startswith("python-")}
+        keyword = await asker.discover("python script", k=3, mode="hybrid")
+        assert {names[hit.agent_id] for hit in keyword} == python
+        body = await asker.request("GET", "/v1/discover?q=umbrella&mode=vector")
+        assert body["mode"] == "vector"
+    finally:
+        await asker.close()
+
+
+async def test_an_updated_card_is_embedded_again(meaning_hub: Hub) -> None:
+    async with HubClient(meaning_hub.url) as client:
+        await client.register(AgentCard(name="Baker", description="bakes bread and cakes"))
+        await until(lambda: ready(client))
+        goal = "someone to fix a leaking kitchen tap"
+        assert (await client.discover(goal, mode="vector"))[0].agent_id == client.agent_id
+        cosine_before = (await client.discover(goal, mode="vector"))[0].score
+        await client.request(
+            "PUT",
+            f"/v1/agents/{client.agent_id}",
+            AgentCard(name="Plumber", description="repairs pipes, taps and leaks").model_dump(),
+        )
+        await until(lambda: ready(client))
+        cosine_after = (await client.discover(goal, mode="vector"))[0].score
+        assert cosine_after > cosine_before + 0.1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "mode=semantic",
+        "mode=",
+        "mode=BM25",
+        "mode=hybrid%00",
+        "mode=" + "v" * 4000,
+        "mode=%F0%9F%92%A5",
+    ],
+)
+async def test_bad_modes_are_invalid_queries_that_do_not_echo_the_input(
+    meaning_hub: Hub, query: str
+) -> None:
+    async with HubClient(meaning_hub.url) as client:
+        await client.register(AgentCard(name="Probe"))
+        with pytest.raises(ClientError) as caught:
+            await client.request("GET", f"/v1/discover?q=x&{query}")
+        assert caught.value.code == "invalid_query"
+        assert "bm25, vector, hybrid" in caught.value.message
+        assert len(caught.value.message) < 200
+
+
+async def test_a_hub_without_the_model_ranks_by_bm25_and_says_so(db_path: Path) -> None:
+    async with Hub(hub_config(db_path)) as hub, HubClient(hub.url) as client:
+        await client.register(AgentCard(name="Weather Forecaster", description="rain forecasts"))
+        status = (await health(client))["discovery"]
+        assert status["embeddings"] == "off"
+        assert (status["modes"], status["default_mode"]) == (["bm25"], "bm25")
+        hits = await client.discover("weather")
+        assert [hit.agent_id for hit in hits] == [client.agent_id]
+        body = await client.request("GET", "/v1/discover?q=weather")
+        assert body["mode"] == "bm25"
+        for mode in ("vector", "hybrid"):
+            with pytest.raises(ClientError) as caught:
+                await client.discover("weather", mode=mode)
+            assert caught.value.code == "unavailable"
+        assert await client.discover("umbrella", mode="bm25") == []
+
+
+async def test_a_model_that_cannot_load_leaves_bm25_working(db_path: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a model")
+    async with Hub(hub_config(db_path, embeddings=str(junk))) as hub, HubClient(hub.url) as client:
+        await client.register(AgentCard(name="Chef", description="cooks"))
+
+        async def failed() -> bool:
+            return bool((await health(client))["discovery"]["embeddings"] == "failed")
+
+        await until(failed)
+        status = (await health(client))["discovery"]
+        assert "junk.gguf" in status["reason"]
+        assert [hit.agent_id for hit in await client.discover("chef")] == [client.agent_id]
+
+
+async def test_cards_of_an_older_store_are_embedded_in_the_background_and_kept(
+    db_path: Path,
+) -> None:
+    cards = set_cards()[:6]
+    async with SqlStore(str(db_path)) as store:
+        async with Hub(hub_config(db_path), store=store) as hub:  # no model: BM25 only
+            for card in cards:
+                async with HubClient(hub.url) as client:
+                    await client.register(card)
+        assert all(rec.embedding is None for rec in await store.list_agents())
+
+        twin = ScriptedEmbedder(dim=8)
+        hub = Hub(hub_config(db_path), store=store, embedder=twin)
+        async with hub, HubClient(hub.url) as client:
+            await client.register(AgentCard(name="Late", description="registered later"))
+            await until(lambda: ready(client))
+            status = (await health(client))["discovery"]
+            assert status["model"] == "scripted"
+            embedded = sorted(text for batch in twin.batches for text in batch)
+            assert embedded == sorted(
+                [
+                    *(card_text(c) for c in cards),
+                    card_text(AgentCard(name="Late", description="registered later")),
+                ]
+            )
+            hits = await client.discover(cards[0].name, mode="vector")
+            assert hits
+        records = await store.list_agents()
+        assert all(rec.embedding_model == "scripted" for rec in records)
+        assert all(len(rec.embedding or b"") == 8 * 4 for rec in records)
+
+        again = ScriptedEmbedder(dim=8)
+        hub = Hub(hub_config(db_path), store=store, embedder=again)
+        async with hub, HubClient(hub.url) as client:
+            await client.register(AgentCard(name="Asker"))
+            await until(lambda: ready(client))
+            # stored vectors of the same model are loaded, not embedded again
+            assert [text for batch in again.batches for text in batch] == [
+                card_text(AgentCard(name="Asker"))
+            ]
+            assert await client.discover(cards[0].name, mode="vector")

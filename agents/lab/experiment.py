@@ -1,7 +1,7 @@
 """The experiment file: what `ioa lab` runs, validated before anything starts.
 
     name: roco-small
-    tasks: [roco:sort, roco:cabinet]        # roco[:TASK], goals[:NAME], tools[:NAME], company[:NAME]
+    tasks: [roco:sort, goals]               # roco[:TASK], goals[:NAME], company[:NAME]
     protocols: [central, dialog, ioa]
     topologies: [complete, chain, random[0.5, 1]]
     models: [smollm2]                       # a GGUF path, a catalog name, or none

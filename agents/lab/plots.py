@@ -15,9 +15,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from agents.lab.table import Row  # noqa: E402
+from agents.lab.table import Row
 
 __all__ = ["success_steps_chart", "tokens_chart"]
 

@@ -67,22 +67,26 @@ class Row:
 
 def rows_of(results: Sequence[dict[str, Any]]) -> list[Row]:
     """Aggregate cell results (as `write_outcome` wrote them) into rows, in first-seen order."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str, str, str, str], list[dict[str, Any]]] = {}
     for result in results:
         cell = result["cell"]
-        key = tuple(
-            cell[k] for k in ("family", "task", "arm", "protocol", "topology", "model")
-        )
+        key = (cell["family"], cell["task"], cell["arm"], cell["protocol"], cell["topology"],
+               cell["model"])  # fmt: skip
         groups.setdefault(key, []).append(result)
     rows = []
-    for key, runs in groups.items():
+    for (family, task, arm, protocol, topology, model), runs in groups.items():
         n = len(runs)
         rate = sum(float(r["success"]) for r in runs) / n
         steps = [float(r["steps"]) for r in runs if r.get("steps") is not None]
         mean_steps = sum(steps) / len(steps) if steps else None
         rows.append(
             Row(
-                *key,
+                family=family,
+                task=task,
+                arm=arm,
+                protocol=protocol,
+                topology=topology,
+                model=model,
                 runs=n,
                 success=rate,
                 success_se=math.sqrt(max(0.0, rate * (1 - rate)) / n),

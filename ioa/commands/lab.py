@@ -47,10 +47,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.lab import expand, load_experiment, run_experiment
+    from agents.lab import BadExperiment, expand, load_experiment, run_experiment
 
     experiment = load_experiment(args.experiment)
-    expand(experiment)  # a bad task or protocol fails here, before any folder is made
+    try:
+        expand(experiment)  # a bad task or protocol fails here, before any folder is made
+    except BadExperiment as exc:
+        raise BadExperiment(f"{args.experiment.name}: {exc.message}") from None
     out = args.out or Path("runs") / "lab" / experiment.name
     lab = run_experiment(experiment, out, LocalResources, jobs=args.jobs, fresh=args.fresh)
     return 0 if lab.result["finished"] == lab.result["cells"] else 1

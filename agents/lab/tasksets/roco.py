@@ -44,9 +44,7 @@ class RocoTasks(TaskSet):
 
     async def run(self, cell: Cell, ctx: CellContext) -> Outcome:
         env = make_env(cell.task, seed=cell.seed)
-        options = EpisodeOptions(
-            attempts=ctx.budgets.attempts, max_steps=ctx.budgets.max_steps
-        )
+        options = EpisodeOptions(attempts=ctx.budgets.attempts, max_steps=ctx.budgets.max_steps)
         record = await run_episode(env, self._planner(cell, ctx), options)
         tokens = record.prompt_tokens + record.completion_tokens
         solo = cell.arm != "model" or cell.protocol in SOLO_MODES

@@ -1,0 +1,210 @@
+"""`ioa lab` end to end: real hubs, worker processes, a tiny MiniCPM GGUF, a real run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agents.lab import expand, parse_experiment
+from ioa import cli
+from ioa.llm import write_tiny_gguf
+
+pytestmark = pytest.mark.llama
+
+ROOT = Path(__file__).resolve().parents[3]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_minicpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-minicpm.gguf", "minicpm")
+
+
+def experiment(model: Path, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "small",
+        "tasks": ["roco:sort", "goals:add"],
+        "protocols": ["central", "ioa"],
+        "topologies": ["complete", "chain"],
+        "models": [str(model)],
+        "baselines": ["oracle", "random"],
+        "seeds": 2,
+        "budgets": {"max_turns": 3, "max_steps": 1, "attempts": 1, "timeout": 120},
+    }
+    return data | changes
+
+
+def write(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def lab(*argv: str | Path) -> subprocess.Popen[str]:
+    """`ioa lab` as a user runs it, in its own process group (so a test can kill all of it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ioa.cli", "lab", *map(str, argv)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def result_line(stdout: str) -> dict[str, Any]:
+    lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
+    assert len(lines) == 1
+    assert stdout.rstrip().endswith(lines[0])
+    found: dict[str, Any] = json.loads(lines[0].removeprefix("RESULT "))
+    return found
+
+
+@pytest.mark.timeout(300)
+def test_a_small_experiment_runs_every_cell_in_parallel_workers_and_writes_its_outputs(
+    tiny_minicpm: Path, tmp_path: Path
+) -> None:
+    data = experiment(tiny_minicpm)
+    cells = expand(parse_experiment(data)).cells
+    out = tmp_path / "run"
+    process = lab(write(tmp_path / "small.yaml", data), "--out", out, "--jobs", "2")
+    stdout, stderr = process.communicate(timeout=280)
+    assert process.returncode == 0, stderr
+
+    result = result_line(stdout)
+    assert result["cells"] == result["finished"] == result["ran"] == len(cells) == 18
+    saved = json.loads((out / "results.json").read_text())
+    assert len(saved["cells"]) == len(cells)
+    rows = {(r["task"], r["arm"], r["protocol"], r["topology"]): r for r in result["rows"]}
+    # 2 seeds each: oracle and random per task, random per protocol × topology on the goals
+    assert {k for k in rows if k[1] != "model"} == {
+        ("roco:sort", "oracle", "—", "—"),
+        ("roco:sort", "random", "—", "—"),
+        ("goals:add", "oracle", "—", "—"),
+        ("goals:add", "random", "ioa", "complete"),
+        ("goals:add", "random", "ioa", "chain"),
+    }
+    assert rows[("goals:add", "oracle", "—", "—")]["success"] == 1.0
+    assert all(r["illegal"] == 0 for r in result["rows"])
+    model_rows = [r for r in saved["rows"] if r["arm"] == "model"]
+    assert {(r["task"], r["protocol"], r["topology"]) for r in model_rows} == {
+        ("sort", "central", "—"),
+        ("sort", "ioa", "—"),
+        ("add", "ioa", "complete"),
+        ("add", "ioa", "chain"),
+    }
+    assert all(r["tokens_coordination"] + r["tokens_work"] > 0 for r in model_rows)
+    assert "| roco:sort | oracle |" in (out / "results.md").read_text()
+    for chart in ("success_steps.png", "tokens.png"):
+        body = (out / chart).read_bytes()
+        assert body.startswith(PNG)
+        assert len(body) > 2000
+    for cell in cells:
+        assert (out / "transcripts" / f"{cell.id}.json").is_file()
+        assert (out / "transcripts" / f"{cell.id}.txt").read_text().strip()
+    assert (
+        "#  4 Lead  CONCLUSION: 17 + 25 = 42"
+        in (out / "transcripts" / "goals.add.oracle.na.na.none.s0.txt").read_text()
+    )
+
+
+@pytest.mark.timeout(300)
+def test_an_interrupted_experiment_resumes_without_redoing_its_finished_cells(
+    tiny_minicpm: Path, tmp_path: Path
+) -> None:
+    data = experiment(
+        tiny_minicpm,
+        tasks=["roco:sort"],
+        protocols=["ioa"],
+        topologies=["complete"],
+        baselines=[],
+        seeds=[0, 1, 2, 3, 4, 5],
+        budgets={"max_turns": 4, "max_steps": 2, "attempts": 1, "timeout": 120},
+    )
+    path = write(tmp_path / "resume.yaml", data)
+    out = tmp_path / "run"
+    cells_dir = out / "cells"
+    first = lab(path, "--out", out, "--jobs", "1")
+    deadline = time.monotonic() + 200
+    while len(list(cells_dir.glob("*.json"))) < 2:
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.communicate()
+    finished = {p.name: json.loads(p.read_text())["started"] for p in cells_dir.glob("*.json")}
+    assert 2 <= len(finished) < 6
+
+    second = lab(path, "--out", out, "--jobs", "1")
+    stdout, stderr = second.communicate(timeout=250)
+    assert second.returncode == 0, stderr
+    result = result_line(stdout)
+    assert (result["reused"], result["ran"]) == (len(finished), 6 - len(finished))
+    assert f"6 cells, {len(finished)} finished earlier" in stdout
+    for name, started in finished.items():
+        assert json.loads((cells_dir / name).read_text())["started"] == started
+    assert len(list(cells_dir.glob("*.json"))) == 6
+    assert not list(cells_dir.glob(".*.tmp"))
+
+    third = lab(path, "--out", out, "--fresh")
+    stdout, _ = third.communicate(timeout=250)
+    assert (result_line(stdout)["reused"], result_line(stdout)["ran"]) == (0, 6)
+
+
+@pytest.fixture
+def ioa_lab(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str]]:
+    def run(*argv: str | Path) -> tuple[int, str]:
+        code = cli.main(["lab", *map(str, argv)])
+        return code, capsys.readouterr().err
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"budgets": {"max_turns": 0}}, "budgets.max_turns"),
+        ({"budgets": {"turns": 3}}, "budgets.turns: unknown field"),
+        ({"topologies": ["ring"]}, "topologies: unknown topology 'ring'"),
+        ({"topologies": ["random[1.5, 2]"]}, "topologies: random edge probability 1.5"),
+        ({"tasks": ["roco:juggle"]}, "tasks: roco has no task 'juggle'"),
+        ({"tasks": ["chess"]}, "tasks: no task set 'chess'"),
+        ({"protocols": ["telepathy"]}, "protocols: 'telepathy' applies to none of the tasks"),
+        ({"baselines": ["human"]}, "baselines: unknown baseline 'human'"),
+        ({"seeds": [1, 1]}, "seeds"),
+        ({"name": "two words"}, "name"),
+    ],
+)
+def test_a_bad_field_is_one_line_that_names_it(
+    ioa_lab: Callable[..., tuple[int, str]],
+    tiny_minicpm: Path,
+    tmp_path: Path,
+    change: dict[str, Any],
+    named: str,
+) -> None:
+    path = write(tmp_path / "bad.yaml", experiment(tiny_minicpm, **change))
+    code, err = ioa_lab(path, "--out", tmp_path / "run")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith("ioa lab: bad.yaml: ")
+    assert named in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_file_that_is_not_yaml_says_where(
+    ioa_lab: Callable[..., tuple[int, str]], tmp_path: Path
+) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\ntasks: [roco\n")
+    code, err = ioa_lab(path)
+    assert code == 2
+    assert err.startswith("ioa lab: broken.yaml: not YAML at line")

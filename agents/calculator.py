@@ -8,6 +8,8 @@ import operator
 import re
 from collections.abc import Callable
 
+from agents.spans import Arguments, numbers_in
+
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -81,3 +83,15 @@ def calculate(text: str) -> str:
         shown = int(value) if float(value).is_integer() else round(value, 10)
         return f"{candidate.strip()} = {shown}"
     return "no arithmetic expression found in the task"
+
+
+OPERATORS = ["+", "-", "*", "/"]
+
+
+def calculator_arguments(goal: str) -> Arguments:
+    """Two numbers of the goal and an operator: "17 + 25" (unusable without two numbers)."""
+    numbers = numbers_in(goal)
+    operands = numbers if len(numbers) >= 2 else []
+    return Arguments(
+        {"a": operands, "op": OPERATORS, "b": operands}, "{a} {op} {b}", distinct=("a", "b")
+    )

@@ -1,15 +1,21 @@
-"""The default local crew: a few generalist agents and a calculator, sharing one local model.
+"""The default local crew: a few generalist agents and three tools, sharing one local model.
 
 `ioa run` and `ioa demo` start it when no hub is given, so a goal can be tried on a laptop with
-nothing but the bundled model.
+nothing but the bundled model. The tools (a calculator, a unit converter, a table look-up) are
+agents like the others, found by discovery through their cards' tags; the generalists' brain
+knows how to call them (`agents.tool_use`).
 """
 
 from __future__ import annotations
 
-from agents.calculator import calculate
+from agents.calculator import calculate, calculator_arguments
+from agents.choosing import Decoding
 from agents.llm_brain import LLMBrain
+from agents.lookup import look_up, lookup_arguments
 from agents.runtime import Agent, AgentOptions
-from agents.tool import ToolBrain, tool_card
+from agents.tool import Tool, ToolBrain
+from agents.units import SPOKEN, convert_units, unit_arguments
+from environments.toolgoals import CITIES, PRODUCTS, TOOL_OF_KIND, Kind
 from ioa.llm import Engine
 from protocols import AgentCard, ModelFacts, Skill
 
@@ -31,19 +37,51 @@ CREW = [
     ),
 ]
 
+TOOLS = [
+    Tool(
+        calculate,
+        calculator_arguments,
+        TOOL_OF_KIND[Kind.ARITHMETIC],
+        example=("take 4 away from 10", "10 - 4"),
+        tags=["math", "arithmetic", "calculate", "add", "sum", "plus", "subtract", "minus",
+              "multiply", "times", "divide", "divided", "split", "total", "many"],
+    ),  # fmt: skip
+    Tool(
+        convert_units,
+        unit_arguments,
+        TOOL_OF_KIND[Kind.UNITS],
+        example=("How many grams is 2 pounds?", "2 pounds to grams"),
+        tags=["convert", "conversion", "units", *sorted(set(SPOKEN.values()))][:32],
+    ),
+    Tool(
+        look_up,
+        lookup_arguments,
+        TOOL_OF_KIND[Kind.LOOKUP],
+        example=("How many people live in Aarhus?", "population of Aarhus"),
+        tags=["lookup", "table", "population", "country", "price", "cost", "city",
+              *CITIES, *PRODUCTS][:32],
+    ),  # fmt: skip
+]
+"""The crew's tools, with what discovery should match them by."""
+
 
 def crew(
     engine: Engine,
     hub_url: str,
     model: ModelFacts | None = None,
     options: AgentOptions | None = None,
+    *,
+    tools: bool = True,
+    decoding: Decoding | None = None,
 ) -> list[Agent]:
-    """The crew's agents (not started): the generalists on `engine`, plus the calculator."""
-    brain = LLMBrain(engine)
+    """The crew's agents (not started): the generalists on `engine`, plus the tools.
+
+    `tools=False` leaves the tool agents out (the no-tool baseline of `benchmarks/tool_goals`).
+    """
+    brain = LLMBrain(engine, tools=TOOLS if tools else (), decoding=decoding)
     agents = [
         Agent(c.model_copy(update={"model": model}), brain, hub_url, options=options) for c in CREW
     ]
-    agents.append(
-        Agent(tool_card(calculate, tags=["math", "arithmetic"]), ToolBrain(calculate), hub_url)
-    )
+    if tools:
+        agents.extend(Agent(t.card(), ToolBrain(t.fn), hub_url) for t in TOOLS)
     return agents

@@ -3,14 +3,23 @@
 The model never chooses a message type, an addressee or a task id that the protocol forbids:
 `protocols.moves.moves_schema` turns the agent's legal moves into the schema the engine decodes
 under. Free text is bounded, so even noise weights produce a legal move in bounded time.
+
+Given `tools`, the brain uses them when the goal needs them (`agents.tool_use`): finite choices
+(which tool, which arguments, which member) are made by `decoding` — the model's likelihood of
+each option ("score") or sampling under an enum grammar ("sample").
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from agents import prompts
 from agents.brain import Brain, Candidate, Job, Line, Turn
+from agents.choosing import Decoding, can_score, choose
+from agents.echo import strip_echoes, strip_invented_numbers
+from agents.tool import Tool
+from agents.tool_use import answer, plan_call, tool_tasks
 from ioa.llm import Engine
 from protocols.moves import moves_schema
 
@@ -54,19 +63,60 @@ class LLMBrain(Brain):
         text_max: int = 240,
         work_tokens: int = 160,
         temperature: float = 0.7,
+        tools: Iterable[Tool] = (),
+        decoding: Decoding | None = None,
     ) -> None:
         self.engine = engine
         self.text_max = text_max
         self.work_tokens = work_tokens
         self.temperature = temperature
+        self.tools = {tool.name: tool for tool in tools}
+        """Tools this brain knows how to call, by their agents' display name."""
+        self.decoding: Decoding = decoding or ("score" if can_score(engine) else "sample")
 
     async def move(self, turn: Turn) -> dict[str, Any]:
+        types = turn.legal.types
+        if "conclusion" in types:
+            return await self._conclusion(turn)
+        if self.tools and not tool_tasks(turn, self.tools):
+            call = await plan_call(self.engine, turn, self.tools, self.decoding)
+            if call is not None:
+                return call.move()
+        results = answer(turn)
+        if results and "conclude" in types and all(t.finished for t in turn.state.tasks):
+            return {"type": "conclude", "text": results[: self.text_max]}
+        move = await self._free_move(turn)
+        if isinstance(move.get("text"), str):
+            move["text"] = strip_echoes(move["text"]) or "(nothing to add)"
+        return move
+
+    async def _conclusion(self, turn: Turn) -> dict[str, Any]:
+        """The results of finished tasks first, then one sentence of the model's."""
+        results = answer(turn)
+        messages = [
+            {"role": "system", "content": prompts.SYSTEM.format(name=turn.name, role=turn.role)},
+            {
+                "role": "user",
+                "content": prompts.CONCLUSION.format(goal=turn.goal, results=results or "none"),
+            },
+        ]
+        schema = {"type": "string", "maxLength": self.text_max}
+        said = ""
+        try:
+            said, _ = await self.engine.structured(
+                messages, agent=turn.me, schema=schema, temperature=self.temperature
+            )
+        except Exception:  # the results alone still answer the goal
+            said = ""
+        said = strip_invented_numbers(strip_echoes(str(said)), f"{turn.goal} {results}")
+        text = f"Answer: {results}. {said}" if results else said
+        return {"type": "conclusion", "text": text[:1000] or "No answer was found."}
+
+    async def _free_move(self, turn: Turn) -> dict[str, Any]:
         if turn.legal.at_turn_limit:
-            advice = prompts.ADVICE_LAST
-        elif "conclusion" in turn.legal.types:
-            advice = prompts.ADVICE_CONCLUDE
+            situation = prompts.SITUATION_LAST
         else:
-            advice = prompts.ADVICE_DEFAULT
+            situation = prompts.SITUATION_DEFAULT
         team = ", ".join(f"{name} ({mid})" for mid, name in turn.names.items())
         user = prompts.TURN.format(
             goal=turn.goal,
@@ -75,7 +125,7 @@ class LLMBrain(Brain):
             transcript=_lines(turn.transcript),
             turn=turn.state.turns + 1,
             max_turns=turn.state.limits.max_turns,
-            advice=advice,
+            situation=situation,
             types=", ".join(turn.legal.types),
         )
         messages = [
@@ -139,6 +189,8 @@ class LLMBrain(Brain):
     ) -> list[str] | None:
         if not candidates:
             return [] if forced else None
+        if self.decoding == "score" and can_score(self.engine):
+            return await self._pick_scored(goal, candidates, max_members)
         schema = {
             "type": "object",
             "properties": {
@@ -166,3 +218,21 @@ class LLMBrain(Brain):
         ]
         answer, _ = await self.engine.structured(messages, agent="team-formation", schema=schema)
         return list(dict.fromkeys(answer["members"]))
+
+    async def _pick_scored(
+        self, goal: str, candidates: list[Candidate], max_members: int
+    ) -> list[str]:
+        """The member the model finds likeliest for the goal, then discovery's next best."""
+        options = [
+            prompts.MEMBER_OPTION.format(name=c.name, does=c.description[:100].rstrip("."))
+            for c in candidates
+        ]
+        if len(set(options)) < len(options):  # two cards alike: the ids tell them apart
+            options = [f"{o} ({c.id})" for o, c in zip(options, candidates, strict=True)]
+        messages = [{"role": "user", "content": prompts.PICK_ONE.format(goal=goal)}]
+        index = await choose(
+            self.engine, messages, options, agent="team-formation", decoding="score"
+        )
+        best = candidates[index].id
+        rest = [c.id for c in candidates if c.id != best]
+        return [best, *rest][:max_members]

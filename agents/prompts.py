@@ -2,6 +2,9 @@
 
 They are short on purpose: on a 2-core machine every prompt token costs prefill time, and the
 structure of each answer comes from the grammar, not from instructions the model may ignore.
+They hold no sentence worth copying: a small model repeats what it reads, so the turn's
+situation is given as terse facts, and any instruction words that still come back in a reply
+are cut out (`agents.echo`).
 """
 
 from __future__ import annotations
@@ -16,21 +19,18 @@ TURN = (
     "Team: {team}\n"
     "{tasks}"
     "Recent messages:\n{transcript}\n\n"
-    "It is your turn ({turn} of {max_turns}). {advice}"
-    "Reply with one JSON move. Allowed move types: {types}."
+    "Turn {turn}/{max_turns}{situation}. Moves: {types}."
 )
 
-ADVICE_LAST = "This is the last turn: conclude. "
-ADVICE_CONCLUDE = "You concluded: now write the team's final answer to the goal. "
-ADVICE_DEFAULT = (
-    "Discuss briefly, hand a task to the member best suited for it, or conclude when the goal "
-    "is met. "
-)
+SITUATION_LAST = " (last)"
+SITUATION_DEFAULT = ""
 
 NO_MESSAGES = "(none yet)"
 NO_TASKS = ""
 TASK_BOARD = "Tasks:\n{lines}\n"
 TASK_LINE = "- {id} [{status}] {title} → {assignees}{result}"
+
+CONCLUSION = "Goal: {goal}\nResults: {results}\n\nAnswer the goal in one short sentence."
 
 WORK = (
     "Goal of your team: {goal}\n"
@@ -54,4 +54,16 @@ PICK = (
     "Goal: {goal}\n"
     "Candidates:\n{candidates}\n\n"
     "Choose at most {max_members} member(s) whose skills fit the goal. Prefer a small team."
+)
+
+PICK_ONE = "Goal: {goal}\nWho on the team should work on it?"
+MEMBER_OPTION = "{name}, who {does}"
+
+TOOL_CHOICE = "Tools:\n{tools}\n- none: no tool is needed\n\nGoal: {goal}\nTool:"
+TOOL_LINE = "- {name}: {does}"
+NO_TOOL = "none"
+TOOL_ARGUMENTS = (
+    "Write the {tool} task for a goal.\n"
+    "Goal: {example_goal}\nTask: {example_call}\n"
+    "Goal: {goal}\nTask:"
 )

@@ -19,8 +19,11 @@ TYPE_LABELS = {
 }
 
 
-def describe(envelope: dict[str, Any], names: dict[str, str], width: int = 100) -> str:
-    """One envelope as `#seq Sender → Addressees  action: text` (wrapped)."""
+def describe(
+    envelope: dict[str, Any], names: dict[str, str], width: int = 100, *, show_type: bool = False
+) -> str:
+    """One envelope as `#seq Sender → Addressees  action: text` (wrapped); with `show_type`,
+    the wire type follows the action, as in `assigns (waits) [sync_task_assign]`."""
     payload = envelope["payload"]
     kind = payload["type"]
     sender = names.get(envelope["sender"], envelope["sender"])
@@ -38,6 +41,9 @@ def describe(envelope: dict[str, Any], names: dict[str, str], width: int = 100) 
         text = ", ".join(payload.get("task_ids", []))
     elif kind == "timeout":
         text = f"{payload.get('kind')} {payload.get('agent') or payload.get('task_id') or ''}"
-    head = f"#{envelope.get('seq', '?'):>3} {sender}{arrow}  {TYPE_LABELS.get(kind, kind)}: "
+    label = TYPE_LABELS.get(kind, kind)
+    if show_type and label != kind:
+        label = f"{label} [{kind}]"
+    head = f"#{envelope.get('seq', '?'):>3} {sender}{arrow}  {label}: "
     body = " ".join(text.split())
     return textwrap.fill(head + body, width=width, subsequent_indent=" " * 6)

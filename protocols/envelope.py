@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+import protocols.acts  # noqa: F401  (registers the structured speech acts in the union)
 from protocols.messages import ID_PATTERN, Payload
 
 PROTOCOL_VERSION: Final = "1"

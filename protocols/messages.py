@@ -109,6 +109,9 @@ class Conclude(Payload):
 
     type: Literal["conclude"] = "conclude"
     text: str = Field(default="", max_length=TEXT_MAX)
+    proposal_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    """The plan the group concludes with, if any: an existing proposal (one whose latest check
+    passed, when the group has a checker)."""
 
 
 class Conclusion(Payload):
@@ -121,6 +124,9 @@ class Conclusion(Payload):
 
     type: Literal["conclusion"] = "conclusion"
     text: str = Field(max_length=TEXT_MAX)
+    proposal_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    """The plan the conversation ends with, if any (see `Conclude.proposal_id`); under voting,
+    the winner, absent when the vote reached no decision."""
 
 
 class Timeout(Payload):

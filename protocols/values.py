@@ -28,3 +28,31 @@ def _finite(value: Any) -> Any:
 
 FiniteJson = Annotated[dict[str, Any], AfterValidator(_finite)]
 """A JSON object whose numbers are all finite."""
+
+CONTENT_DEPTH_MAX = 12
+"""Nesting a plan's `content` may have: enough for robots → steps → arguments, not for abuse."""
+CONTENT_NODES_MAX = 2000
+"""Values (objects, arrays, scalars) a plan's `content` may hold in all."""
+
+
+def _bounded(value: Any) -> Any:
+    """Refuse content nested deeper than `CONTENT_DEPTH_MAX` or larger than `CONTENT_NODES_MAX`,
+    whose validation (and whose replay on every replica) would cost without bound."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if depth > CONTENT_DEPTH_MAX:
+            raise ValueError(f"content is nested deeper than {CONTENT_DEPTH_MAX} levels")
+        if nodes > CONTENT_NODES_MAX:
+            raise ValueError(f"content holds more than {CONTENT_NODES_MAX} values")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return value
+
+
+BoundedJson = Annotated[dict[str, Any], AfterValidator(_finite), AfterValidator(_bounded)]
+"""A JSON object with finite numbers, bounded depth and size: a plan's `content`."""

@@ -30,7 +30,7 @@ from environments.rocobench import TASKS, make_env
 from ioa.llm import Engine
 from protocols import ModelFacts
 
-DEFAULT_MODES = ("central", "dialog", "ioa")
+DEFAULT_MODES = ("central", "dialog", "ioa", "dialectic", "oracle", "random")
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,11 @@ def _write(
                     "steps": None if s.steps is None else round(s.steps, 2),
                     "replans": round(s.replans, 3),
                     "unparseable": s.unparseable,
+                    "no_plan": s.no_plan,
+                    "env_rejects": round(s.rejected, 2),
+                    "checks": round(s.checks, 2),
+                    "seconds": round(s.seconds, 1),
+                    "model_seconds": round(s.model_seconds, 1),
                 }
                 for s in summaries
                 if s.task == t

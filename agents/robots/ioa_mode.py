@@ -1,15 +1,17 @@
-"""IoA mode: every robot is a hub agent; each plan attempt is one "ioa" group conversation.
+"""IoA mode: every robot is a hub agent; each plan attempt is one group conversation, checked.
 
-The robots (`agents.runtime.Agent` with a `RobotBrain`) join one group per attempt, talk under
-the conversation protocol the hub enforces (the model picks who speaks next, as in IoA), and the
-robot that concludes sends the EXECUTE plan as the conclusion. The runner checks that plan in the
-environment; on failure the next attempt opens a new group whose goal carries the feedback.
+The robots (`agents.runtime.Agent` with a `RobotBrain`) and an environment checker (`EnvChecker`,
+model-free) join one group per attempt. Under the hub's `ioa` protocol with meta `checker`, the
+robots propose joint plans, the checker answers each with the environment's verdict, the robots
+object (with its reasons) or accept, and the conclusion can only carry a plan that passed: the
+hub refuses anything else. Under `dialectic` (the dialectic mode), the same team runs RoCo's
+PROCEED/EXECUTE round robin through the hub, EXECUTE ending the talk only once its check passed.
+The runner executes the concluded plan in the environment, which therefore never sees a plan the
+check would reject (unless the talk ran out of turns first: then there is no plan).
 
-One group per attempt, not per episode: in the hub's protocol a conclusion is terminal and
-carries exactly one answer, so one group is one EXECUTE. This matches IoA's own RoCoBench setup
-for Cabinet and Rope (a new group chat every step); what IoA kept across steps for the other
-tasks, the executed plans and chats of earlier rounds, travels here in the next group's goal
-(history on), so each group's transcript on the hub stands alone and can be replayed.
+One group per attempt, not per episode: a conclusion is terminal. What IoA kept across steps
+(earlier rounds, feedback) travels in the next group's goal, so each transcript on the hub stands
+alone and can be replayed.
 """
 
 from __future__ import annotations
@@ -19,19 +21,23 @@ import contextlib
 from typing import Any
 
 from agents.robots import prompts
-from agents.robots.brain import RobotBrain
-from agents.robots.dialog import MAX_CALLS, TEXT_MAX
+from agents.robots.brain import RobotBrain, summary
+from agents.robots.checker import CHECKER_NAME, EnvChecker
+from agents.robots.chooser import Decoding
 from agents.robots.errors import RobotTeamError
 from agents.robots.planner import PlanContext, Planner, Proposal, Said, memory_text
 from agents.robots.record import Emit, Event
 from agents.runtime import Agent
 from environments.rocobench import RocoEnv
 from environments.rocobench.robots import MODEL_DESCRIPTIONS
-from ioa.llm import DEFAULT_TEMPERATURE, Engine
+from ioa.llm import Engine
 from protocols import HUB_SENDER, AgentCard, Envelope, ModelFacts, Skill
 
 GROUP_TIMEOUT = 1800.0
 """Seconds one group may take before the attempt is given up (a guard, not a rule)."""
+IOA_TURNS = 24
+"""Turns per group: three robots need about 3 proposals + 3 checks + 2 acceptances + conclude."""
+ACTION_TEXT_MAX = 400
 
 
 class IoAPlanner(Planner):
@@ -43,34 +49,49 @@ class IoAPlanner(Planner):
         engine: Engine,
         hub_url: str,
         *,
-        max_turns: int = MAX_CALLS,
-        text_max: int = TEXT_MAX,
-        temperature: float = DEFAULT_TEMPERATURE,
+        protocol: str = "ioa",
+        max_turns: int = IOA_TURNS,
+        decoding: Decoding = "score",
         model: ModelFacts | None = None,
         group_timeout: float = GROUP_TIMEOUT,
     ) -> None:
         self.engine = engine
         self.hub_url = hub_url
+        self.protocol = protocol
+        self.mode = "dialectic" if protocol == "dialectic" else "ioa"  # type: ignore[misc]
         self.max_turns = max_turns
-        self.text_max = text_max
-        self.temperature = temperature
+        self.decoding = decoding
         self.model = model
         self.group_timeout = group_timeout
         self.groups: list[str] = []
         """Every group opened, in order (their transcripts stay on the hub)."""
+        self.checker: EnvChecker | None = None
         self._agents: dict[str, Agent] = {}
+        self._checker_id = ""
         self._names: dict[str, str] = {}
         self._stack: contextlib.AsyncExitStack | None = None
 
     async def begin(self, env: RocoEnv) -> None:
         self._stack = contextlib.AsyncExitStack()
         for robot in env.robots:
-            brain = RobotBrain(
-                self.engine, env, robot, text_max=self.text_max, temperature=self.temperature
-            )
+            brain = RobotBrain(self.engine, env, robot, decoding=self.decoding)
             agent = Agent(self._card(env, robot), brain, self.hub_url)
             self._agents[robot] = await self._stack.enter_async_context(agent)
             self._names[agent.id] = robot
+        self.checker = EnvChecker(env)
+        card = AgentCard(
+            name=CHECKER_NAME,
+            description=prompts.CHECKER_ROLE.format(task=env.name),
+            skills=[Skill(name=f"check {env.name}", tags=["checker", env.name])],
+        )
+        checker = await self._stack.enter_async_context(Agent(card, self.checker, self.hub_url))
+        self._checker_id = checker.id
+        self._names[checker.id] = CHECKER_NAME
+
+    def checks(self) -> tuple[int, int]:
+        if self.checker is None:
+            return (0, 0)
+        return (self.checker.checks, self.checker.failed)
 
     async def end(self) -> None:
         if self._stack is not None:
@@ -86,13 +107,16 @@ class IoAPlanner(Planner):
         lead, *others = (self._agents[r] for r in env.robots)
         goal = ioa_goal(ctx)
         meta = {
+            "protocol": self.protocol,
+            "checker": self._checker_id,
+            "content_schema": content_schema(env),
             "max_turns": self.max_turns,
             "task": env.name,
             "step": ctx.step,
             "attempt": ctx.attempt,
-            "feedback": ctx.feedback[-1] if ctx.feedback else "",
         }
-        group = await lead.launch(goal, roster=[a.id for a in others], meta=meta)
+        roster = [a.id for a in others] + [self._checker_id]
+        group = await lead.launch(goal, roster=roster, meta=meta)
         self.groups.append(group)
         emit(Event("say", ctx.step, ctx.attempt, "hub", goal, {"type": "goal", "group": group}))
         chat = await self._follow(lead, group, ctx, emit)
@@ -100,8 +124,9 @@ class IoAPlanner(Planner):
         plan = ending.plan if ending is not None else None
         reason = "" if plan else f"no conclusion within {self.group_timeout:.0f} s"
         if ending is not None and ending.plan is None:
-            reason = ending.text  # the hub ended the group, and its conclusion says why
-        return Proposal(plan, tuple(chat), sum(s.kind != "conclusion" for s in chat), reason)
+            reason = ending.text
+        calls = sum(s.kind not in ("conclusion", "check_result") for s in chat)
+        return Proposal(plan, tuple(chat), calls, reason)
 
     async def _follow(self, lead: Agent, group: str, ctx: PlanContext, emit: Emit) -> list[Said]:
         """The group's messages as the lead receives them, until its conclusion."""
@@ -128,14 +153,32 @@ class IoAPlanner(Planner):
         return chat
 
     def _said(self, envelope: Envelope) -> Said | None:
-        robot = self._names.get(envelope.sender, envelope.sender)
-        text = str(getattr(envelope.payload, "text", ""))
-        if envelope.type == "conclusion" and envelope.sender == HUB_SENDER:
-            return Said(robot, "conclusion", text)  # the members ran out: a reason, not a plan
-        if envelope.type == "conclusion":
-            return Said(robot, "conclusion", "", text)
-        if envelope.type in ("discussion", "conclude", "timeout"):
-            return Said(robot, envelope.type, text)
+        who = self._names.get(envelope.sender, envelope.sender)
+        payload = envelope.payload
+        kind = envelope.type
+        if kind == "conclusion":
+            text = str(getattr(payload, "text", ""))
+            if envelope.sender == HUB_SENDER or not text.startswith("EXECUTE"):
+                return Said(who, "conclusion", text)  # no checked plan: a reason, not a plan
+            return Said(who, "conclusion", "", text)
+        if kind in ("proposal", "execute"):
+            content = getattr(payload, "content", {}) or {}
+            bare = {r: str(v).split(" PATH ", 1)[0] for r, v in content.items()}
+            pid = getattr(payload, "proposal_id", "")
+            return Said(who, kind, f"[{pid}] {summary(bare)}")
+        if kind == "check_result":
+            pid = getattr(payload, "proposal_id", "")
+            if getattr(payload, "passed", False):
+                return Said(who, kind, f"[{pid}] passed")
+            reasons = "; ".join(getattr(payload, "reasons", []) or ["not checked"])
+            return Said(who, kind, f"[{pid}] failed: {reasons}")
+        if kind == "objection":
+            pid = getattr(payload, "proposal_id", "")
+            return Said(who, kind, f"[{pid}] {getattr(payload, 'reason', '')}")
+        if kind == "acceptance":
+            return Said(who, kind, f"[{getattr(payload, 'proposal_id', '')}]")
+        if kind in ("conclude", "proceed", "discussion", "timeout"):
+            return Said(who, kind, str(getattr(payload, "text", "")))
         return None
 
     def _card(self, env: RocoEnv, robot: str) -> AgentCard:
@@ -146,6 +189,17 @@ class IoAPlanner(Planner):
             skills=[Skill(name=f"robot {env.name}", tags=["robot", env.name])],
             model=self.model,
         )
+
+
+def content_schema(env: RocoEnv) -> dict[str, Any]:
+    """A plan's content in the group: one action text (with its path, in path mode) per robot."""
+    action = {"type": "string", "minLength": 1, "maxLength": ACTION_TEXT_MAX}
+    return {
+        "type": "object",
+        "properties": {r: action for r in env.robots},
+        "required": list(env.robots),
+        "additionalProperties": False,
+    }
 
 
 def ioa_goal(ctx: PlanContext) -> str:

@@ -26,10 +26,17 @@ class Summary:
     """Mean steps of the successful runs; None when none succeeded."""
     replans: float
     unparseable: int
+    no_plan: int
+    rejected: float
+    """Plans the environment rejected per run (wasted environment attempts)."""
+    checks: float
+    """Plans checked inside the conversation per run."""
     calls: float
     prompt_tokens: float
     completion_tokens: float
+    scored_tokens: float
     seconds: float
+    model_seconds: float
     capped: int
     """Runs stopped by a step cap below the task's budget."""
 
@@ -58,9 +65,14 @@ def summarize(records: Sequence[EpisodeRecord]) -> Summary:
         steps=sum(r.steps for r in wins) / len(wins) if wins else None,
         replans=sum(attempts) / len(attempts) if attempts else 0.0,
         unparseable=sum(r.unparseable for r in records),
+        no_plan=sum(r.no_plan for r in records),
+        rejected=sum(r.rejected for r in records) / n,
+        checks=sum(r.checks for r in records) / n,
         calls=sum(r.calls for r in records) / n,
         prompt_tokens=sum(r.prompt_tokens for r in records) / n,
         completion_tokens=sum(r.completion_tokens for r in records) / n,
+        scored_tokens=sum(r.scored_tokens for r in records) / n,
         seconds=sum(r.seconds for r in records) / n,
+        model_seconds=sum(r.model_seconds for r in records) / n,
         capped=sum(r.capped for r in records),
     )

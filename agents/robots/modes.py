@@ -5,15 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.robots.central import CentralPlanner
+from agents.robots.chooser import DECODINGS, Decoding
 from agents.robots.dialog import MAX_CALLS, TEXT_MAX, DialogPlanner
 from agents.robots.errors import BadOptions, UnknownMode
-from agents.robots.ioa_mode import IoAPlanner
+from agents.robots.ioa_mode import IOA_TURNS, IoAPlanner
 from agents.robots.planner import OraclePlanner, Planner
+from agents.robots.random_mode import RandomPlanner
 from ioa.llm import Engine
 from protocols import ModelFacts
 
-MODES = ("central", "dialog", "ioa", "oracle")
-"""Central Plan, RoCo Dialog, IoA (robots as hub agents), the scripted oracle."""
+MODES = ("central", "dialog", "ioa", "dialectic", "oracle", "random")
+"""Central Plan, RoCo Dialog, IoA (robots as hub agents negotiating checked plans), RoCo's
+dialectic through the hub, the scripted oracle, the random-legal baseline."""
+MODEL_FREE = frozenset({"oracle", "random"})
+HUB_MODES = frozenset({"ioa", "dialectic"})
 
 
 @dataclass(frozen=True)
@@ -24,10 +29,20 @@ class ModeSettings:
     """Longest utterance in characters."""
     temperature: float = 0.0
     """RoCo ran its models at temperature 0."""
+    hub_turns: int = IOA_TURNS
+    """IoA and dialectic: turns per group (checks included)."""
+    decoding: Decoding = "score"
+    """IoA and dialectic: how a robot picks its action among its legal ones."""
+    seed: int = 0
+    """The random-legal baseline's seed (beside the scene's)."""
 
     def __post_init__(self) -> None:
-        if self.max_calls < 1 or self.text_max < 1 or self.temperature < 0:
-            raise BadOptions("max_calls and text_max must be positive, temperature not negative")
+        if min(self.max_calls, self.text_max, self.hub_turns) < 1 or self.temperature < 0:
+            raise BadOptions(
+                "max_calls, text_max and hub_turns must be positive, temperature not negative"
+            )
+        if self.decoding not in DECODINGS:
+            raise BadOptions(f"decoding must be one of {', '.join(DECODINGS)}")
 
 
 def make_planner(
@@ -44,6 +59,8 @@ def make_planner(
         raise UnknownMode(f"no mode {mode!r}; the modes are {', '.join(MODES)}")
     if mode == "oracle":
         return OraclePlanner()
+    if mode == "random":
+        return RandomPlanner(settings.seed)
     if engine is None:
         raise BadOptions(f"mode {mode} needs a model engine")
     if mode == "central":
@@ -56,12 +73,12 @@ def make_planner(
             temperature=settings.temperature,
         )
     if hub_url is None:
-        raise BadOptions("the IoA mode needs a hub (hub_url)")
+        raise BadOptions(f"the {mode} mode needs a hub (hub_url)")
     return IoAPlanner(
         engine,
         hub_url,
-        max_turns=settings.max_calls,
-        text_max=settings.text_max,
-        temperature=settings.temperature,
+        protocol=mode,
+        max_turns=settings.hub_turns,
+        decoding=settings.decoding,
         model=model,
     )

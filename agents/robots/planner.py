@@ -89,6 +89,10 @@ class Planner(ABC):
         """Release what `begin` acquired."""
         return None
 
+    def checks(self) -> tuple[int, int]:
+        """Plans checked inside the conversation in this episode, and how many failed."""
+        return (0, 0)
+
     @abstractmethod
     async def propose(self, ctx: PlanContext, emit: Emit) -> Proposal: ...
 

@@ -66,3 +66,20 @@ IOA_ADVICE_CONCLUDE = "Discuss, or conclude once you agree (then you write the p
 IOA_ADVICE_LAST = "The talk is over: conclude now, then write the plan. "
 IOA_ADVICE_PLAN = "You concluded: write the team's plan now, one action per robot. " + JSON_NOTE
 IOA_ROLE = "RoCo robot {robot} ({model}) in the {task} task"
+
+# ---- choosing an action (IoA and dialectic modes) -----------------------------------------------
+
+CHOOSE_SYSTEM = "{observation}\n\n{options}"
+CHOOSE_MINE = "You are {robot}. Answer with your next action only."
+CHOOSE_OTHER = "Answer with the next action of {robot} only."
+PROPOSE_TEXT = "Proposal:"
+AMEND_TEXT = "{robot} would rather {action}:"
+ACCEPT_TEXT = "Agreed: {plan}"
+EXECUTE_TEXT = "EXECUTE {plan}"
+HEARD_TEXT = "The check failed ({reasons})."
+CONCLUDE_TEXT = "Everyone agreed on a checked plan."
+CONCLUDE_NONE = "No plan passed the check in time."
+NO_CHECKED_PLAN = "(no plan: no proposal passed the check)"
+UNCHECKED = "the plan was not checked"
+LAST_PLAN = "Last plan: {plan} ({verdict})."
+CHECKER_ROLE = "Environment checker of the {task} task: checks every proposed plan (model-free)"

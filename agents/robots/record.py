@@ -52,13 +52,24 @@ class EpisodeRecord:
     attempts: list[int] = field(default_factory=list)
     """Plans tried at each step (RoCo's "re-plans": 1 when the first plan passed)."""
     unparseable: int = 0
-    """Proposals that were not a parseable plan (0 by construction under grammars)."""
+    """Plans given as text that did not parse (0 by construction under grammars)."""
+    no_plan: int = 0
+    """Attempts that ended without a plan (a talk that ran out of turns, a failed decode)."""
+    rejected: int = 0
+    """Parsed plans the environment rejected: wasted environment attempts."""
+    checks: int = 0
+    """Plans checked inside the conversation (IoA, dialectic), before any environment attempt."""
+    checks_failed: int = 0
     capped: bool = False
     """Stopped by a step cap below the task's own budget."""
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    scored_tokens: int = 0
+    """Option tokens evaluated by likelihood scoring."""
     seconds: float = 0.0
+    model_seconds: float = 0.0
+    """Of `seconds`, time inside the model (the rest: hub, protocol, environment, Python)."""
     events: list[Event] = field(default_factory=list)
 
     @property

@@ -20,10 +20,15 @@ HEADERS = (
     "steps (successful)",
     "plans/step",
     "unparseable",
+    "no plan",
+    "env rejects/run",
+    "checks/run",
     "calls/run",
     "prompt tok/run",
-    "completion tok/run",
+    "gen tok/run",
+    "scored tok/run",
     "wall s/run",
+    "model s/run",
 )
 
 
@@ -40,10 +45,15 @@ def rows(summaries: Sequence[Summary]) -> list[tuple[str, ...]]:
                 "—" if s.steps is None else f"{s.steps:.1f}",
                 f"{s.replans:.2f}",
                 str(s.unparseable),
+                str(s.no_plan),
+                f"{s.rejected:.1f}",
+                f"{s.checks:.1f}",
                 f"{s.calls:.0f}",
                 f"{s.prompt_tokens:.0f}",
                 f"{s.completion_tokens:.0f}",
+                f"{s.scored_tokens:.0f}",
                 f"{s.seconds:.0f}",
+                f"{s.model_seconds:.0f}",
             )
         )
     return out

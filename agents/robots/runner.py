@@ -86,6 +86,9 @@ async def run_episode(
     record.calls = after.calls - before.calls
     record.prompt_tokens = after.prompt_tokens - before.prompt_tokens
     record.completion_tokens = after.completion_tokens - before.completion_tokens
+    record.scored_tokens = after.scored_tokens - before.scored_tokens
+    record.model_seconds = after.seconds - before.seconds
+    record.checks, record.checks_failed = planner.checks()
     record.seconds = time.perf_counter() - started
     say(
         Event(
@@ -126,8 +129,12 @@ async def _play_step(
         chat = proposal.chat
         result = _try(env, proposal)
         parsed = proposal.plan is not None and result is not None and result.error is None
-        if not parsed:
+        if proposal.plan is None:
+            record.no_plan += 1
+        elif not parsed:
             record.unparseable += 1
+        elif result is not None and not result.executed:
+            record.rejected += 1
         text = result.feedback if result is not None else _no_plan(proposal)
         executed = result is not None and result.executed
         say(

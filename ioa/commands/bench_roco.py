@@ -28,11 +28,22 @@ __all__ = ["DEFAULTS", "MODES", "TASKS", "register", "run"]
 
 TASKS = ("sort", "cabinet", "sweep", "pack", "rope", "sandwich")
 """`environments.rocobench.TASKS`, by name."""
-MODES = ("central", "dialog", "ioa", "oracle")
+MODES = ("central", "dialog", "ioa", "dialectic", "oracle", "random")
 """`agents.robots.MODES`."""
-DEFAULT_MODES = ("central", "dialog", "ioa")
+DEFAULT_MODES = ("central", "dialog", "ioa", "dialectic", "oracle", "random")
 """`agents.robots.bench.DEFAULT_MODES`."""
-DEFAULTS = {"attempts": 5, "max_calls": 10, "text_max": 160, "temperature": 0.0}
+MODEL_FREE = ("oracle", "random")
+HUB_MODES = ("ioa", "dialectic")
+DECODINGS = ("score", "grammar")
+"""`agents.robots.chooser.DECODINGS`."""
+DEFAULTS = {
+    "attempts": 5,
+    "max_calls": 10,
+    "text_max": 160,
+    "temperature": 0.0,
+    "hub_turns": 24,
+    "decoding": "score",
+}
 """`agents.robots.runner.DEFAULT_ATTEMPTS` and `agents.robots.ModeSettings`' defaults."""
 
 
@@ -40,9 +51,9 @@ def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser = suites.add_parser(
         "roco",
         help="robot teams on six symbolic RoCoBench-style tasks",
-        description="Run Central Plan, RoCo Dialog and IoA (robots as hub agents) on the "
-        "symbolic RoCoBench-style tasks with a local model; `oracle` adds the scripted solvers "
-        "as a sanity row.",
+        description="Run Central Plan, RoCo Dialog, IoA (robots negotiating checked plans as hub "
+        "agents) and RoCo's dialectic through the hub on the symbolic RoCoBench-style tasks "
+        "with a local model, beside the scripted oracle and the random-legal baseline.",
     )
     parser.add_argument(
         "--tasks", nargs="+", choices=TASKS, default=list(TASKS), help="tasks to run (default: all)"
@@ -63,7 +74,15 @@ def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     parser.add_argument(
         "--max-calls", type=at_least(1), default=DEFAULTS["max_calls"],
-        help="dialog calls per round / IoA turns per group",
+        help="dialog calls per round",
+    )  # fmt: skip
+    parser.add_argument(
+        "--hub-turns", type=at_least(1), default=DEFAULTS["hub_turns"],
+        help="IoA / dialectic turns per group, checks included",
+    )  # fmt: skip
+    parser.add_argument(
+        "--decoding", choices=DECODINGS, default=DEFAULTS["decoding"],
+        help="IoA / dialectic: choose actions by likelihood scoring or grammar sampling",
     )  # fmt: skip
     parser.add_argument("--max-steps", type=at_least(1), help="cap below the tasks' step budgets")
     parser.add_argument("--no-history", action="store_true", help="RoCo's w/o-history ablation")
@@ -95,7 +114,12 @@ def run(args: argparse.Namespace) -> int:
             attempts=args.attempts, history=not args.no_history, max_steps=args.max_steps
         ),
         settings=ModeSettings(
-            max_calls=args.max_calls, text_max=args.text_max, temperature=args.temperature
+            max_calls=args.max_calls,
+            text_max=args.text_max,
+            temperature=args.temperature,
+            hub_turns=args.hub_turns,
+            decoding=args.decoding,
+            seed=args.seed,
         ),
         **({"out": args.out} if args.out else {}),
     )
@@ -113,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
 async def _resources(
     modes: tuple[str, ...], model: str | None, threads: int | None, out: Path
 ) -> AsyncIterator[tuple[Engine | None, str | None, BenchModel]]:
-    """The engine (unless only the oracle runs) and a hub (when the IoA mode runs)."""
+    """The engine (unless only model-free modes run) and a hub (for the hub modes)."""
     from agents.robots.bench import ORACLE_ONLY, BenchModel
     from ioa.commands.local_hub import local_hub
     from ioa.llm import inspect_gguf, load_engine
@@ -122,7 +146,7 @@ async def _resources(
     async with contextlib.AsyncExitStack() as stack:
         engine: Any = None
         facts = ORACLE_ONLY
-        if any(m != "oracle" for m in modes):
+        if any(m not in MODEL_FREE for m in modes):
             print("loading the model…", file=sys.stderr, flush=True)
             engine = await stack.enter_async_context(await load_engine(model, n_threads=threads))
             found = inspect_gguf(engine.path)
@@ -132,6 +156,6 @@ async def _resources(
                 ModelFacts(name=name, arch=found.arch, quant=found.quant),
             )
         hub_url = None
-        if "ioa" in modes:
+        if any(m in HUB_MODES for m in modes):
             hub_url = await stack.enter_async_context(local_hub(out / "hub.db"))
         yield engine, hub_url, facts

@@ -2,9 +2,11 @@
 
 A hub starts on a free loopback port; each robot of a symbolic RoCoBench-style task joins it as
 an agent thinking with the local model (the bundled SmolLM2 unless `--model` or IOA_MODEL names a
-MiniCPM GGUF); for each round the robots talk in a group under the hub's protocol and conclude
-with an EXECUTE plan, which the environment checks and executes. The transcript prints as it
-happens, then the outcome.
+MiniCPM GGUF), beside a model-free environment checker. For each round the robots negotiate in a
+group under the hub's protocol: proposals of joint plans (each robot's action chosen among its
+legal actions by the model), the checker's verdicts, objections with its reasons, acceptances,
+and a conclusion naming a checked plan, which the environment executes. By default the task's
+whole step budget is played (the episode stops when solved). The talk prints as it happens.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from ioa.commands.bench_roco import TASKS
 __all__ = ["register", "run"]
 
 DEFAULT_TASK = "sort"
-DEFAULT_TURNS = 4
-DEFAULT_ATTEMPTS = 2
-DEFAULT_STEPS = 2
+DEFAULT_TURNS = 24
+DEFAULT_ATTEMPTS = 3
+DEFAULT_STEPS = 0
 DEFAULT_TIMEOUT = 1800.0
+MODES = ("ioa", "dialectic")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,8 +50,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "anything else, 2 threads run 7-10x slower; on an idle one, 2 are about 1.5x faster)",
     )
     parser.add_argument(
-        "--max-turns", type=at_least(1), default=DEFAULT_TURNS, help="turns per group conversation"
+        "--mode", choices=MODES, default="ioa", help="group protocol: ioa (default) or dialectic"
     )
+    parser.add_argument(
+        "--decoding", choices=("score", "grammar"), default="score",
+        help="how a robot picks its action: likelihood scoring (default) or grammar sampling",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-turns", type=at_least(1), default=DEFAULT_TURNS,
+        help=f"turns per group conversation, checks included (default {DEFAULT_TURNS})",
+    )  # fmt: skip
     parser.add_argument(
         "--attempts", type=at_least(1), default=DEFAULT_ATTEMPTS, help="plans tried per round"
     )
@@ -56,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--max-steps",
         type=at_least(0),
         default=DEFAULT_STEPS,
-        help=f"rounds to play (default {DEFAULT_STEPS}; 0 = the task's whole budget)",
+        help="rounds to play (default 0: the task's whole budget, stopping when solved)",
     )
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds before giving up"
@@ -76,7 +87,7 @@ async def _demo(args: argparse.Namespace) -> int:
     from protocols import ModelFacts
 
     options = EpisodeOptions(attempts=args.attempts, max_steps=args.max_steps or None)
-    settings = ModeSettings(max_calls=args.max_turns)
+    settings = ModeSettings(hub_turns=args.max_turns, decoding=args.decoding)
     env = make_env(args.task, seed=args.seed)
     # Ctrl-C can land while the hub's database thread still writes there: the cleanup
     # must not turn "interrupted" into "Directory not empty".
@@ -90,7 +101,7 @@ async def _demo(args: argparse.Namespace) -> int:
             name = facts.name or engine.path.stem
             print(f"hub on {hub_url}; model {name} ({facts.arch}, {facts.quant})")
             model = ModelFacts(name=name, arch=facts.arch, quant=facts.quant)
-            planner = make_planner("ioa", engine, settings, hub_url=hub_url, model=model)
+            planner = make_planner(args.mode, engine, settings, hub_url=hub_url, model=model)
             started = time.monotonic()
             episode = run_episode(
                 env, planner, options, lambda e: print(format_event(e), flush=True)
@@ -103,14 +114,18 @@ async def _demo(args: argparse.Namespace) -> int:
             total = engine.stats()
             print(
                 f"{env.title}: {'solved' if record.success else 'not solved'} "
-                f"in {record.steps} of {env.max_steps} steps; {record.unparseable} unparseable "
-                f"plans; {time.monotonic() - started:.0f} s"
+                f"in {record.steps} of {env.max_steps} steps; {time.monotonic() - started:.0f} s"
+            )
+            print(
+                f"plans: {record.checks} checked in the talk ({record.checks_failed} failed the "
+                f"check), {record.rejected} rejected by the environment, {record.unparseable} "
+                f"unparseable, {record.no_plan} attempts without a plan"
             )
             if record.capped:
                 print(f"(stopped at --max-steps {args.max_steps}; 0 plays the task's whole budget)")
             print(
                 f"model: {total.calls} calls, {total.prompt_tokens} prompt tokens "
-                f"({total.evaluated_prompt_tokens} evaluated), {total.completion_tokens} "
-                f"generated, {total.seconds:.1f} s"
+                f"({total.evaluated_prompt_tokens} evaluated), {total.scored_tokens} option "
+                f"tokens scored, {total.completion_tokens} generated, {total.seconds:.1f} s"
             )
             return 0

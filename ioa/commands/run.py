@@ -124,13 +124,16 @@ async def local_team(model: str | None, threads: int | None = None) -> AsyncIter
 async def follow_goal(
     user: HubClient, goal: str, max_turns: int, timeout: float, roster: list[str] | None = None
 ) -> int:
-    """Post the goal, print every message of its team(s) as it comes, then the conclusion."""
-    from ioa.console import describe
+    """Post the goal, print every message of its team(s) as it comes, labelled and indented by
+    team, then the conclusion as the answer."""
+    from ioa.commands.teams import TeamView
     from protocols.views import GoalDone
 
     posted = await user.post_goal(goal, max_turns=max_turns, roster=roster)
     print(f"goal {posted.id}: {goal}\n")
     names: dict[str, str] = {}
+    view = TeamView(posted.group, names)
+    print(view.header())
     started = time.monotonic()
 
     async def stream() -> GoalStatus:
@@ -140,7 +143,7 @@ async def follow_goal(
             for agent_id in [event.envelope.sender, *event.envelope.to]:
                 if agent_id not in names:
                     names[agent_id] = await _name(user, agent_id)
-            print(describe(event.envelope.model_dump(mode="json"), names), flush=True)
+            print("\n".join(view.lines(event.envelope)), flush=True)
         return await user.goal(posted.id)
 
     try:
@@ -149,7 +152,7 @@ async def follow_goal(
         print(f"\nno conclusion after {timeout:.0f} s")
         return 1
     print(f"\n{final.status.upper()} in {time.monotonic() - started:.1f} s")
-    print(f"conclusion: {final.conclusion}")
+    print(f"answer: {final.conclusion}")
     return 0 if final.status == "done" else 1
 
 

@@ -1,14 +1,16 @@
 """Local inference: one llama.cpp model per GGUF, shared by every agent of a process.
 
-The contract is `Engine` (`chat`, `structured`, `stats`, `close`). Get the shared local engine with
-`await load_engine(path)` (default: `default_model_path()`); test agents with `ScriptedEngine`;
-write tiny test GGUFs with `write_tiny_gguf`.
+The contract is `Engine` (`chat`, `structured`, `choose`, `stats`, `close`). Get the shared local
+engine with `await load_engine(path)` (default: `default_model_path()`); test agents with
+`ScriptedEngine`; write tiny test GGUFs with `write_tiny_gguf`.
 """
 
 from ioa.llm.accounting import AgentStats, Completion
 from ioa.llm.catalog import CATALOG, CatalogEntry, default_model_path, list_models, models_dir, pull
+from ioa.llm.choice import Choice, Criterion, OptionScore
 from ioa.llm.engine import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, Engine
 from ioa.llm.errors import (
+    BadOptions,
     ContextTooSmall,
     DownloadFailed,
     EngineClosed,
@@ -20,6 +22,7 @@ from ioa.llm.errors import (
     ModelNotFound,
     NoChatTemplate,
     NotAGGUF,
+    OptionsTooLong,
     QuantizeFailed,
     SchemaNotSupported,
     ScriptExhausted,
@@ -44,9 +47,12 @@ __all__ = [
     "DEFAULT_TEMPERATURE",
     "SHAPES",
     "AgentStats",
+    "BadOptions",
     "CatalogEntry",
+    "Choice",
     "Completion",
     "ContextTooSmall",
+    "Criterion",
     "DownloadFailed",
     "Engine",
     "EngineClosed",
@@ -60,6 +66,8 @@ __all__ = [
     "ModelNotFound",
     "NoChatTemplate",
     "NotAGGUF",
+    "OptionScore",
+    "OptionsTooLong",
     "QuantizeFailed",
     "SchemaNotSupported",
     "ScriptExhausted",

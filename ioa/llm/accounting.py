@@ -32,6 +32,8 @@ class Completion:
     """Messages the context policy removed to fit `n_ctx`."""
     attempts: int = 1
     """2 when a structured reply needed its repair attempt."""
+    scored_tokens: int = 0
+    """Option tokens evaluated by `Engine.choose` (likelihood scoring), beside the prompt's."""
 
     @property
     def tokens_per_second(self) -> float:
@@ -57,6 +59,7 @@ class AgentStats:
     completion_tokens: int = 0
     seconds: float = 0.0
     prompt_seconds: float = 0.0
+    scored_tokens: int = 0
 
     def add(self, completion: Completion) -> None:
         self.calls += 1
@@ -65,6 +68,7 @@ class AgentStats:
         self.completion_tokens += completion.completion_tokens
         self.seconds += completion.seconds
         self.prompt_seconds += completion.prompt_seconds
+        self.scored_tokens += completion.scored_tokens
 
     @property
     def reused_prompt_tokens(self) -> int:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from ioa.lifecycle import Closeable
 from ioa.llm.accounting import Accounting, AgentStats, Completion
+from ioa.llm.choice import Choice, Criterion, OptionScore, check_options, pick
 from ioa.llm.errors import EngineClosed, EngineError, SchemaNotSupported, StructuredOutputError
 from ioa.llm.prompts import REPAIR_PROMPT
 from ioa.llm.structured import PreparedSchema, ReplyInvalid, parse_reply, prepare_schema
@@ -124,6 +125,44 @@ class Engine(Closeable):
                 f"agent {agent!r}: the reply did not match the schema, twice: {exc.reason}",
                 texts=(first.text, second.text),
             ) from None
+
+    async def choose(
+        self,
+        messages: list[Message] | list[dict[str, Any]],
+        options: list[str],
+        *,
+        agent: str,
+        criterion: Criterion = "mean",
+    ) -> Choice:
+        """The option the model finds likeliest as `agent`'s reply to `messages`.
+
+        Each option is scored as the continuation of the assistant reply (its tokens'
+        log-probabilities, summed); nothing is sampled, so the result is deterministic. Options
+        must be distinct non-empty strings (`BadOptions`); a prompt that cannot fit beside the
+        longest option raises `OptionsTooLong`. The call is accounted like a turn, its option
+        tokens in `scored_tokens`.
+        """
+        if self._closed:
+            raise EngineClosed()
+        checked = check_options(options, criterion)
+        request = Request(
+            agent=_check_agent(agent),
+            messages=check_messages(messages),
+            schema=None,
+            max_tokens=1,
+            temperature=0.0,
+        )
+        scores, completion = await self._score(request, checked)
+        index = pick(scores, criterion)
+        completion = replace(completion, text=checked[index])
+        self._accounting.record(request.agent, completion)
+        return Choice(index, tuple(scores), criterion, completion)
+
+    async def _score(
+        self, request: Request, options: list[str]
+    ) -> tuple[list[OptionScore], Completion]:
+        """Every option's score, in order, and the call's cost (its `text` is ignored)."""
+        raise SchemaNotSupported(f"{type(self).__name__} cannot score options")
 
     def stats(self, agent: str | None = None) -> AgentStats:
         """Token and time sums for `agent`, or for all agents together."""

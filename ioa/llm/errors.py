@@ -137,3 +137,15 @@ class DownloadFailed(EngineError):
 class QuantizeFailed(EngineError):
     code = "quantize_failed"
     default_message = "llama.cpp could not quantize the model"
+
+
+class BadOptions(EngineError):
+    """`choose` was given no options, an empty or non-string option, or duplicates."""
+
+    code = "bad_options"
+
+
+class OptionsTooLong(EngineError):
+    """The prompt plus the longest option do not fit the context window."""
+
+    code = "options_too_long"

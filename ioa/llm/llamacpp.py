@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from ioa.llm.accounting import Completion
+from ioa.llm.choice import OptionScore
 from ioa.llm.engine import Engine, Request
 from ioa.llm.errors import EngineClosed, EngineConfigConflict, EngineError
 from ioa.llm.gguf_file import GGUFFacts
@@ -129,6 +130,15 @@ class LlamaCppEngine(Engine):
             cancel.set()
             future.add_done_callback(lambda f: self._account_late(request.agent, f))
             raise
+
+    async def _score(
+        self, request: Request, options: list[str]
+    ) -> tuple[list[OptionScore], Completion]:
+        model = await self._model_started()
+        scored, completion = await self._run(model.score, request.agent, request.messages, options)
+        return [
+            OptionScore(o, lp, n) for o, (lp, n) in zip(options, scored, strict=True)
+        ], completion
 
     async def close(self) -> None:
         """Release this user's share; the last one frees the model on its worker thread."""

@@ -30,7 +30,9 @@ from ioa.llm._llama_log import capture_log, last_error
 from ioa.llm.accounting import Completion, FinishReason
 from ioa.llm.context import fit_messages
 from ioa.llm.errors import (
+    ContextTooSmall,
     ModelLoadFailed,
+    OptionsTooLong,
     SchemaNotSupported,
     UnsafeVocabulary,
     UnsupportedArchitecture,
@@ -169,6 +171,80 @@ class LoadedModel:
             dropped_messages=fitted.dropped,
         )
 
+    def score(
+        self, agent: str, messages: Sequence[Message], options: Sequence[str]
+    ) -> tuple[list[tuple[float, int]], Completion]:
+        """Each option's (total log-probability, tokens) as the assistant's reply to `messages`.
+
+        The prompt is evaluated once (reusing the agent's KV prefix); then each option's tokens
+        are decoded in one batch after the prompt, with logits for every position, and the KV
+        cells past the prompt are dropped before the next option. The prompt stays cached.
+        """
+        start = perf_counter()
+        encoded = [
+            self.llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options
+        ]
+        if not all(encoded):
+            raise OptionsTooLong("an option tokenizes to nothing")
+        longest = max(len(t) for t in encoded)
+        try:
+            fitted = fit_messages(messages, self.n_ctx - longest, self._count)
+        except ContextTooSmall as exc:
+            raise OptionsTooLong(
+                f"the prompt and an option of {longest} tokens do not fit {self.n_ctx} tokens"
+            ) from exc
+        prompt = self._tokens(fitted.messages)
+        if len(prompt) + longest > self.n_ctx:
+            raise OptionsTooLong(
+                f"the prompt ({len(prompt)} tokens) and an option of {longest} tokens do not "
+                f"fit {self.n_ctx} tokens"
+            )
+        self._make_resident(agent)
+        suffix = self._reuse_prefix(prompt)
+        self.llm.eval(suffix)
+        prompt_done = perf_counter()
+        base = self.llm.n_tokens
+        n_vocab = self.llm.n_vocab()
+        first = _log_softmax(
+            np.ctypeslib.as_array(self.llm._ctx.get_logits_ith(-1), shape=(n_vocab,))
+        )
+        scores, evaluated = [], 0
+        try:
+            for tokens in encoded:
+                total = float(first[tokens[0]])
+                rest = tokens[:-1]
+                for offset in range(0, len(rest), self.settings.n_batch):
+                    chunk = rest[offset : offset + self.settings.n_batch]
+                    rows = self._decode_all(chunk, base + offset)
+                    nexts = tokens[offset + 1 : offset + 1 + len(chunk)]
+                    total += sum(float(_log_softmax(rows[j])[t]) for j, t in enumerate(nexts))
+                    evaluated += len(chunk)
+                scores.append((total, len(tokens)))
+        finally:
+            self.llm._ctx.kv_cache_seq_rm(SEQ, base, -1)
+            self.llm.n_tokens = base
+        end = perf_counter()
+        return scores, Completion(
+            text="",
+            prompt_tokens=len(prompt),
+            evaluated_prompt_tokens=len(suffix),
+            completion_tokens=0,
+            seconds=end - start,
+            prompt_seconds=prompt_done - start,
+            dropped_messages=fitted.dropped,
+            scored_tokens=evaluated,
+        )
+
+    def _decode_all(self, tokens: list[int], n_past: int) -> np.ndarray:
+        """Decode `tokens` at positions from `n_past`, with logits for every one (rows)."""
+        self.llm._ctx.kv_cache_seq_rm(SEQ, n_past, -1)
+        batch = self.llm._batch
+        batch.set_batch(batch=tokens, n_past=n_past, logits_all=True)
+        self.llm._ctx.decode(batch)
+        n_vocab = self.llm.n_vocab()
+        logits = llama_cpp.llama_get_logits(self.llm.ctx)
+        return np.ctypeslib.as_array(logits, shape=(len(tokens), n_vocab))
+
     def _generate(
         self,
         suffix: list[int],
@@ -304,6 +380,13 @@ def extra_buffers(enabled: bool) -> Iterator[None]:
             yield
         finally:
             llama_raw.llama_model_default_params = original
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    values = logits.astype(np.float64)
+    top = values.max()
+    result: np.ndarray = values - (top + np.log(np.exp(values - top).sum()))
+    return result
 
 
 _UTF8_LENGTH = (1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 3, 4)

@@ -1,0 +1,85 @@
+"""A robot's action chosen among its legal actions by the model: scored, or sampled under a grammar.
+
+Two decoders over the same finite list (`options.action_options`), so the lab can compare them:
+
+- `score` (the default): `Engine.choose` — each option's mean log-probability per token as the
+  robot's reply; nothing is sampled, and with the robot's KV prefix cached each option costs only
+  its own tokens.
+- `grammar`: `Engine.structured` under an enum of the option texts — one sample, constrained.
+
+Options a robot already saw fail the environment's check are left out first, so a conversation
+moves on instead of proposing the same conflict again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Literal
+
+from agents.robots import prompts
+from environments.rocobench import Action, RocoEnv
+from environments.rocobench.prompts import ACTION_OPTIONS
+from ioa.llm import Engine, EngineError
+
+Decoding = Literal["score", "grammar"]
+DECODINGS: tuple[Decoding, ...] = ("score", "grammar")
+
+
+@dataclass(frozen=True)
+class Chosen:
+    action: Action
+    calls: int
+    """Model calls it took (0 when only one option was left)."""
+
+
+class ActionChooser:
+    """Chooses for one robot, as the engine agent `agent` (one KV prefix per robot)."""
+
+    def __init__(
+        self, engine: Engine, env: RocoEnv, robot: str, *, decoding: Decoding = "score"
+    ) -> None:
+        self.engine, self.env, self.robot, self.decoding = engine, env, robot, decoding
+
+    @property
+    def agent(self) -> str:
+        return f"robot:{self.robot}"
+
+    async def choose(
+        self, actor: str, options: list[Action], context: str, avoid: Collection[str] = ()
+    ) -> Chosen:
+        """`actor`'s action among `options` (texts in `avoid` only if nothing else is left)."""
+        fresh = [a for a in options if a.text not in avoid] or options
+        if len(fresh) == 1:
+            return Chosen(fresh[0], 0)
+        texts = [a.text for a in fresh]
+        messages = self.messages(actor, context)
+        try:
+            if self.decoding == "score":
+                choice = await self.engine.choose(messages, texts, agent=self.agent)
+                return Chosen(fresh[choice.index], 1)
+            schema = {
+                "type": "object",
+                "properties": {"action": {"enum": texts}},
+                "required": ["action"],
+                "additionalProperties": False,
+            }
+            value, _ = await self.engine.structured(messages, agent=self.agent, schema=schema)
+            return Chosen(fresh[texts.index(value["action"])], 1)
+        except (EngineError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+            return Chosen(fresh[0], 1)  # garbage from a model never stops the team
+
+    def messages(self, actor: str, context: str) -> list[dict[str, str]]:
+        system = prompts.CHOOSE_SYSTEM.format(
+            observation=self.env.observation(self.robot), options=ACTION_OPTIONS[self.env.name]
+        )
+        ask = (
+            prompts.CHOOSE_MINE.format(robot=self.robot)
+            if actor == self.robot
+            else prompts.CHOOSE_OTHER.format(robot=actor)
+        )
+        return [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"{context}\n\n{ask}" if context else ask},
+        ]

@@ -1,0 +1,29 @@
+"""The random-legal baseline: each robot draws uniformly among its concrete legal actions.
+
+Model-free, seeded per episode and step, so a row means something only where a model beats it.
+In path mode the plan gets its waypoints from the same motion helper the IoA mode uses
+(`options.complete_plan`), so the two rows differ only in who chooses the actions.
+"""
+
+from __future__ import annotations
+
+import random
+
+from agents.robots.options import action_options, complete_plan
+from agents.robots.planner import PlanContext, Planner, Proposal, Said
+from agents.robots.record import Emit, Event
+
+
+class RandomPlanner(Planner):
+    mode = "random"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    async def propose(self, ctx: PlanContext, emit: Emit) -> Proposal:
+        env = ctx.env
+        rng = random.Random(f"random:{self.seed}:{env.name}:{env.seed}:{ctx.step}:{ctx.attempt}")
+        actions = {r: rng.choice(action_options(env, r)) for r in env.robots}
+        plan = complete_plan(env, actions).text()
+        emit(Event("say", ctx.step, ctx.attempt, "random", "", {"type": "plan", "plan": plan}))
+        return Proposal(plan=plan, chat=(Said("random", "plan", "", plan),))

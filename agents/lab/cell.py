@@ -39,17 +39,21 @@ class Cell:
     model: str
     """The model spec as the experiment names it (`none` for the baselines)."""
     seed: int
+    decoding: str = NA
+    """How a model picks among finite options (`score` or `grammar`), where the mode lets it."""
 
     @property
     def id(self) -> str:
         model = _slug(Path(self.model).stem if self.model.endswith(".gguf") else self.model)
         parts = (self.family, self.task, self.arm, self.protocol, self.topology, model)
-        return ".".join(_slug(p) for p in parts) + f".s{self.seed}"
+        decoding = "" if self.decoding == NA else f".{_slug(self.decoding)}"
+        return ".".join(_slug(p) for p in parts) + decoding + f".s{self.seed}"
 
     @property
-    def row(self) -> tuple[str, str, str, str, str, str]:
+    def row(self) -> tuple[str, str, str, str, str, str, str]:
         """The table row this cell counts in (all but the seed)."""
-        return (self.family, self.task, self.arm, self.protocol, self.topology, self.model)
+        return (self.family, self.task, self.arm, self.protocol, self.topology, self.model,
+                self.decoding)  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

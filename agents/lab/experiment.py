@@ -30,6 +30,9 @@ from agents.lab.topology import Topology, parse_topology
 __all__ = ["BASELINES", "Budgets", "Experiment", "load_experiment", "parse_experiment"]
 
 BASELINES = ("oracle", "random")
+DECODINGS = ("score", "grammar")
+"""`agents.robots.chooser.DECODINGS`: choose an option by its likelihood, or sample it under a
+grammar."""
 NO_MODEL = "none"
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -62,6 +65,9 @@ class Experiment(BaseModel):
     topologies: list[Name] = Field(default_factory=lambda: ["complete"], min_length=1)
     models: list[Name] = Field(default_factory=lambda: [NO_MODEL], min_length=1, max_length=8)
     baselines: list[Name] = Field(default_factory=lambda: list(BASELINES), max_length=2)
+    decodings: list[Name] = Field(default_factory=lambda: ["score"], min_length=1, max_length=2)
+    """Where a mode picks among finite options (RoCo's ioa and dialectic): by likelihood
+    (`score`) or by sampling under a grammar (`grammar`); both to compare them."""
     seeds: int | list[int] = 3
     budgets: Budgets = Field(default_factory=Budgets)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
@@ -76,6 +82,14 @@ class Experiment(BaseModel):
         unknown = [b for b in value if b not in BASELINES]
         if unknown:
             raise ValueError(f"unknown baseline {unknown[0]!r}; choose from {list(BASELINES)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("decodings")
+    @classmethod
+    def _known_decodings(cls, value: list[str]) -> list[str]:
+        unknown = [d for d in value if d not in DECODINGS]
+        if unknown:
+            raise ValueError(f"unknown decoding {unknown[0]!r}; choose from {list(DECODINGS)}")
         return list(dict.fromkeys(value))
 
     @field_validator("topologies")

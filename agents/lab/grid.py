@@ -53,10 +53,11 @@ def expand(experiment: Experiment) -> Grid:
                 else:
                     cells.append(Cell(family, task, "random", NA, NA, NO_MODEL, seed))
             cells.extend(
-                Cell(family, task, "model", p, t, m, seed)
+                Cell(family, task, "model", p, t, m, seed, d)
                 for m in models
                 for p in protocols
                 for t in topologies
+                for d in (experiment.decodings if ts.decides(p) else [NA])
             )
     if not cells:
         raise BadExperiment("models: no cell to run (only `none` and no baseline applies)")

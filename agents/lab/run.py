@@ -147,6 +147,7 @@ def _report(experiment: Experiment, grid: Grid, out: Path, *, ran: int, reused: 
                 "protocol": r.protocol,
                 "topology": r.topology,
                 "model": r.model,
+                "decoding": r.decoding,
                 "success": round(r.success, 3),
                 "se": round(r.success_se, 3),
                 "steps": None if r.steps is None else round(r.steps, 2),

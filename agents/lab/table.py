@@ -21,6 +21,7 @@ HEADERS = (
     "protocol",
     "topology",
     "model",
+    "decoding",
     "runs",
     "success ± SE",
     "steps ± SE",
@@ -40,6 +41,7 @@ class Row:
     protocol: str
     topology: str
     model: str
+    decoding: str
     runs: int
     success: float
     success_se: float
@@ -57,7 +59,7 @@ class Row:
         if self.arm != "model":
             parts = [self.arm, self.protocol, self.topology]
         else:
-            parts = [self.protocol, self.topology, _short(self.model)]
+            parts = [self.protocol, self.topology, _short(self.model), self.decoding]
         return " · ".join(p for p in parts if p != "—")
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,14 +69,14 @@ class Row:
 
 def rows_of(results: Sequence[dict[str, Any]]) -> list[Row]:
     """Aggregate cell results (as `write_outcome` wrote them) into rows, in first-seen order."""
-    groups: dict[tuple[str, str, str, str, str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str, str, str, str, str], list[dict[str, Any]]] = {}
     for result in results:
         cell = result["cell"]
         key = (cell["family"], cell["task"], cell["arm"], cell["protocol"], cell["topology"],
-               cell["model"])  # fmt: skip
+               cell["model"], cell.get("decoding", "—"))  # fmt: skip
         groups.setdefault(key, []).append(result)
     rows = []
-    for (family, task, arm, protocol, topology, model), runs in groups.items():
+    for (family, task, arm, protocol, topology, model, decoding), runs in groups.items():
         n = len(runs)
         rate = sum(float(r["success"]) for r in runs) / n
         steps = [float(r["steps"]) for r in runs if r.get("steps") is not None]
@@ -87,6 +89,7 @@ def rows_of(results: Sequence[dict[str, Any]]) -> list[Row]:
                 protocol=protocol,
                 topology=topology,
                 model=model,
+                decoding=decoding,
                 runs=n,
                 success=rate,
                 success_se=math.sqrt(max(0.0, rate * (1 - rate)) / n),
@@ -110,6 +113,7 @@ def cells_of(row: Row) -> tuple[str, ...]:
         row.protocol,
         row.topology,
         _short(row.model),
+        row.decoding,
         str(row.runs),
         f"{row.success:.2f} ± {row.success_se:.2f}",
         steps,

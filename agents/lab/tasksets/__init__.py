@@ -23,6 +23,12 @@ def _goals() -> TaskSet:
     return GoalTasks()
 
 
+def _tools() -> TaskSet:
+    from agents.lab.tasksets.tools import ToolTasks
+
+    return ToolTasks()
+
+
 def _company() -> TaskSet:
     from agents.lab.tasksets.company import CompanyTasks
 
@@ -32,6 +38,7 @@ def _company() -> TaskSet:
 FAMILIES: dict[str, Callable[[], TaskSet]] = {
     "roco": _roco,
     "goals": _goals,
+    "tools": _tools,
     "company": _company,
 }
 _built: dict[str, TaskSet] = {}

@@ -27,6 +27,10 @@ class TaskSet(ABC):
     notes: ClassVar[tuple[str, ...]] = ()
     """What the table should say about this task set (how topology applies, what is measured)."""
 
+    def decides(self, protocol: str) -> bool:
+        """Whether the decoding axis (score or grammar) applies to a model under `protocol`."""
+        return False
+
     @abstractmethod
     def tasks(self) -> tuple[str, ...]:
         """Every task's name, in the order tables list them."""

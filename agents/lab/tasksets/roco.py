@@ -16,8 +16,9 @@ from __future__ import annotations
 from agents.lab.cell import Cell, CellContext, Outcome
 from agents.lab.tasksets.base import TaskSet
 from agents.robots import MODES, EpisodeOptions, ModeSettings, make_planner
-from agents.robots.planner import OraclePlanner, Planner
-from agents.robots.random_planner import RandomPlanner
+from agents.robots.chooser import DECODINGS, Decoding
+from agents.robots.modes import HUB_MODES, MODEL_FREE
+from agents.robots.planner import Planner
 from agents.robots.runner import run_episode
 from agents.robots.transcript import transcript_text
 from environments.rocobench import TASKS, make_env
@@ -30,7 +31,7 @@ SOLO_MODES = frozenset({"central"})
 
 class RocoTasks(TaskSet):
     family = "roco"
-    protocols = tuple(m for m in MODES if m not in ("oracle", "random"))
+    protocols = tuple(m for m in MODES if m not in MODEL_FREE)
     notes = (
         "roco: topology does not apply (2–3 robots, each may address the others, as in RoCo); "
         "protocol = the team's mode",
@@ -40,7 +41,10 @@ class RocoTasks(TaskSet):
         return tuple(TASKS)
 
     def needs_hub(self, cell: Cell) -> bool:
-        return cell.arm == "model" and cell.protocol not in ("central", "dialog")
+        return cell.arm == "model" and cell.protocol in HUB_MODES
+
+    def decides(self, protocol: str) -> bool:
+        return protocol in HUB_MODES
 
     async def run(self, cell: Cell, ctx: CellContext) -> Outcome:
         env = make_env(cell.task, seed=cell.seed)
@@ -64,11 +68,19 @@ class RocoTasks(TaskSet):
         )
 
     def _planner(self, cell: Cell, ctx: CellContext) -> Planner:
-        if cell.arm == "oracle":
-            return OraclePlanner()
-        if cell.arm == "random":
-            return RandomPlanner(cell.seed)
-        settings = ModeSettings(max_calls=ctx.budgets.max_turns, temperature=ctx.temperature)
-        return make_planner(
-            cell.protocol, ctx.engine, settings, hub_url=ctx.hub_url, model=ctx.facts
+        settings = ModeSettings(
+            max_calls=ctx.budgets.max_turns,
+            hub_turns=ctx.budgets.max_turns,
+            temperature=ctx.temperature,
+            seed=cell.seed,
+            decoding=_decoding(cell.decoding),
         )
+        mode = cell.protocol if cell.arm == "model" else cell.arm
+        return make_planner(mode, ctx.engine, settings, hub_url=ctx.hub_url, model=ctx.facts)
+
+
+def _decoding(name: str) -> Decoding:
+    for decoding in DECODINGS:
+        if decoding == name:
+            return decoding
+    return "score"

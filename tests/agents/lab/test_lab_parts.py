@@ -11,7 +11,7 @@ from agents.lab import Budgets, CellContext, expand, load_experiment, parse_expe
 from agents.lab.cell import NA, Cell
 from agents.lab.tasksets.goals import GoalTasks
 from agents.lab.topology import KINDS, build_graph, links, parse_topology
-from agents.robots.random_planner import RandomPlanner
+from agents.robots import ModeSettings, make_planner
 from agents.robots.runner import EpisodeOptions, run_episode
 from environments.rocobench import TASKS, make_env
 from ioa.hub import Hub
@@ -77,11 +77,10 @@ def test_the_shipped_experiments_are_valid(path: Path) -> None:
 
 
 @pytest.mark.parametrize("task", list(TASKS))
-async def test_the_random_roco_planner_always_writes_a_parseable_legal_plan(task: str) -> None:
+async def test_the_random_roco_baseline_always_writes_a_parseable_legal_plan(task: str) -> None:
     for seed in range(3):
-        record = await run_episode(
-            make_env(task, seed), RandomPlanner(seed), EpisodeOptions(attempts=2)
-        )
+        planner = make_planner("random", None, ModeSettings(seed=seed))
+        record = await run_episode(make_env(task, seed), planner, EpisodeOptions(attempts=2))
         assert record.unparseable == 0
         assert record.steps > 0
 

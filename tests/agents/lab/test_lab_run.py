@@ -33,7 +33,7 @@ def tiny_minicpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def experiment(model: Path, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": "small",
-        "tasks": ["roco:sort", "goals:add"],
+        "tasks": ["roco:sort", "goals:add", "tools:lyon"],
         "protocols": ["central", "ioa"],
         "topologies": ["complete", "chain"],
         "models": [str(model)],
@@ -81,7 +81,7 @@ def test_a_small_experiment_runs_every_cell_in_parallel_workers_and_writes_its_o
     assert process.returncode == 0, stderr
 
     result = result_line(stdout)
-    assert result["cells"] == result["finished"] == result["ran"] == len(cells) == 18
+    assert result["cells"] == result["finished"] == result["ran"] == len(cells) == 22
     saved = json.loads((out / "results.json").read_text())
     assert len(saved["cells"]) == len(cells)
     rows = {(r["task"], r["arm"], r["protocol"], r["topology"]): r for r in result["rows"]}
@@ -92,6 +92,7 @@ def test_a_small_experiment_runs_every_cell_in_parallel_workers_and_writes_its_o
         ("goals:add", "oracle", "—", "—"),
         ("goals:add", "random", "ioa", "complete"),
         ("goals:add", "random", "ioa", "chain"),
+        ("tools:lyon", "random", "—", "—"),
     }
     assert rows[("goals:add", "oracle", "—", "—")]["success"] == 1.0
     assert all(r["illegal"] == 0 for r in result["rows"])
@@ -101,8 +102,14 @@ def test_a_small_experiment_runs_every_cell_in_parallel_workers_and_writes_its_o
         ("sort", "ioa", "—"),
         ("add", "ioa", "complete"),
         ("add", "ioa", "chain"),
+        ("lyon", "ioa", "—"),
     }
-    assert all(r["tokens_coordination"] + r["tokens_work"] > 0 for r in model_rows)
+    tokens = {(r["task"], r["protocol"]): (r["tokens_coordination"], r["tokens_work"])
+              for r in model_rows}  # fmt: skip
+    assert tokens[("sort", "central")][0] == 0  # a single planner talks to nobody
+    assert tokens[("sort", "central")][1] > 0
+    assert tokens[("add", "ioa")][0] > 0  # the members' moves
+    assert tokens[("lyon", "ioa")][0] > 0
     assert "| roco:sort | oracle |" in (out / "results.md").read_text()
     for chart in ("success_steps.png", "tokens.png"):
         body = (out / chart).read_bytes()

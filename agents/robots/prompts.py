@@ -69,7 +69,7 @@ IOA_ROLE = "RoCo robot {robot} ({model}) in the {task} task"
 
 # ---- choosing an action (IoA and dialectic modes) -----------------------------------------------
 
-CHOOSE_SYSTEM = "{observation}\n\n{options}"
+CHOOSE_SYSTEM = "{observation}"
 CHOOSE_MINE = "You are {robot}. Answer with your next action only."
 CHOOSE_OTHER = "Answer with the next action of {robot} only."
 PROPOSE_TEXT = "Proposal:"

@@ -22,7 +22,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,23 +101,35 @@ def _in_processes(
         queue.put(None)
     processes = [
         context.Process(
-            target=worker_main, args=(queue, experiment, out, factory, k), name=f"lab-worker-{k}"
+            target=worker_main,
+            args=(queue, experiment, out, factory, k),
+            name=f"lab-worker-{k}",
+            daemon=True,
         )
         for k in range(workers)
     ]
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupted) if main else None
     for process in processes:
         process.start()
     try:
         for process in processes:
             process.join()
     finally:
-        for process in processes:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        for process in processes:  # stopped early: a finished cell is saved, the others rerun
             if process.is_alive():
                 process.terminate()
                 process.join(10)
     failed = [p.name for p in processes if p.exitcode]
     if failed:
         print(f"worker(s) {', '.join(failed)} stopped early; rerun to finish", file=sys.stderr)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """SIGTERM to the lab stops its workers too (through the `finally` that joins them)."""
+    raise KeyboardInterrupt
 
 
 def _report(experiment: Experiment, grid: Grid, out: Path, *, ran: int, reused: int) -> LabRun:

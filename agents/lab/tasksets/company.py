@@ -3,11 +3,13 @@
 A cell runs one requirement through the whole company chain (`agents.software.Company`) in its own
 run folder under the cell's folder, and is judged as `agents.software.bench` judges it: success is
 executability (the program runs with the requirement's sample arguments), and the figures add
-correctness, completeness and tests. Topology replaces the review loop by a MacNet network of that
-shape (`complete` keeps the default review loop); protocols do not apply (the chain is the
-protocol). The company has no oracle or random-legal baseline: writing a program has no finite
-set of legal actions to draw from, and a reference solution measures the judge, not a team; the
-table says so.
+correctness, completeness and tests. Protocol `company` is the shipped chain with the levers the
+shipped config turns on (file-scoped writing, compile-checked files with retries, candidates);
+`company_plain` is the same chain with every lever off (ChatDev's way), to measure what they
+add. Topology replaces the review loop by a MacNet network of that shape (`complete` keeps the
+default review loop). The company has no oracle or random-legal baseline: writing a program has
+no finite set of legal actions to draw from, and a reference solution measures the judge, not a
+team; the table says so.
 
 Tokens: `work` are the programmers' (the seats that write code), `coordination` everyone else's.
 """
@@ -22,6 +24,7 @@ from agents.lab.tasksets.base import TaskSet
 from agents.software import load_config
 from agents.software.bench import BenchTask, _row, load_tasks
 from agents.software.company import Company
+from agents.software.config import Levers
 from agents.software.topology import BUILDERS
 
 __all__ = ["CompanyTasks"]
@@ -31,12 +34,13 @@ WORK_ROLES = frozenset({"programmer"})
 
 class CompanyTasks(TaskSet):
     family = "company"
-    protocols = ("company",)
+    protocols = ("company", "company_plain")
     uses_topology = True
     baselines = ()
     notes = (
-        "company: success = executability; topology = MacNet review network (complete = the "
-        "default review loop); no oracle or random-legal baseline (no finite action set)",
+        "company: success = executability; protocol company = with the shipped levers, "
+        "company_plain = without; topology = MacNet review network (complete = the default "
+        "review loop); no oracle or random-legal baseline (no finite action set)",
     )
 
     def __init__(self) -> None:
@@ -51,8 +55,9 @@ class CompanyTasks(TaskSet):
         task = self.requirements[cell.task]
         kind = cell.topology.split("[", 1)[0]
         topology = kind if kind in BUILDERS and cell.topology != NA else None
+        levers = Levers().model_dump() if cell.protocol == "company_plain" else None
         config = load_config().with_overrides(
-            topology=cast(Any, topology), cycles=ctx.budgets.cycles, args=task.args
+            topology=cast(Any, topology), cycles=ctx.budgets.cycles, levers=levers, args=task.args
         )
         company = Company(ctx.engine, hub=ctx.launcher, config=config, runs_dir=ctx.folder)
         summary = await company.start(task.requirement, name=task.name)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import yaml
 
@@ -215,3 +216,62 @@ def test_a_file_that_is_not_yaml_says_where(
     code, err = ioa_lab(path)
     assert code == 2
     assert err.startswith("ioa lab: broken.yaml: not YAML at line")
+
+
+@pytest.mark.timeout(300)
+def test_stopping_the_lab_stops_its_workers_and_keeps_what_they_finished(
+    tiny_minicpm: Path, tmp_path: Path
+) -> None:
+    data = experiment(
+        tiny_minicpm,
+        tasks=["roco:sort"],
+        protocols=["central"],
+        baselines=[],
+        seeds=list(range(40)),
+        budgets={"max_steps": 3, "attempts": 1, "timeout": 120},
+    )
+    out = tmp_path / "run"
+    process = lab(write(tmp_path / "stop.yaml", data), "--out", out, "--jobs", "2")
+    deadline = time.monotonic() + 200
+    while not list((out / "cells").glob("*.json")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = psutil.Process(process.pid).children(recursive=True)
+    assert len([w for w in workers if "spawn_main" in " ".join(w.cmdline())]) == 2
+    process.terminate()  # SIGTERM to the lab alone, as a service manager would send it
+    process.communicate(timeout=60)
+    _gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
+    kept = len(list((out / "cells").glob("*.json")))
+    time.sleep(3)  # an orphaned worker would go on writing cells
+    assert len(list((out / "cells").glob("*.json"))) == kept < 40
+    for path in (out / "cells").glob("*.json"):
+        assert json.loads(path.read_text())["cell"]["protocol"] == "central"
+
+
+@pytest.mark.timeout(300)
+def test_a_company_cell_runs_the_chain_in_its_own_folder_and_splits_its_tokens(
+    tiny_minicpm: Path, tmp_path: Path
+) -> None:
+    data = experiment(
+        tiny_minicpm,
+        tasks=["company:reverse_words"],
+        protocols=["company_plain"],
+        topologies=["complete"],
+        seeds=1,
+        budgets={"cycles": 1, "timeout": 250},
+    )
+    out = tmp_path / "run"
+    process = lab(write(tmp_path / "company.yaml", data), "--out", out)
+    stdout, stderr = process.communicate(timeout=280)
+    assert process.returncode == 0, stderr
+    (row,) = result_line(stdout)["rows"]
+    assert (row["arm"], row["protocol"], row["topology"]) == ("model", "company_plain", "complete")
+    (cell,) = [json.loads(p.read_text()) for p in (out / "cells").glob("*.json")]
+    assert cell["error"] is None
+    assert Path(cell["figures"]["run"]).is_relative_to(out / "runs")
+    assert (Path(cell["figures"]["run"]) / "metrics.json").is_file()
+    assert cell["tokens_work"] > 0
+    assert cell["tokens_coordination"] > 0
+    assert "company: success = executability" in (out / "results.md").read_text()

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from agents.fallback import TURN_TYPES, fallback_move
+from agents.fallback import fallback_move
 from ioa.client import HubClient
 from protocols import Envelope, ProtocolError
 from protocols.conversation import ConversationState, LegalMoves, apply, legal_moves, replay
@@ -85,10 +85,10 @@ class Conversation:
         return legal_moves(self.state, agent)
 
     def turn_moves(self, agent: str) -> LegalMoves:
-        """The moves of whoever holds the turn (`TURN_TYPES`) that `agent` may send now: what a
-        brain chooses from; task reports are sent by the agent's work, not chosen."""
+        """The moves of whoever holds the turn (`MoveSpec.turn`) that `agent` may send now: what
+        a brain chooses from; task reports are sent by the agent's work, not chosen."""
         legal = self.legal(agent)
-        return replace(legal, moves=tuple(m for m in legal.moves if m.type in TURN_TYPES))
+        return replace(legal, moves=tuple(m for m in legal.moves if m.turn))
 
     def envelope(
         self, agent: str, move: Mapping[str, Any] | None, *, summary: str = ""

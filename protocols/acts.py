@@ -29,6 +29,7 @@ LIST_MAX = 32
 COST_MAX = 1e9
 """The largest bid cost; costs are finite and non-negative."""
 
+
 class Proposal(Payload):
     """A plan put to the group: `content` is validated against the group's `content_schema`."""
 

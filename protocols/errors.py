@@ -31,6 +31,11 @@ class ErrorCode(StrEnum):
     INVALID_MOVE = "invalid_move"
     NO_LEGAL_MOVE = "no_legal_move"
     UNSUPPORTED_MESSAGE_TYPE = "unsupported_message_type"
+    UNKNOWN_PROPOSAL = "unknown_proposal"
+    DUPLICATE_PROPOSAL = "duplicate_proposal"
+    INVALID_CONTENT = "invalid_content"
+    UNCHECKED_PLAN = "unchecked_plan"
+    NOT_LINKED = "not_linked"
     # the hub's edge and registry
     INTERNAL_ERROR = "internal_error"
     UNAUTHORIZED = "unauthorized"
@@ -166,3 +171,38 @@ class NoLegalMove(ProtocolError):
 
     code = ErrorCode.NO_LEGAL_MOVE
     default_message = "the agent has no legal move now"
+
+
+class UnknownProposal(ProtocolError):
+    """A message references a proposal that the group does not have."""
+
+    code = ErrorCode.UNKNOWN_PROPOSAL
+    default_message = "no such proposal in this group"
+
+
+class DuplicateProposal(ProtocolError):
+    """Proposal ids are unique within a group."""
+
+    code = ErrorCode.DUPLICATE_PROPOSAL
+    default_message = "a proposal with this id already exists in the group"
+
+
+class InvalidContent(ProtocolError):
+    """A plan's content does not validate against the group's `content_schema`."""
+
+    code = ErrorCode.INVALID_CONTENT
+    default_message = "the content does not match the group's content schema"
+
+
+class UncheckedPlan(ProtocolError):
+    """Check before commit: the plan concluded with has not passed the group's checker."""
+
+    code = ErrorCode.UNCHECKED_PLAN
+    default_message = "the plan has not passed the group's check"
+
+
+class NotLinked(ProtocolError):
+    """The group's topology (meta `links`) does not let the sender address this member."""
+
+    code = ErrorCode.NOT_LINKED
+    default_message = "the sender is not linked to this addressee"

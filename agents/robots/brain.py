@@ -22,7 +22,12 @@ from agents.brain import Brain, Line, Turn
 from agents.robots import prompts
 from agents.robots.chooser import ActionChooser, Decoding
 from agents.robots.negotiation import Decision, Seen, concerned, decide, failed_actions
-from agents.robots.options import action_options, complete_plan, plan_from_texts
+from agents.robots.options import (
+    action_options,
+    complete_plan,
+    looping,
+    plan_from_texts,
+)
 from environments.rocobench import Action, Plan, PlanError, RocoEnv
 from ioa.llm import Engine
 
@@ -161,7 +166,7 @@ class RobotBrain(Brain):
     # ---- shared ----------------------------------------------------------------------------------
 
     async def _choose(self, actor: str, turn: Turn, seen: list[Seen]) -> Action:
-        avoid = failed_actions(actor, self.env.robots, seen)
+        avoid = failed_actions(actor, self.env.robots, seen) | looping(self.env, actor)
         chosen = await self.chooser.choose(
             actor, action_options(self.env, actor), context_text(turn, seen), avoid
         )

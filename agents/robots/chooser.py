@@ -20,6 +20,7 @@ from typing import Literal
 
 from agents.robots import prompts
 from environments.rocobench import Action, RocoEnv
+from environments.rocobench.prompts import ACTION_OPTIONS
 from ioa.llm import Engine, EngineError
 
 Decoding = Literal["score", "grammar"]
@@ -70,7 +71,9 @@ class ActionChooser:
             return Chosen(fresh[0], 1)  # garbage from a model never stops the team
 
     def messages(self, actor: str, context: str) -> list[dict[str, str]]:
-        system = prompts.CHOOSE_SYSTEM.format(observation=self.env.observation(self.robot))
+        system = prompts.CHOOSE_SYSTEM.format(
+            options=ACTION_OPTIONS[self.env.name], observation=self.env.observation(self.robot)
+        )
         ask = (
             prompts.CHOOSE_MINE.format(robot=self.robot)
             if actor == self.robot

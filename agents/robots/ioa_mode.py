@@ -25,10 +25,11 @@ from agents.robots.brain import RobotBrain, summary
 from agents.robots.checker import CHECKER_NAME, EnvChecker
 from agents.robots.chooser import Decoding
 from agents.robots.errors import RobotTeamError
+from agents.robots.options import plan_from_texts
 from agents.robots.planner import PlanContext, Planner, Proposal, Said, memory_text
 from agents.robots.record import Emit, Event
 from agents.runtime import Agent
-from environments.rocobench import RocoEnv
+from environments.rocobench import PlanError, RocoEnv
 from environments.rocobench.robots import MODEL_DESCRIPTIONS
 from ioa.llm import Engine
 from protocols import HUB_SENDER, AgentCard, Envelope, ModelFacts, Skill
@@ -131,6 +132,7 @@ class IoAPlanner(Planner):
     async def _follow(self, lead: Agent, group: str, ctx: PlanContext, emit: Emit) -> list[Said]:
         """The group's messages as the lead receives them, until its conclusion."""
         chat: list[Said] = []
+        plans: dict[str, dict[str, Any]] = {}
         with contextlib.suppress(TimeoutError):
             async with (
                 asyncio.timeout(self.group_timeout),
@@ -141,6 +143,9 @@ class IoAPlanner(Planner):
                     if said is None:
                         continue
                     chat.append(said)
+                    if envelope.type == "execute":
+                        pid = str(getattr(envelope.payload, "proposal_id", ""))
+                        plans[pid] = dict(getattr(envelope.payload, "content", {}) or {})
                     data: dict[str, Any] = {
                         "type": said.kind,
                         "plan": said.plan,
@@ -150,7 +155,28 @@ class IoAPlanner(Planner):
                     if envelope.to:
                         data["to"] = [self._names.get(t, t) for t in envelope.to]
                     emit(Event("say", ctx.step, ctx.attempt, said.robot, said.text, data))
+                    ending = self._executed(envelope, plans, ctx.env)
+                    if ending is not None:  # a checked EXECUTE ends a dialectic group
+                        chat.append(ending)
+                        data = {"type": "conclusion", "plan": ending.plan, "group": group}
+                        emit(Event("say", ctx.step, ctx.attempt, "hub", "", data))
+                        break
         return chat
+
+    def _executed(
+        self, envelope: Envelope, plans: dict[str, dict[str, Any]], env: RocoEnv
+    ) -> Said | None:
+        """The plan a passed check of an EXECUTE commits the dialectic group to."""
+        if envelope.type != "check_result" or not getattr(envelope.payload, "passed", False):
+            return None
+        content = plans.get(str(getattr(envelope.payload, "proposal_id", "")))
+        if content is None:
+            return None
+        try:
+            plan = plan_from_texts(env, {r: str(v) for r, v in content.items()})
+        except PlanError as exc:
+            return Said(HUB_SENDER, "conclusion", f"(no plan: {exc})")
+        return Said(HUB_SENDER, "conclusion", "", plan.text())
 
     def _said(self, envelope: Envelope) -> Said | None:
         who = self._names.get(envelope.sender, envelope.sender)

@@ -14,11 +14,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 
-from environments.rocobench import Action, Plan, RocoEnv
+from environments.rocobench import Action, Plan, PlanError, RocoEnv
 from environments.rocobench.oracles import HEIGHTS, PATHS, ROPE_HEIGHTS
 from environments.rocobench.plan import make_action
 
-__all__ = ["action_options", "complete_plan", "plan_from_texts"]
+__all__ = ["LOOP_ROUNDS", "action_options", "complete_plan", "looping", "plan_from_texts"]
+
+LOOP_ROUNDS = 2
+"""A robot prefers not to repeat the form and object of an action (but WAIT) it executed this many
+rounds back: without it a small model undoes and redoes the same move (a cube back and forth)."""
 
 
 def action_options(env: RocoEnv, robot: str) -> list[Action]:
@@ -75,3 +79,19 @@ def _path_candidates(env: RocoEnv, bare: Plan) -> Iterator[Plan]:
                 make_action(env.grammar, action.robot, action.form, dict(action.args), path)
             )
         yield Plan(tuple(actions))
+
+
+def looping(env: RocoEnv, robot: str, rounds: int = LOOP_ROUNDS) -> set[str]:
+    """`robot`'s options that would repeat the form and object of one of its actions (but WAIT)
+    in the last `rounds` executed plans: moving the same cube again, undoing the last move."""
+    recent = set()
+    for record in env.history[-rounds:]:
+        if record.plan is None:
+            continue
+        try:
+            action = env.parse(record.plan)[robot]
+        except (PlanError, KeyError):
+            continue
+        if action.form != "WAIT":
+            recent.add((action.form, action.object or action.text))
+    return {a.text for a in action_options(env, robot) if (a.form, a.object or a.text) in recent}

@@ -69,7 +69,8 @@ IOA_ROLE = "RoCo robot {robot} ({model}) in the {task} task"
 
 # ---- choosing an action (IoA and dialectic modes) -----------------------------------------------
 
-CHOOSE_SYSTEM = "{observation}"
+CHOOSE_SYSTEM = "{options}\n\n{observation}"
+"""The task's action options first: they never change, so their KV prefix is reused every round."""
 CHOOSE_MINE = "You are {robot}. Answer with your next action only."
 CHOOSE_OTHER = "Answer with the next action of {robot} only."
 PROPOSE_TEXT = "Proposal:"

@@ -48,6 +48,7 @@ from ioa.lifecycle import Service
 from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment
 from protocols.conversation import ConversationState, Phase
 from protocols.frames import GroupInfo
+from protocols.acts import Award
 from protocols.messages import AsyncTaskAssignment
 from protocols.text import scrub
 
@@ -352,7 +353,10 @@ class Agent(Service):
         self._remember(m, conversation)
         state = conversation.state
         payload = envelope.payload
-        if isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment) and self.id in envelope.to:
+        if (
+            isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment | Award)
+            and self.id in envelope.to
+        ):
             key = job_key(group_id, payload.task_id)
             if key not in m["jobs"]:
                 job = JobRecord(

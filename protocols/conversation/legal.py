@@ -1,41 +1,57 @@
 """Judging moves: what an agent may send now (`legal_moves`) and why a message is refused (`check`).
 
-Both read the same transition table and the same state, so an agent that picks from its
-`LegalMoves` is never refused by the hub, and the hub's refusal names the rule that was broken.
+Both read the same transition table (the group protocol's, see `registry`) and the same state,
+so an agent that picks from its `LegalMoves` is never refused by the hub, and the hub's refusal
+names the rule that was broken.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
 
-from pydantic import TypeAdapter, ValidationError
-
+from protocols.acts import (
+    Acceptance,
+    Award,
+    Ballot,
+    Bid,
+    CheckResult,
+    Execute,
+    Objection,
+    Proposal,
+)
+from protocols.conversation.content import content_error
+from protocols.conversation.registry import GroupProtocol, protocol_of
+from protocols.conversation.specs import LegalMoves, MoveSpec
 from protocols.conversation.state import (
     HUB_SENDER,
     WAITING_PHASES,
     ConversationState,
     Phase,
 )
-from protocols.conversation.table import TRANSITIONS, Actor, Addressing, Rule, TaskRef
+from protocols.conversation.table import Actor, Addressing, Rule, TaskRef
 from protocols.envelope import Envelope
 from protocols.errors import (
     ConversationOver,
+    DuplicateProposal,
     DuplicateTask,
     IllegalMove,
-    InvalidMove,
     NotAMember,
     NotAssignee,
+    NotLinked,
     NotYourTurn,
     ProtocolError,
     TaskClosed,
     TurnLimit,
+    UncheckedPlan,
+    UnknownProposal,
     UnknownTask,
     WrongGroup,
 )
 from protocols.messages import (
     AsyncTaskAssignment,
+    Conclude,
+    Conclusion,
     Pause,
     Payload,
     SyncTaskAssignment,
@@ -43,109 +59,28 @@ from protocols.messages import (
     TaskResult,
 )
 
+__all__ = ["LegalMoves", "MoveSpec", "check", "legal_moves", "refusal"]
 
-@dataclass(frozen=True)
-class MoveSpec:
-    """One message type an agent may send now, with the values its fields may take."""
-
-    type: str
-    addressees: tuple[str, ...]
-    """Ids the envelope's `to` may name (distinct), in roster order."""
-    min_to: int
-    max_to: int
-    task_ids: tuple[str, ...] = ()
-    """`task_progress`/`task_result`: the tasks it may report on. `pause`: the group's tasks; a
-    pause must name at least one of them (other ids are ignored)."""
-    waitable: tuple[str, ...] = ()
-    """`pause` only: the unfinished tasks among `task_ids`, the ones worth waiting for."""
-
-
-@dataclass(frozen=True)
-class LegalMoves:
-    """Exactly what one agent may send in one state; `apply` accepts a message iff `permits` does.
-
-    Assignments need a fresh task id: any id not in `taken_task_ids` is legal, and `new_task_id`
-    is one ready to use. A message type missing from `moves` is refused whatever its fields.
-    """
-
-    agent: str
-    group: str
-    phase: Phase
-    speaker: str | None
-    """Who holds the turn (or gets it back when the current wait ends)."""
-    at_turn_limit: bool
-    new_task_id: str
-    taken_task_ids: tuple[str, ...]
-    moves: tuple[MoveSpec, ...]
-
-    @property
-    def types(self) -> tuple[str, ...]:
-        return tuple(m.type for m in self.moves)
-
-    @property
-    def may_speak(self) -> bool:
-        """True when the agent holds the turn (it may discuss, assign, pause, conclude, or send
-        its conclusion), as opposed to only reporting on its tasks or nothing at all."""
-        return any(TRANSITIONS[m.type].actor in _TURN_ACTORS for m in self.moves)
-
-    def spec(self, message_type: str) -> MoveSpec | None:
-        return next((m for m in self.moves if m.type == message_type), None)
-
-    def permits(self, payload: Payload, to: Sequence[str] = ()) -> bool:
-        """Whether a message with this payload and these addressees would be accepted now."""
-        spec = self.spec(payload.type)
-        if spec is None or len(set(to)) != len(to) or not set(to) <= set(spec.addressees):
-            return False
-        if not spec.min_to <= len(to) <= spec.max_to:
-            return False
-        if isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment):
-            return payload.task_id not in self.taken_task_ids
-        if isinstance(payload, TaskProgress | TaskResult):
-            return payload.task_id in spec.task_ids
-        if isinstance(payload, Pause):
-            return not set(payload.task_ids).isdisjoint(spec.task_ids)
-        return True
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data, e.g. for a hub endpoint serving moves to remote agents."""
-        data: dict[str, Any] = _LEGAL.dump_python(self, mode="json")
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Any) -> LegalMoves:
-        """Parse `to_dict` output; raises `InvalidMove` if it is not a `LegalMoves`."""
-        try:
-            return _LEGAL.validate_python(data)
-        except ValidationError as exc:
-            raise InvalidMove(f"not a description of legal moves: {exc}") from exc
-
-
-_LEGAL: TypeAdapter[LegalMoves] = TypeAdapter(LegalMoves)
-_TURN_ACTORS = frozenset({Actor.SPEAKER, Actor.CONCLUDER})
+_TURN_ACTORS = frozenset({Actor.SPEAKER, Actor.CONCLUDER, Actor.CHECKER})
+_REFERENCES = frozenset({"objection", "acceptance"})
+_CONCLUDING = frozenset({"conclude", "conclusion"})
+_PLANS = frozenset({"proposal", "execute", "bid"})
 
 
 def legal_moves(state: ConversationState, agent: str) -> LegalMoves:
-    """What `agent` may send in `state`: types, addressees and task ids (see `LegalMoves`).
+    """What `agent` may send in `state`: types, addressees, task and proposal ids.
 
     A non-member (including the hub) gets no moves; what the hub sends follows
     `ConversationState.due` instead.
     """
+    proto = protocol_of(state)
     moves: list[MoveSpec] = []
-    for message_type, rule in TRANSITIONS.items():
+    for message_type, rule in proto.table.items():
         if agent == HUB_SENDER or refusal(state, agent, message_type) is not None:
             continue
-        task_ids: tuple[str, ...] = ()
-        waitable: tuple[str, ...] = ()
-        if rule.task is TaskRef.OWN:
-            task_ids = tuple(t.id for t in state.tasks if t.awaits(agent))
-        elif rule.task is TaskRef.KNOWN:
-            task_ids = tuple(t.id for t in state.tasks)
-            waitable = tuple(t.id for t in state.tasks if not t.finished)
-        if rule.task in (TaskRef.OWN, TaskRef.KNOWN) and not task_ids:
-            continue
-        low, high = addressee_bounds(state, rule)
-        moves.append(MoveSpec(message_type, state.members, low, high, task_ids, waitable))
-    taken = tuple(t.id for t in state.tasks)
+        spec = _spec(state, agent, message_type, rule)
+        if spec is not None:
+            moves.append(spec)
     return LegalMoves(
         agent=agent,
         group=state.group,
@@ -153,9 +88,82 @@ def legal_moves(state: ConversationState, agent: str) -> LegalMoves:
         speaker=state.speaker,
         at_turn_limit=state.at_turn_limit,
         new_task_id=fresh_task_id(state),
-        taken_task_ids=taken,
+        taken_task_ids=tuple(t.id for t in state.tasks),
         moves=tuple(moves),
+        protocol=state.protocol,
+        new_proposal_id=fresh_proposal_id(state),
+        taken_proposal_ids=tuple(p.id for p in state.proposals),
+        content_schema=state.rules.content_schema,
     )
+
+
+def _spec(state: ConversationState, agent: str, message_type: str, rule: Rule) -> MoveSpec | None:
+    task_ids: tuple[str, ...] = ()
+    waitable: tuple[str, ...] = ()
+    if rule.task is TaskRef.OWN:
+        task_ids = tuple(t.id for t in state.tasks if t.awaits(agent))
+    elif rule.task is TaskRef.KNOWN:
+        task_ids = tuple(t.id for t in state.tasks)
+        waitable = tuple(t.id for t in state.tasks if not t.finished)
+    if rule.task in (TaskRef.OWN, TaskRef.KNOWN) and not task_ids:
+        return None
+    addressees = addressable(state, agent)
+    if rule.addressing in (Addressing.OTHERS, Addressing.ONE):
+        addressees = tuple(m for m in addressees if m != agent)
+    if message_type == "award":
+        eligible = set(_bidders(state))
+        addressees = tuple(m for m in addressees if m in eligible)
+    low, high = addressee_bounds(len(addressees), rule)
+    if low > high:
+        return None
+    spec = MoveSpec(
+        message_type,
+        addressees,
+        low,
+        high,
+        task_ids,
+        waitable,
+        content=message_type in _PLANS,
+        turn=rule.actor in _TURN_ACTORS,
+    )
+    all_ids = tuple(p.id for p in state.proposals)
+    if message_type in _REFERENCES:
+        if not all_ids:
+            return None
+        return replace(spec, proposal_ids=all_ids, proposal_required=True)
+    if message_type == "check_result":
+        return replace(spec, proposal_ids=(state.check_due or "",), proposal_required=True)
+    if message_type == "ballot":
+        ranked = state.rules.voting_rule == "borda"
+        return replace(spec, proposal_ids=all_ids, proposal_required=not ranked, ranked=ranked)
+    if message_type in _CONCLUDING:
+        if state.protocol == "voting":
+            winner = state.winner
+            return replace(
+                spec, proposal_ids=(winner,) if winner else (), proposal_required=bool(winner)
+            )
+        return replace(spec, proposal_ids=concludable(state))
+    return spec
+
+
+def concludable(state: ConversationState) -> tuple[str, ...]:
+    """The proposals a conclusion may carry: with a checker, those whose latest check passed."""
+    if state.rules.checker is None:
+        return tuple(p.id for p in state.proposals)
+    return tuple(p.id for p in state.proposals if p.check is True)
+
+
+def _bidders(state: ConversationState) -> tuple[str, ...]:
+    return tuple(b.agent for b in state.bids if not b.refused and not b.awarded)
+
+
+def addressable(state: ConversationState, sender: str) -> tuple[str, ...]:
+    """Whom `sender` may address, in roster order: its `links` and itself (everyone without)."""
+    links = state.rules.links
+    if links is None:
+        return state.members
+    allowed = set(links.get(sender, ()))
+    return tuple(m for m in state.members if m == sender or m in allowed)
 
 
 def check(state: ConversationState, envelope: Envelope, now: float) -> None:
@@ -163,10 +171,13 @@ def check(state: ConversationState, envelope: Envelope, now: float) -> None:
 
     Checks, in this order: the group (`wrong_group`); the sender's membership (`not_a_member`);
     the conversation is live, and for a member not expiring (`conversation_over`); the type,
-    phase and actor (`illegal_move`, `not_your_turn`); the turn cap (`turn_limit`); the
-    addressees (`not_a_member`, `illegal_move`); the task ids (`duplicate_task`, `unknown_task`,
-    `not_assignee`, `task_closed`); for a message from the hub, that the hub owes exactly it
-    now (`illegal_move`): a due timeout, or the conclusion of a conversation that ran out.
+    phase and actor (`illegal_move`, `not_your_turn`) and the protocol's own guard; the turn cap
+    (`turn_limit`); the addressees (`not_a_member`, `not_linked`, `illegal_move`); the task ids
+    (`duplicate_task`, `unknown_task`, `not_assignee`, `task_closed`); the proposals and their
+    content (`duplicate_proposal`, `unknown_proposal`, `invalid_content`, `unchecked_plan`);
+    the protocol's checks of the fields (`illegal_move`); for a message from the hub, that the
+    hub owes exactly it now (`illegal_move`): a due timeout, or the conclusion of a
+    conversation that ran out.
     """
     if envelope.group != state.group:
         raise WrongGroup(f"message for group {envelope.group!r} applied to group {state.group!r}")
@@ -174,9 +185,13 @@ def check(state: ConversationState, envelope: Envelope, now: float) -> None:
     error = refusal(state, sender, payload.type)
     if error is not None:
         raise error
-    rule = TRANSITIONS[payload.type]
-    _check_addressees(state, rule, payload.type, envelope.to)
+    proto = protocol_of(state)
+    rule = proto.table[payload.type]
+    _check_addressees(state, sender, rule, payload.type, envelope.to)
     _check_tasks(state, sender, payload)
+    if sender != HUB_SENDER:
+        _check_proposals(state, payload)
+    proto.check(state, envelope)
     if sender == HUB_SENDER and payload not in state.due(now):
         raise IllegalMove(f"the hub owes no such {payload.type!r} at {now}")
 
@@ -192,9 +207,10 @@ def refusal(state: ConversationState, sender: str, message_type: str) -> Protoco
         return ConversationOver(
             f"group {state.group!r} is ending: {state.ran_out}; the hub sends its conclusion"
         )
-    rule = TRANSITIONS.get(message_type)
+    proto = protocol_of(state)
+    rule = proto.table.get(message_type)
     if rule is None:
-        return IllegalMove(f"{message_type!r} is not a move of the conversation protocol")
+        return IllegalMove(f"{message_type!r} is not a move of the {state.protocol!r} protocol")
     acts = _acts_as(state, sender, rule.actor)
     if is_hub and not (acts and state.phase in rule.phases):
         return IllegalMove(
@@ -203,11 +219,22 @@ def refusal(state: ConversationState, sender: str, message_type: str) -> Protoco
         )
     if rule.actor is Actor.HUB and not is_hub:
         return IllegalMove(f"only the hub sends {message_type!r}")
+    if rule.actor is Actor.CHECKER and sender != state.rules.checker:
+        who = state.rules.checker
+        return IllegalMove(
+            f"only the group's checker ({who!r}) sends {message_type!r}"
+            if who
+            else f"group {state.group!r} has no checker"
+        )
     if state.phase not in rule.phases or not acts:
         return _out_of_turn(state, sender, message_type, rule)
-    if rule.takes_turn and state.at_turn_limit and not rule.at_turn_limit:
-        return TurnLimit(f"turn {state.turns + 1} of {state.limits.max_turns} must be 'conclude'")
-    return None
+    if rule.takes_turn and rule.capped and state.at_turn_limit and not rule.at_turn_limit:
+        last = [t for t, r in proto.table.items() if r.takes_turn and r.at_turn_limit]
+        return TurnLimit(
+            f"turn {state.turns + 1} of {state.limits.max_turns} must be "
+            + " or ".join(repr(t) for t in last)
+        )
+    return proto.guard(state, sender, message_type)
 
 
 def _acts_as(state: ConversationState, sender: str, actor: Actor) -> bool:
@@ -216,16 +243,20 @@ def _acts_as(state: ConversationState, sender: str, actor: Actor) -> bool:
         return sender == HUB_SENDER
     if actor is Actor.ASSIGNEE:
         return sender != HUB_SENDER  # which tasks it may report on is `_check_tasks`
+    if actor is Actor.CHECKER:
+        return sender == state.rules.checker and sender == state.speaker
     return sender == state.speaker
 
 
-def addressee_bounds(state: ConversationState, rule: Rule) -> tuple[int, int]:
-    """How many (distinct) members a message of this rule may address."""
+def addressee_bounds(available: int, rule: Rule) -> tuple[int, int]:
+    """How many (distinct) members a message of this rule may address, out of `available`."""
     if rule.addressing is Addressing.NEXT_SPEAKER:
         return 0, 1
-    if rule.addressing is Addressing.ASSIGNEES:
-        return 1, len(state.members)
-    return 0, len(state.members)
+    if rule.addressing in (Addressing.ASSIGNEES, Addressing.OTHERS):
+        return 1, available
+    if rule.addressing is Addressing.ONE:
+        return 1, 1
+    return 0, available
 
 
 def fresh_task_id(state: ConversationState) -> str:
@@ -235,6 +266,15 @@ def fresh_task_id(state: ConversationState) -> str:
     while f"t{n}" in taken:
         n += 1
     return f"t{n}"
+
+
+def fresh_proposal_id(state: ConversationState) -> str:
+    """A proposal id not yet used in the group: `p<n>`, as `fresh_task_id`."""
+    taken = {p.id for p in state.proposals}
+    n = len(state.proposals) + 1
+    while f"p{n}" in taken:
+        n += 1
+    return f"p{n}"
 
 
 def _out_of_turn(
@@ -247,24 +287,34 @@ def _out_of_turn(
     if state.phase in WAITING_PHASES:
         waits = ", ".join(state.waiting_on)
         return NotYourTurn(f"the group is {state.phase.value}: it waits for task(s) {waits}")
+    if sender == state.speaker and rule.actor is Actor.SPEAKER:
+        phases = ", ".join(sorted(p.value for p in rule.phases))
+        return IllegalMove(f"{message_type!r} is a move of phase {phases}, not {state.phase.value}")
     return NotYourTurn(f"it is {state.speaker!r}'s turn ({state.phase.value})")
 
 
 def _check_addressees(
-    state: ConversationState, rule: Rule, message_type: str, to: Sequence[str]
+    state: ConversationState, sender: str, rule: Rule, message_type: str, to: Sequence[str]
 ) -> None:
     strangers = [a for a in to if a not in state.members]
     if strangers:
         raise NotAMember(f"addressee {strangers[0]!r} is not a member of group {state.group!r}")
     if len(set(to)) != len(to):
         raise IllegalMove("an addressee is named twice")
-    low, high = addressee_bounds(state, rule)
+    allowed = addressable(state, sender)
+    unlinked = [a for a in to if a not in allowed]
+    if unlinked:
+        raise NotLinked(f"{sender!r} is not linked to {unlinked[0]!r} in this group's topology")
+    if rule.addressing in (Addressing.OTHERS, Addressing.ONE) and sender in to:
+        raise IllegalMove(f"{message_type!r} addresses other members, not the sender")
+    available = len(allowed) - (1 if rule.addressing in (Addressing.OTHERS, Addressing.ONE) else 0)
+    low, high = addressee_bounds(available, rule)
     if not low <= len(to) <= high:
         raise IllegalMove(f"{message_type!r} takes {low} to {high} addressees, not {len(to)}")
 
 
 def _check_tasks(state: ConversationState, sender: str, payload: Payload) -> None:
-    if isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment):
+    if isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment | Award):
         if state.task(payload.task_id) is not None:
             raise DuplicateTask(f"task {payload.task_id!r} already exists in the group")
     elif isinstance(payload, TaskProgress | TaskResult):
@@ -278,3 +328,54 @@ def _check_tasks(state: ConversationState, sender: str, payload: Payload) -> Non
             raise TaskClosed(f"task {task.id!r} takes no more reports from you ({why})")
     elif isinstance(payload, Pause) and all(state.task(i) is None for i in payload.task_ids):
         raise UnknownTask(f"none of {payload.task_ids} is a task of group {state.group!r}")
+
+
+def _known(state: ConversationState, proposal_id: str) -> None:
+    if state.proposal(proposal_id) is None:
+        raise UnknownProposal(f"no proposal {proposal_id!r} in group {state.group!r}")
+
+
+def _check_proposals(state: ConversationState, payload: Payload) -> None:
+    if isinstance(payload, Proposal | Execute) and state.proposal(payload.proposal_id):
+        raise DuplicateProposal(f"proposal {payload.proposal_id!r} already exists in the group")
+    if isinstance(payload, Proposal | Execute | Bid):
+        error = content_error(state.rules.content_schema, payload.content)
+        if error is not None:
+            raise error
+    elif isinstance(payload, Objection | Acceptance):
+        _known(state, payload.proposal_id)
+    elif isinstance(payload, CheckResult):
+        if payload.proposal_id != state.check_due:
+            raise IllegalMove(
+                f"the check owed is on {state.check_due!r}, not {payload.proposal_id!r}"
+            )
+    elif isinstance(payload, Ballot):
+        _check_ballot(state, payload)
+    elif isinstance(payload, Conclude | Conclusion) and payload.proposal_id is not None:
+        _known(state, payload.proposal_id)
+        if state.protocol != "voting" and payload.proposal_id not in concludable(state):
+            plan = state.proposal(payload.proposal_id)
+            verdict = "failed" if plan is not None and plan.check is False else "is unchecked"
+            raise UncheckedPlan(
+                f"proposal {payload.proposal_id!r} {verdict}: conclude with a plan that passed "
+                f"the checker's check"
+            )
+
+
+def _check_ballot(state: ConversationState, ballot: Ballot) -> None:
+    if state.rules.voting_rule == "borda":
+        if ballot.proposal_id is not None or not ballot.ranking:
+            raise IllegalMove("under borda a ballot is a ranking of proposal ids, best first")
+        if len(set(ballot.ranking)) != len(ballot.ranking):
+            raise IllegalMove("a ranking names each proposal once")
+        for proposal_id in ballot.ranking:
+            _known(state, proposal_id)
+        return
+    if ballot.ranking or ballot.proposal_id is None:
+        raise IllegalMove(f"under {state.rules.voting_rule} a ballot names one proposal_id")
+    _known(state, ballot.proposal_id)
+
+
+def protocol(state: ConversationState) -> GroupProtocol:
+    """The group protocol `state` runs."""
+    return protocol_of(state)

@@ -36,6 +36,15 @@ class Phase(StrEnum):
     """A synchronous task is out: nobody speaks until every assignee has reported."""
     PAUSED = "paused"
     """The speaker paused until chosen tasks finish; the group is silent meanwhile."""
+    CHECKING = "checking"
+    """The group's checker owes a `check_result` on the latest plan (`check_due`), then the turn
+    goes on (`after_check`)."""
+    PROPOSING = "proposing"
+    """Voting: each member in turn proposes or passes, once."""
+    BALLOTING = "balloting"
+    """Voting: each member in turn casts a ballot, once."""
+    BIDDING = "bidding"
+    """Contract net: each contractor called, in roster order, bids or refuses, once."""
     CONCLUDING = "concluding"
     """The speaker concluded and now owes the conclusion."""
     EXPIRING = "expiring"
@@ -49,7 +58,16 @@ class Phase(StrEnum):
 TERMINAL_PHASES = frozenset({Phase.CONCLUDED, Phase.EXPIRED})
 WAITING_PHASES = frozenset({Phase.AWAITING, Phase.PAUSED})
 """Phases in which the turn is held back until the tasks in `waiting_on` finish."""
-TURN_PHASES = frozenset({Phase.OPEN, Phase.CONCLUDING})
+TURN_PHASES = frozenset(
+    {
+        Phase.OPEN,
+        Phase.CHECKING,
+        Phase.PROPOSING,
+        Phase.BALLOTING,
+        Phase.BIDDING,
+        Phase.CONCLUDING,
+    }
+)
 """Phases in which one agent owes the next move, so a turn clock runs."""
 LIVE_PHASES = frozenset(Phase) - TERMINAL_PHASES
 ACTIVE_PHASES = LIVE_PHASES - {Phase.EXPIRING}
@@ -60,6 +78,11 @@ OPEN_TASK_STATUSES: frozenset[TaskStatus] = frozenset({"pending", "running"})
 FINISHED_TASK_STATUSES: frozenset[TaskStatus] = frozenset({"done", "failed", "canceled"})
 
 _ID = re.compile(ID_PATTERN)
+
+
+_OWED_PHASES = frozenset({Phase.CONCLUDING, Phase.CHECKING})
+"""Phases in which a member owes the move that follows the last turn (the conclusion, or the
+last plan's check), so the turn cap does not count against it."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +157,65 @@ class Task:
         return "\n".join(f"{r.agent}: {r.result}" for r in self.reports)
 
 
+PROTOCOL_NAMES = ("ioa", "dialectic", "contract_net", "voting")
+"""The group protocols (meta `protocol`); see `protocols.conversation.registry`."""
+VotingRule = Literal["plurality", "majority", "borda", "unanimity"]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A group's protocol settings from its `meta` (see `settings`), fixed for its lifetime."""
+
+    checker: str | None = None
+    """The one member who may send `check_result`; enables check-before-commit."""
+    content_schema: dict[str, Any] | None = None
+    """JSON Schema every plan's `content` must validate against (see `content`)."""
+    links: dict[str, tuple[str, ...]] | None = None
+    """Topology: whom each member may address; a member missing from it addresses nobody."""
+    voting_rule: VotingRule = "plurality"
+    open_execute: bool = False
+    """Dialectic: EXECUTE is legal before every member has spoken once."""
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """A plan put to the group (a `proposal`, or a dialectic `execute`) and what came of it."""
+
+    id: str
+    author: str
+    content: dict[str, Any]
+    text: str = ""
+    check: bool | None = None
+    """The latest check's verdict; None while unchecked."""
+    reasons: tuple[str, ...] = ()
+    """The latest check's reasons."""
+    accepted_by: tuple[str, ...] = ()
+    objected_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BidRecord:
+    """Contract net: one contractor's answer to the current call (a refusal has no cost)."""
+
+    agent: str
+    cost: float | None
+    content: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    awarded: bool = False
+
+    @property
+    def refused(self) -> bool:
+        return self.cost is None
+
+
+@dataclass(frozen=True)
+class BallotRecord:
+    """Voting: one member's ballot; `choice` is empty for an abstention (a lapsed turn)."""
+
+    agent: str
+    choice: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class ConversationState:
     """Everything the rules need to judge the next message of one group."""
@@ -160,9 +242,41 @@ class ConversationState:
     clock: float = 0.0
     """The latest time the state has seen (a fallback for messages without a timestamp)."""
     conclusion: str | None = None
+    protocol: str = "ioa"
+    """Which table judges the moves (`PROTOCOL_NAMES`)."""
+    rules: Rules = field(default_factory=Rules)
+    proposals: tuple[PlanRecord, ...] = ()
+    """Every plan put to the group, in order."""
+    check_due: str | None = None
+    """The plan the checker owes a `check_result` for (phase CHECKING)."""
+    after_check: str | None = None
+    """Who takes the turn once the check is in (phase CHECKING)."""
+    spoken: tuple[str, ...] = ()
+    """Dialectic: members who have spoken (`proceed`/`execute`). Voting: members whose turn in
+    the current phase (proposing, balloting) has passed, lapsed ones included."""
+    contractors: tuple[str, ...] = ()
+    """Contract net: the members the current call for proposals addressed, in roster order."""
+    call: str | None = None
+    """Contract net: the current call's description (None before the first call)."""
+    bids: tuple[BidRecord, ...] = ()
+    """Contract net: answers to the current call, in arrival order."""
+    ballots: tuple[BallotRecord, ...] = ()
+    winner: str | None = None
+    """Voting: the proposal the tally chose (None: no decision, or not tallied yet)."""
+    concluded_with: str | None = None
+    """The plan (proposal id) the conversation ended with, if any."""
 
     def task(self, task_id: str) -> Task | None:
         return next((t for t in self.tasks if t.id == task_id), None)
+
+    def proposal(self, proposal_id: str) -> PlanRecord | None:
+        return next((p for p in self.proposals if p.id == proposal_id), None)
+
+    @property
+    def plan(self) -> dict[str, Any] | None:
+        """The content of the plan the conversation ended with, if any."""
+        record = self.proposal(self.concluded_with) if self.concluded_with else None
+        return record.content if record is not None else None
 
     @property
     def over(self) -> bool:
@@ -185,7 +299,7 @@ class ConversationState:
         if self.silent_turns >= limits.max_silent_turns:
             n = limits.max_silent_turns
             return f"no member spoke for {n} turn{'s' if n > 1 else ''}"
-        if self.phase is not Phase.CONCLUDING and self.turns >= limits.max_turns:
+        if self.phase not in _OWED_PHASES and self.turns >= limits.max_turns:
             return f"the turn cap of {limits.max_turns} was reached with no conclusion"
         return None
 
@@ -255,6 +369,8 @@ def start(
     initiator: str | None = None,
     limits: Limits | None = None,
     now: float = 0.0,
+    protocol: str = "ioa",
+    rules: Rules | None = None,
 ) -> ConversationState:
     """A new conversation in phase OPEN whose initiator (default: the first member) speaks first.
 
@@ -276,14 +392,23 @@ def start(
     if first not in roster:
         raise InvalidConversation(f"the initiator {first!r} is not a member")
     _check_limits(limits)
+    if protocol not in PROTOCOL_NAMES:
+        raise InvalidConversation(
+            f"unknown protocol {protocol!r} (known: {', '.join(PROTOCOL_NAMES)})"
+        )
+    rules = rules or Rules()
+    _check_rules(rules, roster, protocol)
     return ConversationState(
         group=group,
         members=roster,
         initiator=first,
         limits=limits,
+        phase=Phase.PROPOSING if protocol == "voting" else Phase.OPEN,
         speaker=first,
         turn_deadline=deadline(now, limits.turn_timeout),
         clock=now,
+        protocol=protocol,
+        rules=rules,
     )
 
 
@@ -333,6 +458,19 @@ def invariant_violations(state: ConversationState) -> list[str]:
     if not 0 <= state.silent_turns <= state.limits.max_silent_turns:
         out.append("more silent turns than the limit")
     return out
+
+
+def _check_rules(rules: Rules, roster: tuple[str, ...], protocol: str) -> None:
+    if rules.checker is not None:
+        if rules.checker not in roster:
+            raise InvalidConversation(f"the checker {rules.checker!r} is not a member")
+        if protocol not in ("ioa", "dialectic"):
+            raise InvalidConversation("a checker is supported by the ioa and dialectic protocols")
+    if rules.links is not None:
+        for member, linked in rules.links.items():
+            strangers = [m for m in (member, *linked) if m not in roster]
+            if strangers:
+                raise InvalidConversation(f"links name {strangers[0]!r}, who is not a member")
 
 
 def _check_limits(limits: Limits) -> None:

@@ -1,5 +1,7 @@
 """Property tests: over random games, `apply` accepts a message iff `legal_moves` permits it.
 
+Every group protocol (and "ioa" with a checker, and with links) is played the same way.
+
 Each example plays up to 40 steps. A step is either a move picked from the exhaustive enumeration
 of some member's legal moves (so games get deep) or a random message from a universe that mixes
 members, a stranger, the hub, unknown task ids and every message type. After every step the
@@ -8,9 +10,10 @@ state's invariants hold; at the end, replaying the accepted messages rebuilds th
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator
+from typing import Any
+
+import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,45 +42,42 @@ from protocols import (
     replay,
     start,
 )
+from protocols.acts import (
+    Acceptance,
+    Award,
+    Ballot,
+    Bid,
+    CallForProposals,
+    CheckResult,
+    Execute,
+    Objection,
+    PassTurn,
+    Proceed,
+    Proposal,
+    Refuse,
+)
+from protocols.conversation import Rules
 from protocols.conversation.state import invariant_violations
+from tests.protocols.kit import PLAN, enumerate_moves
 
 MEMBERS = ("alice", "bob", "carol")
 SENDERS = (*MEMBERS, "mallory", HUB_SENDER)
 TASK_IDS = ("t1", "t2", "t3", "ghost")
-
-
-def enumerate_moves(legal: LegalMoves) -> Iterator[tuple[Payload, list[str]]]:
-    """Every message `legal` allows, up to the choice of free text (exhaustive over ids)."""
-    for spec in legal.moves:
-        tos = [
-            list(c)
-            for k in range(spec.min_to, spec.max_to + 1)
-            for c in itertools.combinations(spec.addressees, k)
-        ]
-        for to in tos:
-            if spec.type == "discussion":
-                yield Discussion(text="d"), to
-            elif spec.type == "sync_task_assign":
-                yield SyncTaskAssignment(task_id=legal.new_task_id, description="x"), to
-            elif spec.type == "async_task_assign":
-                yield AsyncTaskAssignment(task_id=legal.new_task_id, description="x"), to
-            elif spec.type == "pause":
-                for k in range(1, len(spec.task_ids) + 1):
-                    for ids in itertools.combinations(spec.task_ids, k):
-                        yield Pause(task_ids=[*ids, "ghost"]), to
-            elif spec.type == "conclude":
-                yield Conclude(), to
-            elif spec.type == "conclusion":
-                yield Conclusion(text="c"), to
-            elif spec.type == "task_progress":
-                for task_id in spec.task_ids:
-                    yield TaskProgress(task_id=task_id, text="p"), to
-            elif spec.type == "task_result":
-                for task_id in spec.task_ids:
-                    for status in ("done", "failed"):
-                        yield TaskResult(task_id=task_id, status=status, result="r"), to
-            else:
-                raise AssertionError(f"no enumeration for {spec.type}")
+PROPOSAL_IDS = ("p1", "p2", "p3", "ghost")
+RING = {"alice": ("bob",), "bob": ("carol",), "carol": ("alice",)}
+CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ioa": ("ioa", {}),
+    "ioa+checker": ("ioa", {"checker": "carol"}),
+    "ioa+links": ("ioa", {"links": RING}),
+    "dialectic": ("dialectic", {}),
+    "dialectic+checker": ("dialectic", {"checker": "bob"}),
+    "contract_net": ("contract_net", {}),
+    "contract_net+links": ("contract_net", {"links": {"alice": ("carol",)}}),
+    "voting:plurality": ("voting", {"voting_rule": "plurality"}),
+    "voting:majority": ("voting", {"voting_rule": "majority"}),
+    "voting:borda": ("voting", {"voting_rule": "borda"}),
+    "voting:unanimity": ("voting", {"voting_rule": "unanimity"}),
+}
 
 
 @st.composite
@@ -85,9 +85,26 @@ def random_message(draw: st.DrawFn, state: ConversationState) -> tuple[str, Payl
     sender = draw(st.sampled_from(SENDERS))
     to = draw(st.lists(st.sampled_from((*MEMBERS, "mallory")), max_size=4))
     task_id = draw(st.sampled_from((*TASK_IDS, f"t{len(state.tasks) + 1}")))
+    pid = draw(st.sampled_from((*PROPOSAL_IDS, f"p{len(state.proposals) + 1}")))
     payload: Payload = draw(
         st.sampled_from(
             [
+                Proposal(proposal_id=pid, content=PLAN),
+                Proposal(proposal_id=pid, content={"plan": 3}),
+                Objection(proposal_id=pid, reason="r"),
+                Acceptance(proposal_id=pid),
+                CheckResult(proposal_id=pid, passed=draw(st.booleans())),
+                Conclude(proposal_id=pid),
+                Conclusion(text="c", proposal_id=pid),
+                Proceed(text="p"),
+                Execute(proposal_id=pid, content=PLAN),
+                CallForProposals(description="task"),
+                Bid(cost=1.0, content=PLAN),
+                Refuse(),
+                Award(task_id=task_id, description="x"),
+                PassTurn(),
+                Ballot(proposal_id=pid),
+                Ballot(ranking=[pid]),
                 Discussion(text="d"),
                 SyncTaskAssignment(task_id=task_id, description="x"),
                 AsyncTaskAssignment(task_id=task_id, description="x"),
@@ -121,10 +138,32 @@ limits = st.builds(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SCHEMA = {
+    "type": "object",
+    "properties": {"plan": {"type": "string"}},
+    "required": ["plan"],
+    "additionalProperties": False,
+}
+
+
+def _start(config: str, limits: Limits) -> ConversationState:
+    protocol, rules = CONFIGS[config]
+    return start(
+        "g",
+        list(MEMBERS),
+        limits=limits,
+        protocol=protocol,
+        rules=Rules(content_schema=SCHEMA, **rules),
+    )
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(limits=limits, data=st.data())
-def test_apply_accepts_exactly_the_legal_moves(limits: Limits, data: st.DataObject) -> None:
-    initial = start("g", list(MEMBERS), limits=limits)
+def test_apply_accepts_exactly_the_legal_moves(
+    config: str, limits: Limits, data: st.DataObject
+) -> None:
+    initial = _start(config, limits)
     state, now, log = initial, 0.0, []
     for _ in range(40):
         now += data.draw(st.floats(0, 20))
@@ -161,10 +200,13 @@ def test_apply_accepts_exactly_the_legal_moves(limits: Limits, data: st.DataObje
         assert LegalMoves.from_dict(json.loads(json.dumps(legal.to_dict()))) == legal
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("config", CONFIGS)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(limits=limits, data=st.data())
-def test_every_enumerated_legal_move_applies(limits: Limits, data: st.DataObject) -> None:
-    state, now = start("g", list(MEMBERS), limits=limits), 0.0
+def test_every_enumerated_legal_move_applies(
+    config: str, limits: Limits, data: st.DataObject
+) -> None:
+    state, now = _start(config, limits), 0.0
     for _ in range(25):
         now += data.draw(st.floats(0, 20))
         options = []

@@ -1,86 +1,96 @@
-"""The IoA mode end to end through a real hub: robots as agents, one group per plan attempt."""
+"""The IoA and dialectic modes end to end through a real hub: robots and an environment checker
+as agents, one checked group conversation per plan attempt.
+
+Scripted engines choose actions deterministically (`ScriptedEngine(scorer=...)`); the real
+llama.cpp runs live in `test_robots_llm.py`.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import pytest
 
-from agents.robots import EpisodeOptions, IoAPlanner, run_episode
-from agents.robots.brain import NO_PLAN
+from agents.robots import EpisodeOptions, IoAPlanner, ModeSettings, make_planner, run_episode
 from agents.robots.planner import Said
-from environments.rocobench import RocoEnv, make_env
+from agents.robots.record import EpisodeRecord
+from environments.rocobench import ORACLES, RocoEnv, make_env
 from ioa.hub import Hub
 from ioa.llm import ScriptedEngine
 from ioa.llm.engine import Request
 from protocols import HUB_SENDER, Conclusion, Envelope
-from tests.agents.robots.kit import offered, oracle_json, schema_of
-
-TEAM = re.compile(r"Team \(name: id\): (.*)")
 
 
-class Script:
-    """Robots that talk round robin, conclude when allowed, and conclude with a chosen plan."""
+def oracle_scorer(env: RocoEnv) -> ScriptedEngine:
+    """Scores each robot's oracle action highest: the talk should converge at once."""
 
-    def __init__(self, env: RocoEnv, plans: list[Any] | None = None) -> None:
-        self.env = env
-        self.plans = plans or []
-        self.offers: list[tuple[str, set[str]]] = []
+    def score(request: Request, option: str) -> float:
+        ask = request.messages[-1]["content"].rsplit("\n", 1)[-1]
+        actor = next(r for r in env.robots if r in ask)
+        return 0.0 if option == ORACLES[env.name](env)[actor].text else -1.0
 
-    def __call__(self, request: Request) -> Any:
-        schema = schema_of(request) or {}
-        robot = request.agent.removeprefix("ioa:")
-        if "type" not in schema.get("properties", {}) and "oneOf" not in schema:
-            return self.plans.pop(0) if self.plans else oracle_json(self.env)
-        types = offered(schema)
-        self.offers.append((robot, types))
-        if "conclude" in types:
-            return {"type": "conclude", "text": "we agree"}
-        return {"type": "discussion", "text": f"{robot} here", "next_speaker": self._next(request)}
-
-    def _next(self, request: Request) -> str:
-        match = TEAM.search(request.messages[-1]["content"])
-        assert match is not None
-        ids = dict(pair.split(": ") for pair in match.group(1).split(", "))
-        robots = self.env.robots
-        me = robots.index(request.agent.removeprefix("ioa:"))
-        return ids[robots[(me + 1) % len(robots)]]
+    return ScriptedEngine(scorer=score)
 
 
-def _engine(env: RocoEnv, script: Script) -> ScriptedEngine:
-    return ScriptedEngine({f"ioa:{robot}": [script] * 60 for robot in env.robots})
+def wait_first(request: Request, option: str) -> float:
+    """Scores WAIT highest: every first proposal fails the rules ("someone must act")."""
+    return 0.0 if option == "WAIT" else -float(len(option))
 
 
-async def test_robots_agree_through_the_hub_and_the_conclusion_is_executed(hub: Hub) -> None:
+def says(record: EpisodeRecord, kind: str) -> list[str]:
+    return [e.text for e in record.events if e.kind == "say" and e.data.get("type") == kind]
+
+
+async def test_checked_plans_solve_sort_with_no_wasted_environment_attempt(hub: Hub) -> None:
     env = make_env("sort", seed=0)
-    script = Script(env)
-    planner = IoAPlanner(_engine(env, script), hub.url)
+    planner = make_planner("ioa", oracle_scorer(env), hub_url=hub.url)
     record = await run_episode(env, planner)
     assert record.success
+    assert record.rejected == record.unparseable == record.no_plan == 0
     assert record.attempts == [1] * record.steps
-    assert record.unparseable == 0
-    assert len(planner.groups) == record.steps  # one group per plan attempt
-    first_turns = [types for robot, types in script.offers[::3]]
-    assert all(robot == "Alice" for robot, _ in script.offers[::3])
-    assert all(types == {"discussion"} for types in first_turns)  # not everyone has spoken
-    assert {"discussion", "conclude"} in [types for _, types in script.offers]
-    executed = [e.text for e in record.events if e.kind == "plan" and e.data["executed"]]
-    assert [h.plan for h in env.history] == executed
+    assert record.checks >= record.steps
+    assert says(record, "proposal")
+    assert says(record, "check_result")
+    assert says(record, "acceptance")
+    assert all(p.startswith("EXECUTE\n") for p in planner_plans(record))
 
 
-async def test_a_conclusion_without_a_plan_is_unparseable_and_the_next_group_hears_why(
-    hub: Hub,
-) -> None:
+async def test_the_checker_reasons_reach_the_robots_and_are_objected_with(hub: Hub) -> None:
     env = make_env("sort", seed=0)
-    script = Script(env, plans=["garbage", "garbage again"])
-    planner = IoAPlanner(_engine(env, script), hub.url)
-    record = await run_episode(env, planner, EpisodeOptions(max_steps=1))
-    assert record.unparseable == 1
-    assert record.attempts == [2]
-    conclusions = [e for e in record.events if e.kind == "say" and e.data["type"] == "conclusion"]
-    assert conclusions[0].data["plan"].startswith(NO_PLAN.split("{")[0])
-    goals = [e.text for e in record.events if e.kind == "say" and e.data["type"] == "goal"]
-    assert "could not be parsed" in goals[1]
-    assert "attempt 2 of 5" in goals[1]
+    engine = ScriptedEngine(scorer=wait_first)
+    planner = make_planner("ioa", engine, hub_url=hub.url)
+    record = await run_episode(env, planner, EpisodeOptions(max_steps=1, attempts=1))
+    failed = [t for t in says(record, "check_result") if "failed" in t]
+    assert failed
+    assert record.checks_failed >= 1
+    prompts = [m["content"] for call in engine.calls for m in call.messages]
+    assert any("failed:" in p for p in prompts)  # the checker's reasons are in what robots read
+    assert record.rejected == 0  # whatever was concluded had passed the check
+    assert record.unparseable == 0
+
+
+@pytest.mark.parametrize("task", ["cabinet", "sandwich"])
+async def test_dialectic_through_the_hub_executes_only_checked_plans(hub: Hub, task: str) -> None:
+    env = make_env(task, seed=0)
+    planner = make_planner("dialectic", oracle_scorer(env), hub_url=hub.url)
+    record = await run_episode(env, planner, EpisodeOptions(max_steps=2))
+    assert record.steps == 2 or record.success
+    assert says(record, "proceed")
+    assert says(record, "execute")
+    assert record.rejected == record.unparseable == 0
+
+
+async def test_no_conclusion_names_an_unchecked_plan(hub: Hub) -> None:
+    env = make_env("cabinet", seed=0)
+    settings = ModeSettings(hub_turns=1)  # the only move left is to conclude, with no plan
+    planner = make_planner("ioa", ScriptedEngine(scorer=wait_first), settings, hub_url=hub.url)
+    record = await run_episode(env, planner, EpisodeOptions(max_steps=1, attempts=2))
+    assert record.rejected == 0
+    assert record.no_plan == 2
+    assert env.history[0].plan is None
+    assert all("no plan" in text or "No plan" in text for text in says(record, "conclusion"))
+
+
+def planner_plans(record: EpisodeRecord) -> list[str]:
+    return [e.data["plan"] for e in record.events if e.kind == "say" and e.data.get("plan")]
 
 
 def test_a_conclusion_from_the_hub_is_a_reason_not_a_plan() -> None:

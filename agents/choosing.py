@@ -18,7 +18,8 @@ DECODINGS: tuple[Decoding, ...] = ("score", "sample")
 
 
 def can_score(engine: Engine) -> bool:
-    return callable(getattr(engine, "choose", None))
+    """Whether the engine implements likelihood scoring (the base `Engine` does not)."""
+    return type(engine)._score is not Engine._score
 
 
 async def choose(
@@ -37,8 +38,8 @@ async def choose(
         return 0
     if decoding == "score" and can_score(engine):
         try:
-            choice = await getattr(engine, "choose")(messages, options, agent=agent)
-            return int(choice.index)
+            choice = await engine.choose(messages, options, agent=agent)
+            return choice.index
         except EngineError:
             pass  # this engine cannot score after all: sample instead
     answer, _ = await engine.structured(

@@ -37,15 +37,22 @@ CREW = [
     ),
 ]
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 TOOLS = [
     Tool(
         calculate,
         calculator_arguments,
         TOOL_OF_KIND[Kind.ARITHMETIC],
         example=("take 4 away from 10", "10 - 4"),
-        tags=["math", "arithmetic", "calculate", "add", "sum", "plus", "subtract", "minus",
-              "multiply", "times", "divide", "divided", "split", "total", "many"],
-    ),  # fmt: skip
+        tags=_words(
+            "math arithmetic calculate add sum plus subtract minus multiply times divide divided "
+            "split total many"
+        ),
+    ),
     Tool(
         convert_units,
         unit_arguments,
@@ -58,9 +65,8 @@ TOOLS = [
         lookup_arguments,
         TOOL_OF_KIND[Kind.LOOKUP],
         example=("How many people live in Aarhus?", "population of Aarhus"),
-        tags=["lookup", "table", "population", "country", "price", "cost", "city",
-              *CITIES, *PRODUCTS][:32],
-    ),  # fmt: skip
+        tags=[*_words("lookup table population country price cost city"), *CITIES, *PRODUCTS][:32],
+    ),
 ]
 """The crew's tools, with what discovery should match them by."""
 
@@ -73,12 +79,19 @@ def crew(
     *,
     tools: bool = True,
     decoding: Decoding | None = None,
+    always_use_tools: bool = False,
 ) -> list[Agent]:
     """The crew's agents (not started): the generalists on `engine`, plus the tools.
 
-    `tools=False` leaves the tool agents out (the no-tool baseline of `benchmarks/tool_goals`).
+    `tools=False` leaves the tool agents out (the no-tool baseline of `benchmarks/tool_goals`);
+    `decoding` and `always_use_tools` are the generalists' (see `LLMBrain`).
     """
-    brain = LLMBrain(engine, tools=TOOLS if tools else (), decoding=decoding)
+    brain = LLMBrain(
+        engine,
+        tools=TOOLS if tools else (),
+        decoding=decoding,
+        always_use_tools=always_use_tools,
+    )
     agents = [
         Agent(c.model_copy(update={"model": model}), brain, hub_url, options=options) for c in CREW
     ]

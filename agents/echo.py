@@ -57,8 +57,6 @@ def strip_invented_numbers(text: str, given: str) -> str:
     """`text` without its sentences that state a number absent from `given`."""
     known = set(numbers_in(given))
     kept = [
-        s
-        for s in _SENTENCE.split(text.strip())
-        if s and all(n in known for n in numbers_in(s))
+        s for s in _SENTENCE.split(text.strip()) if s and all(n in known for n in numbers_in(s))
     ]
     return " ".join(kept).strip()

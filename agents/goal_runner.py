@@ -37,6 +37,8 @@ class ToolGoalOutcome:
     model_calls: int
     transcript: list[dict[str, object]] = field(default_factory=list)
     """Every message of the goal's groups, as JSON."""
+    names: dict[str, str] = field(default_factory=dict)
+    """agent id → display name, for everyone in the transcript."""
 
 
 async def run_tool_goal(
@@ -46,6 +48,7 @@ async def run_tool_goal(
     *,
     tools: bool = True,
     decoding: Decoding | None = None,
+    always_use_tools: bool = False,
     max_turns: int = 6,
     timeout: float = 300.0,
     model: ModelFacts | None = None,
@@ -56,11 +59,19 @@ async def run_tool_goal(
     tool_names = {t.name for t in TOOLS}
     transcript: list[Envelope] = []
     async with contextlib.AsyncExitStack() as stack:
-        for agent in crew(engine, hub_url, model, tools=tools, decoding=decoding):
+        agents = crew(
+            engine,
+            hub_url,
+            model,
+            tools=tools,
+            decoding=decoding,
+            always_use_tools=always_use_tools,
+        )
+        for agent in agents:
             await stack.enter_async_context(agent)
         user = await stack.enter_async_context(HubClient(hub_url))
         await user.register(AgentCard(name="you", kind="human", description="the user"))
-        names = {}
+        names: dict[str, str] = {"hub": "hub"}
         posted = await user.post_goal(goal.text, max_turns=max_turns)
 
         async def follow() -> tuple[str, str]:
@@ -75,10 +86,7 @@ async def run_tool_goal(
             status, conclusion = await asyncio.wait_for(follow(), timeout)
         except TimeoutError:
             status, conclusion = "timeout", ""
-        for envelope in transcript:
-            for agent_id in envelope.to:
-                if agent_id not in names:
-                    names[agent_id] = (await user.agent(agent_id)).card.name
+        names.update({a.id: a.card.name for a in agents})
     assigned = next(
         (
             names.get(e.to[0])
@@ -99,4 +107,5 @@ async def run_tool_goal(
         seconds=time.monotonic() - started,
         model_calls=engine.stats().calls - calls_before,
         transcript=[e.model_dump(mode="json") for e in transcript],
+        names=names,
     )

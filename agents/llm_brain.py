@@ -65,6 +65,7 @@ class LLMBrain(Brain):
         temperature: float = 0.7,
         tools: Iterable[Tool] = (),
         decoding: Decoding | None = None,
+        always_use_tools: bool = False,
     ) -> None:
         self.engine = engine
         self.text_max = text_max
@@ -73,13 +74,18 @@ class LLMBrain(Brain):
         self.tools = {tool.name: tool for tool in tools}
         """Tools this brain knows how to call, by their agents' display name."""
         self.decoding: Decoding = decoding or ("score" if can_score(engine) else "sample")
+        self.always_use_tools = always_use_tools
+        """Leave "no tool" out of the choice when a tool can take the goal (a constrained path
+        that makes a run deterministic in tests, whatever the weights)."""
 
     async def move(self, turn: Turn) -> dict[str, Any]:
         types = turn.legal.types
         if "conclusion" in types:
             return await self._conclusion(turn)
         if self.tools and not tool_tasks(turn, self.tools):
-            call = await plan_call(self.engine, turn, self.tools, self.decoding)
+            call = await plan_call(
+                self.engine, turn, self.tools, self.decoding, optional=not self.always_use_tools
+            )
             if call is not None:
                 return call.move()
         results = answer(turn)

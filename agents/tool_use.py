@@ -71,9 +71,10 @@ def answer(turn: Turn) -> str:
 
 
 async def plan_call(
-    engine: Engine, turn: Turn, tools: dict[str, Tool], decoding: Decoding
+    engine: Engine, turn: Turn, tools: dict[str, Tool], decoding: Decoding, *, optional: bool = True
 ) -> ToolCall | None:
-    """The tool call this turn should make, or None (no usable tool, or the brain chose none)."""
+    """The tool call this turn should make, or None (no usable tool, or the brain chose none;
+    without `optional`, "none" is not among the options)."""
     usable: list[tuple[str, Tool, Arguments]] = []
     for member, tool in tools_in_team(turn, tools):
         arguments = tool.arguments(turn.goal)
@@ -83,7 +84,8 @@ async def plan_call(
         return None
     listing = "\n".join(prompts.TOOL_LINE.format(name=t.name, does=t.does) for _, t, _ in usable)
     options = [t.name for _, t, _ in usable]
-    options.append(prompts.NO_TOOL)
+    if optional:
+        options.append(prompts.NO_TOOL)
     which = [
         {"role": "user", "content": prompts.TOOL_CHOICE.format(tools=listing, goal=turn.goal)},
     ]

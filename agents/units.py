@@ -81,8 +81,11 @@ ALIASES: dict[str, str] = {word: unit for unit, words in _WORDS.items() for word
 plain words); the canonical symbols are also accepted in the `VALUE FROM to TO` form."""
 
 _CANONICAL = re.compile(
-    r"(-?\d+(?:\.\d+)?)\s*(" + "|".join(map(re.escape, UNITS)) + r")\s+(?:to|in)\s+("
-    + "|".join(map(re.escape, UNITS)) + r")\b"
+    r"(-?\d+(?:\.\d+)?)\s*("
+    + "|".join(map(re.escape, UNITS))
+    + r")\s+(?:to|in)\s+("
+    + "|".join(map(re.escape, UNITS))
+    + r")\b"
 )
 
 
@@ -150,7 +153,9 @@ def unit_arguments(goal: str) -> Arguments:
     quantities = quantities_in(goal)
     named = names_in(goal, ALIASES)
     targets = [
-        u for u in named if any(u != q and UNITS[u].dimension == UNITS[q].dimension for _, q in quantities)
+        u
+        for u in named
+        if any(u != q and UNITS[u].dimension == UNITS[q].dimension for _, q in quantities)
     ]
     return Arguments(
         {

@@ -81,9 +81,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     for name, outcomes in results.items():
         summary[name] = {
             "correct": share(outcomes),
-            "right_tool": share([o for o in outcomes if o.right_tool]) and round(
-                sum(o.right_tool for o in outcomes) / len(outcomes), 3
-            ),
+            "right_tool": share([o for o in outcomes if o.right_tool])
+            and round(sum(o.right_tool for o in outcomes) / len(outcomes), 3),
             "seconds_per_goal": round(sum(o.seconds for o in outcomes) / len(outcomes), 1),
             "model_calls_per_goal": round(sum(o.model_calls for o in outcomes) / len(outcomes), 1),
             "by_kind": {

@@ -182,14 +182,24 @@ async def play(
         config = HubConfig(host="127.0.0.1", port=0, database_url=str(Path(tmp) / "hub.db"))
         async with Hub(config) as hub, local_engine(model, tiny, threads) as engine:
             # Small, bounded texts keep a tiny or CPU-only model quick.
-            sizes = {"text_max": 40, "work_tokens": 16} if tiny else {"work_tokens": 120}
+            text_max, work_tokens = (40, 16) if tiny else (240, 120)
             # max_depth: how deep sub-teams may nest below the top-level team. The Planner may
             # form one level; the Analyst none (it is never even asked).
             one_level, no_teams = AgentOptions(max_depth=1), AgentOptions(max_depth=0)
             cast = [
                 Agent(REVIEWER, ScriptedBrain(reviewer_moves, work=review), hub.url),
-                Agent(PLANNER, TeamPlanner(engine, **sizes), hub.url, options=one_level),
-                Agent(ANALYST, LLMBrain(engine, **sizes), hub.url, options=no_teams),
+                Agent(
+                    PLANNER,
+                    TeamPlanner(engine, text_max=text_max, work_tokens=work_tokens),
+                    hub.url,
+                    options=one_level,
+                ),
+                Agent(
+                    ANALYST,
+                    LLMBrain(engine, text_max=text_max, work_tokens=work_tokens),
+                    hub.url,
+                    options=no_teams,
+                ),
                 Agent(CALCULATOR, ToolBrain(calculate), hub.url),
             ]
             async with contextlib.AsyncExitStack() as stack:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from agents.choosing import Decoding
     from ioa.client import HubClient
     from protocols.views import GoalStatus
 
@@ -50,6 +51,13 @@ def add_local_options(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser)
     parser.add_argument("--max-turns", type=int, default=DEFAULT_MAX_TURNS, help="turn cap")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds before giving up")
+    parser.add_argument(
+        "--decoding",
+        choices=["score", "sample"],
+        help="how the local crew makes finite choices (which tool, its arguments, whom to "
+        "invite): the model's likelihood of each option, or sampling under a grammar "
+        "(default: score)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +77,7 @@ async def _run(args: argparse.Namespace) -> int:
             )
         async with HubClient(args.hub, token=token) as user:
             return await follow_goal(user, args.goal, args.max_turns, args.timeout, args.roster)
-    async with local_team(args.model, args.threads) as team:
+    async with local_team(args.model, args.threads, args.decoding) as team:
         code = await follow_goal(team.user, args.goal, args.max_turns, args.timeout, args.roster)
         team.print_stats()
         return code
@@ -91,7 +99,9 @@ class LocalTeam:
 
 
 @contextlib.asynccontextmanager
-async def local_team(model: str | None, threads: int | None = None) -> AsyncIterator[LocalTeam]:
+async def local_team(
+    model: str | None, threads: int | None = None, decoding: Decoding | None = None
+) -> AsyncIterator[LocalTeam]:
     """A hub, the default crew on the local model, and a registered user, all in-process."""
     from agents.crew import crew
     from ioa.client import HubClient
@@ -112,7 +122,7 @@ async def local_team(model: str | None, threads: int | None = None) -> AsyncIter
                 name=facts.name or engine.path.stem, arch=facts.arch, quant=facts.quant
             )
             print(f"hub on {hub_url}; model {model_facts.name} ({facts.arch}, {facts.quant})")
-            agents = crew(engine, hub_url, model_facts)
+            agents = crew(engine, hub_url, model_facts, decoding=decoding)
             async with contextlib.AsyncExitStack() as stack:
                 for agent in agents:
                     await stack.enter_async_context(agent)

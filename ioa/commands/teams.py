@@ -49,14 +49,9 @@ class TeamView:
             team = self._new_team(envelope)
             out.append(f"{INDENT * team.depth}┌ {team.label}")
         self._track(envelope)
-        text = describe(
-            envelope.model_dump(mode="json"), self.names, self.width, show_type=True
-        )
+        text = describe(envelope.model_dump(mode="json"), self.names, self.width, show_type=True)
         prefix = f"{INDENT * team.depth}│ team {team.number} "
-        out.extend(
-            textwrap.indent(text, prefix, lambda _: True).splitlines()
-            or [prefix.rstrip()]
-        )
+        out.extend(textwrap.indent(text, prefix, lambda _: True).splitlines() or [prefix.rstrip()])
         return out
 
     def _name(self, agent: str) -> str:
@@ -82,6 +77,8 @@ class TeamView:
         if envelope.type in ("sync_task_assign", "async_task_assign") and task_id:
             for agent in envelope.to:
                 self._open_tasks[agent] = (envelope.group, task_id)
-        elif envelope.type == "task_result":
-            if self._open_tasks.get(envelope.sender, ("", ""))[1] == task_id:
-                self._open_tasks.pop(envelope.sender, None)
+        elif (
+            envelope.type == "task_result"
+            and self._open_tasks.get(envelope.sender, ("", ""))[1] == task_id
+        ):
+            self._open_tasks.pop(envelope.sender, None)

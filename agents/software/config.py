@@ -183,14 +183,14 @@ class Levers(_Model):
     """Files phases write one file per call, as a code block, with a prompt holding only that
     file's scope (`file_prompt`), not the whole program in one JSON answer."""
     syntax_retries: int = Field(default=0, ge=0, le=5)
-    """Each generated Python file is compiled before it is accepted; on a syntax error the
-    model gets the line and message and writes the file again, at most this many times. A
-    file that still does not compile never replaces an earlier version that does."""
+    """With `file_scoped`: each Python file is compiled before it is accepted; on a syntax
+    error the model gets the line and message and writes the file again, at most this many
+    times. A file that still does not compile never replaces an earlier version that does."""
     candidates: int = Field(default=1, ge=1, le=8)
-    """Versions of the entry file generated, at most, in one round: the first that the sandbox
-    runs is kept (each extra version is a full model call, counted)."""
+    """With `file_scoped`: versions of the entry file written, at most, in one round; the first
+    that the sandbox runs is kept (each extra version is a full model call, counted)."""
     keep_running: bool = False
-    """A new version of the entry file replaces one that runs only if it runs too."""
+    """With `file_scoped`: a new entry file replaces one that runs only if it runs too."""
     file_tokens: int = Field(default=400, ge=8)
     """Token cap of one file-scoped answer."""
     candidate_temperature: float = Field(default=0.8, ge=0.0, le=2.0)

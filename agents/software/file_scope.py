@@ -200,7 +200,11 @@ async def _attempts(
             file=path, line=problem.line, message=problem.message, text=problem.text
         )
         said = shorten(completion.text, ANSWER_CHARS) or "(nothing)"
-        chat = [*chat[:2], {"role": "assistant", "content": said}, {"role": "user", "content": told}]
+        chat = [
+            *chat[:2],
+            {"role": "assistant", "content": said},
+            {"role": "user", "content": told},
+        ]
     return code, problem
 
 

@@ -11,6 +11,11 @@ and stores the transcript. The moves are fixed by the phase, not guessed by a mo
    reflective phase, when its own model judges that the answer needs a change;
 4. the instructor sends `conclude`, then the `conclusion`: the accepted artifact.
 
+With `levers.file_scoped`, a files phase instead has one round per target file: the instructor
+asks for that file with its scope only, the assistant writes it under the levers
+(`agents.software.file_scope`: compile checks and retries, candidates chosen by the sandbox, all
+counted) and sends back the text it accepted.
+
 Both sides act on what the hub delivered to them. Every move is checked against the protocol
 state before it is sent (the hub checks it again), and the group's turn cap is 2 * turns + 1.
 """
@@ -188,8 +193,8 @@ class PhaseConversation:
             if outcome.content is not None:
                 files[path] = accepted[path] = outcome.content
             await talk.say(assistant, "discussion", outcome.reply(), to=instructor)
-        problem = None if accepted else "no file was accepted: " + "; ".join(
-            o.note for o in outcomes
+        problem = (
+            None if accepted else "no file was accepted: " + "; ".join(o.note for o in outcomes)
         )
         artifact = Artifact("files", {"files": accepted}, "fence" if accepted else "none", problem)
         await talk.say(instructor, "conclude", "accepted" if accepted else "no usable answer")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict
 
 from agents.software.artifacts import Artifact
-from agents.software.file_scope import Scoped, targets
 from agents.software.config import CompanyConfig, PhaseSpec
+from agents.software.file_scope import Scoped, targets
 from agents.software.loop_checks import Check, LoopChecks
 from agents.software.phase_conversation import PhaseConversation, PhaseResult
 from agents.software.phase_prompts import file_instruction, instruction

@@ -129,10 +129,19 @@ def run(args: argparse.Namespace) -> int:
         raise CompanyError(
             'the requirement is empty: say what to build, ioa company "a tool that ..."'
         )
-    overrides = (args.config, args.topology, args.cycles, args.code_format)
+    overrides = (
+        args.config,
+        args.topology,
+        args.cycles,
+        args.code_format,
+        args.levers,
+        args.syntax_retries,
+        args.candidates,
+    )
     if args.resume and any(o is not None for o in overrides):
         raise CompanyError(
             "a resumed run keeps its own config: drop --config/--topology/--cycles/--code-format"
+            "/--levers/--syntax-retries/--candidates"
         )
     if args.cycles is not None and args.cycles < 0:
         raise CompanyError("--cycles must be 0 or more")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import sys
 import time
 import traceback
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
@@ -105,6 +106,10 @@ async def _run_one(cell: Cell, experiment: Experiment, out: Path, resources: Res
     except (IoAError, ValueError, OSError, RuntimeError, KeyError) as exc:
         detail = traceback.format_exception_only(exc)[-1].strip()
         outcome = Outcome(success=0.0, error=detail[:500])
+    except Exception:  # a bug, not the team's failure: left unfinished, so a rerun retries it
+        print(f"cell {cell.id}: crashed, left unfinished", file=sys.stderr, flush=True)
+        traceback.print_exc()
+        return
     outcome.seconds = round(time.perf_counter() - clock, 2)
     write_transcript(out / "transcripts", cell, outcome)
     write_outcome(out / "cells" / f"{cell.id}.json", cell, outcome, started)

@@ -16,8 +16,8 @@ rest (answering tasks handed to them).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import json
 import re
 from importlib.resources import files
 from typing import Any
@@ -121,19 +121,13 @@ class GoalTasks(TaskSet):
             if allowed is not None:
                 meta["links"] = allowed
         group = await lead.launch(goal.goal, roster=[a.id for a in others], meta=meta)
-        envelopes: list[Envelope] = []
         error = None
-        try:
-            async with (
-                asyncio.timeout(ctx.budgets.timeout),
-                contextlib.aclosing(lead.follow(group)) as messages,
-            ):
-                async for envelope in messages:
-                    envelopes.append(envelope)
+        try:  # over at a conclusion, or (dialectic) at an EXECUTE that ends the group
+            await lead.conclusion(group, ctx.budgets.timeout)
         except TimeoutError:
             error = f"no conclusion within {ctx.budgets.timeout:.0f} s"
-        ending = next((e for e in reversed(envelopes) if e.type == "conclusion"), None)
-        conclusion = str(getattr(ending.payload, "text", "")) if ending else ""
+        envelopes = [e async for page in lead.client.history_pages(group) for e in page]
+        conclusion = concluded_text(envelopes)
         dumped = [e.model_dump(mode="json") for e in envelopes]
         lines = [f"goal: {goal.goal} (answer {goal.answer})", *(describe(d, names) for d in dumped)]
         return Outcome(
@@ -141,8 +135,10 @@ class GoalTasks(TaskSet):
             steps=float(sum(e.sender != HUB_SENDER for e in envelopes)),
             figures={
                 "conclusion": conclusion[:300],
-                "by_hub": ending is not None and ending.sender == HUB_SENDER,
+                "by_hub": any(e.type == "conclusion" and e.sender == HUB_SENDER for e in envelopes),
                 "group": group,
+                "members": ids,
+                "links": meta.get("links"),
             },
             transcript=dumped,
             text="\n".join(lines) + "\n",
@@ -184,6 +180,25 @@ def oracle_lead(goal: Goal) -> ScriptedBrain:
         return fallback_move(turn.legal) or {}
 
     return ScriptedBrain(move)
+
+
+def concluded_text(envelopes: list[Envelope]) -> str:
+    """What the group concluded: the conclusion's (or a final EXECUTE's) text, and the text and
+    content of the proposal it names (a vote's winner, a checked plan)."""
+    ending = next((e for e in reversed(envelopes) if e.type in ("conclusion", "execute")), None)
+    if ending is None:
+        return ""
+    parts = [str(getattr(ending.payload, "text", "") or "")]
+    named = getattr(ending.payload, "proposal_id", None)
+    if named:
+        for envelope in envelopes:
+            if (
+                envelope.type != "conclusion"
+                and getattr(envelope.payload, "proposal_id", None) == named
+            ):
+                parts.append(str(getattr(envelope.payload, "text", "") or ""))
+                parts.append(json.dumps(getattr(envelope.payload, "content", None) or {}))
+    return " ".join(p for p in parts if p)
 
 
 def _cards(n: int) -> list[AgentCard]:

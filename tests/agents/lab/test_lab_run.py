@@ -275,3 +275,63 @@ def test_a_company_cell_runs_the_chain_in_its_own_folder_and_splits_its_tokens(
     assert cell["tokens_work"] > 0
     assert cell["tokens_coordination"] > 0
     assert "company: success = executability" in (out / "results.md").read_text()
+
+
+PROTOCOL_MOVES = {
+    "ioa": {"discussion", "proposal", "objection", "acceptance", "sync_task_assign",
+            "async_task_assign", "task_progress", "task_result", "pause", "conclude",
+            "conclusion"},
+    "dialectic": {"proceed", "execute"},
+    "contract_net": {"call_for_proposals", "bid", "refuse", "award", "task_progress",
+                     "task_result", "conclude", "conclusion"},
+    "voting": {"proposal", "pass", "ballot", "conclusion"},
+}  # fmt: skip
+
+
+@pytest.mark.timeout(300)
+def test_every_group_protocol_runs_in_a_lab_cell_with_local_model_agents_and_a_topology(
+    tiny_minicpm: Path, tmp_path: Path
+) -> None:
+    data = experiment(
+        tiny_minicpm,
+        tasks=["goals:add"],
+        protocols=list(PROTOCOL_MOVES),
+        topologies=["chain"],
+        baselines=["random"],
+        seeds=1,
+        budgets={"max_turns": 6, "timeout": 120},
+    )
+    out = tmp_path / "run"
+    process = lab(write(tmp_path / "protocols.yaml", data), "--out", out, "--jobs", "2")
+    stdout, stderr = process.communicate(timeout=280)
+    assert process.returncode == 0, stderr
+    rows = {(r["arm"], r["protocol"]): r for r in result_line(stdout)["rows"]}
+    assert set(rows) == {(a, p) for a in ("model", "random") for p in PROTOCOL_MOVES}
+    assert all(r["illegal"] == 0 for r in rows.values())
+    for arm in ("model", "random"):
+        for protocol, moves in PROTOCOL_MOVES.items():
+            stem = (
+                f"goals.add.{arm}.{protocol}.chain.{'tiny-minicpm' if arm == 'model' else 'none'}"
+            )
+            cell = json.loads((out / "cells" / f"{stem}.s0.json").read_text())
+            assert cell["error"] is None, (protocol, cell["error"])
+            events = json.loads((out / "transcripts" / f"{stem}.s0.json").read_text())["events"]
+            members = cell["figures"]["members"]
+            assert cell["figures"]["links"] == {
+                m: sorted(members[i] for i in (k - 1, k + 1) if 0 <= i < len(members))
+                for k, m in enumerate(members)
+            }
+            sent = {e["payload"]["type"] for e in events if e["sender"] != "hub"}
+            assert sent, protocol
+            assert sent <= moves | {"timeout"}, (protocol, sent)
+            for e in events:  # the chain: a member addresses its neighbours (or itself) only
+                if e["sender"] in members:
+                    linked = {e["sender"], *cell["figures"]["links"][e["sender"]]}
+                    assert set(e["to"]) <= linked, e
+    assert "execute" in _types(out, "goals.add.random.dialectic.chain.none.s0")
+    assert "ballot" in _types(out, "goals.add.random.voting.chain.none.s0")
+
+
+def _types(out: Path, stem: str) -> set[str]:
+    events = json.loads((out / "transcripts" / f"{stem}.json").read_text())["events"]
+    return {e["payload"]["type"] for e in events}

@@ -44,6 +44,9 @@ class Budgets(BaseModel):
 
     max_turns: int = Field(8, ge=1, le=200)
     """Turns per group conversation (IoA turns, dialog calls)."""
+    hub_turns: int | None = Field(None, ge=1, le=200)
+    """RoCo's ioa and dialectic modes: turns per group, checks included (None: the mode's own
+    default)."""
     max_steps: int | None = Field(None, ge=1, le=100)
     """Environment steps per RoCo episode, below the task's own budget (None: the budget)."""
     attempts: int = Field(5, ge=1, le=20)

@@ -70,7 +70,7 @@ class RocoTasks(TaskSet):
     def _planner(self, cell: Cell, ctx: CellContext) -> Planner:
         settings = ModeSettings(
             max_calls=ctx.budgets.max_turns,
-            hub_turns=ctx.budgets.max_turns,
+            hub_turns=ctx.budgets.hub_turns or ModeSettings.hub_turns,
             temperature=ctx.temperature,
             seed=cell.seed,
             decoding=_decoding(cell.decoding),

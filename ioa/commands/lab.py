@@ -37,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "transcript, results.json/.md and PNG charts to the run folder and ends with one line "
         "`RESULT {json}`. Examples in examples/lab/.",
     )
-    parser.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml")
+    parser.add_argument(
+        "experiment", type=Path, metavar="EXPERIMENT.yaml", help="the experiment file to run"
+    )
     parser.add_argument("--out", type=Path, help="run folder (default runs/lab/<name>)")
     parser.add_argument(
         "--jobs", type=at_least(1), help="cells at once (default: the file's, else CPUs/threads)"

@@ -6,7 +6,8 @@ group whose meta selects the protocol (`protocol`) and, when the topology is not
 address whom (`links`, from `agents.lab.topology`); the hub enforces both. The run is correct when
 the answer appears, as a whole number, in the group's conclusion; steps are the messages sent.
 
-Arms: `model` members think with the cell's engine (`LLMBrain`); `random` members draw uniformly
+Arms: `model` members think with the cell's engine (`LLMBrain`, which knows how to call the
+calculator: `agents.tool_use`); `random` members draw uniformly
 among their legal moves (`RandomBrain`); the `oracle` is a scripted lead that hands the goal's
 expression to the calculator and concludes with its result (under `ioa`, complete topology).
 
@@ -26,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from agents.brain import Brain, ScriptedBrain, Turn
-from agents.calculator import calculate
+from agents.crew import TOOLS
 from agents.fallback import fallback_move
 from agents.lab.cell import Cell, CellContext, Outcome
 from agents.lab.errors import LabError
@@ -35,13 +36,15 @@ from agents.lab.topology import build_graph, links, parse_topology
 from agents.llm_brain import LLMBrain
 from agents.random_brain import RandomBrain
 from agents.runtime import Agent
-from agents.tool import ToolBrain, tool_card
+from agents.tool import ToolBrain
 from ioa.console import describe
 from protocols import HUB_SENDER, AgentCard, Envelope, Skill
 
 __all__ = ["GROUP_PROTOCOLS", "Goal", "GoalTasks", "load_goals"]
 
 GROUP_PROTOCOLS = ("ioa", "dialectic", "contract_net", "voting")
+CALCULATOR = next(t for t in TOOLS if t.name == "calculate")
+"""The crew's calculator: its agent card, and the brain's knowledge of how to call it."""
 """Group protocols a goal team may run under (selected by the group's meta `protocol`)."""
 
 
@@ -147,14 +150,14 @@ class GoalTasks(TaskSet):
 
     def _brains(self, cell: Cell, ctx: CellContext, goal: Goal) -> list[Brain]:
         team = ctx.budgets.team
-        tool: Brain = ToolBrain(calculate)
+        tool: Brain = ToolBrain(CALCULATOR.fn)
         if cell.arm == "oracle":
             return [oracle_lead(goal), *(ScriptedBrain() for _ in range(team - 2)), tool]
         if cell.arm == "random":
             return [*(RandomBrain(cell.seed * 101 + k) for k in range(team - 1)), tool]
         if ctx.engine is None:
             raise LabError("a model cell needs an engine")
-        brain = LLMBrain(ctx.engine, temperature=ctx.temperature)
+        brain = LLMBrain(ctx.engine, temperature=ctx.temperature, tools=[CALCULATOR])
         return [*(brain for _ in range(team - 1)), tool]
 
 
@@ -212,7 +215,7 @@ def _cards(n: int) -> list[AgentCard]:
         )
         for k in range(n - 1)
     ]
-    return [*members, tool_card(calculate, tags=["math", "arithmetic"])]
+    return [*members, CALCULATOR.card()]
 
 
 def _tokens(ctx: CellContext, agent: str) -> int:

@@ -108,6 +108,11 @@ async def test_a_random_legal_team_never_makes_an_illegal_move_through_a_real_hu
     assert moves > 20
 
 
+def test_no_goal_gives_its_answer_away() -> None:
+    for goal in GoalTasks().goals.values():
+        assert not goal.solved_by(goal.goal), goal.name
+
+
 async def test_the_goal_oracle_solves_every_goal_through_a_real_hub(
     hub: Hub, tmp_path: Path
 ) -> None:

@@ -154,6 +154,11 @@ class RobotBrain(Brain):
                     intents[robot] = await self._choose(robot, turn, seen)
             plan = complete_plan(self.env, intents)
             content = {a.robot: a.line().split(" ACTION ", 1)[1] for a in plan.actions}
+            bare = {a.robot: a.text for a in plan.actions}
+            if turn.legal.at_turn_limit and any(
+                p.passed is False and dict(p.actions) == bare for p in seen
+            ):
+                return {}  # out of calls with nothing new: silence ends the talk
             text = prompts.EXECUTE_TEXT.format(
                 plan=summary({a.robot: a.text for a in plan.actions})
             )

@@ -36,7 +36,7 @@ class CentralPlanner(Planner):
             )
             plan = plan_from_json(ctx.env, value)
         except (EngineError, PlanError) as exc:
-            return Proposal(plan=None, calls=1, reason=str(exc))
+            return Proposal(plan=None, calls=1, reason=str(exc), garbled=True)
         said = Said("planner", "plan", "", plan)
         emit(Event("say", ctx.step, ctx.attempt, "planner", "", {"type": "plan", "plan": plan}))
         return Proposal(plan=plan, chat=(said,), calls=1)

@@ -67,6 +67,8 @@ class IoAPlanner(Planner):
         self.groups: list[str] = []
         """Every group opened, in order (their transcripts stay on the hub)."""
         self.checker: EnvChecker | None = None
+        self.rejections = 0
+        """Moves of the team the hub refused, over every episode (0: every move was legal)."""
         self._agents: dict[str, Agent] = {}
         self._checker_id = ""
         self._names: dict[str, str] = {}
@@ -95,6 +97,7 @@ class IoAPlanner(Planner):
         return (self.checker.checks, self.checker.failed)
 
     async def end(self) -> None:
+        self.rejections += sum(a.rejections for a in self._agents.values())
         if self._stack is not None:
             await self._stack.aclose()
         self._stack = None
@@ -133,6 +136,7 @@ class IoAPlanner(Planner):
         """The group's messages as the lead receives them, until its conclusion."""
         chat: list[Said] = []
         plans: dict[str, dict[str, Any]] = {}
+        calls = 0
         with contextlib.suppress(TimeoutError):
             async with (
                 asyncio.timeout(self.group_timeout),
@@ -143,6 +147,15 @@ class IoAPlanner(Planner):
                     if said is None:
                         continue
                     chat.append(said)
+                    calls += envelope.type in ("proceed", "execute", "check_result")
+                    if (
+                        self.protocol == "dialectic"
+                        and calls >= self.max_turns
+                        and envelope.type == "check_result"
+                        and not getattr(envelope.payload, "passed", False)
+                    ):  # the last call's plan failed its check: RoCo's dialog ends without one
+                        chat.append(Said(HUB_SENDER, "conclusion", prompts.OUT_OF_CALLS))
+                        break
                     if envelope.type == "execute":
                         pid = str(getattr(envelope.payload, "proposal_id", ""))
                         plans[pid] = dict(getattr(envelope.payload, "content", {}) or {})

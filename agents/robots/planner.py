@@ -72,6 +72,9 @@ class Proposal:
     calls: int = 0
     """Model calls it took."""
     reason: str = ""
+    garbled: bool = False
+    """No plan because the model's reply could not be read as one (counted as unparseable);
+    otherwise a missing plan is a talk that ended without one."""
 
 
 class Planner(ABC):

@@ -129,7 +129,7 @@ async def _play_step(
         chat = proposal.chat
         result = _try(env, proposal)
         parsed = proposal.plan is not None and result is not None and result.error is None
-        if proposal.plan is None:
+        if proposal.plan is None and not proposal.garbled:
             record.no_plan += 1
         elif not parsed:
             record.unparseable += 1

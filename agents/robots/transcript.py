@@ -28,7 +28,12 @@ def format_event(event: Event, width: int = WIDTH) -> str:
     if event.kind == "plan":
         if data["executed"]:
             return "  ✓ plan passed the checks and was executed"
-        verdict = "✗ not a parseable plan" if not data["parsed"] else "✗ plan rejected"
+        if not event.text:
+            verdict = "✗ no plan"
+        elif not data["parsed"]:
+            verdict = "✗ not a parseable plan"
+        else:
+            verdict = "✗ plan rejected by the environment"
         return f"  {verdict}:\n" + textwrap.indent(data["feedback"], INDENT)
     if event.kind == "skip":
         return f"  round {event.step} skipped: no plan passed in {event.attempt} attempts"

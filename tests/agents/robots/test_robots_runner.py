@@ -11,6 +11,7 @@ from agents.robots import (
     CentralPlanner,
     DialogPlanner,
     EpisodeOptions,
+    ModeSettings,
     UnknownMode,
     make_planner,
     run_episode,
@@ -108,9 +109,11 @@ def test_bad_options_and_modes_are_refused_with_a_clear_error() -> None:
         EpisodeOptions(attempts=0)
     with pytest.raises(BadOptions, match="max_steps"):
         EpisodeOptions(max_steps=0)
-    with pytest.raises(UnknownMode, match="central, dialog, ioa, oracle"):
+    with pytest.raises(UnknownMode, match="central, dialog, ioa, dialectic, oracle, random"):
         make_planner("telepathy", None)
     with pytest.raises(BadOptions, match="engine"):
         make_planner("dialog", None)
     with pytest.raises(BadOptions, match="hub"):
         make_planner("ioa", ScriptedEngine([]))
+    with pytest.raises(BadOptions, match="decoding"):
+        ModeSettings(decoding="telepathy")  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ runs too. Every model call and sandbox run is counted in `FileOutcome`.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,9 @@ def syntax_problem(path: str, source: str) -> SyntaxProblem | None:
     if not source.strip():
         return SyntaxProblem(1, "the file is empty", "")
     try:
-        compile(source, path, "exec", dont_inherit=True)
+        with warnings.catch_warnings():  # a model's odd-but-valid code is not our warning
+            warnings.simplefilter("ignore")
+            compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         number = exc.lineno or 1
         lines = source.splitlines()

@@ -29,6 +29,7 @@ from ioa.commands import (
     company,
     demo,
     hub,
+    lab,
     login,
     models,
     quarantine,
@@ -50,6 +51,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     demo,
     agent,
     bench,
+    lab,
     company,
 )
 """The command modules, in the order `ioa --help` lists them."""

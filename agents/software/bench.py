@@ -10,7 +10,11 @@ shared local model. Per requirement, from the final sandboxed evaluation:
 - completeness, by syntax tree: no `pass`/`...` stub, no TODO, no NotImplementedError, every file
   parses;
 - tests passed: the project's own tests exist and all pass;
-- wall time and model tokens.
+- wall time, model tokens and calls (every candidate and compile retry is a call), with the
+  compile retries and the sandbox runs that chose among candidates counted apart.
+
+The levers of the company config (`levers:`) apply; `ioa bench company --levers off` measures
+ChatDev's way (the whole program in one answer) for comparison.
 
 Prints a table, writes `results.json` and `results.md` next to the run folders, and ends with
 one line `RESULT {json}`. `ioa bench company` (`ioa.commands.bench_company`) parses the options,
@@ -89,6 +93,10 @@ class Row:
     calls: int
     run: str
     error: str | None = None
+    syntax_retries: int = 0
+    """Model calls that rewrote a file after a syntax error (file-scoped levers)."""
+    sandbox_runs: int = 0
+    """Sandbox runs that chose an entry file among candidates (file-scoped levers)."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -124,15 +132,23 @@ async def bench(
             f"{row.seconds:.0f} s, {row.tokens} tokens" + (f" — {row.error}" if row.error else ""),
             flush=True,
         )
-    result = summarise(rows, model=model)
+        _write(out, rows, model=model, levers=base.levers.model_dump())
+    result = _write(out, rows, model=model, levers=base.levers.model_dump())
     print()
     print(table(rows))
+    print(f"\nresults: {out / 'results.json'}")
+    print("RESULT " + json.dumps(result))
+    return result
+
+
+def _write(out: Path, rows: list[Row], *, model: str, levers: dict[str, Any]) -> dict[str, Any]:
+    """`results.json` and `results.md` for the rows so far (rewritten after each requirement,
+    so a benchmark stopped half-way still reports what it measured)."""
+    result = {**summarise(rows, model=model), "levers": levers}
     (out / "results.json").write_text(
         json.dumps({"summary": result, "requirements": [r.as_dict() for r in rows]}, indent=1)
     )
     (out / "results.md").write_text(f"# ioa bench company — {model}\n\n{table(rows)}\n")
-    print(f"\nresults: {out / 'results.json'}")
-    print("RESULT " + json.dumps(result))
     return result
 
 
@@ -157,6 +173,8 @@ def _row(task: BenchTask, status: str, metrics: dict[str, Any], run: str) -> Row
         tokens=int(tokens["prompt_tokens"] + tokens["completion_tokens"]),
         calls=int(tokens["calls"]),
         run=run,
+        syntax_retries=int(metrics.get("levers", {}).get("syntax_retries", 0)),
+        sandbox_runs=int(metrics.get("levers", {}).get("sandbox_runs", 0)),
     )
 
 
@@ -177,16 +195,22 @@ def summarise(rows: list[Row], *, model: str) -> dict[str, Any]:
         "seconds_per_requirement": round(sum(r.seconds for r in rows) / n, 1),
         "tokens": sum(r.tokens for r in rows),
         "calls": sum(r.calls for r in rows),
+        "syntax_retries": sum(r.syntax_retries for r in rows),
+        "sandbox_runs": sum(r.sandbox_runs for r in rows),
     }
 
 
 def table(rows: list[Row]) -> str:
     """A Markdown table, one row per requirement."""
-    head = "| requirement | runs | correct | complete | tests passed | calls | tokens | time (s) |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    head = (
+        "| requirement | runs | correct | complete | tests passed | calls | syntax retries "
+        "| sandbox picks | tokens | time (s) |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r.name} | {_yes(r.executable)} | {_yes(r.correct)} | {_yes(r.complete)} "
-            f"({r.completeness:.2f}) | {r.tests} | {r.calls} | {r.tokens} | {r.seconds:.0f} |"
+            f"({r.completeness:.2f}) | {r.tests} | {r.calls} | {r.syntax_retries} "
+            f"| {r.sandbox_runs} | {r.tokens} | {r.seconds:.0f} |"
         )
     return "\n".join(lines)

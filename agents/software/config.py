@@ -26,6 +26,7 @@ __all__ = [
     "ArtifactSpec",
     "CompanyConfig",
     "ContextBudget",
+    "Levers",
     "LoopStep",
     "NetworkStep",
     "PhaseSpec",
@@ -95,6 +96,13 @@ class PhaseSpec(_Model):
     context: ContextMode = "none"
     """Code shown as {codes}: none, the focus file(s) in full and outlines of the rest, or all
     files as far as the context window allows (focus first)."""
+    file_prompt: str | None = Field(default=None, min_length=1, max_length=4000)
+    """`files` only, with `levers.file_scoped`: the prompt for one file ({file} its name,
+    {code} its current text, {scope} the signatures of the other files, {example} the run's
+    arguments, and the phase prompt's placeholders)."""
+    files: list[str] = Field(default_factory=list, max_length=8)
+    """With `levers.file_scoped`: the files to write when no loop check names a focus
+    (default: the entry file)."""
 
 
 class PhaseStep(_Model):
@@ -167,6 +175,30 @@ class Answers(_Model):
     but prose inside JSON strings)."""
 
 
+class Levers(_Model):
+    """What helps a small model write code that runs; each is off by default (ChatDev's way)
+    and the shipped config turns on those the company benchmark measured to help."""
+
+    file_scoped: bool = False
+    """Files phases write one file per call, as a code block, with a prompt holding only that
+    file's scope (`file_prompt`), not the whole program in one JSON answer."""
+    syntax_retries: int = Field(default=0, ge=0, le=5)
+    """With `file_scoped`: each Python file is compiled before it is accepted; on a syntax
+    error the model gets the line and message and writes the file again, at most this many
+    times. A file that still does not compile never replaces an earlier version that does."""
+    candidates: int = Field(default=1, ge=1, le=8)
+    """With `file_scoped`: versions of the entry file written, at most, in one round; the first
+    that the sandbox runs is kept (each extra version is a full model call, counted)."""
+    keep_running: bool = False
+    """With `file_scoped`: a new entry file replaces one that runs only if it runs too."""
+    file_tokens: int = Field(default=400, ge=8)
+    """Token cap of one file-scoped answer."""
+    candidate_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    """Sampling temperature of the second and later candidates (the first uses `answers`'s)."""
+    max_files: int = Field(default=2, ge=1, le=8)
+    """Files written, at most, by one file-scoped phase."""
+
+
 class RunSettings(_Model):
     """How the generated program is run and judged."""
 
@@ -202,6 +234,27 @@ class CompanyConfig(_Model):
     context: ContextBudget = ContextBudget()
     answers: Answers = Answers()
     run: RunSettings = RunSettings()
+    levers: Levers = Levers()
+    scoped_format: str = (
+        "Answer with the complete file {file} in one ```python code block, and nothing else."
+    )
+    """The answer instruction of a file-scoped prompt."""
+    purposes: dict[Literal["entry", "tests", "module"], str] = {
+        "entry": (
+            "{file} is the program: it reads its input from the command line, sys.argv[1:] "
+            "(for example: {example}), and prints the result."
+        ),
+        "tests": "{file} holds pytest tests of the functions of {entry}.",
+        "module": "{file} is a module that {entry} imports.",
+    }
+    """What a file is for, shown as {purpose} in a file-scoped prompt: the entry file, a test
+    file (`test_*.py`) or another module ({file}, {entry}, {example})."""
+    syntax_retry: str = (
+        "{file} does not compile: line {line}: {message}\n{text}\nWrite the whole file again, "
+        "fixed, in one ```python code block."
+    )
+    """What the model is told when its file does not compile ({file}, {line}, {message},
+    {text}: the offending line)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CompanyConfig:
@@ -227,11 +280,14 @@ class CompanyConfig(_Model):
         topology: Topology | None = None,
         cycles: int | None = None,
         code_format: CodeFormat | None = None,
+        levers: dict[str, Any] | None = None,
         **run: Any,
     ) -> CompanyConfig:
         """A copy with every loop capped at `cycles`, the review loop(s) replaced by a MacNet
         network of `topology`, files asked for in `code_format`, and/or run settings changed."""
         data = self.model_dump()
+        if levers:
+            data["levers"] = {**data["levers"], **levers}
         if code_format is not None:
             data["answers"]["code_format"] = code_format
         if cycles is not None:

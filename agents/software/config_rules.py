@@ -32,6 +32,10 @@ FORMAT_FIELDS = frozenset({"choices", "max_files", "content_chars"})
 REVIEW_FIELDS = frozenset({"instruction", "answer"})
 REVISE_FIELDS = frozenset({"comment"})
 RETRY_FIELDS = frozenset({"problem"})
+FILE_FIELDS = frozenset({"code", "scope", "example", "purpose"})
+PURPOSE_FIELDS = frozenset({"file", "entry", "example"})
+"""Placeholders of a file-scoped prompt, besides those of the phase prompt."""
+SYNTAX_FIELDS = frozenset({"file", "line", "message", "text"})
 
 _ID = r"^[a-z][a-z0-9_]{0,39}$"
 _DOC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,60}\.(?:txt|md)$")
@@ -79,6 +83,11 @@ def config_problems(config: CompanyConfig) -> list[str]:
         if phase.instructor == phase.assistant:
             out.append(f"phases.{key}: the instructor and the assistant must be different roles")
         out += _check_template(f"phases.{key}.prompt", phase.prompt, fields)
+        if phase.file_prompt is not None:
+            where = f"phases.{key}.file_prompt"
+            out += _check_template(where, phase.file_prompt, fields | FILE_FIELDS)
+            if phase.artifact.kind != "files":
+                out.append(f"{where}: only a files phase writes files one by one")
         out += _artifact_problems(key, phase.artifact)
     for kind, text in config.formats.items():
         out += _check_template(f"formats.{kind}", text, FORMAT_FIELDS)
@@ -86,6 +95,10 @@ def config_problems(config: CompanyConfig) -> list[str]:
     out += _check_template("revise", config.revise, REVISE_FIELDS)
     out += _check_template("retry", config.retry, RETRY_FIELDS)
     out += _check_template("fences", config.fences, FORMAT_FIELDS)
+    out += _check_template("scoped_format", config.scoped_format, {"file"})
+    for kind, text in config.purposes.items():
+        out += _check_template(f"purposes.{kind}", text, PURPOSE_FIELDS)
+    out += _check_template("syntax_retry", config.syntax_retry, SYNTAX_FIELDS)
     used_kinds = {p.artifact.kind for p in config.phases.values()}
     missing = sorted(used_kinds - set(config.formats))
     if missing:

@@ -113,6 +113,22 @@ class LoopChecks:
                 return finding.path, report
         return None, report
 
+    async def runs(self, files: dict[str, str]) -> bool:
+        """Does the entry file of `files` run in the sandbox? (The program only, not its
+        tests: the probe a file-scoped phase chooses its entry file by.)"""
+        self.materialise(files)
+        entry = self.settings.entry
+        if not self.workspace.exists(entry):
+            return False
+        verdict = await asyncio.to_thread(
+            self.sandbox.run,
+            self.workspace,
+            entry,
+            args=self.settings.args,
+            timeout_s=self.settings.timeout_s,
+        )
+        return verdict.executable
+
     async def check(self, files: dict[str, str]) -> Check:
         self.materialise(files)
         entry = self.settings.entry

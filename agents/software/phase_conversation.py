@@ -11,6 +11,11 @@ and stores the transcript. The moves are fixed by the phase, not guessed by a mo
    reflective phase, when its own model judges that the answer needs a change;
 4. the instructor sends `conclude`, then the `conclusion`: the accepted artifact.
 
+With `levers.file_scoped`, a files phase instead has one round per target file: the instructor
+asks for that file with its scope only, the assistant writes it under the levers
+(`agents.software.file_scope`: compile checks and retries, candidates chosen by the sandbox, all
+counted) and sends back the text it accepted.
+
 Both sides act on what the hub delivered to them. Every move is checked against the protocol
 state before it is sent (the hub checks it again), and the group's turn cap is 2 * turns + 1.
 """
@@ -26,6 +31,7 @@ from agents.conversation import Conversation
 from agents.software.artifacts import Answer, Artifact, ask, decide
 from agents.software.config import CompanyConfig, PhaseSpec
 from agents.software.errors import PhaseFailed
+from agents.software.file_scope import FileOutcome, Scoped, write_file
 from agents.software.prompt_budget import Gauge, fit_chat, shorten
 from agents.software.roster import Seat
 from ioa.client import ClientError
@@ -62,6 +68,8 @@ class PhaseResult:
     group: str
     artifact: Artifact
     rounds: int
+    files: list[dict[str, Any]] | None = None
+    """File-scoped phases: per file, what the levers did and cost (`FileOutcome.stats`)."""
 
 
 class PhaseConversation:
@@ -91,7 +99,10 @@ class PhaseConversation:
         task: str,
         render: Render,
         meta: dict[str, Any] | None = None,
+        scoped: Scoped | None = None,
     ) -> PhaseResult:
+        if scoped is not None:
+            return await self._run_scoped(name, spec, instructor, assistant, task, meta, scoped)
         answers = self.config.answers
         answer_tokens = int(getattr(answers, spec.artifact.kind))
         system = system_prompt(self.config, assistant, task)
@@ -134,6 +145,64 @@ class PhaseConversation:
         )
         return result
 
+    async def _run_scoped(
+        self,
+        name: str,
+        spec: PhaseSpec,
+        instructor: Seat,
+        assistant: Seat,
+        task: str,
+        meta: dict[str, Any] | None,
+        scoped: Scoped,
+    ) -> PhaseResult:
+        """One round per target file: the instructor asks for the file with its scope, the
+        assistant writes it under the levers (its own compile and sandbox checks, counted) and
+        sends the accepted text back."""
+        levers = self.config.levers
+        system = system_prompt(self.config, assistant, task)
+        rounds = len(scoped.targets)
+        group = await self._open(name, spec, instructor, assistant, task, meta or {}, rounds)
+        talk = _Talk(group, [instructor, assistant], self.on_message)
+        files = dict(scoped.files)
+        accepted: dict[str, str] = {}
+        outcomes: list[FileOutcome] = []
+
+        async def complete(messages: list[dict[str, str]], temperature: float) -> Completion:
+            fitted = fit_chat(messages, self.budget(assistant, levers.file_tokens))
+            completion = await assistant.engine.chat(
+                fitted, agent=assistant.key, max_tokens=levers.file_tokens, temperature=temperature
+            )
+            self._observe(fitted, completion)
+            return completion
+
+        for path in scoped.targets:
+            room = self.budget(assistant, levers.file_tokens) - len(system)
+            heard = await talk.say(
+                instructor, "discussion", scoped.render(path, files, room), to=assistant
+            )
+            outcome = await write_file(
+                complete,
+                self.config,
+                system=system,
+                instruction=heard,
+                path=path,
+                files=files,
+                probe=scoped.probe,
+            )
+            outcomes.append(outcome)
+            if outcome.content is not None:
+                files[path] = accepted[path] = outcome.content
+            await talk.say(assistant, "discussion", outcome.reply(), to=instructor)
+        problem = (
+            None if accepted else "no file was accepted: " + "; ".join(o.note for o in outcomes)
+        )
+        artifact = Artifact("files", {"files": accepted}, "fence" if accepted else "none", problem)
+        await talk.say(instructor, "conclude", "accepted" if accepted else "no usable answer")
+        await talk.say(instructor, "conclusion", artifact.wire() if accepted else str(problem))
+        return PhaseResult(
+            name, talk.conversation.group, artifact, rounds, [o.stats() for o in outcomes]
+        )
+
     async def _open(
         self,
         name: str,
@@ -142,9 +211,11 @@ class PhaseConversation:
         assistant: Seat,
         task: str,
         meta: dict[str, Any],
+        rounds: int | None = None,
     ) -> GroupInfo:
         goal = f"{name}: {task}"[:500]
-        settings = {"goal": goal, "initiator": instructor.id, "max_turns": 2 * spec.turns + 1}
+        turns = 2 * max(spec.turns, rounds or 0) + 1
+        settings = {"goal": goal, "initiator": instructor.id, "max_turns": turns}
         try:
             return await instructor.client.create_group(
                 [assistant.id], name=name, protocol="ioa", meta={**meta, "phase": name, **settings}

@@ -57,6 +57,12 @@ def metrics(
     for entry in phases:
         method = entry["artifact"]["method"]
         methods[method] = methods.get(method, 0) + 1
+    levers = {"files": 0, "calls": 0, "syntax_retries": 0, "candidates": 0, "sandbox_runs": 0}
+    for entry in phases:
+        for stats in entry.get("files", []):
+            levers["files"] += 1
+            for field in ("calls", "syntax_retries", "candidates", "sandbox_runs"):
+                levers[field] += int(stats[field])
     loops = {}
     for step in config.chain:
         if isinstance(step, LoopStep):
@@ -91,6 +97,7 @@ def metrics(
         "steps_done": list(state.get("steps", [])),
         "loops": loops,
         "artifacts": methods,
+        "levers": levers,
         "context": {
             "n_ctx": n_ctx,
             "max_prompt_tokens": int(state.get("max_prompt_tokens", 0)),

@@ -14,9 +14,10 @@ from typing import Any, Protocol, TypedDict
 
 from agents.software.artifacts import Artifact
 from agents.software.config import CompanyConfig, PhaseSpec
+from agents.software.file_scope import Scoped, targets
 from agents.software.loop_checks import Check, LoopChecks
 from agents.software.phase_conversation import PhaseConversation, PhaseResult
-from agents.software.phase_prompts import instruction
+from agents.software.phase_prompts import file_instruction, instruction
 from agents.software.roster import Roster, Seat
 from agents.software.run_record import Recorder
 from agents.software.runfolder import RunFolder
@@ -200,8 +201,27 @@ async def converse(
         task=state["task"],
         render=lambda budget: instruction(rt.config, spec, state, budget),
         meta={"run": rt.folder.id, **shown},
+        scoped=_scoped(rt, state, phase),
     )
     entry = phase_entry(phase, step, cycle, result.group, instructor, assistant, result.artifact)
     entry.update(rounds=result.rounds, **(extra or {}))
+    if result.files is not None:
+        entry["files"] = result.files
     rt.emit({**entry, "kind": "phase_done"})
     return result, entry
+
+
+def _scoped(rt: Runtime, state: RunState, phase: str) -> Scoped | None:
+    """How `phase` writes its files one by one, when the `file_scoped` lever is on."""
+    spec, levers = rt.config.phases[phase], rt.config.levers
+    if not levers.file_scoped or spec.artifact.kind != "files":
+        return None
+    probe = rt.checks.runs if levers.candidates > 1 or levers.keep_running else None
+    return Scoped(
+        targets=targets(rt.config, spec, list(state.get("focus", []))),
+        files=dict(state.get("files", {})),
+        render=lambda path, files, budget: file_instruction(
+            rt.config, spec, state, path, files, budget
+        ),
+        probe=probe,
+    )

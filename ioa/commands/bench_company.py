@@ -13,7 +13,12 @@ import time
 from pathlib import Path
 
 from ioa.commands._options import add_model_options, at_least
-from ioa.commands.company import CODE_FORMATS, TOPOLOGIES
+from ioa.commands.company import (
+    CODE_FORMATS,
+    TOPOLOGIES,
+    add_lever_options,
+    lever_overrides,
+)
 
 __all__ = ["register", "run"]
 
@@ -41,6 +46,7 @@ def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument(
         "--topology", choices=TOPOLOGIES, help="replace the review loop by a MacNet network"
     )
+    add_lever_options(parser)
     parser.add_argument(
         "--n-ctx", type=at_least(1), help="context window of the model (default 4096)"
     )
@@ -73,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         from ioa.commands.local_hub import local_hub
 
         base = load_config(args.config).with_overrides(
-            topology=args.topology, cycles=args.cycles, code_format=args.code_format
+            topology=args.topology,
+            cycles=args.cycles,
+            code_format=args.code_format,
+            levers=lever_overrides(args),
         )
         runs = args.runs_dir or default_runs_dir()
         out = runs / f"bench-company-{time.strftime('%Y%m%d-%H%M%S')}"

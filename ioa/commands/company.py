@@ -19,11 +19,58 @@ from typing import Any
 
 from ioa.commands._options import add_model_options, at_least
 
-__all__ = ["CODE_FORMATS", "TOPOLOGIES", "register", "run"]
+__all__ = [
+    "CODE_FORMATS",
+    "LEVERS_OFF",
+    "TOPOLOGIES",
+    "add_lever_options",
+    "lever_overrides",
+    "register",
+    "run",
+]
 
 TOPOLOGIES = ("chain", "star", "tree", "layered", "random")
 """`agents.software.topology`'s networks, by name (named here so the parser loads nothing)."""
 CODE_FORMATS = ("json", "fences")
+LEVERS_OFF: dict[str, Any] = {
+    "file_scoped": False,
+    "syntax_retries": 0,
+    "candidates": 1,
+    "keep_running": False,
+}
+"""`agents.software.config.Levers` as ChatDev has them: the whole program in one answer."""
+
+
+def add_lever_options(parser: argparse.ArgumentParser) -> None:
+    """The code-writing levers (`levers:` of the company YAML) from the command line."""
+    parser.add_argument(
+        "--levers",
+        choices=("on", "off"),
+        help="off: ChatDev's way (the whole program in one answer, no compile retries, one "
+        "candidate); on: the config's levers (default)",
+    )
+    parser.add_argument(
+        "--syntax-retries",
+        type=at_least(0),
+        metavar="N",
+        help="new tries per file that does not compile (file-scoped writing)",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=at_least(1),
+        metavar="K",
+        help="versions of the entry file to write; the first the sandbox runs is kept",
+    )
+
+
+def lever_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The lever settings the options ask for (empty: the config's own)."""
+    chosen: dict[str, Any] = dict(LEVERS_OFF) if args.levers == "off" else {}
+    if args.syntax_retries is not None:
+        chosen["syntax_retries"] = args.syntax_retries
+    if args.candidates is not None:
+        chosen["candidates"] = args.candidates
+    return chosen
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=CODE_FORMATS,
         help="ask for files as grammar-constrained JSON (default) or as Markdown code fences",
     )
+    add_lever_options(parser)
     parser.add_argument("--name", help="a short name for the run folder")
     parser.add_argument(
         "--n-ctx", type=at_least(1), help="context window of the model (default 4096)"
@@ -81,10 +129,19 @@ def run(args: argparse.Namespace) -> int:
         raise CompanyError(
             'the requirement is empty: say what to build, ioa company "a tool that ..."'
         )
-    overrides = (args.config, args.topology, args.cycles, args.code_format)
+    overrides = (
+        args.config,
+        args.topology,
+        args.cycles,
+        args.code_format,
+        args.levers,
+        args.syntax_retries,
+        args.candidates,
+    )
     if args.resume and any(o is not None for o in overrides):
         raise CompanyError(
             "a resumed run keeps its own config: drop --config/--topology/--cycles/--code-format"
+            "/--levers/--syntax-retries/--candidates"
         )
     if args.cycles is not None and args.cycles < 0:
         raise CompanyError("--cycles must be 0 or more")
@@ -109,7 +166,10 @@ async def _work(args: argparse.Namespace, requirement: str) -> int:
         config = RunFolder.find(args.resume, args.runs_dir).config()
     else:
         config = load_config(args.config).with_overrides(
-            topology=args.topology, cycles=args.cycles, code_format=args.code_format
+            topology=args.topology,
+            cycles=args.cycles,
+            code_format=args.code_format,
+            levers=lever_overrides(args),
         )
 
     def show(event: dict[str, Any]) -> None:

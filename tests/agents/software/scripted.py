@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.software import Company, CompanyConfig, load_config
 from agents.software.config import load_config_data
+from ioa.commands.company import LEVERS_OFF
 from ioa.commands.local_hub import local_hub
 from ioa.llm import ScriptedEngine
 from ioa.llm.engine import Request
@@ -46,7 +47,15 @@ PHASES = {
     "The sandbox reported": "test_modification",
     "third-party packages": "environment_doc",
     "user manual": "manual",
+    # the file-scoped prompts (levers on), after the phrases they share with the ones above
+    "Other files:": "coding",
+    "has unfinished functions.": "code_complete",
 }
+
+
+def fenced(code: str) -> str:
+    """A file-scoped answer: one Python code block."""
+    return f"```python\n{code}```"
 
 
 def files_reply(*files: tuple[str, str]) -> dict[str, Any]:
@@ -126,8 +135,9 @@ def engine(script: Script, calls: int = 400) -> ScriptedEngine:
 
 
 def config(*steps: dict[str, Any], **changes: Any) -> CompanyConfig:
-    """The shipped config, with `steps` as its chain when given and top-level `changes`."""
-    data = load_config().model_dump()
+    """The shipped config with its levers off (the whole program in one JSON answer, as these
+    scripts reply), with `steps` as its chain when given and top-level `changes`."""
+    data = load_config().with_overrides(levers=LEVERS_OFF).model_dump()
     if steps:
         data["chain"] = list(steps)
     for key, value in changes.items():
@@ -136,4 +146,4 @@ def config(*steps: dict[str, Any], **changes: Any) -> CompanyConfig:
 
 
 def company(script: Script, runs: Path, cfg: CompanyConfig | None = None, **kw: Any) -> Company:
-    return Company(engine(script), hub=local_hub, config=cfg or load_config(), runs_dir=runs, **kw)
+    return Company(engine(script), hub=local_hub, config=cfg or config(), runs_dir=runs, **kw)

@@ -26,6 +26,7 @@ def small_config(tmp_path: Path) -> Path:
     """The shipped company with tiny answer caps, for noise-weight models."""
     data = load_config().with_overrides(cycles=0).model_dump(mode="json")
     data["answers"] = {**data["answers"], **ANSWERS}
+    data["levers"] = {**data["levers"], "file_tokens": ANSWERS["files"], "candidates": 2}
     data["run"] = {**data["run"], "timeout_s": 2.0}
     path = tmp_path / "small.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -61,6 +62,7 @@ async def test_replay_prints_the_stored_transcript_and_metrics(
         (["company", "--resume", "x", "build it"], "not both"),
         (["company", "--resume", "x", "--topology", "star"], "keeps its own config"),
         (["company", "--resume", "x", "--code-format", "json"], "keeps its own config"),
+        (["company", "--resume", "x", "--levers", "off"], "keeps its own config"),
         (["company", "a tool", "--cycles", "-1"], "--cycles must be 0 or more"),
         (["company", "a tool", "--config", "/nonexistent.yaml"], "cannot read"),
         (["bench", "company", "--only", "nothing"], "no benchmark requirement named"),
@@ -90,7 +92,7 @@ def test_the_benchmark_ships_ten_requirements() -> None:
 def test_benchmark_rates_and_table() -> None:
     rows = [
         Row("a", "done", True, True, 1.0, True, True, "1/1", 10.0, 100, 5, "r1"),
-        Row("b", "done", True, False, 0.5, False, False, "0/2", 20.0, 300, 7, "r2"),
+        Row("b", "done", True, False, 0.5, False, False, "0/2", 20.0, 300, 7, "r2", None, 2, 3),
         Row("c", "failed", False, False, 0.0, False, False, "-", 0.0, 0, 0, "", "engine: x"),
     ]
     result = summarise(rows, model="m")
@@ -101,8 +103,9 @@ def test_benchmark_rates_and_table() -> None:
         0.333,
     )
     assert (result["failed_runs"], result["tokens"], result["calls"]) == (1, 400, 12)
+    assert (result["syntax_retries"], result["sandbox_runs"]) == (2, 3)
     assert result["correct"] == 0.333
-    assert "| b | yes | no | no (0.50) | 0/2 | 7 | 300 | 20 |" in table(rows)
+    assert "| b | yes | no | no (0.50) | 0/2 | 7 | 2 | 3 | 300 | 20 |" in table(rows)
 
 
 @pytest.mark.llama
@@ -132,12 +135,17 @@ def test_ioa_bench_company_ends_with_a_result_line(
 ) -> None:
     argv = ["bench", "company", "--model", str(tiny_minicpm), "--config", str(small_config),
             "--only", "reverse_words", "fizzbuzz", "--runs-dir", str(tmp_path),
-            "--n-ctx", "1024", "--threads", "1"]  # fmt: skip
+            "--n-ctx", "1024", "--threads", "1", "--levers", "off"]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("RESULT ")
     result = json.loads(out[-1][len("RESULT ") :])
     assert result["requirements"] == 2
+    assert result["levers"]["file_scoped"] is False
+    assert result["levers"]["candidates"] == 1
+    assert (result["syntax_retries"], result["sandbox_runs"]) == (0, 0)
+    (written,) = tmp_path.glob("bench-company-*/results.json")
+    assert json.loads(written.read_text())["summary"] == result
     for key in ("executability", "completeness", "tests_passed"):
         assert 0.0 <= result[key] <= 1.0
     assert "| reverse_words |" in "\n".join(out)

@@ -43,6 +43,7 @@ async def test_the_chain_completes_on_a_tiny_minicpm(
 ) -> None:
     data = load_config().with_overrides(cycles=1).model_dump()
     data["answers"] = {**data["answers"], **ANSWERS}
+    data["levers"] = {**data["levers"], "file_tokens": 48, "candidates": 1, "syntax_retries": 0}
     data["run"] = {**data["run"], "timeout_s": 2.0}
     config = load_config_data(data, "tiny")
 
@@ -71,3 +72,51 @@ async def test_the_chain_completes_on_a_tiny_minicpm(
         ]
         assert types[-2:] == ["conclude", "conclusion"], phase["phase"]
     assert (summary.folder.path / "requirements.txt").exists()
+
+
+async def test_file_scoped_writing_with_retries_survives_garbage(
+    tmp_path: Path, engine: LlamaCppEngine
+) -> None:
+    """Noise weights write garbage: every retry and candidate is counted, the final verdict is
+    recorded, and nothing crashes."""
+    data = load_config().with_overrides(cycles=1).model_dump()
+    data["chain"] = [{"kind": "phase", "phase": "coding"}]
+    data["answers"] = {**data["answers"], **ANSWERS}
+    data["levers"] = {
+        **data["levers"],
+        "file_scoped": True,
+        "syntax_retries": 2,
+        "candidates": 2,
+        "keep_running": True,
+        "file_tokens": 24,
+    }
+    data["run"] = {**data["run"], "timeout_s": 2.0}
+    config = load_config_data(data, "tiny")
+
+    summary = await Company(engine, hub=local_hub, config=config, runs_dir=tmp_path).start(
+        REQUIREMENT
+    )
+
+    assert summary.status == "done"
+    final = summary.metrics["final"]
+    assert isinstance(final["executable"], bool)
+    lines = [json.loads(x) for x in summary.folder.transcript.read_text().splitlines()]
+    coding = next(x for x in lines if x["kind"] == "phase" and x["phase"] == "coding")
+    main, test = coding["files"]
+    assert (main["path"], test["path"]) == ("main.py", "test_main.py")
+    for stats in (main, test):
+        assert stats["calls"] == stats["candidates"] + stats["syntax_retries"]
+        assert stats["syntax_retries"] <= 2 * stats["candidates"]
+    assert 1 <= main["candidates"] <= 2
+    assert test["candidates"] == 1
+    assert main["sandbox_runs"] <= main["candidates"]
+    if not main["compiles"]:  # garbage that never compiled: every try was used
+        assert main["calls"] == 2 * 3
+    calls = main["calls"] + test["calls"]
+    assert summary.metrics["tokens"]["total"]["calls"] == calls
+    types = [
+        x["envelope"]["payload"]["type"]
+        for x in lines
+        if x["kind"] == "message" and x["envelope"]["group"] == coding["group"]
+    ]
+    assert types == ["discussion"] * 4 + ["conclude", "conclusion"]

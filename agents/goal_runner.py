@@ -41,6 +41,21 @@ class ToolGoalOutcome:
     """agent id → display name, for everyone in the transcript."""
 
 
+async def post_and_follow(
+    user: HubClient, goal: str, max_turns: int, transcript: list[Envelope]
+) -> tuple[str, str]:
+    """Register `user` as the person asking, post `goal`, and collect its messages into
+    `transcript` until it ends; returns the goal's status and conclusion."""
+    await user.register(AgentCard(name="you", kind="human", description="the user"))
+    posted = await user.post_goal(goal, max_turns=max_turns)
+    async for event in user.goal_events(posted.id):
+        if isinstance(event, GoalDone):
+            return event.goal.status, event.goal.conclusion or ""
+        transcript.append(event.envelope)
+    final = await user.goal(posted.id)
+    return final.status, final.conclusion or ""
+
+
 async def run_tool_goal(
     engine: Engine,
     hub_url: str,
@@ -70,20 +85,11 @@ async def run_tool_goal(
         for agent in agents:
             await stack.enter_async_context(agent)
         user = await stack.enter_async_context(HubClient(hub_url))
-        await user.register(AgentCard(name="you", kind="human", description="the user"))
         names: dict[str, str] = {"hub": "hub"}
-        posted = await user.post_goal(goal.text, max_turns=max_turns)
-
-        async def follow() -> tuple[str, str]:
-            async for event in user.goal_events(posted.id):
-                if isinstance(event, GoalDone):
-                    return event.goal.status, event.goal.conclusion or ""
-                transcript.append(event.envelope)
-            final = await user.goal(posted.id)
-            return final.status, final.conclusion or ""
-
         try:
-            status, conclusion = await asyncio.wait_for(follow(), timeout)
+            status, conclusion = await asyncio.wait_for(
+                post_and_follow(user, goal.text, max_turns, transcript), timeout
+            )
         except TimeoutError:
             status, conclusion = "timeout", ""
         names.update({a.id: a.card.name for a in agents})

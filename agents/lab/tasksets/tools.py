@@ -19,7 +19,7 @@ import contextlib
 from typing import Any
 
 from agents.crew import CREW, TOOLS
-from agents.goal_runner import run_tool_goal
+from agents.goal_runner import post_and_follow, run_tool_goal
 from agents.lab.cell import Cell, CellContext, Outcome
 from agents.lab.errors import LabError
 from agents.lab.tasksets.base import TaskSet
@@ -29,8 +29,7 @@ from agents.tool import ToolBrain
 from environments.toolgoals import GOALS, ToolGoal, check
 from ioa.client import HubClient
 from ioa.console import describe
-from protocols import AgentCard, Envelope
-from protocols.views import GoalDone
+from protocols import Envelope
 
 __all__ = ["ToolTasks"]
 
@@ -122,19 +121,11 @@ async def _random_crew(goal: ToolGoal, seed: int, ctx: CellContext) -> Outcome:
         for tool in TOOLS:
             await stack.enter_async_context(Agent(tool.card(), ToolBrain(tool.fn), ctx.hub_url))
         user = await stack.enter_async_context(HubClient(ctx.hub_url))
-        await user.register(AgentCard(name="you", kind="human", description="the user"))
-        posted = await user.post_goal(goal.text, max_turns=ctx.budgets.max_turns)
-
-        async def follow() -> tuple[str, str]:
-            async for event in user.goal_events(posted.id):
-                if isinstance(event, GoalDone):
-                    return event.goal.status, event.goal.conclusion or ""
-                transcript.append(event.envelope)
-            final = await user.goal(posted.id)
-            return final.status, final.conclusion or ""
-
         with contextlib.suppress(TimeoutError):
-            status, conclusion = await asyncio.wait_for(follow(), ctx.budgets.timeout)
+            status, conclusion = await asyncio.wait_for(
+                post_and_follow(user, goal.text, ctx.budgets.max_turns, transcript),
+                ctx.budgets.timeout,
+            )
     dumped = [e.model_dump(mode="json") for e in transcript]
     return Outcome(
         success=1.0 if status == "done" and check(goal, conclusion) else 0.0,

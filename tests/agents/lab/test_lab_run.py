@@ -19,6 +19,7 @@ import yaml
 from agents.lab import expand, parse_experiment
 from ioa import cli
 from ioa.llm import write_tiny_gguf
+from protocols.conversation import PROTOCOLS
 
 pytestmark = pytest.mark.llama
 
@@ -277,15 +278,8 @@ def test_a_company_cell_runs_the_chain_in_its_own_folder_and_splits_its_tokens(
     assert "company: success = executability" in (out / "results.md").read_text()
 
 
-PROTOCOL_MOVES = {
-    "ioa": {"discussion", "proposal", "objection", "acceptance", "sync_task_assign",
-            "async_task_assign", "task_progress", "task_result", "pause", "conclude",
-            "conclusion"},
-    "dialectic": {"proceed", "execute"},
-    "contract_net": {"call_for_proposals", "bid", "refuse", "award", "task_progress",
-                     "task_result", "conclude", "conclusion"},
-    "voting": {"proposal", "pass", "ballot", "conclusion"},
-}  # fmt: skip
+PROTOCOL_MOVES = {name: set(protocol.table) for name, protocol in PROTOCOLS.items()}
+"""Each protocol's message types, from its own table: nothing else may appear in its groups."""
 
 
 @pytest.mark.timeout(300)

@@ -134,6 +134,7 @@ def test_commands_are_imported_by_name_not_by_string(path: str) -> None:
 def test_the_parsers_copies_of_library_names_match_the_library() -> None:
     """The parsers name tasks, modes and defaults without importing the heavy packages."""
     from agents.robots import MODES, ModeSettings
+    from agents.robots.modes import DECODINGS, HUB_MODES, MODEL_FREE
     from agents.robots.bench import DEFAULT_MODES
     from agents.robots.runner import DEFAULT_ATTEMPTS
     from agents.software.config import CodeFormat, Topology
@@ -149,6 +150,11 @@ def test_the_parsers_copies_of_library_names_match_the_library() -> None:
         "max_calls": settings.max_calls,
         "text_max": settings.text_max,
         "temperature": settings.temperature,
+        "hub_turns": settings.hub_turns,
+        "decoding": settings.decoding,
     } == bench_roco.DEFAULTS
+    assert set(bench_roco.MODEL_FREE) == MODEL_FREE
+    assert set(bench_roco.HUB_MODES) == HUB_MODES
+    assert bench_roco.DECODINGS == DECODINGS
     assert get_args(Topology) == company.TOPOLOGIES
     assert get_args(CodeFormat) == company.CODE_FORMATS

@@ -134,8 +134,8 @@ def test_commands_are_imported_by_name_not_by_string(path: str) -> None:
 def test_the_parsers_copies_of_library_names_match_the_library() -> None:
     """The parsers name tasks, modes and defaults without importing the heavy packages."""
     from agents.robots import MODES, ModeSettings
-    from agents.robots.modes import DECODINGS, HUB_MODES, MODEL_FREE
     from agents.robots.bench import DEFAULT_MODES
+    from agents.robots.modes import DECODINGS, HUB_MODES, MODEL_FREE
     from agents.robots.runner import DEFAULT_ATTEMPTS
     from agents.software.config import CodeFormat, Topology
     from environments.rocobench import TASKS

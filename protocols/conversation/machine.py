@@ -33,9 +33,12 @@ def apply(
     check(state, envelope, t)
     proto = protocol_of(state)
     rule = proto.table[envelope.payload.type]
-    clocked = replace(state, clock=max(state.clock, t))
-    if rule.takes_turn:
-        clocked = _take_turn(clocked, rule.capped)
+    clock = max(state.clock, t)
+    if rule.takes_turn:  # it breaks any silence, and counts against the cap if capped
+        turns = state.turns + (1 if rule.capped else 0)
+        clocked = replace(state, clock=clock, turns=turns, silent_turns=0)
+    else:
+        clocked = replace(state, clock=clock)
     return _settle(proto.effects[envelope.payload.type](clocked, envelope, t))
 
 
@@ -64,11 +67,6 @@ def expire(state: ConversationState, now: float) -> tuple[ConversationState, lis
         state = apply(state, envelope)
         sent.append(envelope)
     return state, sent
-
-
-def _take_turn(state: ConversationState, capped: bool) -> ConversationState:
-    """A member took its turn: it breaks any silence, and counts against the cap if `capped`."""
-    return replace(state, turns=state.turns + (1 if capped else 0), silent_turns=0)
 
 
 def _settle(state: ConversationState) -> ConversationState:

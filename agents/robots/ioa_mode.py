@@ -136,7 +136,6 @@ class IoAPlanner(Planner):
         """The group's messages as the lead receives them, until its conclusion."""
         chat: list[Said] = []
         plans: dict[str, dict[str, Any]] = {}
-        calls = 0
         with contextlib.suppress(TimeoutError):
             async with (
                 asyncio.timeout(self.group_timeout),
@@ -147,15 +146,6 @@ class IoAPlanner(Planner):
                     if said is None:
                         continue
                     chat.append(said)
-                    calls += envelope.type in ("proceed", "execute", "check_result")
-                    if (
-                        self.protocol == "dialectic"
-                        and calls >= self.max_turns
-                        and envelope.type == "check_result"
-                        and not getattr(envelope.payload, "passed", False)
-                    ):  # the last call's plan failed its check: RoCo's dialog ends without one
-                        chat.append(Said(HUB_SENDER, "conclusion", prompts.OUT_OF_CALLS))
-                        break
                     if envelope.type == "execute":
                         pid = str(getattr(envelope.payload, "proposal_id", ""))
                         plans[pid] = dict(getattr(envelope.payload, "content", {}) or {})

@@ -116,8 +116,9 @@ def _check_result(state: ConversationState, env: Envelope, t: float) -> Conversa
 def _timeout(state: ConversationState, env: Envelope, t: float) -> ConversationState:
     """As in "ioa", but a turn passed on skips the checker."""
     lapsed = fx.IOA_EFFECTS["timeout"](state, env, t)
-    if lapsed.phase is Phase.OPEN and lapsed.speaker == state.rules.checker:
-        return fx.turn_to(lapsed, _next(lapsed, lapsed.speaker), t)
+    checker = state.rules.checker
+    if lapsed.phase is Phase.OPEN and checker is not None and lapsed.speaker == checker:
+        return fx.turn_to(lapsed, _next(lapsed, checker), t)
     return lapsed
 
 

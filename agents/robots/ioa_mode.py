@@ -3,9 +3,9 @@
 The robots (`agents.runtime.Agent` with a `RobotBrain`) and an environment checker (`EnvChecker`,
 model-free) join one group per attempt. Under the hub's `ioa` protocol with meta `checker`, the
 robots build a joint plan from each robot's own choice (a draft with the proposer's action, then
-each teammate amending its own line), the checker answers each with the environment's verdict,
-the robots object (with its reasons) or accept, and the conclusion can only carry a plan that passed: the
-hub refuses anything else. Under `dialectic` (the dialectic mode), the same team runs RoCo's
+each teammate amending its own line), the checker answers each with the environment's verdict, the
+robots object (with its reasons) or accept, and the conclusion can only carry a plan that passed:
+the hub refuses anything else. Under `dialectic` (the dialectic mode), the same team runs RoCo's
 PROCEED/EXECUTE round robin through the hub, EXECUTE ending the talk only once its check passed.
 The runner executes the concluded plan in the environment, which therefore never sees a plan the
 check would reject (unless the talk ran out of turns first: then there is no plan).

@@ -179,7 +179,8 @@ class RobotBrain(Brain):
         return chosen.action
 
     def _conclusion(self, turn: Turn, proposal_ids: tuple[str, ...]) -> dict[str, Any]:
-        record = turn.state.proposal(proposal_ids[0]) if proposal_ids else None
+        # the latest concludable plan: the one `conclude` named (decide concludes the latest)
+        record = turn.state.proposal(proposal_ids[-1]) if proposal_ids else None
         if record is None:
             return {"type": "conclusion", "text": prompts.NO_CHECKED_PLAN, "proposal_id": None}
         try:

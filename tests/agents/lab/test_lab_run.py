@@ -281,7 +281,7 @@ PROTOCOL_MOVES = {
     "ioa": {"discussion", "proposal", "objection", "acceptance", "sync_task_assign",
             "async_task_assign", "task_progress", "task_result", "pause", "conclude",
             "conclusion"},
-    "dialectic": {"proceed", "execute"},
+    "dialectic": {"proceed", "execute", "conclusion"},
     "contract_net": {"call_for_proposals", "bid", "refuse", "award", "task_progress",
                      "task_result", "conclude", "conclusion"},
     "voting": {"proposal", "pass", "ballot", "conclusion"},

@@ -57,12 +57,10 @@ class RobotBrain(Brain):
 
     async def _negotiate(self, turn: Turn) -> dict[str, Any]:
         seen = seen_proposals(turn, self.env.robots)
-        spoke = any(
-            line.sender == self.robot and line.type in ("proposal", "objection", "acceptance")
-            for line in turn.transcript
-        )
+        mine = {p.actions.get(self.robot) for p in seen if p.author == self.robot}
+        owned = bool(seen) and seen[-1].actions.get(self.robot) in mine
         preferred = None
-        if seen and seen[-1].passed and not spoke and self.robot not in seen[-1].endorsed:
+        if seen and seen[-1].passed and not owned and self.robot not in seen[-1].endorsed:
             preferred = (await self._choose(self.robot, turn, seen)).text
         conclude = turn.legal.spec("conclude")
         can_conclude = conclude is not None and bool(seen) and seen[-1].id in conclude.proposal_ids
@@ -70,7 +68,7 @@ class RobotBrain(Brain):
             self.robot,
             self.env.robots,
             seen,
-            spoke=spoke,
+            owned=owned,
             preferred=preferred,
             can_conclude=can_conclude,
         )
@@ -93,9 +91,10 @@ class RobotBrain(Brain):
         nxt = ids.get(decision.to or "")
         target = decision.proposal
         if decision.kind == "propose":
-            actions = {}
+            actions = {self.robot: await self._choose(self.robot, turn, seen)}
             for robot in self.env.robots:
-                actions[robot] = await self._choose(robot, turn, seen)
+                if robot not in actions:
+                    actions[robot] = await self._placeholder(robot, turn, seen)
             return self._proposal(complete_plan(self.env, actions), nxt, prompts.PROPOSE_TEXT)
         if decision.kind == "amend" and target is not None:
             mine = await self._choose(self.robot, turn, seen)
@@ -121,6 +120,12 @@ class RobotBrain(Brain):
             "text": prompts.ACCEPT_TEXT.format(plan=summary(target.actions))[:SAY_MAX],
             "next_speaker": nxt,
         }
+
+    async def _placeholder(self, robot: str, turn: Turn, seen: list[Seen]) -> Action:
+        """A teammate's line in a draft, for it to amend with its own choice: WAIT where legal
+        (the proposer does not speak for it), else the proposer's guess."""
+        wait = next((a for a in action_options(self.env, robot) if a.form == "WAIT"), None)
+        return wait if wait is not None else await self._choose(robot, turn, seen)
 
     def _proposal(self, plan: Plan, nxt: str | None, text: str) -> dict[str, Any]:
         content = {a.robot: a.line().split(" ACTION ", 1)[1] for a in plan.actions}
@@ -154,11 +159,6 @@ class RobotBrain(Brain):
                     intents[robot] = await self._choose(robot, turn, seen)
             plan = complete_plan(self.env, intents)
             content = {a.robot: a.line().split(" ACTION ", 1)[1] for a in plan.actions}
-            bare = {a.robot: a.text for a in plan.actions}
-            if turn.legal.at_turn_limit and any(
-                p.passed is False and dict(p.actions) == bare for p in seen
-            ):
-                return {}  # out of calls with nothing new: silence ends the talk
             text = prompts.EXECUTE_TEXT.format(
                 plan=summary({a.robot: a.text for a in plan.actions})
             )
@@ -179,7 +179,8 @@ class RobotBrain(Brain):
         return chosen.action
 
     def _conclusion(self, turn: Turn, proposal_ids: tuple[str, ...]) -> dict[str, Any]:
-        record = turn.state.proposal(proposal_ids[0]) if proposal_ids else None
+        # the latest concludable plan: the one `conclude` named (decide concludes the latest)
+        record = turn.state.proposal(proposal_ids[-1]) if proposal_ids else None
         if record is None:
             return {"type": "conclusion", "text": prompts.NO_CHECKED_PLAN, "proposal_id": None}
         try:

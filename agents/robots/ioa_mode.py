@@ -2,9 +2,10 @@
 
 The robots (`agents.runtime.Agent` with a `RobotBrain`) and an environment checker (`EnvChecker`,
 model-free) join one group per attempt. Under the hub's `ioa` protocol with meta `checker`, the
-robots propose joint plans, the checker answers each with the environment's verdict, the robots
-object (with its reasons) or accept, and the conclusion can only carry a plan that passed: the
-hub refuses anything else. Under `dialectic` (the dialectic mode), the same team runs RoCo's
+robots build a joint plan from each robot's own choice (a draft with the proposer's action, then
+each teammate amending its own line), the checker answers each with the environment's verdict, the
+robots object (with its reasons) or accept, and the conclusion can only carry a plan that passed:
+the hub refuses anything else. Under `dialectic` (the dialectic mode), the same team runs RoCo's
 PROCEED/EXECUTE round robin through the hub, EXECUTE ending the talk only once its check passed.
 The runner executes the concluded plan in the environment, which therefore never sees a plan the
 check would reject (unless the talk ran out of turns first: then there is no plan).
@@ -136,7 +137,6 @@ class IoAPlanner(Planner):
         """The group's messages as the lead receives them, until its conclusion."""
         chat: list[Said] = []
         plans: dict[str, dict[str, Any]] = {}
-        calls = 0
         with contextlib.suppress(TimeoutError):
             async with (
                 asyncio.timeout(self.group_timeout),
@@ -147,15 +147,6 @@ class IoAPlanner(Planner):
                     if said is None:
                         continue
                     chat.append(said)
-                    calls += envelope.type in ("proceed", "execute", "check_result")
-                    if (
-                        self.protocol == "dialectic"
-                        and calls >= self.max_turns
-                        and envelope.type == "check_result"
-                        and not getattr(envelope.payload, "passed", False)
-                    ):  # the last call's plan failed its check: RoCo's dialog ends without one
-                        chat.append(Said(HUB_SENDER, "conclusion", prompts.OUT_OF_CALLS))
-                        break
                     if envelope.type == "execute":
                         pid = str(getattr(envelope.payload, "proposal_id", ""))
                         plans[pid] = dict(getattr(envelope.payload, "content", {}) or {})

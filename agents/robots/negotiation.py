@@ -3,10 +3,11 @@
 The IoA mode's group runs under the hub's `ioa` protocol with an environment checker: every
 `proposal` (a joint plan) is answered by a `check_result` before anyone else speaks. A robot then:
 
-- with no proposal yet: proposes a joint plan (its own action and, for the others, the actions it
-  expects of them);
-- on its first turn, if the latest plan gives it another action than the one it prefers and that
-  preference has not failed a check: amends the plan with its own action (a new proposal);
+- with no proposal yet: proposes a draft joint plan, its own action beside a placeholder for each
+  teammate (WAIT where legal): it speaks only for itself;
+- when the latest plan gives it a line it never proposed itself (a placeholder, or another robot's
+  guess) and it prefers another action that has not failed a check: amends the plan with its own
+  action (a new proposal), so the plan the group concludes with is every robot's own choice;
 - when the latest plan failed the check: amends it if a reason names it, otherwise objects with
   the checker's reasons and hands the turn to a robot they name;
 - when the latest plan passed: accepts it; once every robot endorsed it (proposed or accepted),
@@ -62,12 +63,13 @@ def concerned(reasons: Sequence[str], robots: Sequence[str]) -> list[str]:
 
 
 def failed_actions(me: str, robots: Sequence[str], proposals: Sequence[Seen]) -> set[str]:
-    """My actions in plans whose check failed for a reason that names me (or names nobody)."""
+    """My actions in plans whose check failed for a reason that names me (or names nobody, in
+    a plan I authored: a draft's placeholder failing a rule says nothing about my own choice)."""
     out = set()
     for p in proposals:
         if p.passed is False and me in p.actions:
             named = concerned(p.reasons, robots)
-            if not named or me in named:
+            if me in named or (not named and p.author == me):
                 out.add(p.actions[me])
     return out
 
@@ -77,18 +79,18 @@ def decide(
     robots: Sequence[str],
     proposals: Sequence[Seen],
     *,
-    spoke: bool,
+    owned: bool,
     preferred: str | None,
     can_conclude: bool,
 ) -> Decision:
-    """My move. `spoke`: I already spoke in this group; `preferred`: the action I would choose
-    now (None when not computed: a first proposal computes it anyway)."""
+    """My move. `owned`: my line in the latest plan is one I proposed myself; `preferred`: the
+    action I would choose now (None when not computed: a first proposal computes it anyway)."""
     if not proposals:
         return Decision("propose", to=_next(me, robots, frozenset({me})))
     latest = proposals[-1]
     if latest.passed is True:
         if (
-            not spoke
+            not owned
             and me not in latest.endorsed
             and preferred is not None
             and preferred != latest.actions.get(me)

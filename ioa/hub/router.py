@@ -144,6 +144,14 @@ class Router:
         now = time.time()
         group.policy.apply(envelope, now)
         self._stamp(group, envelope, now, origin, future, before)
+        self._settle(group, now)
+
+    def _settle(self, group: Group, now: float) -> None:
+        """Send at once what a move left the hub owing (the conclusion of a group whose members
+        ran out, e.g. dialectic's last call failing its check): an untimed group is not on the
+        clock's list, and would otherwise wait for it forever."""
+        while (owed := group.policy.next_timeout(now)) is not None:
+            self.originate(group, owed)
 
     def originate(self, group: Group, envelope: Envelope) -> None:
         """Admit a message the hub itself sends (a policy's timeout)."""

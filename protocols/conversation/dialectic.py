@@ -1,6 +1,7 @@
 """RoCo's dialectic as a group protocol: PROCEED or EXECUTE, in a fixed round robin.
 
-Members speak in roster order from the initiator (no addressing: the order is the protocol). A
+Members speak in roster order from the initiator (no addressing: the order is the protocol); the
+checker (meta `checker`), if any, only checks and is skipped by the round robin. A
 reply is `proceed` (talk on) or `execute` (commit to a plan, validated by the group's
 `content_schema`). Unless meta `open_execute` is set, EXECUTE is legal only once every member has
 spoken; `max_turns` bounds the calls, and on the last call only EXECUTE is legal. An EXECUTE ends
@@ -8,6 +9,11 @@ the conversation with its plan (`state.concluded_with`); with a checker, it firs
 the checker (phase CHECKING): passed ends the conversation, failed hands the turn to the next
 member, RoCo's environment feedback moved inside the conversation. A turn timeout passes the turn
 on, as in "ioa".
+
+The cap makes it finite with or without a clock: once the last call's plan fails its check the
+members have run out, so the group is EXPIRING and the hub owes, at once, the conclusion naming no
+plan (EXPIRED). The hub sends it as soon as the move that ran the members out is admitted, so an
+untimed group ends too; replay rebuilds the same end from the stored hub conclusion.
 """
 
 from __future__ import annotations
@@ -52,10 +58,25 @@ def guard(state: ConversationState, sender: str, message_type: str) -> ProtocolE
     """EXECUTE waits until every member has spoken once (unless `open_execute`)."""
     if message_type != "execute" or state.rules.open_execute or state.at_turn_limit:
         return None
-    silent = [m for m in state.members if m not in state.spoken]
+    silent = [m for m in _speakers(state) if m not in state.spoken]
     if silent:
         return IllegalMove(f"EXECUTE is legal once every member has spoken; not yet: {silent[0]!r}")
     return None
+
+
+def _speakers(state: ConversationState) -> tuple[str, ...]:
+    """Who takes turns: every member but the checker."""
+    return tuple(m for m in state.members if m != state.rules.checker) or state.members
+
+
+def _next(state: ConversationState, sender: str) -> str:
+    """The next speaker after `sender` in roster order, the checker skipped."""
+    speakers = _speakers(state)
+    if sender in speakers:
+        return next_member(speakers, sender)
+    start = state.members.index(sender)
+    ring = state.members[start + 1 :] + state.members[: start + 1]
+    return next(m for m in ring if m in speakers)
 
 
 def _spoke(state: ConversationState, sender: str) -> ConversationState:
@@ -65,7 +86,7 @@ def _spoke(state: ConversationState, sender: str) -> ConversationState:
 
 
 def _proceed(state: ConversationState, env: Envelope, t: float) -> ConversationState:
-    return fx.turn_to(_spoke(state, env.sender), next_member(state.members, env.sender), t)
+    return fx.turn_to(_spoke(state, env.sender), _next(state, env.sender), t)
 
 
 def _commit(state: ConversationState, proposal_id: str, t: float) -> ConversationState:
@@ -80,7 +101,7 @@ def _execute(state: ConversationState, env: Envelope, t: float) -> ConversationS
     planned = fx.add_plan(_spoke(state, env.sender), env)
     if state.rules.checker is None:
         return _commit(planned, payload.proposal_id, t)
-    nxt = next_member(state.members, env.sender)
+    nxt = _next(state, env.sender)
     return fx.check_or_turn(planned, payload.proposal_id, nxt, t)
 
 
@@ -92,10 +113,19 @@ def _check_result(state: ConversationState, env: Envelope, t: float) -> Conversa
     return fx.turn_to(checked, state.after_check or env.sender, t)
 
 
+def _timeout(state: ConversationState, env: Envelope, t: float) -> ConversationState:
+    """As in "ioa", but a turn passed on skips the checker."""
+    lapsed = fx.IOA_EFFECTS["timeout"](state, env, t)
+    checker = state.rules.checker
+    if lapsed.phase is Phase.OPEN and checker is not None and lapsed.speaker == checker:
+        return fx.turn_to(lapsed, _next(lapsed, checker), t)
+    return lapsed
+
+
 EFFECTS: dict[str, fx.Effect] = {
     "proceed": _proceed,
     "execute": _execute,
     "check_result": _check_result,
     "conclusion": fx.conclusion,
-    "timeout": fx.IOA_EFFECTS["timeout"],
+    "timeout": _timeout,
 }

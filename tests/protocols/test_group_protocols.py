@@ -235,13 +235,42 @@ def test_dialectic_with_a_checker_executes_only_a_passed_plan() -> None:
     done = run(passed, env(B, Conclusion(text="go", proposal_id="p2")))
     assert (done.phase, done.concluded_with) == (Phase.CONCLUDED, "p2")
     # the last call's plan fails: the members ran out, the hub concludes
-    capped = run(failed, env(B, Proceed(text="b")), env(C, Execute(proposal_id="p2", content=PLAN)))
+    capped = run(failed, env(B, Proceed(text="b")), env(A, Execute(proposal_id="p2", content=PLAN)))
     assert capped.phase is Phase.CHECKING
     out = run(capped, env(C, CheckResult(proposal_id="p2", passed=False)))
     assert out.phase is Phase.EXPIRING
     ended, sent = expire(out, 0)
     assert ended.phase is Phase.EXPIRED
     assert sent[0].sender == HUB_SENDER
+
+
+def test_dialectic_ends_at_its_cap_when_the_last_plan_fails_without_a_clock() -> None:
+    s0 = group("dialectic", checker=C, open_execute=True, limits=Limits(max_turns=2))
+    assert s0.limits.turn_timeout is None
+    out = _replays(
+        s0,
+        env(A, Execute(proposal_id="p1", content=PLAN)),
+        env(C, CheckResult(proposal_id="p1", passed=False)),
+        env(B, Execute(proposal_id="p2", content=PLAN)),
+        env(C, CheckResult(proposal_id="p2", passed=False)),
+    )
+    assert (out.phase, out.speaker) == (Phase.EXPIRING, HUB_SENDER)
+    assert out.next_deadline() == out.clock  # owed now, not at a turn timeout that never comes
+    assert legal_moves(out, B).types == ()
+    ended, sent = expire(out, out.clock)
+    assert (ended.phase, ended.plan, [e.sender for e in sent]) == (Phase.EXPIRED, None, ["hub"])
+    assert "turn cap" in (ended.conclusion or "")
+
+
+def test_dialectic_skips_the_checker_in_its_round_robin() -> None:
+    s0 = group("dialectic", checker=C, limits=Limits(turn_timeout=5, max_turns=6))
+    spoken = _replays(s0, env(A, Proceed(text="a")), env(B, Proceed(text="b")))
+    assert spoken.speaker == A  # not carol, who only checks
+    assert legal_moves(spoken, A).types == ("proceed", "execute")  # carol need not speak
+    lapsed, _ = expire(spoken, spoken.turn_deadline or 0)
+    assert lapsed.speaker == B
+    skipped, _ = expire(lapsed, lapsed.turn_deadline or 0)
+    assert skipped.speaker == A  # a lapsed turn passes over the checker too
 
 
 def test_dialectic_timeout_passes_the_turn_and_counts() -> None:

@@ -53,6 +53,21 @@ async def test_checked_plans_solve_sort_with_no_wasted_environment_attempt(hub: 
     assert all(p.startswith("EXECUTE\n") for p in planner_plans(record))
 
 
+async def test_each_robot_chooses_its_own_line_and_the_latest_agreed_plan_is_concluded(
+    hub: Hub,
+) -> None:
+    env = make_env("sweep", seed=0)
+    planner = make_planner("ioa", oracle_scorer(env), hub_url=hub.url)
+    record = await run_episode(env, planner, EpisodeOptions(max_steps=1, attempts=1))
+    proposals = says(record, "proposal")
+    assert proposals[0].endswith("; Bob WAIT")  # a draft: Alice speaks for herself only
+    assert len(proposals) == 2  # Bob put his own choice in
+    plan = next(e.data["plan"] for e in record.events if e.data.get("type") == "conclusion")
+    lines = [line.split(" ACTION ", 1) for line in plan.splitlines()[1:]]
+    concluded = "; ".join(f"{who.removeprefix('NAME ')} {what}" for who, what in lines)
+    assert proposals[-1].split("] ", 1)[1] == concluded  # the latest, not the first, passed plan
+
+
 async def test_the_checker_reasons_reach_the_robots_and_are_objected_with(hub: Hub) -> None:
     env = make_env("sort", seed=0)
     engine = ScriptedEngine(scorer=wait_first)

@@ -11,15 +11,15 @@ PLAN = {"Alice": "WAIT", "Bob": "PICK x PLACE panel3", "Chad": "WAIT"}
 
 
 def test_the_first_speaker_proposes_and_hands_the_turn_on() -> None:
-    d = decide("Alice", ROBOTS, [], spoke=False, preferred=None, can_conclude=False)
+    d = decide("Alice", ROBOTS, [], owned=False, preferred=None, can_conclude=False)
     assert (d.kind, d.to) == ("propose", "Bob")
 
 
 def test_a_failed_plan_is_amended_by_the_robot_it_names_and_objected_to_by_the_others() -> None:
     failed = Seen("p1", "Alice", PLAN, passed=False, reasons=("Bob: rule: cannot reach x",))
-    mine = decide("Bob", ROBOTS, [failed], spoke=False, preferred=None, can_conclude=False)
+    mine = decide("Bob", ROBOTS, [failed], owned=False, preferred=None, can_conclude=False)
     assert mine.kind == "amend"
-    other = decide("Chad", ROBOTS, [failed], spoke=False, preferred=None, can_conclude=False)
+    other = decide("Chad", ROBOTS, [failed], owned=False, preferred=None, can_conclude=False)
     assert (other.kind, other.to, other.proposal) == ("object", "Bob", failed)
     assert failed_actions("Bob", ROBOTS, [failed]) == {"PICK x PLACE panel3"}
     assert failed_actions("Chad", ROBOTS, [failed]) == set()
@@ -27,24 +27,24 @@ def test_a_failed_plan_is_amended_by_the_robot_it_names_and_objected_to_by_the_o
 
 def test_a_passed_plan_is_accepted_then_concluded_once_everyone_endorsed_it() -> None:
     passed = Seen("p2", "Alice", PLAN, passed=True)
-    bob = decide("Bob", ROBOTS, [passed], spoke=True, preferred=None, can_conclude=True)
+    bob = decide("Bob", ROBOTS, [passed], owned=True, preferred=None, can_conclude=True)
     assert (bob.kind, bob.to) == ("accept", "Chad")
     agreed = Seen("p2", "Alice", PLAN, passed=True, accepted_by=frozenset({"Bob"}))
-    chad = decide("Chad", ROBOTS, [agreed], spoke=True, preferred=None, can_conclude=True)
+    chad = decide("Chad", ROBOTS, [agreed], owned=True, preferred=None, can_conclude=True)
     assert (chad.kind, chad.proposal) == ("conclude", agreed)
-    cannot = decide("Chad", ROBOTS, [agreed], spoke=True, preferred=None, can_conclude=False)
+    cannot = decide("Chad", ROBOTS, [agreed], owned=True, preferred=None, can_conclude=False)
     assert cannot.kind == "accept"
 
 
-def test_a_robot_amends_a_passed_plan_once_with_its_own_preference() -> None:
+def test_a_robot_amends_a_line_it_did_not_propose_with_its_own_preference() -> None:
     passed = Seen("p2", "Alice", PLAN, passed=True)
     d = decide(
-        "Chad", ROBOTS, [passed], spoke=False, preferred="PICK y PLACE panel5", can_conclude=False
+        "Chad", ROBOTS, [passed], owned=False, preferred="PICK y PLACE panel5", can_conclude=False
     )
     assert d.kind == "amend"
-    same = decide("Chad", ROBOTS, [passed], spoke=False, preferred="WAIT", can_conclude=False)
+    same = decide("Chad", ROBOTS, [passed], owned=False, preferred="WAIT", can_conclude=False)
     assert same.kind == "accept"
-    later = decide("Chad", ROBOTS, [passed], spoke=True, preferred="PICK y", can_conclude=False)
+    later = decide("Chad", ROBOTS, [passed], owned=True, preferred="PICK y", can_conclude=False)
     assert later.kind == "accept"
 
 

@@ -17,6 +17,7 @@ from tests.ioa.hub.adversarial.wire import (
     create_group,
     head,
     http,
+    messages,
     move,
     register,
     send_frame,
@@ -153,6 +154,24 @@ async def test_dialectic_is_enforced(scene: Scene) -> None:
         done = {"type": "conclusion", "text": "done", "proposal_id": "p1"}
         await ref.accepted(alice, done)
         await ref.refused("conversation_over", bob, {"type": "proceed", "text": "late"})
+
+
+async def test_dialectic_ends_at_its_cap_without_a_turn_timeout(scene: Scene) -> None:
+    """The last call's plan fails its check: the hub concludes at once, though no clock runs."""
+    alice, bob, carol = await _cast(scene)
+    meta = {"protocol": "dialectic", "checker": carol.id, "open_execute": True, "max_turns": 2}
+    async with await Referee.open(scene.hub, [alice, bob, carol], meta) as ref:
+        failed = {"type": "check_result", "passed": False, "reasons": ["collides"]}
+        await ref.accepted(alice, {"type": "execute", "proposal_id": "p1", "content": PLAN})
+        await ref.accepted(carol, {**failed, "proposal_id": "p1"})
+        await ref.refused("turn_limit", bob, {"type": "proceed", "text": "talk on"})
+        await ref.accepted(bob, {"type": "execute", "proposal_id": "p2", "content": PLAN})
+        await ref.accepted(carol, {**failed, "proposal_id": "p2"})
+        stored = await messages(scene.hub, alice, ref.group)
+        last = stored[-1]
+        assert (last["sender"], last["payload"]["type"]) == ("hub", "conclusion"), last
+        assert "turn cap" in last["payload"]["text"]
+        await ref.refused("conversation_over", alice, {"type": "proceed", "text": "late"})
 
 
 async def test_contract_net_is_enforced(scene: Scene) -> None:

@@ -3,6 +3,8 @@
 - Echoes: a small model copies what it reads ("The last turn: conclude." as a team's conclusion
   was the symptom). A sentence of the reply that shares a run of `RUN` words with the fixed text
   of the prompts (not with the goal or the transcript, which a reply may quote) is dropped.
+- Restatements: a sentence that only says the goal again ("Goal: add 17 and 25.") answers
+  nothing; it is the prompt's first line copied, so it is dropped too.
 - Invented numbers: a sentence with a number that appears nowhere in what the model was given
   (the goal, the tools' results) is dropped, so a conclusion never contradicts the tool.
 """
@@ -58,5 +60,16 @@ def strip_invented_numbers(text: str, given: str) -> str:
     known = set(numbers_in(given))
     kept = [
         s for s in _SENTENCE.split(text.strip()) if s and all(n in known for n in numbers_in(s))
+    ]
+    return " ".join(kept).strip()
+
+
+def strip_restatements(text: str, goal: str) -> str:
+    """`text` without its sentences that only repeat `goal` (with or without a "Goal:" label)."""
+    said = _words(goal)
+    kept = [
+        s
+        for s in _SENTENCE.split(text.strip())
+        if s and (words := _words(s)) != said and words != ["goal", *said]
     ]
     return " ".join(kept).strip()

@@ -17,7 +17,7 @@ from typing import Any
 from agents import prompts
 from agents.brain import Brain, Candidate, Job, Line, Turn
 from agents.choosing import Decoding, can_score, choose
-from agents.echo import strip_echoes, strip_invented_numbers
+from agents.echo import strip_echoes, strip_invented_numbers, strip_restatements
 from agents.tool import Tool
 from agents.tool_use import answer, plan_call, tool_tasks
 from ioa.llm import Engine
@@ -115,7 +115,8 @@ class LLMBrain(Brain):
             )
         except Exception:  # the results alone still answer the goal
             said = ""
-        said = strip_invented_numbers(strip_echoes(str(said)), f"{turn.goal} {results}")
+        said = strip_restatements(strip_echoes(str(said)), turn.goal)
+        said = strip_invented_numbers(said, f"{turn.goal} {results}")
         text = f"Answer: {results}. {said}" if results else said
         return {"type": "conclusion", "text": text[:1000] or "No answer was found."}
 

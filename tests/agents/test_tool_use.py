@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.choosing import Decoding
-from agents.echo import echoes, strip_echoes, strip_invented_numbers
+from agents.echo import echoes, strip_echoes, strip_invented_numbers, strip_restatements
 from agents.goal_runner import run_tool_goal
 from agents.spans import Arguments, names_in, numbers_in
 from agents.units import quantities_in
@@ -53,6 +53,15 @@ def test_prompt_words_are_cut_out_of_replies_and_so_are_invented_numbers() -> No
     given = "add 17 and 25 17 + 25 = 42"
     said = "17 and 25 make 42. Then 41 is it. Easy."
     assert strip_invented_numbers(said, given) == "17 and 25 make 42. Easy."
+
+
+def test_a_sentence_that_only_restates_the_goal_is_cut() -> None:
+    goal = "add 17 and 25 then explain"
+    said = "Goal: Add 17 and 25 then explain. Adding 17 and 25 gives 42. add 17 and 25 then explain"
+    assert strip_restatements(said, goal) == "Adding 17 and 25 gives 42."
+    assert strip_restatements("Add 17 and 25, then explain why.", goal) == (
+        "Add 17 and 25, then explain why."
+    )
 
 
 @pytest.fixture(scope="module")

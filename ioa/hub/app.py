@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -12,8 +13,10 @@ from ioa.config import HubConfig
 from ioa.hub import admin, goals, rest, ws
 from ioa.hub.state import STATE, HubState
 from ioa.lifecycle import Service
-from ioa.llm.embedder import Embedder
 from ioa.store import SqlStore, Store
+
+if TYPE_CHECKING:
+    from ioa.llm.embedder import Embedder
 
 
 class _MalformedRequests(logging.Filter):

@@ -20,21 +20,33 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.registry import Agent, Registry
-from ioa.llm.bert_gguf import embedding_model_path
-from ioa.llm.embedder import Embedder, load_embedder
-from ioa.llm.errors import EngineError
 from ioa.store import Store, StoreError
 from protocols import AgentCard
+
+if TYPE_CHECKING:
+    from ioa.llm.embedder import Embedder
+    from ioa.llm.errors import EngineError
 
 __all__ = ["BATCH", "CardEmbeddings", "card_text"]
 
 log = logging.getLogger("ioa.hub")
+
+
+def _engine_error() -> type[EngineError]:
+    """`ioa.llm.EngineError`, imported when first needed: importing `ioa.llm` loads llama.cpp
+    (about 0.15 s), which a hub on an empty database would otherwise pay before its first
+    answer, and one that runs without the model would pay for nothing."""
+    from ioa.llm import errors
+
+    return errors.EngineError
+
 
 BATCH = 32
 """Cards embedded in one decode: bigger batches amortise the call, smaller ones answer sooner."""
@@ -109,7 +121,7 @@ class CardEmbeddings:
             return self.model
         try:
             path = self._model_path(convert=False)
-        except EngineError as exc:
+        except _engine_error() as exc:
             self.state, self.reason = "failed", exc.message
             return None
         self.model = path.stem
@@ -118,6 +130,8 @@ class CardEmbeddings:
     def _model_path(self, *, convert: bool) -> Path:
         choice = self._config.embeddings
         if choice == "bundled":
+            from ioa.llm.bert_gguf import embedding_model_path
+
             return embedding_model_path(convert=convert)
         return Path(choice).expanduser()
 
@@ -176,7 +190,7 @@ class CardEmbeddings:
             return vector
         try:
             vector = await self._embedder.embed_one(text)
-        except EngineError as exc:
+        except _engine_error() as exc:
             log.warning("embedding a query failed, ranking by BM25: %s", exc.message)
             return None
         self._queries[text] = vector
@@ -215,10 +229,12 @@ class CardEmbeddings:
         try:
             if self._embedder is None:
                 path = await asyncio.to_thread(self._model_path, convert=True)
+                from ioa.llm.embedder import load_embedder
+
                 self._embedder = await load_embedder(path, n_threads=self._config.embed_threads)
             else:
                 await self._embedder.start()
-        except EngineError as exc:
+        except _engine_error() as exc:
             self.state, self.reason = "failed", exc.message
             log.warning("discovery by meaning is off: %s", exc.message)
             return False

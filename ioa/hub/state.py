@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -16,8 +17,10 @@ from ioa.hub.embeddings import CardEmbeddings
 from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Agent, Registry
 from ioa.hub.router import Router
-from ioa.llm.embedder import Embedder
 from ioa.store import Store
+
+if TYPE_CHECKING:
+    from ioa.llm.embedder import Embedder
 
 log = logging.getLogger("ioa.hub")
 

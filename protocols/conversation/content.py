@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
+from typing import TYPE_CHECKING, Any
 
 from protocols.errors import InvalidContent, InvalidConversation
+
+if TYPE_CHECKING:  # jsonschema is imported on first use: 50 ms that most groups never need
+    from jsonschema import Draft202012Validator
 
 SCHEMA_BYTES_MAX = 16_384
 SCHEMA_DEPTH_MAX = 12
@@ -48,6 +48,9 @@ def checked_schema(schema: Any) -> dict[str, Any]:
             stack.extend((v, depth + 1) for v in node.values())
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -59,6 +62,8 @@ def checked_schema(schema: Any) -> dict[str, Any]:
 
 @lru_cache(maxsize=64)
 def _validator(text: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(json.loads(text))
 
 
@@ -66,6 +71,8 @@ def content_error(schema: dict[str, Any] | None, content: Any) -> InvalidContent
     """Why `content` breaks `schema` (naming the path), or None when it validates."""
     if schema is None:
         return None
+    from jsonschema.exceptions import best_match
+
     validator = _validator(json.dumps(schema, sort_keys=True))
     error = best_match(validator.iter_errors(content))
     if error is None:

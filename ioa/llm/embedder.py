@@ -24,7 +24,7 @@ import numpy as np
 
 from ioa.llm._llama_log import capture_log, last_error
 from ioa.llm.errors import EngineClosed, EngineError, ModelLoadFailed, ModelNotFound
-from ioa.llm.loaded import extra_buffers
+from ioa.llm.loaded import extra_buffers, model_key
 
 __all__ = [
     "MAX_BATCH",
@@ -127,7 +127,7 @@ class LlamaCppEmbedder(Embedder):
         super().__init__()
         if n_threads < 1:
             raise EngineError("n_threads must be positive")
-        self.path = _key(path)
+        self.path = model_key(path)
         self.name = self.path.stem
         self.n_threads = n_threads
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ioa-embed")
@@ -225,7 +225,7 @@ _shared_lock = threading.Lock()
 
 async def load_embedder(path: str | Path, *, n_threads: int = 1) -> LlamaCppEmbedder:
     """The process's embedder for `path`, started; each caller must `close()` it once."""
-    key = _key(path)
+    key = model_key(path)
     with _shared_lock:
         embedder = _shared.get(key)
         if embedder is None or embedder.closed:
@@ -238,11 +238,6 @@ async def load_embedder(path: str | Path, *, n_threads: int = 1) -> LlamaCppEmbe
     except BaseException:
         await embedder.close()
         raise
-
-
-def _key(path: str | Path) -> Path:
-    """One key per file, whatever path (relative, `~`, symlink) names it."""
-    return Path(path).expanduser().resolve()
 
 
 class ScriptedEmbedder(Embedder):

@@ -24,7 +24,7 @@ from ioa.llm.choice import OptionScore
 from ioa.llm.engine import Engine, Request
 from ioa.llm.errors import EngineClosed, EngineConfigConflict, EngineError
 from ioa.llm.gguf_file import GGUFFacts
-from ioa.llm.loaded import LoadedModel, ModelSettings
+from ioa.llm.loaded import LoadedModel, ModelSettings, model_key
 from ioa.llm.prefix_cache import CacheInfo
 from ioa.llm.system import default_threads
 
@@ -219,7 +219,7 @@ async def load_engine(
         from ioa.llm.catalog import default_model_path
 
         path = default_model_path()
-    key = _key(path)
+    key = model_key(path)
     settings: dict[str, Any] = {
         "n_ctx": n_ctx,
         "n_threads": n_threads,
@@ -243,13 +243,8 @@ async def load_engine(
         raise
 
 
-def _key(path: str | Path) -> Path:
-    """One key per file, whatever path (relative, `~`, symlink) names it."""
-    return Path(path).expanduser().resolve()
-
-
 def _forget(engine: LlamaCppEngine) -> None:
-    key = _key(engine.path)
+    key = model_key(engine.path)
     with _engines_lock:
         if _engines.get(key) is engine:
             del _engines[key]

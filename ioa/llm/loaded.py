@@ -42,7 +42,7 @@ from ioa.llm.prefix_cache import KVState, StateCache
 from ioa.llm.structured import PreparedSchema
 from ioa.llm.templates import ChatTemplate, Message, select_template
 
-__all__ = ["REPEAT_PENALTY", "LoadedModel", "ModelSettings", "extra_buffers"]
+__all__ = ["REPEAT_PENALTY", "LoadedModel", "ModelSettings", "extra_buffers", "model_key"]
 
 DEFAULT_N_CTX = 4096
 GRAMMAR_CACHE = 128
@@ -420,3 +420,9 @@ def _token_text(vocab: llama_cpp.llama_vocab_p, token: int) -> str:
     if token < 0:
         return ""
     return (llama_cpp.llama_vocab_get_text(vocab, token) or b"").decode("utf-8", errors="replace")
+
+
+def model_key(path: str | Path) -> Path:
+    """One key per model file, whatever path (relative, `~`, symlink) names it: a process
+    shares one loaded model per key."""
+    return Path(path).expanduser().resolve()

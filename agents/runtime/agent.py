@@ -17,7 +17,6 @@ Tasks run in background tasks (`work`), never in the loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator, Coroutine
 from typing import Any, cast
@@ -157,11 +156,7 @@ class Agent(Service):
 
     async def stop(self) -> None:
         try:
-            for task in list(self._tasks):
-                task.cancel()
-            for task in list(self._tasks):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await _cancel_all(self._tasks)
             await self.client.close()
         finally:
             if self._checkpoints is not None:
@@ -209,6 +204,7 @@ class Agent(Service):
             self._events.put_nowait(Delivered(envelope=envelope))
 
     async def _loop(self) -> None:
+        me = asyncio.current_task()
         while True:
             if self._events.empty():
                 self._idle.set()
@@ -219,6 +215,10 @@ class Agent(Service):
                 await self._compiled().ainvoke({"event": data}, self._config)
             except Exception:
                 log.exception("%s: failed to handle %s event", self.card.name, event.kind)
+            if me is not None and me.cancelling():
+                # LangGraph turns a cancellation that lands inside a node into an ordinary
+                # exception (NodeCancelledError); stopping must still stop this loop.
+                raise asyncio.CancelledError
 
     async def settled(self, quiet: float = 0.05) -> None:
         """Wait until the agent has handled every event so far (for tests and scripts)."""
@@ -455,3 +455,16 @@ class Agent(Service):
 
 def _after_decide(m: Memory) -> str:
     return "act" if m.get("outbox") else "wait"
+
+
+async def _cancel_all(tasks: set[asyncio.Task[None]], patience: float = 1.0) -> None:
+    """Cancel `tasks` and wait for them; a cancellation that code under them swallowed (a task
+    still running after `patience` seconds) is repeated, so stopping never hangs."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        done, pending = await asyncio.wait(pending, timeout=patience)
+        for task in done:
+            if not task.cancelled():
+                task.exception()  # retrieved: a failure while stopping is not news

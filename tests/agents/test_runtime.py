@@ -7,6 +7,7 @@ from typing import Any
 
 from agents.brain import Job, ScriptedBrain, Turn
 from agents.runtime import Agent
+from agents.runtime.agent import _cancel_all
 from ioa.hub import Hub
 from tests.conftest import AgentFactory, card
 
@@ -69,6 +70,26 @@ async def test_an_agent_sees_a_conversation_the_hub_ended_as_over(
         assert text == "ended by the hub: no member spoke for 3 turns"
         history = await silent.history(group)
         assert [e.type for e in history] == ["timeout"] * 3 + ["conclusion"]
+
+
+async def test_stopping_repeats_a_cancellation_that_was_swallowed() -> None:
+    """LangGraph can swallow a cancellation that lands inside a run, and the agent's loop then
+    waited for its next event: `stop()` hung for ever (a CI timeout, 1 run in ~90)."""
+    swallowed = 0
+
+    async def stubborn() -> None:
+        nonlocal swallowed
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            swallowed += 1
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(_cancel_all({task}, patience=0.05), 10)
+    assert swallowed == 1
+    assert task.cancelled()
 
 
 async def test_team_formation_by_discovery(hub: Hub) -> None:

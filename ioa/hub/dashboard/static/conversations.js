@@ -124,7 +124,7 @@ export class ConversationsView {
     const name = (id) => this.model.name(id);
     const refusals = Object.entries(group.refusals);
     const parent = group.parent && group.parent.group;
-    document.getElementById("conv-head").replaceChildren(
+    document.getElementById("conv-head").replaceChildren(el("div", {},
       el("h2", {}, group.name || group.id),
       el("div", {},
         el("span", { class: "pill" }, group.protocol), " ",
@@ -140,7 +140,7 @@ export class ConversationsView {
         refusals.map(([code, n]) => el("span", { class: "code", "data-code": code }, `${code} × ${n}`))),
       state && state.conclusion ? el("div", { class: "conclusion" }, `conclusion: ${state.conclusion}`) : null,
       this.firstLoaded > 1 ? el("button", { onclick: () => this.earlier() }, `load earlier (${this.firstLoaded - 1} more)`) : null,
-    );
+    ));
     const tasks = state ? state.tasks : [];
     document.getElementById("conv-tasks").replaceChildren(tasks.length ? el("table", { class: "tasks" },
       el("thead", {}, el("tr", {}, ["task", "mode", "assigner", "assignees", "status", "result"].map((h) => el("th", {}, h)))),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from playwright.async_api import Page, expect
@@ -17,7 +18,7 @@ from protocols import (
     SyncTaskAssignment,
     TaskResult,
 )
-from tests.conftest import AgentFactory
+from tests.conftest import AgentFactory, card
 from tests.ioa.hub.dashboard.conftest import artifact
 
 
@@ -185,3 +186,30 @@ async def test_a_page_without_a_token_sees_nothing_and_an_agent_token_is_refused
     await expect(page.locator("#main")).to_be_hidden()
     assert "coder" not in await page.locator("body").inner_text()
     await page.screenshot(path=artifact("signin-refused.png"))
+
+
+async def test_a_thousand_agents_and_a_long_transcript_keep_the_page_small(
+    hub: Hub, person: HubClient, page: Page
+) -> None:
+    registry, router = hub.state.registry, hub.state.router
+    agents = [(await registry.register(card(f"agent-{i:04d}")))[0] for i in range(1000)]
+    talker, listener = agents[0].id, agents[1].id
+    group = await registry.create_group(talker, "long talk", [listener], "chat", {})
+    said = [Chat(text=f"m{n}") for n in range(10_000)]
+    await asyncio.gather(
+        *(router.submit(talker, Envelope(group=group.id, sender=talker, payload=p)) for p in said)
+    )
+    await open_dashboard(page, hub, person.token or "")
+    await expect(page.locator("#net")).to_have_attribute("data-nodes", "1001")
+    rows = await page.locator("#agent-list .row-item").count()
+    assert 10 < rows < 100  # virtualised: only the rows in view exist
+    await page.screenshot(path=artifact("network-1000.png"))
+
+    await page.click("#tabs button[data-view=conversations]")
+    await page.click(f'#group-list [data-group-id="{group.id}"]')
+    last = (await hub.store.messages_after(group.id, 9999, 1))[0]
+    text = Envelope.model_validate_json(last.body).payload.text  # type: ignore[union-attr]
+    await expect(page.locator('#transcript [data-seq="10000"]')).to_contain_text(text)
+    assert await page.locator("#transcript .row-item").count() < 100
+    await page.click("text=load earlier")
+    await expect(page.locator(".conv-head button")).to_contain_text("9600 more")

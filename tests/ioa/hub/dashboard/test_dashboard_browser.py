@@ -115,6 +115,8 @@ async def test_replay_shows_message_n_and_the_state_at_n(
     await page.click("#tabs button[data-view=conversations]")
     await page.click(f'#group-list [data-group-id="{group_id}"]')
     await expect(page.locator(".conv-head .phase")).to_have_text("phase: concluded")
+    await expect(page.locator("#conv-tasks")).to_contain_text("done: 42")
+    await page.screenshot(path=artifact("conversations.png"))
     await page.click("#tabs button[data-view=replay]")
     await page.select_option("#replay-group", group_id)
     message, state = page.locator("#replay-message"), page.locator("#replay-state")

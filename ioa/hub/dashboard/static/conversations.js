@@ -29,7 +29,8 @@ export class ConversationsView {
   }
 
   changed(change) {
-    if (change.groups.size) this.refreshGroups();
+    if (change.added) this.refreshGroups();
+    else if (change.groups.size) this.groupList.refresh(); // heads and phases: rows in view only
     if (!this.openId) return;
     const mine = change.messages.filter((m) => m.group === this.openId);
     if (mine.length) {

@@ -27,7 +27,7 @@ export class Model {
 
   // Apply a batch of stream events; tell every listener what changed.
   apply(events) {
-    const change = { agents: false, groups: new Set(), messages: [], refusals: [], events, reload: false };
+    const change = { agents: false, groups: new Set(), added: false, messages: [], refusals: [], events, reload: false };
     for (const event of events) {
       switch (event.kind) {
         case "agent":
@@ -41,6 +41,7 @@ export class Model {
         case "group":
           this.groups.set(event.group.id, { refusals: {}, ...event.group });
           change.groups.add(event.group.id);
+          change.added = true;
           break;
         case "message": {
           const group = this.groups.get(event.group);

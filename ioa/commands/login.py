@@ -1,5 +1,7 @@
 """`ioa login` and `ioa logout`: a token for a person, kept so other commands need no `--token`.
 
+`ioa dashboard` prints the link that opens the hub's dashboard signed in as that person.
+
 `ioa login` registers you with a hub as a "human" agent (an agent card of kind human, so teams
 can tell you from a model) and stores the hub's URL and the token it issued in
 `$IOA_HOME/config.json` (owner-only). `ioa agents`, `ioa run --hub` and `ioa agent` then find the
@@ -15,7 +17,7 @@ import os
 
 from ioa.commands._options import add_hub_options, hub_url
 
-__all__ = ["register", "run_login", "run_logout"]
+__all__ = ["register", "run_dashboard", "run_login", "run_logout"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +49,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         logout, token=False, hub_help="the hub to forget (default: the one logged in to last)"
     )
     logout.set_defaults(handler=run_logout)
+
+    dashboard = subparsers.add_parser(
+        "dashboard",
+        help="print the link that opens the hub's dashboard as you (after `ioa login`)",
+        description="Print the hub's dashboard address with your stored token in its fragment "
+        "(`#token=...`): a browser never sends a fragment to the server, and the page moves the "
+        "token into the tab's session storage at once. Anyone with the link can watch as you.",
+    )
+    add_hub_options(
+        dashboard, token=False, hub_help="the hub (default: IOA_HUB, else the last logged in to)"
+    )
+    dashboard.set_defaults(handler=run_dashboard)
 
 
 def run_login(args: argparse.Namespace) -> int:
@@ -91,6 +105,17 @@ def run_logout(args: argparse.Namespace) -> int:
         logins.default_hub = next(iter(logins.hubs), None)
     path = save_logins(logins)
     print(f"logged out of {hub}; {path} no longer holds its token")
+    return 0
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    from ioa.logins import LoginError, load_logins
+
+    hub = hub_url(args.hub)
+    token = load_logins().token_for(hub)
+    if token is None:
+        raise LoginError(f"not logged in to {hub}: run `ioa login --hub {hub}` first")
+    print(f"{hub}/#token={token}")
     return 0
 
 

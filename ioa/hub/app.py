@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ioa.config import HubConfig
-from ioa.hub import admin, goals, rest, ws
+from ioa.hub import admin, dashboard, goals, rest, ws
 from ioa.hub.state import STATE, HubState
 from ioa.lifecycle import Service
 from ioa.store import SqlStore, Store
@@ -47,6 +47,7 @@ def create_app(state: HubState, goal_book: goals.Goals) -> web.Application:
     admin.add_routes(app)
     goals.add_routes(app, goal_book)
     app.router.add_get("/v1/ws", ws.websocket)
+    dashboard.add_routes(app)
     return app
 
 

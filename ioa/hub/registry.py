@@ -129,6 +129,8 @@ class Registry:
         self.quarantined: dict[str, str] = {}
         """Groups that could not be restored → why; they answer `group_quarantined`."""
         self._restoring: dict[str, asyncio.Future[None]] = {}
+        self.group_listeners: list[Callable[[Group], None]] = []
+        """Called with every group created while the hub runs (the dashboard listens)."""
         self._replay_turn = asyncio.Lock()
         """Held for one slice of a replay and the yield after it: however many groups are being
         rebuilt at once, the event loop runs one slice between two looks at its sockets."""
@@ -335,7 +337,10 @@ class Registry:
         )
         make_policy(protocol, rec.id, ordered, meta, rec.created_at)  # validate before storing
         await self.store.add_group(rec)
-        return self._add_group(rec)
+        group = self._add_group(rec)
+        for listener in self.group_listeners:
+            listener(group)
+        return group
 
     def group(self, group_id: str) -> Group:
         try:

@@ -67,7 +67,8 @@ async def errors_middleware(
     try:
         return await handler(request)
     except (HubError, ProtocolError) as exc:
-        state.count_rejection(exc.code)
+        sent_to = request.match_info.get("group_id") if request.method == "POST" else None
+        state.count_rejection(exc.code, group=sent_to)
         return error_response(exc)
     except web.HTTPNotFound:
         return error_response(NotFound(f"no route {request.method} {request.path}"))
@@ -240,7 +241,7 @@ async def discover(request: web.Request) -> web.Response:
     query = request.query.get("q", "")
     if len(query) > 1000:
         raise InvalidRequest("query parameter 'q' is longer than 1000 characters")
-    k = _int_query(request, "k", 5, 1, 100)
+    k = int_query(request, "k", 5, 1, 100)
     tags = [t for t in request.query.get("tags", "").split(",") if t.strip()]
     online = request.query.get("online") in ("1", "true", "yes")
     mode = request.query.get("mode")
@@ -312,7 +313,7 @@ _INTEGER = re.compile(r"-?[0-9]{1,19}")
 """What a query number may look like: `int()` also takes `1_0`, `٣` and `１`."""
 
 
-def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
@@ -330,8 +331,8 @@ async def group_messages(request: web.Request) -> web.Response:
     group = await state.registry.ready(
         state.registry.member_group(request.match_info["group_id"], agent.id)
     )
-    after = _int_query(request, "after", 0, 0, 2**62)
-    limit = _int_query(request, "limit", 500, 1, 5000)
+    after = int_query(request, "after", 0, 0, 2**62)
+    limit = int_query(request, "limit", 500, 1, 5000)
     rows = await state.store.messages_after(group.id, after, limit)
     text = '{"group":' + json.dumps(group.id) + ',"messages":['
     text += ",".join(m.body for m in rows)

@@ -7,6 +7,8 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -40,6 +42,10 @@ class HubState:
         """agent id → when its last heartbeat stops counting (agents online by heartbeat)."""
         self.rejections: Counter[str] = Counter()
         """Rejected frames and requests by error code, since start."""
+        self.rejection_listeners: list[Callable[[Rejection], None]] = []
+        """Called for every rejection (the dashboard counts them per group and agent)."""
+        self.presence_listeners: list[Callable[[str], None]] = []
+        """Called with an agent id whenever its presence or card may have changed, or it left."""
         self.started_at = time.time()
         self._resuming = 0
         self.no_resumes = asyncio.Event()
@@ -113,6 +119,8 @@ class HubState:
 
     def presence_changed(self, agent_id: str) -> None:
         """Bring the discovery index's presence (and card) up to date for one agent."""
+        for listener in self.presence_listeners:
+            listener(agent_id)
         agent = self.registry.agents.get(agent_id)
         if agent is None:
             self.discovery.remove(agent_id)
@@ -133,8 +141,24 @@ class HubState:
         self.presence_changed(agent.id)
         return self.embeddings.card_changed(agent)
 
-    def count_rejection(self, code: str) -> None:
+    def count_rejection(
+        self, code: str, agent: str | None = None, group: str | None = None
+    ) -> None:
         self.rejections[code] += 1
+        if self.rejection_listeners:
+            rejection = Rejection(code, agent, group, time.time())
+            for listener in self.rejection_listeners:
+                listener(rejection)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One refused frame or request: its error code, and who and where when the hub knows."""
+
+    code: str
+    agent: str | None
+    group: str | None
+    ts: float
 
 
 STATE = web.AppKey("state", HubState)

@@ -63,12 +63,16 @@ def parse_frame(raw: str, limit: int) -> Hello | Send:
         raise InvalidEnvelope(f"{where}: {first['msg']}") from None
 
 
-def _message_id(raw: str) -> str | None:
-    """Best effort: the id of the message a rejected frame carried, to name it in the error."""
-    with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError):
-        value = json.loads(raw)["envelope"]["id"]
-        return value if isinstance(value, str) and len(value) <= 64 else None
-    return None
+def _named(raw: str) -> tuple[str | None, str | None]:
+    """Best effort: the (message id, group) a rejected frame carried, to name them."""
+    with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError, AttributeError):
+        envelope = json.loads(raw)["envelope"]
+        return _short(envelope.get("id")), _short(envelope.get("group"))
+    return None, None
+
+
+def _short(value: object) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 64 else None
 
 
 class _Session:
@@ -114,8 +118,9 @@ class _Session:
         await self.state.router.accept(self.agent.id, frame.envelope, origin=self.conn)
 
     async def refuse(self, raw: str, error: HubError | ProtocolError) -> None:
-        self.state.count_rejection(error.code)
-        self.conn.push(error_text(error.code, error.message, _message_id(raw)))
+        message_id, group = _named(raw)
+        self.state.count_rejection(error.code, self.agent.id, group)
+        self.conn.push(error_text(error.code, error.message, message_id))
         if isinstance(error, Unauthorized):
             await self.ws.close(code=CLOSE_DELETED, message=b"agent deleted")
         elif isinstance(error, Unavailable) and self.conn.replaying:

@@ -100,3 +100,20 @@ def test_a_broken_config_file_is_named(tmp_path: Path, monkeypatch: pytest.Monke
 
     with pytest.raises(LoginError, match=r"config\.json is not a valid IoA config file"):
         load_logins()
+
+
+async def test_dashboard_prints_the_link_that_signs_the_person_in(
+    hub_process: str, tmp_path: Path
+) -> None:
+    home, hub = tmp_path / "home", hub_process
+    code, _, err = await aioa("dashboard", "--hub", hub, home=home)
+    assert code == 2
+    assert "not logged in" in err
+    code, _, err = await aioa(
+        "login", "--hub", hub, "--name", "ada", "--registration-token", SECRET, home=home
+    )
+    assert code == 0, err
+    code, out, err = await aioa("dashboard", home=home)
+    assert code == 0, err
+    token = json.loads((home / "config.json").read_text())["hubs"][hub]["token"]
+    assert out.strip() == f"{hub}/#token={token}"

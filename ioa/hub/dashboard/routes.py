@@ -1,0 +1,262 @@
+"""The dashboard's HTTP side: the page at `/`, its REST under `/v1/dashboard`, its event stream.
+
+Every `/v1/dashboard` endpoint needs a person's token (`access.watcher`); errors are the hub's
+usual `{"error": {"code", "message"}}`. Lists are paged (`offset`, `limit`) so a hub with
+thousands of agents and groups answers each request with one page. A goal is posted from the
+page through the hub's own `POST /v1/goals`, with the person's token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ioa import __version__
+from ioa.hub.dashboard.access import watcher
+from ioa.hub.dashboard.feed import Feed
+from ioa.hub.dashboard.replay import Replayer
+from ioa.hub.dashboard.views import (
+    agent_detail,
+    agent_node,
+    conversation_state,
+    group_state,
+    group_summary,
+)
+from ioa.hub.errors import InvalidRequest
+from ioa.hub.goals import GOALS
+from ioa.hub.registry import Group
+from ioa.hub.rest import int_query, json_ok
+from ioa.hub.state import STATE
+
+STATIC = Path(__file__).parent / "static"
+KEEPALIVE = 15.0
+"""Seconds between two comments on an idle event stream, so proxies keep it open."""
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+"""The page runs only its own scripts: text from agents is shown as text, never as markup."""
+
+FEED = web.AppKey("dashboard_feed", Feed)
+REPLAYER = web.AppKey("dashboard_replayer", Replayer)
+
+
+def _search(request: web.Request) -> str:
+    query = request.query.get("q", "").strip().lower()
+    if len(query) > 200:
+        raise InvalidRequest("query parameter 'q' is longer than 200 characters")
+    return query
+
+
+def _page(request: web.Request, default: int = 200) -> tuple[int, int]:
+    return int_query(request, "offset", 0, 0, 10**9), int_query(request, "limit", default, 1, 1000)
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+
+
+async def me(request: web.Request) -> web.Response:
+    who = watcher(request)
+    return json_ok({"id": who.id, "name": who.name, "version": __version__})
+
+
+async def overview(request: web.Request) -> web.Response:
+    watcher(request)
+    state = request.app[STATE]
+    feed = request.app[FEED]
+    agents = state.registry.agents.values()
+    return json_ok(
+        {
+            "agents": len(agents),
+            "online": sum(state.is_online(a) for a in agents),
+            "groups": len(state.registry.groups),
+            "goals": len(request.app[GOALS].goals),
+            "rejections": dict(state.rejections),
+            "history_counted": feed.tally.counted_history,
+            "watchers": len(feed.subscribers),
+        }
+    )
+
+
+async def agents(request: web.Request) -> web.Response:
+    """Agents, paged, oldest first; `q` filters by name, id, kind or model."""
+    watcher(request)
+    state = request.app[STATE]
+    tally = request.app[FEED].tally
+    offset, limit = _page(request)
+    query = _search(request)
+    nodes = [agent_node(state, a) for a in state.registry.agents.values()]
+    if query:
+        nodes = [n for n in nodes if any(query in str(v).lower() for v in n.values() if v)]
+    rows = nodes[offset : offset + limit]
+    for row in rows:
+        account = tally.agents.get(row["id"])
+        row["messages"] = sum(account.sent.values()) if account else 0
+        row["refusals"] = sum(account.refusals.values()) if account else 0
+    return json_ok({"total": len(nodes), "offset": offset, "agents": rows})
+
+
+async def agent(request: web.Request) -> web.Response:
+    watcher(request)
+    state = request.app[STATE]
+    tally = request.app[FEED].tally
+    found = state.registry.agent(request.match_info["agent_id"])
+    detail = agent_detail(state, found)
+    account = tally.agents.get(found.id)
+    detail["accounting"] = account.view() if account else None
+    detail["groups"] = [group_summary(state.registry.groups[g]) for g in detail["groups"]]
+    return json_ok(detail)
+
+
+def _group_row(group: Group, request: web.Request) -> dict[str, Any]:
+    row = group_summary(group)
+    counted = request.app[FEED].tally.groups.get(group.id)
+    row["refusals"] = dict(counted.refusals) if counted else {}
+    return row
+
+
+async def groups(request: web.Request) -> web.Response:
+    """Groups, paged, newest first; `q` filters by name, id, goal or member id."""
+    watcher(request)
+    state = request.app[STATE]
+    offset, limit = _page(request)
+    query = _search(request)
+    found = sorted(state.registry.groups.values(), key=lambda g: g.created_at, reverse=True)
+    if query:
+        found = [
+            g
+            for g in found
+            if query in g.name.lower()
+            or query in g.id
+            or query in str(g.meta.get("goal", "")).lower()
+            or any(query == m for m in g.members)
+        ]
+    rows = [_group_row(g, request) for g in found[offset : offset + limit]]
+    return json_ok({"total": len(found), "offset": offset, "groups": rows})
+
+
+def _group(request: web.Request) -> Group:
+    return request.app[STATE].registry.group(request.match_info["group_id"])
+
+
+async def group(request: web.Request) -> web.Response:
+    watcher(request)
+    found = _group(request)
+    row = _group_row(found, request)
+    row["state"] = group_state(found)
+    counted = request.app[FEED].tally.groups.get(found.id)
+    row["by_type"] = dict(counted.by_type) if counted else {}
+    return json_ok(row)
+
+
+async def messages(request: web.Request) -> web.Response:
+    """A page of a group's transcript: messages with seq > `after`, at most `limit`."""
+    watcher(request)
+    state = request.app[STATE]
+    found = _group(request)
+    after = int_query(request, "after", 0, 0, 2**53)
+    limit = int_query(request, "limit", 200, 1, 1000)
+    rows = await state.store.messages_after(found.id, after, limit)
+    text = '{"group":' + json.dumps(found.id) + ',"head":' + str(found.head)
+    text += ',"messages":[' + ",".join(m.body for m in rows) + "]"
+    text += ',"next_after":' + str(rows[-1].seq if rows else after) + "}"
+    return web.Response(text=text, content_type="application/json")
+
+
+async def replay_at(request: web.Request) -> web.Response:
+    """Time travel: message `seq` of a group and the conversation's state right after it."""
+    watcher(request)
+    state = request.app[STATE]
+    found = _group(request)
+    seq = int_query(request, "seq", found.head, 0, 2**53)
+    at = await request.app[REPLAYER].state_at(found, seq)
+    rows = await state.store.messages_after(found.id, seq - 1, 1) if seq else []
+    body = {
+        "group": found.id,
+        "seq": seq,
+        "head": found.head,
+        "message": json.loads(rows[0].body) if rows else None,
+        "state": conversation_state(at),
+    }
+    return json_ok(body)
+
+
+async def edges(request: web.Request) -> web.Response:
+    """Who talks to whom: the busiest (sender, addressee or group) pairs first."""
+    watcher(request)
+    limit = int_query(request, "limit", 2000, 1, 20_000)
+    tally = request.app[FEED].tally
+    return json_ok({"edges": tally.edge_list(limit), "history_counted": tally.counted_history})
+
+
+async def goals(request: web.Request) -> web.Response:
+    watcher(request)
+    book = request.app[GOALS]
+    offset, limit = _page(request, 100)
+    found = sorted(book.goals.values(), key=lambda g: g.created_at, reverse=True)
+    rows = [book.view(g) for g in found[offset : offset + limit]]
+    return json_ok({"total": len(found), "offset": offset, "goals": rows})
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: one `data:` line of JSON per change, for as long as the page reads."""
+    watcher(request)
+    feed = request.app[FEED]
+    subscriber = feed.subscribe()
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+    )
+    try:
+        await response.prepare(request)
+        await response.write(b'retry: 1000\ndata: {"kind": "ready"}\n\n')
+        while not subscriber.overflowed or subscriber.events:
+            try:
+                await asyncio.wait_for(subscriber.wake.wait(), KEEPALIVE)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            batch = subscriber.take()
+            if batch:
+                await response.write("".join(f"data: {e}\n\n" for e in batch).encode())
+    except ConnectionResetError:
+        pass
+    finally:
+        feed.unsubscribe(subscriber)
+    return response
+
+
+async def _shutdown(app: web.Application) -> None:
+    app[FEED].close()
+    with contextlib.suppress(Exception):
+        await app[FEED].tally.stop()
+
+
+def add_routes(app: web.Application) -> None:
+    state = app[STATE]
+    app[FEED] = Feed(state)
+    app[REPLAYER] = Replayer(state.store)
+    app.on_shutdown.append(_shutdown)
+    app.router.add_get("/", page)
+    app.router.add_static("/dashboard/", STATIC, append_version=False)
+    app.router.add_get("/v1/dashboard/me", me)
+    app.router.add_get("/v1/dashboard/overview", overview)
+    app.router.add_get("/v1/dashboard/agents", agents)
+    app.router.add_get("/v1/dashboard/agents/{agent_id}", agent)
+    app.router.add_get("/v1/dashboard/groups", groups)
+    app.router.add_get("/v1/dashboard/groups/{group_id}", group)
+    app.router.add_get("/v1/dashboard/groups/{group_id}/messages", messages)
+    app.router.add_get("/v1/dashboard/groups/{group_id}/replay", replay_at)
+    app.router.add_get("/v1/dashboard/edges", edges)
+    app.router.add_get("/v1/dashboard/goals", goals)
+    app.router.add_get("/v1/dashboard/events", events)

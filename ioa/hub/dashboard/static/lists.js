@@ -1,0 +1,60 @@
+// Accounting per agent and the live event log: both virtualised lists.
+import { VirtualList, el } from "./vlist.js";
+
+export class AccountingView {
+  constructor({ app, model }) {
+    this.app = app;
+    this.model = model;
+    this.list = new VirtualList(document.getElementById("acc-list"), 28, (a) => el("div", {
+      class: "row-item acc-row", "data-agent-id": a.id,
+      onclick: () => { this.app.show("network"); this.app.views.network.card(a.id); },
+    }, el("span", {}, a.name), el("span", {}, a.kind_label), el("span", {}, a.online ? "yes" : "no"),
+      el("span", {}, a.model || "—"), el("span", { class: "acc-messages" }, a.messages || 0), el("span", {}, a.refusals || 0)));
+    model.onChange((change) => {
+      if ((change.agents || change.messages.length || change.refusals.length) && !document.getElementById("view-accounting").hidden) this.show();
+    });
+  }
+
+  show() {
+    const agents = [...this.model.agents.values()].sort((a, b) => (b.messages || 0) - (a.messages || 0));
+    this.list.setItems(agents);
+  }
+}
+
+const KEEP = 5000;
+
+export class EventsView {
+  constructor({ model }) {
+    this.model = model;
+    this.events = [];
+    this.list = new VirtualList(document.getElementById("event-list"), 28, (e) => this.row(e));
+    model.onChange((change) => {
+      for (const e of change.events) if (e.kind !== "overflow") this.events.push(e);
+      if (this.events.length > KEEP) this.events.splice(0, this.events.length - KEEP);
+      if (!document.getElementById("view-events").hidden) this.show();
+    });
+  }
+
+  row(e) {
+    const name = (id) => this.model.name(id);
+    const time = (ts) => ts ? new Date(ts * 1000).toLocaleTimeString() : "";
+    switch (e.kind) {
+      case "message":
+        return el("div", { class: "row-item" }, `${time(e.ts)} message #${e.seq} ${e.type} from ${name(e.sender)} in ${this.model.groups.get(e.group)?.name || e.group}`);
+      case "refusal":
+        return el("div", { class: "row-item refusal", "data-code": e.code }, `${time(e.ts)} refused `, el("span", { class: "pill refused" }, e.code), ` ${e.agent ? name(e.agent) : ""} ${e.group ? "in " + (this.model.groups.get(e.group)?.name || e.group) : ""}`);
+      case "agent":
+        return el("div", { class: "row-item" }, `agent ${e.agent.name} ${e.agent.online ? "online" : "offline"}`);
+      case "group":
+        return el("div", { class: "row-item" }, `new conversation ${e.group.name || e.group.id}`);
+      default:
+        return el("div", { class: "row-item" }, e.kind);
+    }
+  }
+
+  show() {
+    document.getElementById("refusal-counts").replaceChildren("refusals since the hub started: ",
+      ...Object.entries(this.model.rejections).map(([code, n]) => el("span", { "data-code": code }, `${code} × ${n}`)));
+    this.list.setItems(this.events, { follow: true });
+  }
+}

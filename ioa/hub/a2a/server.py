@@ -369,9 +369,10 @@ def add_routes(app: web.Application, server: A2AServer) -> None:
     app[A2A] = server
     app.router.add_get("/.well-known/agent-card.json", server.hub_card)
     app.router.add_get("/a2a/.well-known/agent-card.json", server.hub_card)
-    app.router.add_post("/a2a", server.hub_call)
     app.router.add_get("/a2a/agents/{agent_id}/.well-known/agent-card.json", server.agent_card)
-    app.router.add_post("/a2a/agents/{agent_id}", server.agent_call)
+    for slash in ("", "/"):  # a client may join the card's URL and "/" as a base and a path
+        app.router.add_post("/a2a" + slash, server.hub_call)
+        app.router.add_post("/a2a/agents/{agent_id}" + slash, server.agent_call)
 
 
 __all__ = ["A2A", "A2AServer", "add_routes"]

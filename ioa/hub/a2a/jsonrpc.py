@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from ioa.hub.a2a.errors import (
     A2AError,
+    ContentTypeNotSupported,
     InvalidParams,
     InvalidRequest,
     ParseError,
@@ -58,6 +59,10 @@ class Parsed:
 
 async def read_call(request: web.Request, limit: int) -> Parsed:
     """The call in the body, or the error to answer (with the call's id when it has one)."""
+    media = request.headers.get("Content-Type", "application/json").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        error = ContentTypeNotSupported(f"the body must be application/json, not {media[:60]}")
+        return Parsed(None, None, error)
     try:
         raw = await _read(request, limit)
         data = pydantic_core.from_json(raw)

@@ -59,7 +59,8 @@ async def setup(db_path: Path) -> AsyncIterator[Setup]:
         await caller.register(card("Caller", "asking"))
         runner = asyncio.create_task(TckAgent(agent).run())
         try:
-            assert caller.token is not None and agent.agent_id is not None
+            assert caller.token is not None
+            assert agent.agent_id is not None
             yield Setup(hub, agent.agent_id, caller.token)
         finally:
             runner.cancel()
@@ -143,13 +144,15 @@ async def test_input_required_then_the_reply_continues_the_same_task(setup: Setu
         assert asked.status.message.parts[0].text == "Please provide more input."
         reply = message("tck-complete-task-3", "here you are", task_id=asked.id)
         done = await sent_task(client, reply)
-        assert done.id == asked.id and done.context_id == asked.context_id
+        assert done.id == asked.id
+        assert done.context_id == asked.context_id
         assert done.status.state == TaskState.TASK_STATE_COMPLETED
         assert len(done.history) == 4
         again = await sent_task(
             client, message("tck-complete-task-4", "more", context_id=asked.context_id)
         )
-    assert again.id != asked.id and again.context_id == asked.context_id
+    assert again.id != asked.id
+    assert again.context_id == asked.context_id
 
 
 async def test_cancel_ends_a_task_waiting_for_input_and_not_a_finished_one(setup: Setup) -> None:
@@ -170,11 +173,13 @@ async def test_list_tasks_pages_newest_first_and_only_the_callers(setup: Setup) 
         ids = [(await sent_task(client, message(f"tck-complete-task-l{i}"))).id for i in range(3)]
         first = await client.list_tasks(ListTasksRequest(page_size=2))
         assert [t.id for t in first.tasks] == ids[::-1][:2]
-        assert first.total_size == 3 and first.next_page_token
+        assert first.total_size == 3
+        assert first.next_page_token
         rest = await client.list_tasks(
             ListTasksRequest(page_size=2, page_token=first.next_page_token)
         )
-        assert [t.id for t in rest.tasks] == ids[:1] and not rest.next_page_token
+        assert [t.id for t in rest.tasks] == ids[:1]
+        assert not rest.next_page_token
     async with HubClient(setup.hub.url) as other:
         await other.register(card("Other", "asking"))
         assert other.token is not None

@@ -4,7 +4,8 @@ A body is read up to the hub's frame limit, parsed by pydantic-core's JSON reade
 refuses nesting past its recursion limit instead of exhausting the stack), and must be one
 request object: batches and notifications are not part of A2A. The `A2A-Version` service
 parameter (header, else query parameter) is checked before anything else runs: empty means 0.3,
-which this hub does not speak, so it answers `VersionNotSupportedError` like any version but 1.0.
+which this hub does not speak, so it answers `VersionNotSupportedError` like any version but 1.0
+(0.3's method names, `message/send` and the like, only come with 0.3, so they never get further).
 """
 
 from __future__ import annotations
@@ -30,10 +31,6 @@ from ioa.hub.a2a.errors import (
 
 VERSION_HEADER = "A2A-Version"
 SUPPORTED_VERSIONS = ("1.0",)
-LEGACY_METHODS = frozenset(
-    {"message/send", "message/stream", "tasks/get", "tasks/cancel", "tasks/resubscribe"}
-)
-"""0.3's names: answered with the version error (they only come from 0.3 clients)."""
 
 RequestId = StrictStr | StrictInt | None
 M = TypeVar("M", bound=BaseModel)

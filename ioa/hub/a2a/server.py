@@ -28,10 +28,8 @@ from ioa.hub.a2a.errors import (
     PushNotificationNotSupported,
     Unauthenticated,
     UnsupportedOperation,
-    VersionNotSupported,
 )
 from ioa.hub.a2a.jsonrpc import (
-    LEGACY_METHODS,
     Call,
     RequestId,
     check_version,
@@ -124,8 +122,6 @@ class A2AServer:
         call = parsed.call
         try:
             check_version(request)
-            if call.method in LEGACY_METHODS:
-                raise VersionNotSupported(f"{call.method} is A2A 0.3; this hub speaks 1.0")
             owner = await self._caller(request)
             method = self._methods().get(call.method)
             if method is None:

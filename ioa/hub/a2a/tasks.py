@@ -64,7 +64,6 @@ from protocols import HUB_SENDER, Envelope, ProtocolError
 from protocols.acts import Proposal
 from protocols.conversation import Phase
 from protocols.messages import (
-    ID_PATTERN,
     AsyncTaskAssignment,
     Conclude,
     Conclusion,
@@ -79,6 +78,10 @@ MAX_TASKS = 10_000
 GOAL_MAX = 8000
 """Characters of a goal (`GoalRequest.goal`): the first message's text, with what came before."""
 CANCELED_TEXT = "Canceled by the A2A client."
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.:\-]")
+"""What an envelope id may not hold (`ID_PATTERN`). The caller's message id becomes the
+envelope's id, made safe and, when the group has seen it, unique by a suffix: an agent keys
+on its prefix (the conformance kit reuses its ids), and a resent id is not taken for a repeat."""
 
 Watcher = asyncio.Queue[StreamResponse | None]
 OnTask = Callable[["A2ATask"], None]
@@ -289,9 +292,9 @@ class TaskBook:
         if task.group_id is None:
             raise UnsupportedOperation("the task has no conversation")
         group = self.state.registry.group(task.group_id)
-        msg_id = message.message_id
-        if not re.fullmatch(ID_PATTERN, msg_id) or group.seen.recent(msg_id) is not None:
-            msg_id = uuid.uuid4().hex
+        msg_id = _UNSAFE_ID.sub("_", message.message_id)[:64]
+        if group.seen.recent(msg_id) is not None or group.seen.maybe_stored(msg_id):
+            msg_id = f"{msg_id[:50]}:{uuid.uuid4().hex[:12]}"
         envelope = Envelope(
             id=msg_id, group=task.group_id, sender=task.owner, to=to, payload=payload
         )

@@ -194,3 +194,16 @@ async def test_a_message_to_an_offline_agent_is_rejected(target: Target) -> None
             task = (await response.json())["result"]["task"]
     assert task["status"]["state"] == "TASK_STATE_REJECTED"
     assert "offline" in task["status"]["message"]["parts"][0]["text"]
+
+
+async def test_a_reused_message_id_is_a_new_turn_the_agent_still_recognises(
+    target: Target,
+) -> None:
+    asked = (await target.call(send("tck-input-required-same")))["result"]["task"]
+    for _ in range(2):
+        again = await target.call(send("tck-input-required-same", taskId=asked["id"]))
+        assert again["result"]["task"]["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
+    done = await target.call(send("tck-complete-task-same", taskId=asked["id"]))
+    task = done["result"]["task"]
+    assert task["status"]["state"] == "TASK_STATE_COMPLETED"
+    assert [m["role"] for m in task["history"]].count("ROLE_USER") == 4

@@ -12,8 +12,10 @@ import asyncio
 import base64
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from email.utils import formatdate
 
 from aiohttp import web
 
@@ -84,6 +86,8 @@ class A2AServer:
         self.book = TaskBook(goals)
         self._guest: str | None = None
         self._guest_lock = asyncio.Lock()
+        self.started = time.time()
+        """Cards say they changed then (`Last-Modified`); their `ETag` tells any change."""
 
     # cards
 
@@ -91,7 +95,8 @@ class A2AServer:
         agents = self.state.registry.agents
         listed = {a.id: a.card for a in agents.values() if a.id != self._guest}
         card = cards.hub_card(listed, _base(request), self.state.config.a2a_guests)
-        return _card_response(request, card.model_dump_json(by_alias=True, exclude_none=True))
+        body = card.model_dump_json(by_alias=True, exclude_none=True)
+        return _card_response(request, body, self.started)
 
     async def agent_card(self, request: web.Request) -> web.Response:
         agent_id = request.match_info["agent_id"]
@@ -100,7 +105,8 @@ class A2AServer:
             error = AgentNotFound(f"no agent {agent_id[:64]!r} on this hub")
             return error_response(None, error)
         card = cards.agent_card(agent.card, agent.id, _base(request), self.state.config.a2a_guests)
-        return _card_response(request, card.model_dump_json(by_alias=True, exclude_none=True))
+        body = card.model_dump_json(by_alias=True, exclude_none=True)
+        return _card_response(request, body, self.started)
 
     # calls
 
@@ -350,9 +356,10 @@ def _base(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
 
 
-def _card_response(request: web.Request, body: str) -> web.Response:
+def _card_response(request: web.Request, body: str, since: float) -> web.Response:
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-    headers = {"Cache-Control": "public, max-age=60", "ETag": etag}
+    modified = formatdate(since, usegmt=True)
+    headers = {"Cache-Control": "public, max-age=60", "ETag": etag, "Last-Modified": modified}
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers=headers)
     return web.Response(text=body, content_type="application/json", headers=headers)

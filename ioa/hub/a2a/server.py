@@ -63,6 +63,9 @@ Method = Callable[[web.Request, Call, str, str | None], Awaitable[web.StreamResp
 
 SEND_WAIT = 600.0
 """Seconds a blocking `SendMessage` waits for its task to settle before answering it as is."""
+KEEPALIVE = 15.0
+"""Seconds between SSE comments on a quiet stream, and between checks that a blocked caller is
+still there: a client that left stops costing the hub a waiting handler."""
 GUEST_CARD = AgentCard(
     name="A2A guest",
     description="Stands for A2A clients that called the hub without a token.",
@@ -187,18 +190,23 @@ class A2AServer:
         )
         try:
             if not (config is not None and config.return_immediately):
-                await asyncio.wait_for(self._settled(task, watchers[0]), SEND_WAIT)
-        except TimeoutError:
-            pass
+                await self._settled(request, task, watchers[0])
         finally:
             for queue in watchers:
                 task.watchers.discard(queue)
         history = config.history_length if config is not None else None
         return _result(call.id, {"task": task.snapshot(history).dump()})
 
-    async def _settled(self, task: A2ATask, queue: Watcher) -> None:
-        while not task.settled and await queue.get() is not None:
-            pass
+    async def _settled(self, request: web.Request, task: A2ATask, queue: Watcher) -> None:
+        """Until the task settles, `SEND_WAIT` passes, the hub stops or the caller leaves."""
+        deadline = time.monotonic() + SEND_WAIT
+        while not task.settled and time.monotonic() < deadline:
+            try:
+                if await asyncio.wait_for(queue.get(), KEEPALIVE) is None:
+                    return
+            except TimeoutError:
+                if request.transport is None or request.transport.is_closing():
+                    return
 
     async def send_streaming_message(
         self, request: web.Request, call: Call, owner: str, agent: str | None
@@ -242,14 +250,18 @@ class A2AServer:
             data = result_body(request_id, first.dump())
             await response.write(f"data: {data}\n\n".encode())
             ends = TERMINAL_STATES | (INTERRUPTED_STATES if interrupted_ends else frozenset())
-            while _state_of(first) not in TERMINAL_STATES:
-                event = await queue.get()
+            done = _state_of(first) in TERMINAL_STATES
+            while not done:
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")  # fails once the client left
+                    continue
                 if event is None:
                     break
                 data = result_body(request_id, event.dump())
                 await response.write(f"data: {data}\n\n".encode())
-                if _state_of(event) in ends:
-                    break
+                done = _state_of(event) in ends
             await response.write_eof()
         except ConnectionError:
             pass

@@ -207,3 +207,32 @@ async def test_a_reused_message_id_is_a_new_turn_the_agent_still_recognises(
     task = done["result"]["task"]
     assert task["status"]["state"] == "TASK_STATE_COMPLETED"
     assert [m["role"] for m in task["history"]].count("ROLE_USER") == 4
+
+
+async def test_open_streams_end_when_the_hub_stops(db_path: Path) -> None:
+    hub = await Hub(hub_config(db_path, a2a_guests=True)).start()
+    try:
+        async with HubClient(hub.url) as agent, aiohttp.ClientSession() as http:
+            await agent.register(CARD)
+            await agent.connect()
+            runner = asyncio.create_task(TckAgent(agent).run())
+            url = f"{hub.url}/a2a/agents/{agent.agent_id}"
+            async with http.post(url, json=send("tck-input-required-s"), headers=V1) as response:
+                task = (await response.json())["result"]["task"]
+            call = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "SubscribeToTask",
+                "params": {"id": task["id"]},
+            }
+            async with http.post(url, json=call, headers=V1) as stream:
+                first = await stream.content.readline()
+                assert b"TASK_STATE_INPUT_REQUIRED" in first
+                await hub.stop()
+                rest = await asyncio.wait_for(stream.content.read(), 10)
+            assert b"data:" not in rest
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+    finally:
+        await hub.stop()

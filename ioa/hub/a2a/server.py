@@ -306,7 +306,7 @@ class A2AServer:
             page_size=size,
             total_size=len(tasks),
         )
-        return _result(call.id, answer.dump() | {"nextPageToken": answer.next_page_token})
+        return _result(call.id, answer.dump())
 
     async def push_config(
         self, request: web.Request, call: Call, owner: str, agent: str | None

@@ -27,6 +27,7 @@ Tasks live in memory (a hub restart forgets them; the conversations stay in the 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 import uuid
@@ -148,7 +149,7 @@ def goal_text(parts: list[Part]) -> str:
         if part.text is not None:
             pieces.append(part.text)
         elif part.data is not None:
-            pieces.append(Part(data=part.data).model_dump_json(include={"data"})[8:-1])
+            pieces.append(json.dumps(part.data, ensure_ascii=False))
         else:
             raise ContentTypeNotSupported(
                 "the hub takes text and data parts; files (raw, url) are not supported"
@@ -226,12 +227,12 @@ class TaskBook:
         on_task: OnTask | None,
     ) -> A2ATask:
         context_id = message.context_id or new_id()
-        if earlier:
-            before = self.tasks[earlier[-1]]
-            said = before.status_message.parts[0].text if before.status_message else None
-            text = f"{text}\n\n(Earlier in this conversation the answer was: {said})"[:GOAL_MAX]
         if len(text) > GOAL_MAX:
             raise InvalidParams(f"the first message of a task holds at most {GOAL_MAX} characters")
+        last = self.tasks[earlier[-1]] if earlier else None
+        if last is not None and last.status_message is not None:
+            said = last.status_message.parts[0].text or ""
+            text = f"{text}\n\n(Earlier in this conversation the answer was: {said})"[:GOAL_MAX]
         task = A2ATask(new_id(), context_id, owner, agent)
         task.history.append(
             message.model_copy(update={"task_id": task.id, "context_id": context_id})

@@ -28,6 +28,7 @@ from a2a.types import (
     TaskNotCancelableError,
     TaskNotFoundError,
     TaskState,
+    VersionNotSupportedError,
 )
 
 from examples.a2a_tck_agent import CARD, TckAgent
@@ -69,8 +70,13 @@ async def setup(db_path: Path) -> AsyncIterator[Setup]:
 
 
 @contextlib.asynccontextmanager
-async def sdk_client(url: str, token: str, streaming: bool = False) -> AsyncIterator[Client]:
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+async def sdk_client(
+    url: str, token: str, streaming: bool = False, version: str | None = None
+) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if version is not None:
+        headers["A2A-Version"] = version  # the SDK sends 1.0 unless the header is set
+    async with httpx.AsyncClient(headers=headers) as http:
         config = ClientConfig(httpx_client=http, streaming=streaming)
         client = await create_client(url, client_config=config)
         try:
@@ -201,3 +207,13 @@ async def test_subscribe_follows_a_running_task_to_its_end(setup: Setup) -> None
         got = [e async for e in client.subscribe(SubscribeToTaskRequest(id=task_id))]
     assert got[0].task.id == task_id
     assert got[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
+
+
+async def test_the_sdk_maps_the_hubs_errors_to_its_own_types(setup: Setup) -> None:
+    async with sdk_client(setup.agent_url, setup.caller_token, version="0.3") as client:
+        with pytest.raises(VersionNotSupportedError):
+            await sent_task(client, message("tck-complete-task-v"))
+    async with sdk_client(setup.agent_url, setup.caller_token, streaming=True) as client:
+        with pytest.raises(TaskNotFoundError):
+            [e async for e in client.subscribe(SubscribeToTaskRequest(id="no-such-task"))]
+    assert setup.hub.a2a.book.tasks == {}

@@ -40,7 +40,8 @@ from ioa.hub.a2a.jsonrpc import (
     read_call,
     result_body,
 )
-from ioa.hub.a2a.tasks import A2ATask, TaskBook, Watcher
+from ioa.hub.a2a.record import A2ATask, Watcher
+from ioa.hub.a2a.tasks import TaskBook
 from ioa.hub.a2a.wire import (
     INTERRUPTED_STATES,
     TERMINAL_STATES,

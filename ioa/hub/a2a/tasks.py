@@ -27,33 +27,26 @@ Tasks live in memory (a hub restart forgets them; the conversations stay in the 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from ioa.hub.a2a.errors import (
-    ContentTypeNotSupported,
     InvalidParams,
     TaskNotCancelable,
     TaskNotFound,
     UnsupportedOperation,
 )
+from ioa.hub.a2a.record import A2ATask, OnTask, Watcher, new_id
+from ioa.hub.a2a.text import goal_text, spoken_text
 from ioa.hub.a2a.wire import (
-    INTERRUPTED_STATES,
-    TERMINAL_STATES,
     Artifact,
     Message,
     Part,
     Role,
     StreamResponse,
-    Task,
     TaskArtifactUpdateEvent,
     TaskState,
-    TaskStatus,
     TaskStatusUpdateEvent,
 )
 from ioa.hub.errors import HubError
@@ -62,18 +55,8 @@ from ioa.hub.policy import ConversationPolicy
 from ioa.hub.registry import Group
 from ioa.store import StoredMessage
 from protocols import HUB_SENDER, Envelope, ProtocolError
-from protocols.acts import Proposal
 from protocols.conversation import Phase
-from protocols.messages import (
-    AsyncTaskAssignment,
-    Conclude,
-    Conclusion,
-    Discussion,
-    SyncTaskAssignment,
-    TaskProgress,
-    TaskResult,
-    Timeout,
-)
+from protocols.messages import Conclude, Conclusion, Discussion, TaskResult
 
 MAX_TASKS = 10_000
 GOAL_MAX = 8000
@@ -83,93 +66,6 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.:\-]")
 """What an envelope id may not hold (`ID_PATTERN`). The caller's message id becomes the
 envelope's id, made safe and, when the group has seen it, unique by a suffix: an agent keys
 on its prefix (the conformance kit reuses its ids), and a resent id is not taken for a repeat."""
-
-Watcher = asyncio.Queue[StreamResponse | None]
-OnTask = Callable[["A2ATask"], None]
-"""Called once a request's task is known, before anything is said for it (streams start here)."""
-
-
-def timestamp(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-@dataclass
-class A2ATask:
-    id: str
-    context_id: str
-    owner: str
-    """The caller: an IoA agent (a member of the conversation when `agent` is set)."""
-    agent: str | None
-    """The agent the message was sent to; None: the hub (a goal with a team)."""
-    state: TaskState = TaskState.SUBMITTED
-    status_message: Message | None = None
-    updated: float = field(default_factory=time.time)
-    group_id: str | None = None
-    goal_id: str | None = None
-    history: list[Message] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
-    watchers: set[Watcher] = field(default_factory=set)
-    cancel_requested: bool = False
-
-    @property
-    def done(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-    @property
-    def settled(self) -> bool:
-        """The client must act next (or nothing will happen any more)."""
-        return self.state in TERMINAL_STATES or self.state in INTERRUPTED_STATES
-
-    def status(self) -> TaskStatus:
-        return TaskStatus(
-            state=self.state, message=self.status_message, timestamp=timestamp(self.updated)
-        )
-
-    def snapshot(self, history_length: int | None = None, artifacts: bool = True) -> Task:
-        history = self.history if history_length is None else self.history[-history_length:]
-        if history_length == 0:
-            history = []
-        return Task(
-            id=self.id,
-            context_id=self.context_id,
-            status=self.status(),
-            artifacts=list(self.artifacts) if artifacts and self.artifacts else None,
-            history=list(history) or None,
-        )
-
-
-def goal_text(parts: list[Part]) -> str:
-    """What a message says, for the conversation: its text, and its data parts as JSON."""
-    pieces: list[str] = []
-    for part in parts:
-        if part.text is not None:
-            pieces.append(part.text)
-        elif part.data is not None:
-            pieces.append(json.dumps(part.data, ensure_ascii=False))
-        else:
-            raise ContentTypeNotSupported(
-                "the hub takes text and data parts; files (raw, url) are not supported"
-            )
-    text = "\n".join(pieces).strip()
-    if not text:
-        raise InvalidParams("the message has no text")
-    return text
-
-
-def spoken_text(envelope: Envelope) -> str | None:
-    """What an agent's message says to the caller, or None for moves that say nothing."""
-    payload = envelope.payload
-    if isinstance(payload, Discussion | Conclude | Conclusion | TaskProgress | Proposal):
-        return payload.text or None
-    if isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment):
-        return f"Working on: {payload.title or payload.description}"
-    if isinstance(payload, Timeout):
-        return f"The hub's clock ran out on a {payload.kind}."
-    return None
 
 
 class TaskBook:

@@ -165,11 +165,7 @@ class A2AServer:
                 self._guest = agent.id
         return self._guest
 
-    def _methods(
-        self,
-    ) -> Mapping[
-        str, Callable[[web.Request, Call, str, str | None], Awaitable[web.StreamResponse]]
-    ]:
+    def _methods(self) -> Mapping[str, Method]:
         return {
             "SendMessage": self.send_message,
             "SendStreamingMessage": self.send_streaming_message,

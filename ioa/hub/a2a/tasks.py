@@ -32,6 +32,7 @@ import time
 import uuid
 
 from ioa.hub.a2a.errors import (
+    A2AError,
     InvalidParams,
     TaskNotCancelable,
     TaskNotFound,
@@ -78,7 +79,6 @@ class TaskBook:
         self.by_goal: dict[str, str] = {}
         self.contexts: dict[tuple[str, str], list[str]] = {}
         """(owner, context id) → its tasks, oldest first."""
-        self.closing = False
         self.state.router.listeners.append(self._stored)
 
     # requests
@@ -154,7 +154,10 @@ class TaskBook:
         if agent is None:
             self._change(task, TaskState.WORKING, None)
             return task
-        await self._speak(task, message, Discussion(text=text), [agent])
+        try:
+            await self._speak(task, message, Discussion(text=text), [agent])
+        except A2AError as exc:  # the goal is open, its first message was refused: say so
+            self._change(task, TaskState.FAILED, self._agent_message(task, exc.message, new_id()))
         return task
 
     def _refusal(self, owner: str, agent: str | None) -> str | None:
@@ -226,7 +229,6 @@ class TaskBook:
 
     def close(self) -> None:
         """The hub is stopping: every stream ends."""
-        self.closing = True
         for task in self.tasks.values():
             for queue in task.watchers:
                 queue.put_nowait(None)

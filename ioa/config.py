@@ -30,6 +30,10 @@ class HubConfig(BaseModel):
     admin_token: str | None = None
     """Bearer token for the operator endpoints (`/v1/admin`); default the registration token.
     With neither, they answer on loopback connections only."""
+    a2a_guests: bool = False
+    """Let A2A clients without a token in (`/a2a`), all as one guest agent the hub registers:
+    a member of their conversations, whose tasks every tokenless client can read. Off, an A2A
+    call needs an agent's token (`Authorization: Bearer`)."""
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     """Seconds without a heartbeat (or a live WebSocket) after which an agent shows offline."""
     max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
@@ -72,6 +76,7 @@ class HubConfig(BaseModel):
             "database_url": os.environ.get("IOA_DATABASE_URL"),
             "registration_token": os.environ.get("IOA_REGISTRATION_TOKEN"),
             "admin_token": os.environ.get("IOA_ADMIN_TOKEN"),
+            "a2a_guests": os.environ.get("IOA_A2A_GUESTS"),
         }
         values: dict[str, object] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})

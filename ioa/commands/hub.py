@@ -34,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--registration-token",
         help="require this bearer token to register agents (default: IOA_REGISTRATION_TOKEN)",
     )
+    parser.add_argument(
+        "--a2a-guests",
+        action="store_true",
+        default=None,
+        help="let A2A clients call /a2a without a token, as one guest (default: IOA_A2A_GUESTS)",
+    )
     parser.set_defaults(handler=run, log_level=logging.INFO)
 
 
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         registration_token=args.registration_token,
         embeddings=args.embeddings,
+        a2a_guests=args.a2a_guests,
     )
     if "database_url" not in config.model_fields_set:
         ioa_home().mkdir(parents=True, exist_ok=True)  # the default file lives there
@@ -68,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         async with Hub(config) as hub:
             tune_gc_for_serving()
             print(f"IoA hub listening on {hub.url} (database: {config.database_url})", flush=True)
+            print(f"A2A: agent cards at {hub.url}/.well-known/agent-card.json", flush=True)
             await asyncio.Event().wait()
 
     asyncio.run(serve())

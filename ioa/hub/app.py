@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ioa.config import HubConfig
-from ioa.hub import admin, dashboard, goals, rest, ws
+from ioa.hub import a2a, admin, dashboard, goals, rest, ws
 from ioa.hub.state import STATE, HubState
 from ioa.lifecycle import Service
 from ioa.store import SqlStore, Store
@@ -38,7 +38,9 @@ http_log = logging.getLogger("ioa.hub.http")
 http_log.addFilter(_MalformedRequests())
 
 
-def create_app(state: HubState, goal_book: goals.Goals) -> web.Application:
+def create_app(
+    state: HubState, goal_book: goals.Goals, a2a_server: a2a.A2AServer | None = None
+) -> web.Application:
     app = web.Application(
         middlewares=[rest.errors_middleware], client_max_size=state.config.max_frame_bytes * 4
     )
@@ -46,6 +48,7 @@ def create_app(state: HubState, goal_book: goals.Goals) -> web.Application:
     rest.add_routes(app)
     admin.add_routes(app)
     goals.add_routes(app, goal_book)
+    a2a.add_routes(app, a2a_server or a2a.A2AServer(state, goal_book))
     app.router.add_get("/v1/ws", ws.websocket)
     dashboard.add_routes(app)
     return app
@@ -71,6 +74,7 @@ class Hub(Service):
         self.store = store or SqlStore(self.config.database_url)
         self.state = HubState(self.config, self.store, embedder)
         self.goals = goals.Goals(self.state)
+        self.a2a = a2a.A2AServer(self.state, self.goals)
         self._runner: web.AppRunner | None = None
         self.port = self.config.port
 
@@ -84,7 +88,7 @@ class Hub(Service):
             await self.state.start()
             await self.goals.load()
             self._runner = web.AppRunner(
-                create_app(self.state, self.goals),
+                create_app(self.state, self.goals, self.a2a),
                 access_log=None,
                 keepalive_timeout=self.config.header_timeout,
                 logger=http_log,
@@ -109,6 +113,7 @@ class Hub(Service):
     async def stop(self) -> None:
         await self.state.stop()
         await self.goals.flush()
+        self.a2a.book.close()
         closing = [
             conn.ws.close(code=1001, message=b"hub shutting down")
             for conn in self.state.router.connections.values()

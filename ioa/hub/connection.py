@@ -180,6 +180,11 @@ class Connection:
         if self.inflight < self.max_inflight:
             self._credit.set()
 
+    @property
+    def has_credit(self) -> bool:
+        """True while one more message may be in flight (no need to await `credit`)."""
+        return self.inflight < self.max_inflight
+
     async def credit(self) -> None:
         """Until this connection may have one more message in flight."""
         await self._credit.wait()

@@ -265,11 +265,13 @@ class Router:
                 pending.future.set_exception(error)
 
     def _dispatch(self, batch: list[_Pending]) -> None:
+        corked: list[Connection] = []
         for pending in batch:
             msg = pending.message
             if pending.origin is not None:
                 pending.origin.settled()
-                pending.origin.push(ack_text(msg.id, msg.group_id, msg.seq, msg.ts), msg.group_id)
+                ack = ack_text(msg.id, msg.group_id, msg.seq, msg.ts)
+                pending.origin.push(ack, msg.group_id, 0, corked)
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result((msg.seq, msg.ts))
             if pending.duplicate:
@@ -279,7 +281,9 @@ class Router:
             frame = deliver_text(msg.body)
             for member in pending.group.members:
                 if member != msg.sender and (conn := self.connections.get(member)) is not None:
-                    conn.push(frame, msg.group_id, msg.seq)
+                    conn.push(frame, msg.group_id, msg.seq, corked)
+        for conn in corked:
+            conn.flush()
 
     async def resume(self, conn: Connection, cursors: dict[str, int]) -> None:
         """Replay what the agent missed in each of its groups, then go live.

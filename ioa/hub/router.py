@@ -1,10 +1,11 @@
 """Message flow through the hub: accept, persist in batches, then ack and fan out.
 
 A message is acked and delivered only after the transaction that stores it has committed
-(group commit: whatever arrived while the previous batch was being written goes in the next one).
-Frames go straight to a connection's socket while it keeps up, else into its own outbox drained
-by its own task, so one slow reader never holds up the others; a reader that falls too far
-behind is dropped and resumes from its cursor when it reconnects.
+(group commit: whatever arrived while the previous batch was being written goes in the next one,
+and under load a batch first gathers what is still arriving). A batch's frames for one
+connection go to its socket in one write while it keeps up, else into its own outbox drained by
+its own task, so one slow reader never holds up the others; a reader that falls too far behind
+is dropped and resumes from its cursor when it reconnects.
 """
 
 from __future__ import annotations

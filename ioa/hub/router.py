@@ -229,11 +229,12 @@ class Router:
         """Under load, let the messages already on their way join the batch: yield to the event
         loop while each turn admits more, up to `max_batch` or `GATHER_WINDOW`.
 
-        A commit's cost is mostly per transaction (and its thread hop), so bigger batches are
-        cheaper per message; committing as soon as the last commit was done made batches of a
-        few messages. This never waits on a timer: it stops after two turns that admit nothing
-        (a frame read in one turn is admitted in the next), and a lone message on an idle hub
-        skips it altogether.
+        A commit writes every page its rows touched, and the rows of one batch share pages, so
+        with the thread hop a message costs less the bigger its batch (SQLite alone, measured:
+        ~37 µs a row alone, ~20 in 25, ~13 in 256); committing as soon as the last commit was
+        done made batches of a few messages. This never waits on a timer: it stops after two
+        turns that admit nothing (a frame read in one turn is admitted in the next), and a lone
+        message on an idle hub skips it altogether.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + GATHER_WINDOW

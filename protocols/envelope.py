@@ -7,6 +7,7 @@ the hub stamps the per-group sequence number and the timestamp when it accepts t
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Union
 
@@ -19,6 +20,10 @@ PROTOCOL_VERSION: Final = "1"
 MAX_SEQ: Final = 2**53
 """The largest sequence number on the wire: exact in every JSON reader, and far beyond what
 any group reaches; anything larger is refused at the edge instead of failing in the store."""
+
+
+PLAIN = re.compile(r"[A-Za-z0-9_.:\-]*")
+"""Text that JSON writes as it is, with no escapes (every id matches `ID_PATTERN`)."""
 
 
 def new_id() -> str:
@@ -63,6 +68,28 @@ class Envelope(BaseModel):
     @property
     def type(self) -> str:
         return self.payload.type
+
+    def stamped_json(self, seq: int, ts: float) -> str:
+        """The envelope with the hub's `seq` and `ts`, as JSON: the very text of
+        `model_copy(update={"seq": seq, "ts": ts}).model_dump_json()`, for a third of its cost.
+
+        Only the payload goes through pydantic; the header is spliced around it (its ids match
+        `ID_PATTERN`, so they need no escaping). Addressees that would need escapes, or a time
+        that JSON would write in exponent form, take the model's own path.
+        """
+        if (
+            type(ts) is not float
+            or not 1e-4 <= ts < 1e15
+            or (self.to and not PLAIN.fullmatch("".join(self.to)))
+        ):
+            return self.model_copy(update={"seq": seq, "ts": ts}).model_dump_json()
+        to = '"' + '","'.join(self.to) + '"' if self.to else ""
+        reply_to = "null" if self.reply_to is None else '"' + self.reply_to + '"'
+        return (
+            f'{{"v":"{self.v}","id":"{self.id}","group":"{self.group}","sender":"{self.sender}",'
+            f'"to":[{to}],"seq":{seq},"reply_to":{reply_to},"ts":{ts!r},'
+            f'"payload":{self.payload.model_dump_json()}}}'
+        )
 
 
 ENVELOPE = TypeAdapter(Envelope)

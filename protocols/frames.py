@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from protocols.envelope import MAX_SEQ, Envelope
+from protocols.envelope import MAX_SEQ, PLAIN, Envelope
 from protocols.messages import ID_PATTERN
 
 GroupId = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -123,11 +123,16 @@ def _str(value: str) -> str:
     return json.dumps(value)
 
 
+def _id(value: str) -> str:
+    """An id as a JSON string: ids match `ID_PATTERN`, so quoting is all they need."""
+    return '"' + value + '"' if PLAIN.fullmatch(value) else json.dumps(value)
+
+
 SYNCED_TEXT: Final = '{"op":"synced"}'
 
 
 def ack_text(message_id: str, group: str, seq: int, ts: float) -> str:
-    return f'{{"op":"ack","id":{_str(message_id)},"group":{_str(group)},"seq":{seq},"ts":{ts!r}}}'
+    return f'{{"op":"ack","id":{_id(message_id)},"group":{_id(group)},"seq":{seq},"ts":{ts!r}}}'
 
 
 def deliver_text(envelope_json: str) -> str:

@@ -19,6 +19,9 @@ from protocols.frames import SYNCED_TEXT
 log = logging.getLogger("ioa.hub")
 
 TOO_FAR_BEHIND = b"too far behind; resume"
+CORK_BYTES = 64 * 1024
+"""At most this much of a batch waits in a connection's cork: past it the cork is written out
+and later frames take the usual way (the outbox and its budget once the socket is full)."""
 CLOSE_GRACE = 10.0
 """Seconds a dropped reader has to take its buffered frames and the close before it is cut."""
 
@@ -77,15 +80,30 @@ class Connection:
         self._replayed_to: dict[str, int] = {}
         """group id → last seq the replay sent; a live delivery at or below it is a repeat."""
         self._outbox: deque[str] = deque()
+        self._corked: list[bytes] = []
+        """Encoded frames kept back by `push(corked=...)` until `flush`."""
+        self._corked_bytes = 0
         self._wake = asyncio.Event()
         self._pump = asyncio.create_task(self._drain())
         self.gone = False
         """Dropped by the hub or its socket failed: nothing more is queued."""
         self._closer: asyncio.Future[bool] | None = None
 
-    def push(self, frame: str, group_id: str | None = None, seq: int = 0) -> None:
+    def push(
+        self,
+        frame: str,
+        group_id: str | None = None,
+        seq: int = 0,
+        corked: list[Connection] | None = None,
+    ) -> None:
         """Queue a frame. While replaying, frames of a group (`seq` > 0 marks a delivery, which
-        replay may already have sent) wait, so that order and dedupe hold; errors go at once."""
+        replay may already have sent) wait, so that order and dedupe hold; errors go at once.
+
+        With `corked`, a frame that would be written at once is kept until `flush` (the
+        connection adds itself to the list once), so a batch's frames for one connection
+        leave in one write: one system call, where each costs as much as a frame's whole
+        handling by the hub.
+        """
         if self.gone:
             return
         if self.replaying and group_id is not None:
@@ -94,6 +112,16 @@ class Connection:
             return
         if seq and seq <= self._replayed_to.get(group_id or "", 0):
             return  # committed before the replay read it, dispatched after: sent already
+        # once a batch's first frames wait in the cork, every later one goes after them
+        if self._corked or (corked is not None and self._writable()):
+            if not self._corked and corked is not None:
+                corked.append(self)
+            data = text_frame(frame)
+            self._corked.append(data)
+            self._corked_bytes += len(data)
+            if self._corked_bytes >= CORK_BYTES:
+                self.flush()
+            return
         if self._write_now(frame):
             return
         self._outbox.append(frame)
@@ -113,6 +141,8 @@ class Connection:
         log.warning("dropping the connection of %s: %s", self.agent_id, why)
         self._outbox.clear()
         self._pending.clear()
+        self._corked.clear()
+        self._corked_bytes = 0
         self.queued_bytes = 0
         self._drained.set()
         self._pump.cancel()
@@ -128,19 +158,29 @@ class Connection:
         transport.close()
         asyncio.get_running_loop().call_later(CLOSE_GRACE, transport.abort)
 
-    def _write_now(self, frame: str) -> bool:
-        """Write the frame if nothing is queued before it and the socket's buffer is empty."""
+    def _writable(self) -> bool:
+        """Nothing is queued before a new frame and the socket's buffer is empty."""
         transport = self.transport
-        if (
+        return not (
             transport is None
             or self._outbox
             or self.ws.closed
             or transport.is_closing()
             or transport.get_write_buffer_size()
-        ):
+        )
+
+    def _write_now(self, frame: str) -> bool:
+        """Write the frame if nothing is queued before it and the socket's buffer is empty."""
+        if self.transport is None or not self._writable():
             return False
-        transport.write(text_frame(frame))
+        self.transport.write(text_frame(frame))
         return True
+
+    def flush(self) -> None:
+        """Write what `push` kept back for the batch, in one piece."""
+        frames, self._corked, self._corked_bytes = self._corked, [], 0
+        if frames and not self.gone and self.transport is not None:
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
     def push_replayed(self, frame: str) -> None:
         """Queue a replayed frame; the replay itself waits on `drained` between pages."""
@@ -179,6 +219,11 @@ class Connection:
         self.inflight -= 1
         if self.inflight < self.max_inflight:
             self._credit.set()
+
+    @property
+    def has_credit(self) -> bool:
+        """True while one more message may be in flight (no need to await `credit`)."""
+        return self.inflight < self.max_inflight
 
     async def credit(self) -> None:
         """Until this connection may have one more message in flight."""

@@ -1,10 +1,11 @@
 """Message flow through the hub: accept, persist in batches, then ack and fan out.
 
 A message is acked and delivered only after the transaction that stores it has committed
-(group commit: whatever arrived while the previous batch was being written goes in the next one).
-Frames go straight to a connection's socket while it keeps up, else into its own outbox drained
-by its own task, so one slow reader never holds up the others; a reader that falls too far
-behind is dropped and resumes from its cursor when it reconnects.
+(group commit: whatever arrived while the previous batch was being written goes in the next one,
+and under load a batch first gathers what is still arriving). A batch's frames for one
+connection go to its socket in one write while it keeps up, else into its own outbox drained by
+its own task, so one slow reader never holds up the others; a reader that falls too far behind
+is dropped and resumes from its cursor when it reconnects.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ioa.config import HubConfig
@@ -37,6 +38,8 @@ log = logging.getLogger("ioa.hub")
 REPLAY_PAGE = 1000
 BURST = 256
 """A batch this large means a flood: when the queue next runs dry, memory is trimmed."""
+GATHER_WINDOW = 0.002
+"""Longest a batch keeps gathering arrivals (the floor relay's group commit waits as long)."""
 
 
 @dataclass(slots=True)
@@ -73,6 +76,7 @@ class Router:
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task[None] | None = None
+        self._last_batch = 0
         self.listeners: list[Callable[[Group, StoredMessage], None]] = []
         """Called for every newly stored message, after its commit (goals listen here)."""
 
@@ -87,9 +91,9 @@ class Router:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
 
-    async def accept(self, agent_id: str, envelope: Envelope, origin: Connection) -> None:
+    def accept(self, agent_id: str, envelope: Envelope, origin: Connection) -> Awaitable[None]:
         """Admit a message from a WebSocket; its ack goes back through `origin`."""
-        await self._admit(agent_id, envelope, origin, None)
+        return self._admit(agent_id, envelope, origin, None)
 
     async def submit(self, agent_id: str, envelope: Envelope) -> tuple[int, float]:
         """Admit a message from HTTP; (seq, ts) once it is stored."""
@@ -125,7 +129,8 @@ class Router:
         if not group.restored:
             await self.registry.ready(group)
             group = self._check(agent_id, envelope)
-        if group.seen.recent(envelope.id) is None and group.seen.maybe_stored(envelope.id):
+        known = group.seen.recent(envelope.id)
+        if known is None and group.seen.maybe_stored(envelope.id):
             try:
                 stored = await self.store.find_message(group.id, envelope.id)
             except StoreError as exc:
@@ -134,7 +139,7 @@ class Router:
             if stored is not None:
                 self._enqueue(_Pending(stored, group, origin, future))
                 return
-        known = group.seen.recent(envelope.id)
+            known = group.seen.recent(envelope.id)  # admitted meanwhile by another frame?
         if known is not None:
             seq, ts = known
             stored = StoredMessage(group.id, seq, envelope.id, agent_id, envelope.type, ts, "")
@@ -170,7 +175,6 @@ class Router:
         before: tuple[int, object],
     ) -> None:
         group.head += 1
-        stamped = envelope.model_copy(update={"seq": group.head, "ts": now})
         group.seen.remember(envelope.id, group.head, now)
         stored = StoredMessage(
             group.id,
@@ -179,7 +183,7 @@ class Router:
             envelope.sender,
             envelope.type,
             now,
-            stamped.model_dump_json(),
+            envelope.stamped_json(group.head, now),
         )
         self._enqueue(_Pending(stored, group, origin, future, before))
 
@@ -204,9 +208,12 @@ class Router:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            if len(self._queue) > 1 or self._last_batch > 1:
+                await self._gather()
             batch = [self._queue.popleft()]
             while self._queue and len(batch) < self.config.max_batch:
                 batch.append(self._queue.popleft())
+            self._last_batch = len(batch)
             TRIMMER.busy(asyncio.get_running_loop().time())
             if len(batch) >= BURST:  # a flood: give its memory back once it is over
                 TRIMMER.want()
@@ -217,6 +224,27 @@ class Router:
                 self._roll_back(batch)
             else:
                 self._dispatch(batch)
+
+    async def _gather(self) -> None:
+        """Under load, let the messages already on their way join the batch: yield to the event
+        loop while each turn admits more, up to `max_batch` or `GATHER_WINDOW`.
+
+        A commit writes every page its rows touched, and the rows of one batch share pages, so
+        with the thread hop a message costs less the bigger its batch (SQLite alone, measured:
+        ~37 µs a row alone, ~20 in 25, ~13 in 256); committing as soon as the last commit was
+        done made batches of a few messages. This never waits on a timer: it stops after two
+        turns that admit nothing (a frame read in one turn is admitted in the next), and a lone
+        message on an idle hub skips it altogether.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_WINDOW
+        quiet = 0
+        while quiet < 2 and len(self._queue) < self.config.max_batch:
+            before = len(self._queue)
+            await asyncio.sleep(0)
+            quiet = quiet + 1 if len(self._queue) == before else 0
+            if loop.time() >= deadline:
+                return
 
     def _roll_back(self, batch: list[_Pending]) -> None:
         """Refuse the batch and everything queued after it in the same groups, and put each
@@ -239,11 +267,13 @@ class Router:
                 pending.future.set_exception(error)
 
     def _dispatch(self, batch: list[_Pending]) -> None:
+        corked: list[Connection] = []
         for pending in batch:
             msg = pending.message
             if pending.origin is not None:
                 pending.origin.settled()
-                pending.origin.push(ack_text(msg.id, msg.group_id, msg.seq, msg.ts), msg.group_id)
+                ack = ack_text(msg.id, msg.group_id, msg.seq, msg.ts)
+                pending.origin.push(ack, msg.group_id, 0, corked)
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result((msg.seq, msg.ts))
             if pending.duplicate:
@@ -253,7 +283,9 @@ class Router:
             frame = deliver_text(msg.body)
             for member in pending.group.members:
                 if member != msg.sender and (conn := self.connections.get(member)) is not None:
-                    conn.push(frame, msg.group_id, msg.seq)
+                    conn.push(frame, msg.group_id, msg.seq, corked)
+        for conn in corked:
+            conn.flush()
 
     async def resume(self, conn: Connection, cursors: dict[str, int]) -> None:
         """Replay what the agent missed in each of its groups, then go live.

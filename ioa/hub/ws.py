@@ -114,7 +114,8 @@ class _Session:
             return
         if not self.greeted:
             raise HelloRequired()
-        await self.conn.credit()
+        if not self.conn.has_credit:
+            await self.conn.credit()
         await self.state.router.accept(self.agent.id, frame.envelope, origin=self.conn)
 
     async def refuse(self, raw: str, error: HubError | ProtocolError) -> None:

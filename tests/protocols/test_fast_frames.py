@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from protocols import Chat, Envelope
+from protocols import Chat, Conclusion, Envelope, Payload, Timeout
 from protocols.frames import (
     CLIENT_FRAME,
     HUB_FRAME,
@@ -75,3 +77,40 @@ def test_every_fast_hub_frame_validates_as_its_model(text: str, model: object) -
 def test_the_clients_send_frame_validates_as_its_model() -> None:
     text = send_text(ENVELOPE.model_dump_json())
     assert CLIENT_FRAME.validate_json(text) == Send(envelope=ENVELOPE)
+
+
+ids = st.from_regex(r"[A-Za-z0-9_.:\-]{1,64}", fullmatch=True)
+names = st.one_of(ids, st.text(max_size=8))  # addressees are not pattern-checked by the model
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    to=st.lists(names, max_size=4),
+    reply_to=st.one_of(st.none(), ids),
+    seq=st.integers(min_value=1, max_value=2**53),
+    ts=st.one_of(
+        st.floats(min_value=1e9, max_value=4e9),
+        st.floats(min_value=1e-8, max_value=1e-3),  # where JSON and repr write floats apart
+        st.floats(allow_nan=False, allow_infinity=False),
+    ),
+    payload=st.sampled_from(
+        [
+            Chat(text=AWKWARD),
+            Timeout(kind="turn", agent="a-2"),
+            Conclusion(text="done", proposal_id=None),
+        ]
+    ),
+)
+def test_a_stamped_envelope_is_the_text_of_the_model_stamped(
+    to: list[str], reply_to: str | None, seq: int, ts: float, payload: Payload
+) -> None:
+    envelope = Envelope(group="g-1", sender="a-1", to=to, reply_to=reply_to, payload=payload)
+    stamped = envelope.model_copy(update={"seq": seq, "ts": ts})
+    assert envelope.stamped_json(seq, ts) == stamped.model_dump_json()
+
+
+def test_a_stamp_replaces_seq_and_time_the_sender_wrote() -> None:
+    text = ENVELOPE.stamped_json(8, 1765075300.5)
+    assert Envelope.model_validate_json(text) == ENVELOPE.model_copy(
+        update={"seq": 8, "ts": 1765075300.5}
+    )

@@ -212,3 +212,38 @@ async def test_messages_of_every_frame_length_arrive_whole(
     got = await bob.receive(timeout=5)
     assert got.payload.text == text  # type: ignore[attr-defined]
     assert (got.id, got.seq) == (sent.id, sent.seq)
+
+
+@pytest.mark.parametrize("text", ["hi", "x" * 3_000])
+async def test_a_burst_comes_back_whole_and_in_order(
+    hub: Hub, make_agent: AgentFactory, text: str
+) -> None:
+    """Frames one batch owes one connection leave in one write (up to a cap, then the usual
+    way): 200 messages sent at once must come back as 200 whole acks and 200 whole deliveries,
+    in seq order, however they were cut into writes."""
+    alice, bob = await make_agent("alice"), await make_agent("bob")
+    group = (await alice.create_group([bob.agent_id])).id  # type: ignore[list-item]
+    await alice.close()  # its frames are sent raw below
+    ws_url = hub.url.replace("http", "ws", 1) + "/v1/ws"
+    async with aiohttp.ClientSession() as session:
+        raw = await session.ws_connect(
+            ws_url, headers={"Authorization": f"Bearer {alice.token}"}, max_msg_size=0
+        )
+        await raw.send_str(json.dumps({"op": "hello", "cursors": {}}))
+        envelopes = [
+            Envelope(group=group, sender=alice.agent_id, payload=Chat(text=f"{i} {text}"))  # type: ignore[arg-type]
+            for i in range(200)
+        ]
+        for envelope in envelopes:  # all at once: the hub batches them
+            await raw.send_str(json.dumps({"op": "send", "envelope": envelope.model_dump()}))
+        acks = []
+        while len(acks) < 200:
+            frame = json.loads(await raw.receive_str(timeout=10))
+            if frame["op"] == "ack":
+                acks.append(frame)
+        await raw.close()
+    assert [a["id"] for a in acks] == [e.id for e in envelopes]
+    assert [a["seq"] for a in acks] == list(range(1, 201))
+    got = [await bob.receive(timeout=10) for _ in range(200)]
+    assert [e.seq for e in got] == list(range(1, 201))
+    assert [e.payload.text for e in got] == [e.payload.text for e in envelopes]  # type: ignore[attr-defined]

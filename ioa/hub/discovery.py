@@ -173,14 +173,14 @@ class DiscoveryIndex:
         self._tag_docs: dict[str, set[int]] = {}
         self._doc_of: dict[str, int] = {}
         self._ids: list[str | None] = []
-        self._lens: list[int] = []
+        self._lens = array("i")
+        """Weighted term count of each document (a C array: BM25 reads it as a numpy view)."""
         self._terms: list[tuple[str, ...]] = []
         self._tags: list[tuple[str, ...]] = []
         self._free: list[int] = []
         self._total_len = 0
         self._online_ids: set[str] = set()
         self._online_docs: set[int] = set()
-        self._candidates = candidates
         self._vectors = VectorTable(candidates=candidates)
 
     def __len__(self) -> int:
@@ -309,12 +309,21 @@ class DiscoveryIndex:
             return [
                 self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(scores, k)
             ]
-        scores = self._bm25(sorted(terms), allowed)
-        for doc in excluded:
-            scores.pop(doc, None)
+        docs, scores = self._bm25(sorted(terms), allowed)
+        if len(shut):
+            keep = ~np.isin(docs, shut)
+            docs, scores = docs[keep], scores[keep]
         if unit is not None:
-            scores = self._blend(scores, self._bm25_bound(sorted(terms)), unit, allowed, shut, k)
-        return [self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(scores, k)]
+            bound = self._bm25_bound(sorted(terms))
+            blended = self._blend(docs, scores / bound, unit, allowed, shut, k)
+            return [
+                self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(blended, k)
+            ]
+        if len(scores) > k:
+            floor = np.partition(scores, len(scores) - k)[len(scores) - k]
+            docs, scores = docs[scores >= floor], scores[scores >= floor]
+        best = dict(zip(docs.tolist(), scores.tolist(), strict=True))
+        return [self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(best, k)]
 
     def multi_search(
         self,
@@ -392,12 +401,17 @@ class DiscoveryIndex:
         sets.sort(key=len)
         return sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
 
-    def _bm25(self, terms: list[str], allowed: set[int] | None) -> dict[int, float]:
-        """BM25 of every admitted document that holds at least one of `terms`."""
+    def _bm25(
+        self, terms: list[str], allowed: set[int] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every admitted document that holds at least one of `terms`, as documents in
+        ascending order and their scores: one array operation per query term over its
+        postings, or, when the filters admit few documents, a look-up per admitted document."""
         n = len(self._doc_of)
+        none = (np.zeros(0, dtype=np.int64), np.zeros(0))
         if n == 0:
-            return {}
-        k1, lens = self._k1, self._lens
+            return none
+        k1 = self._k1
         c_norm = k1 * (1.0 - self._b)
         c_len = k1 * self._b * n / self._total_len if self._total_len else 0.0
         lists: list[tuple[_Postings, float]] = []
@@ -407,27 +421,35 @@ class DiscoveryIndex:
                 df = len(postings)
                 idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
                 lists.append((postings, idf * (k1 + 1.0)))
-        scores: dict[int, float] = {}
+        if not lists:
+            return none
         if allowed is not None and 4 * len(allowed) * len(lists) < sum(len(p) for p, _ in lists):
-            for doc in allowed:
+            found: dict[int, float] = {}
+            for doc in sorted(allowed):
                 total = 0.0
                 for postings, w in lists:
                     tf = postings.get(doc)
                     if tf:
-                        total += w * tf / (tf + c_norm + c_len * lens[doc])
+                        total += w * tf / (tf + c_norm + c_len * self._lens[doc])
                 if total:
-                    scores[doc] = total
-            return scores
+                    found[doc] = total
+            return (
+                np.fromiter(found.keys(), dtype=np.int64, count=len(found)),
+                np.fromiter(found.values(), dtype=np.float64, count=len(found)),
+            )
+        lens = np.frombuffer(self._lens, dtype=np.intc).astype(np.float64)
+        scores = np.zeros(len(self._ids))
         for postings, w in lists:
-            get = scores.get
-            if allowed is None:
-                for doc, tf in zip(postings.docs, postings.tfs, strict=True):
-                    scores[doc] = get(doc, 0.0) + w * tf / (tf + c_norm + c_len * lens[doc])
-            else:
-                for doc, tf in zip(postings.docs, postings.tfs, strict=True):
-                    if doc in allowed:
-                        scores[doc] = get(doc, 0.0) + w * tf / (tf + c_norm + c_len * lens[doc])
-        return scores
+            docs = np.frombuffer(postings.docs, dtype=np.intc)
+            tf = np.frombuffer(postings.tfs, dtype=np.ushort).astype(np.float64)
+            scores[docs] += w * tf / (tf + c_norm + c_len * lens[docs])
+            del docs  # a live view would stop the postings array from growing
+        if allowed is not None:
+            admitted = np.zeros(len(scores), dtype=bool)
+            admitted[np.fromiter(allowed, dtype=np.int64, count=len(allowed))] = True
+            scores[~admitted] = 0.0
+        hits = np.flatnonzero(scores)
+        return hits, scores[hits]
 
     def _bm25_bound(self, terms: list[str]) -> float:
         """The BM25 a card would score with every one of `terms` at saturation."""
@@ -442,23 +464,21 @@ class DiscoveryIndex:
 
     def _blend(
         self,
-        lexical: dict[int, float],
-        bound: float,
+        docs: np.ndarray,
+        share: np.ndarray,
         unit: np.ndarray,
         allowed: set[int] | None,
         shut: np.ndarray,
         k: int,
     ) -> dict[int, float]:
-        """The hybrid score of the semantic candidates and the best lexical hits, top `k` kept
-        (with ties, for the id tie-break)."""
+        """The hybrid score of the semantic candidates and the best lexical hits (`docs` in
+        ascending order, `share` their BM25 / bound), top `k` kept (with ties, for the id
+        tie-break)."""
         w = self._semantic_weight
-        docs = np.fromiter(lexical.keys(), dtype=np.int64, count=len(lexical))
-        share = np.fromiter(lexical.values(), dtype=np.float64, count=len(lexical)) / bound
-        order = np.argsort(docs)
-        docs, share = docs[order], share[order]
         best = docs
-        if len(docs) > self._candidates:
-            best = docs[np.argpartition(-share, self._candidates - 1)[: self._candidates]]
+        limit = self._vectors.candidates_limit
+        if len(docs) > limit:
+            best = docs[np.argpartition(-share, limit - 1)[:limit]]
         pool = np.union1d(self._vectors.candidates(unit, allowed, shut), best)
         values = self._vectors.scores(unit, pool)
         semantic = np.maximum(np.where(np.isfinite(values), values, 0.0), 0.0)
@@ -492,6 +512,17 @@ class DiscoveryIndex:
     @property
     def semantic_weight(self) -> float:
         return self._semantic_weight
+
+    @property
+    def candidates(self) -> int:
+        """Cards scored exactly by meaning per query (see the module docstring)."""
+        return self._vectors.candidates_limit
+
+    @candidates.setter
+    def candidates(self, limit: int) -> None:
+        if limit < 1:
+            raise DiscoveryError("candidates must be positive")
+        self._vectors.candidates_limit = limit
 
     def _top(self, scores: dict[int, float], k: int) -> list[tuple[int, float]]:
         if len(scores) > k:

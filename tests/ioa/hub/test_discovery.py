@@ -19,7 +19,7 @@ from ioa.hub.discovery import (
     analyze,
     card_terms,
 )
-from ioa.hub.vectors import MAX_FIELDS, SOFTMAX_T
+from ioa.hub.vectors import MAX_FIELDS, SOFTMAX_T, quantize
 from protocols.card import AgentCard, Skill
 
 
@@ -427,7 +427,7 @@ def test_hybrid_ranking_finds_a_semantic_match_without_shared_words() -> None:
     lexical = plain[0].score / bound
     assert 0.0 < lexical < 1.0
     expected = 0.5 * lexical**3 + 0.5 * fake_cos("python program", cards)
-    assert both[0].score == pytest.approx(expected, rel=1e-3)  # card rows are float16
+    assert both[0].score == pytest.approx(expected, rel=1e-3)  # card rows are kept as int8
     assert index.search("python developer", k=3, mode="bm25", query_vector=[1.0] * 4) == plain
 
 
@@ -516,8 +516,9 @@ def test_hybrid_top_k_equals_the_blend_computed_for_every_card() -> None:
         for agent_id, (_, vector) in cards.items():
             if int(agent_id[1:]) % 3 == 0 or agent_id in excluded:
                 continue
-            norm = math.sqrt(sum(y * y for y in vector))
-            stored = [float(np.float16(y / norm)) for y in vector]  # rows are kept as float16
+            unit = np.asarray([vector]) / math.sqrt(sum(y * y for y in vector))
+            values, scale = quantize(unit)  # rows are kept as int8 with a scale
+            stored = (values[0] * scale[0]).tolist()
             cosine = max(sum(a * b for a, b in zip(q, stored, strict=True)), 0.0)
             lexical = plain.get(agent_id, 0.0) / bound
             expected[agent_id] = 0.3 * lexical**3 + 0.7 * cosine

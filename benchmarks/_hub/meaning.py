@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +92,7 @@ def rank_quality(
     }
 
 
-HALVES = {
+HALVES: dict[str, Callable[[Query], bool]] = {
     "all": lambda q: True,
     "keyword": lambda q: not q.paraphrase,
     "paraphrase": lambda q: q.paraphrase,

@@ -10,8 +10,8 @@ capabilities here too, worded as the tool agents' cards are.
 `benchmarks/discovery.py` measures recall@5 and MRR on it; the paraphrase half is reported
 apart. Settings of the ranking are chosen on the `tuning` queries only (the capabilities at even
 positions of `DOMAINS`) and reported on the held-out rest as well, so a figure on the held-out
-half is not one the settings were fitted to. Pure data like every environment: a card is a `CardSpec` whose `as_dict()` is what
-`protocols.AgentCard.model_validate` takes.
+half is not one the settings were fitted to. Pure data like every environment: a card is a
+`CardSpec` whose `as_dict()` is what `protocols.AgentCard.model_validate` takes.
 """
 
 from __future__ import annotations

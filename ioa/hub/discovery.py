@@ -305,14 +305,14 @@ class DiscoveryIndex:
             if unit is None:
                 return []
             found = self._vectors.scored(unit, self._vectors.candidates(unit, allowed, shut))
-            scores = {doc: score for doc, score in found.items() if score > 0.0}
+            semantic = {doc: score for doc, score in found.items() if score > 0.0}
             return [
-                self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(scores, k)
+                self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(semantic, k)
             ]
         docs, scores = self._bm25(sorted(terms), allowed)
         if len(shut):
-            keep = ~np.isin(docs, shut)
-            docs, scores = docs[keep], scores[keep]
+            open_docs = ~np.isin(docs, shut)
+            docs, scores = docs[open_docs], scores[open_docs]
         if unit is not None:
             bound = self._bm25_bound(sorted(terms))
             blended = self._blend(docs, scores / bound, unit, allowed, shut, k)
@@ -401,9 +401,7 @@ class DiscoveryIndex:
         sets.sort(key=len)
         return sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
 
-    def _bm25(
-        self, terms: list[str], allowed: set[int] | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _bm25(self, terms: list[str], allowed: set[int] | None) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of every admitted document that holds at least one of `terms`, as documents in
         ascending order and their scores: one array operation per query term over its
         postings, or, when the filters admit few documents, a look-up per admitted document."""
@@ -441,8 +439,8 @@ class DiscoveryIndex:
         scores = np.zeros(len(self._ids))
         for postings, w in lists:
             docs = np.frombuffer(postings.docs, dtype=np.intc)
-            tf = np.frombuffer(postings.tfs, dtype=np.ushort).astype(np.float64)
-            scores[docs] += w * tf / (tf + c_norm + c_len * lens[docs])
+            counts = np.frombuffer(postings.tfs, dtype=np.ushort).astype(np.float64)
+            scores[docs] += w * counts / (counts + c_norm + c_len * lens[docs])
             del docs  # a live view would stop the postings array from growing
         if allowed is not None:
             admitted = np.zeros(len(scores), dtype=bool)

@@ -32,8 +32,8 @@ import numpy as np
 
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
-from ioa.hub.vectors import MAX_FIELDS
 from ioa.hub.registry import Agent, Registry
+from ioa.hub.vectors import MAX_FIELDS
 from ioa.store import Store, StoreError
 from protocols import AgentCard
 

@@ -215,7 +215,7 @@ class VectorTable:
             self._proj = proj
 
     def _summary(self, units: np.ndarray) -> np.ndarray:
-        mean = units.mean(axis=0)
+        mean: np.ndarray = units.mean(axis=0)
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm > 0.0 and math.isfinite(norm) else mean
 
@@ -231,7 +231,8 @@ class VectorTable:
                 total[present] += self._rows[rows] * self._scale[rows, None]
         norms = np.linalg.norm(total, axis=1, keepdims=True)
         norms[norms == 0.0] = 1.0
-        return total / norms
+        summaries: np.ndarray = total / norms
+        return summaries
 
     def _fit(self) -> None:
         """Principal directions of (a spread-out sample of) the card summaries, and every

@@ -26,8 +26,8 @@ the ranking:
   the hub. Both chosen on the tuning half of the labelled set (README).
 
 With more than `CANDIDATES` cards, `vector` and `hybrid` score exactly the best `CANDIDATES`
-cards by projected summary (`ioa.hub.vectors`) plus, for `hybrid`, the `CANDIDATES` best
-lexical hits: a card outside both lists would need a strong match in words and in meaning that
+cards by projected summary (`ioa.hub.vectors`) plus, for `hybrid`, the `LEXICAL_CANDIDATES`
+best lexical hits: a card outside both lists would need a strong match in words and in meaning that
 neither ranking sees, which the benchmark checks does not happen on its queries.
 
 The index takes vectors rather than an embedding function because embedding runs on the
@@ -80,6 +80,8 @@ BLEND = (
 """The hybrid score, as `/v1/health` states it (`w` is the semantic weight)."""
 LEXICAL_POWER = 3
 """The power of the lexical share in the hybrid score (see the module docstring)."""
+LEXICAL_CANDIDATES = 256
+"""The best lexical hits `hybrid` scores by meaning too (beside the semantic candidates)."""
 MAX_QUERY_TERMS = 32
 """A longer query keeps its rarest terms: common ones barely move BM25 but cost the most."""
 
@@ -301,21 +303,22 @@ class DiscoveryIndex:
             ids = heapq.nsmallest(k, (self._ids[d] or "" for d in allowed if d not in excluded))
             return [Hit(a, 0.0, (), tuple(sorted(wanted_tags))) for a in ids]
         shut = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
+        admitted = None if allowed is None else np.fromiter(allowed, np.int64, len(allowed))
         if mode == "vector":
             if unit is None:
                 return []
-            found = self._vectors.scored(unit, self._vectors.candidates(unit, allowed, shut))
+            found = self._vectors.scored(unit, self._vectors.candidates(unit, admitted, shut))
             semantic = {doc: score for doc, score in found.items() if score > 0.0}
             return [
                 self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(semantic, k)
             ]
-        docs, scores = self._bm25(sorted(terms), allowed)
+        docs, scores = self._bm25(sorted(terms), allowed, admitted)
         if len(shut):
             open_docs = ~np.isin(docs, shut)
             docs, scores = docs[open_docs], scores[open_docs]
         if unit is not None:
             bound = self._bm25_bound(sorted(terms))
-            blended = self._blend(docs, scores / bound, unit, allowed, shut, k)
+            blended = self._blend(docs, scores / bound, unit, admitted, shut, k)
             return [
                 self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(blended, k)
             ]
@@ -401,10 +404,13 @@ class DiscoveryIndex:
         sets.sort(key=len)
         return sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
 
-    def _bm25(self, terms: list[str], allowed: set[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    def _bm25(
+        self, terms: list[str], allowed: set[int] | None, admitted: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of every admitted document that holds at least one of `terms`, as documents in
         ascending order and their scores: one array operation per query term over its
-        postings, or, when the filters admit few documents, a look-up per admitted document."""
+        postings, or, when the filters admit few documents, a look-up per admitted document.
+        `admitted` is `allowed` as an array."""
         n = len(self._doc_of)
         none = (np.zeros(0, dtype=np.int64), np.zeros(0))
         if n == 0:
@@ -442,10 +448,10 @@ class DiscoveryIndex:
             counts = np.frombuffer(postings.tfs, dtype=np.ushort).astype(np.float64)
             scores[docs] += w * counts / (counts + c_norm + c_len * lens[docs])
             del docs  # a live view would stop the postings array from growing
-        if allowed is not None:
-            admitted = np.zeros(len(scores), dtype=bool)
-            admitted[np.fromiter(allowed, dtype=np.int64, count=len(allowed))] = True
-            scores[~admitted] = 0.0
+        if admitted is not None:
+            keep = np.zeros(len(scores), dtype=bool)
+            keep[admitted] = True
+            scores[~keep] = 0.0
         hits = np.flatnonzero(scores)
         return hits, scores[hits]
 
@@ -465,7 +471,7 @@ class DiscoveryIndex:
         docs: np.ndarray,
         share: np.ndarray,
         unit: np.ndarray,
-        allowed: set[int] | None,
+        admitted: np.ndarray | None,
         shut: np.ndarray,
         k: int,
     ) -> dict[int, float]:
@@ -474,10 +480,9 @@ class DiscoveryIndex:
         tie-break)."""
         w = self._semantic_weight
         best = docs
-        limit = self._vectors.candidates_limit
-        if len(docs) > limit:
-            best = docs[np.argpartition(-share, limit - 1)[:limit]]
-        pool = np.union1d(self._vectors.candidates(unit, allowed, shut), best)
+        if len(docs) > LEXICAL_CANDIDATES:
+            best = docs[np.argpartition(-share, LEXICAL_CANDIDATES - 1)[:LEXICAL_CANDIDATES]]
+        pool = np.union1d(self._vectors.candidates(unit, admitted, shut), best)
         values = self._vectors.scores(unit, pool)
         semantic = np.maximum(np.where(np.isfinite(values), values, 0.0), 0.0)
         lexical_part = np.zeros(len(pool))

@@ -164,7 +164,7 @@ class VectorTable:
         assert self._basis is not None
         approx = self._proj[: self._used] @ (self._basis.T @ query)
         approx[~admitted] = -np.inf
-        return np.argpartition(-approx, limit - 1)[:limit]
+        return _top_slots(approx, limit)
 
     def scores(self, query: np.ndarray, docs: np.ndarray) -> np.ndarray:
         """The soft maximum of each document's field cosines (-inf for one without vectors)."""
@@ -250,6 +250,22 @@ class VectorTable:
             proj[block] = (self._summaries(block) - center) @ basis
         self._basis, self._center, self._proj = basis, center.astype(np.float32), proj
         self._fitted_at = self._count
+
+
+def _top_slots(values: np.ndarray, count: int) -> np.ndarray:
+    """The slots of the `count` largest `values`, in no order. A threshold read off every 16th
+    value (twice the share needed, so it almost always leaves enough) narrows the selection to a
+    few thousand values first: a partition of all 100,000 costs ~1 ms, this a quarter of it."""
+    sample = values[::16]
+    need = 2 * count // 16 + 1
+    if len(sample) > need:
+        floor = np.partition(sample, len(sample) - need)[len(sample) - need]
+        above = np.flatnonzero(values >= floor)
+        if len(above) >= count:
+            best = np.argpartition(-values[above], count - 1)[:count]
+            picked: np.ndarray = above[best]
+            return picked
+    return np.argpartition(-values, count - 1)[:count]
 
 
 def quantize(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -56,8 +56,8 @@ def _engine_error() -> type[EngineError]:
 
 
 BATCH = 32
-"""Cards embedded in one call (at most `MAX_FIELDS` texts each, within the embedder's
-`MAX_BATCH`): bigger batches amortise the call, smaller ones answer sooner."""
+"""Cards taken from the queue at once (at most `MAX_FIELDS` texts each, within the embedder's
+`MAX_BATCH`); the embedder packs their texts into short decodes (`PACK_TOKENS`)."""
 LAYOUT = "fields"
 """How a stored embedding was made, appended to the model's name in the store (`model+fields`):
 a vector stored under another layout (one vector of the whole card) is made again at start."""

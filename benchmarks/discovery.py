@@ -327,9 +327,10 @@ async def meaning(model: str | None, weight: float) -> tuple[dict[str, object], 
         print(f"cards embedded as: {layout}")
         for mode, halves in scores.items():
             shown = ", ".join(
-                f"{half} {v['recall_at_5']:.3f}/{v['mrr']:.3f}" for half, v in halves.items()
+                f"{half} {v['recall_at_5']:.3f}/{v['hit_at_5']:.3f}/{v['mrr']:.3f}"
+                for half, v in halves.items()
             )
-            print(f"  {mode:>6} R@5/MRR: {shown}")
+            print(f"  {mode:>6} recall@5/hit@5/MRR: {shown}")
     scores = by_layout["fields"]
     wall = statistics.median(embedded.card_wall_ms)
     cpu = statistics.median(embedded.card_cpu_ms)

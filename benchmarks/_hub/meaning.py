@@ -75,8 +75,9 @@ def build_index(
 def rank_quality(
     index: DiscoveryIndex, embedded: Embedded, mode: str, queries: Sequence[Query], k: int = 5
 ) -> dict[str, float]:
-    """Mean recall@k (share of the relevant cards in the top k) and MRR (first relevant)."""
-    recalls, reciprocal = [], []
+    """Mean recall@k (share of the relevant cards in the top k), hit@k (at least one relevant
+    card in the top k) and MRR (first relevant)."""
+    recalls, reciprocal, hits_at_k = [], [], []
     for query in queries:
         hits = index.search(
             query.text, k=max(k, 20), query_vector=embedded.queries[query.text], mode=mode
@@ -84,10 +85,12 @@ def rank_quality(
         ranked = [hit.agent_id for hit in hits]
         found = len(query.relevant.intersection(ranked[:k]))
         recalls.append(found / min(k, len(query.relevant)))
+        hits_at_k.append(1.0 if found else 0.0)
         first = next((i for i, a in enumerate(ranked) if a in query.relevant), None)
         reciprocal.append(0.0 if first is None else 1.0 / (first + 1))
     return {
         "recall_at_5": round(statistics.mean(recalls), 3),
+        "hit_at_5": round(statistics.mean(hits_at_k), 3),
         "mrr": round(statistics.mean(reciprocal), 3),
     }
 

@@ -307,8 +307,8 @@ class DiscoveryIndex:
         if mode == "vector":
             if unit is None:
                 return []
-            found = self._vectors.scored(unit, self._vectors.candidates(unit, admitted, shut))
-            semantic = {doc: score for doc, score in found.items() if score > 0.0}
+            candidates = self._vectors.candidates(unit, admitted, shut)
+            semantic = self._vectors.best(unit, candidates, k)
             return [
                 self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(semantic, k)
             ]

@@ -184,11 +184,17 @@ class VectorTable:
         result[~np.isfinite(best)] = -np.inf
         return result
 
-    def scored(self, query: np.ndarray, docs: np.ndarray) -> dict[int, float]:
-        """`scores` as {doc: score} for the documents that have vectors."""
-        values = self.scores(query, docs)
+    def best(self, query: np.ndarray, docs: np.ndarray, k: int) -> dict[int, float]:
+        """The `k` documents of `docs` with the highest positive score (with ties at the
+        floor, for the caller's id tie-break), as {doc: score}."""
         docs = docs[docs < len(self._has)]
-        return {int(d): float(s) for d, s in zip(docs, values, strict=True) if s > -np.inf}
+        values = self.scores(query, docs)
+        positive = values > 0.0
+        docs, values = docs[positive], values[positive]
+        if len(values) > k:
+            floor = np.partition(values, len(values) - k)[len(values) - k]
+            docs, values = docs[values >= floor], values[values >= floor]
+        return dict(zip(docs.tolist(), values.tolist(), strict=True))
 
     def _take_row(self) -> int:
         if self._free_rows:

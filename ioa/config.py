@@ -63,7 +63,7 @@ class HubConfig(BaseModel):
     the path of a BERT-family GGUF, or `off` (BM25 only, for a hub on a tiny machine). The
     default is `IOA_HUB_EMBEDDINGS`, else `bundled`, for every hub of the process (the test
     suite turns it off; tests of discovery by meaning name a model)."""
-    semantic_weight: float = Field(default=0.8, ge=0.0, le=1.0)
+    semantic_weight: float = Field(default=0.9, ge=0.0, le=1.0)
     """Weight of cosine similarity in the hybrid ranking; BM25 (bounded) gets the rest."""
     embed_threads: int = Field(default=1, ge=1, le=64)
     """Threads of the embedding model; one leaves the CPU to the agents."""

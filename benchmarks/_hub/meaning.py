@@ -1,11 +1,13 @@
 """Discovery quality on the labelled set (`environments.discoveryset`): recall@5 and MRR of the
-bm25, vector and hybrid rankings, and how long the bundled model takes to embed a card."""
+bm25, vector and hybrid rankings, with cards embedded field by field (what the hub does) and, side
+by side, as one vector of the whole card text (what it did before); and how long the bundled
+model takes to embed a card."""
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,57 +15,69 @@ import numpy as np
 from environments.discoveryset import CARDS as SPECS
 from environments.discoveryset import QUERIES, Query
 from ioa.hub.discovery import MODES, DiscoveryIndex
-from ioa.hub.embeddings import card_text
+from ioa.hub.embeddings import card_fields, card_text
 from ioa.llm.embedder import Embedder
 from protocols.card import AgentCard
 
 CARDS = [AgentCard.model_validate(spec.as_dict()) for spec in SPECS]
 
 
+LAYOUTS = ("fields", "whole")
+"""How a card is embedded: one vector per field (the hub), or one of its whole text (before)."""
+
+
 @dataclass
 class Embedded:
-    cards: dict[str, np.ndarray]
+    cards: dict[str, dict[str, np.ndarray]]
+    """layout -> card id -> its rows."""
     queries: dict[str, np.ndarray]
     card_wall_ms: list[float]
-    """One card per call, wall clock."""
+    """One card (all its fields) per call, wall clock."""
     card_cpu_ms: list[float]
     """The same calls, CPU time of this process (the embedder's thread does the work)."""
     batch_ms_per_card: float
+    """Cards in batches of 32 (the hub's `BATCH`), wall clock per card."""
 
 
 async def embed_set(embedder: Embedder, cards: Sequence[AgentCard] = CARDS) -> Embedded:
-    texts = [card_text(card) for card in cards]
-    await embedder.embed(texts[:4])  # warm up
+    fields = [card_fields(card) for card in cards]
+    await embedder.embed(fields[0] + fields[1])  # warm up
     wall, cpu = [], []
-    vectors: dict[str, np.ndarray] = {}
-    for card, text in zip(cards, texts, strict=True):
+    by_layout: dict[str, dict[str, np.ndarray]] = {layout: {} for layout in LAYOUTS}
+    for card, texts in zip(cards, fields, strict=True):
         start, start_cpu = time.perf_counter(), time.process_time()
-        vectors[card.id or ""] = await embedder.embed_one(text)
+        by_layout["fields"][card.id or ""] = await embedder.embed(texts)
         wall.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
     start = time.perf_counter()
-    for i in range(0, len(texts), 32):
-        await embedder.embed(texts[i : i + 32])
-    batch = (time.perf_counter() - start) * 1000 / len(texts)
+    for i in range(0, len(fields), 32):
+        await embedder.embed([text for texts in fields[i : i + 32] for text in texts])
+    batch = (time.perf_counter() - start) * 1000 / len(fields)
+    wholes = [card_text(card) for card in cards]
+    for i in range(0, len(wholes), 64):
+        rows = await embedder.embed(wholes[i : i + 64])
+        for card, row in zip(cards[i : i + 64], rows, strict=True):
+            by_layout["whole"][card.id or ""] = row
     query_texts = sorted({q.text for q in QUERIES})
     rows = await embedder.embed(query_texts)
-    return Embedded(vectors, dict(zip(query_texts, rows, strict=True)), wall, cpu, batch)
+    return Embedded(by_layout, dict(zip(query_texts, rows, strict=True)), wall, cpu, batch)
 
 
 def build_index(
-    embedded: Embedded, weight: float, cards: Sequence[AgentCard] = CARDS
+    embedded: Embedded, weight: float, layout: str = "fields", cards: Sequence[AgentCard] = CARDS
 ) -> DiscoveryIndex:
     index = DiscoveryIndex(semantic_weight=weight)
     for card in cards:
-        index.upsert(card.id or "", card, vector=embedded.cards[card.id or ""])
+        index.upsert(card.id or "", card, vector=embedded.cards[layout][card.id or ""])
     return index
 
 
 def rank_quality(
     index: DiscoveryIndex, embedded: Embedded, mode: str, queries: Sequence[Query], k: int = 5
 ) -> dict[str, float]:
-    """Mean recall@k (share of the relevant cards in the top k) and MRR (first relevant)."""
-    recalls, reciprocal = [], []
+    """Mean recall@k (share of the relevant cards in the top k), hit@k (at least one relevant
+    card in the top k) and MRR (first relevant)."""
+    recalls, reciprocal, hits_at_k = [], [], []
     for query in queries:
         hits = index.search(
             query.text, k=max(k, 20), query_vector=embedded.queries[query.text], mode=mode
@@ -71,25 +85,39 @@ def rank_quality(
         ranked = [hit.agent_id for hit in hits]
         found = len(query.relevant.intersection(ranked[:k]))
         recalls.append(found / min(k, len(query.relevant)))
+        hits_at_k.append(1.0 if found else 0.0)
         first = next((i for i, a in enumerate(ranked) if a in query.relevant), None)
         reciprocal.append(0.0 if first is None else 1.0 / (first + 1))
     return {
         "recall_at_5": round(statistics.mean(recalls), 3),
+        "hit_at_5": round(statistics.mean(hits_at_k), 3),
         "mrr": round(statistics.mean(reciprocal), 3),
     }
 
 
-def quality(embedded: Embedded, weight: float) -> dict[str, dict[str, dict[str, float]]]:
-    """{mode: {all|keyword|paraphrase: {recall_at_5, mrr}}}."""
-    index = build_index(embedded, weight)
-    halves = {
-        "all": list(QUERIES),
-        "keyword": [q for q in QUERIES if not q.paraphrase],
-        "paraphrase": [q for q in QUERIES if q.paraphrase],
-    }
+HALVES: dict[str, Callable[[Query], bool]] = {
+    "all": lambda q: True,
+    "keyword": lambda q: not q.paraphrase,
+    "paraphrase": lambda q: q.paraphrase,
+    "paraphrase_tuning": lambda q: q.paraphrase and q.tuning,
+    "paraphrase_held_out": lambda q: q.paraphrase and not q.tuning,
+    "held_out": lambda q: not q.tuning,
+}
+"""Query subsets reported: settings were chosen on the tuning half only."""
+
+
+def quality(
+    embedded: Embedded, weight: float, layout: str = "fields"
+) -> dict[str, dict[str, dict[str, float]]]:
+    """{mode: {half: {recall_at_5, mrr}}} for the halves of `HALVES`."""
+    index = build_index(embedded, weight, layout)
     return {
-        mode: {name: rank_quality(index, embedded, mode, qs) for name, qs in halves.items()}
+        mode: {
+            name: rank_quality(index, embedded, mode, [q for q in QUERIES if keep(q)])
+            for name, keep in HALVES.items()
+        }
         for mode in MODES
+        if layout == "fields" or mode != "bm25"
     }
 
 
@@ -121,13 +149,9 @@ async def tool_team_share(embedder: Embedder, weight: float) -> dict[str, dict[s
     for variant, tool_cards in variants.items():
         crew = [*CREW, *tool_cards]
         pool = [c.model_copy(update={"id": f"crew-{c.name}"}) for c in crew] + others
-        texts = [card_text(card) for card in pool]
-        vectors = np.concatenate(
-            [await embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)]
-        )
         index = DiscoveryIndex(semantic_weight=weight)
-        for card, vector in zip(pool, vectors, strict=True):
-            index.upsert(card.id or "", card, vector=vector)
+        for card in pool:
+            index.upsert(card.id or "", card, vector=await embedder.embed(card_fields(card)))
         for mode in ("bm25", "hybrid"):
             top5 = top3 = 0
             for goal, vector in zip(GOALS, goal_vectors, strict=True):

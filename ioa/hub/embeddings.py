@@ -4,12 +4,17 @@ The model loads in the background after the hub starts (the first start also con
 bundled weights to a GGUF, a few seconds), so the hub answers at once and ranks by BM25 until
 the model is ready, or for good if it is switched off or cannot load (`/v1/health` says which).
 
+A card is embedded field by field (`card_fields`: name, description, each skill, tags), one
+vector each, and discovery scores it by the best-matching field (`ioa.hub.vectors`): on the
+labelled set that finds the right cards for goals phrased in other words far more often than one
+vector of the whole card text (README, "Discovery by meaning").
+
 Cards are embedded on the embedder's worker thread in batches: a registration or card update
-queues its agent, the worker takes whatever is queued (up to `BATCH`) in one llama.cpp decode,
-writes the vectors to the store (only if the card is still the one that was embedded) and gives
-them to the discovery index. At start, stored vectors of the same model go straight into the
-index; cards without one (registered before the model existed, or under another model) are
-queued then.
+queues its agent, the worker takes whatever is queued (up to `BATCH` cards) in one llama.cpp
+call, writes the vectors to the store (only if the card is still the one that was embedded) and
+gives them to the discovery index. At start, stored vectors of the same model and `LAYOUT` go
+straight into the index; cards without one (registered before the model existed, or under
+another model or layout) are queued then.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +33,7 @@ import numpy as np
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.registry import Agent, Registry
+from ioa.hub.vectors import MAX_FIELDS
 from ioa.store import Store, StoreError
 from protocols import AgentCard
 
@@ -34,7 +41,7 @@ if TYPE_CHECKING:
     from ioa.llm.embedder import Embedder
     from ioa.llm.errors import EngineError
 
-__all__ = ["BATCH", "CardEmbeddings", "card_text"]
+__all__ = ["BATCH", "LAYOUT", "CardEmbeddings", "card_fields", "card_text", "pack", "unpack"]
 
 log = logging.getLogger("ioa.hub")
 
@@ -49,7 +56,11 @@ def _engine_error() -> type[EngineError]:
 
 
 BATCH = 32
-"""Cards embedded in one decode: bigger batches amortise the call, smaller ones answer sooner."""
+"""Cards taken from the queue at once (at most `MAX_FIELDS` texts each, within the embedder's
+`MAX_BATCH`); the embedder packs their texts into short decodes (`PACK_TOKENS`)."""
+LAYOUT = "fields"
+"""How a stored embedding was made, appended to the model's name in the store (`model+fields`):
+a vector stored under another layout (one vector of the whole card) is made again at start."""
 QUERY_CACHE = 512
 """Recent query vectors kept: teams and clients repeat queries."""
 REGISTER_WAIT = 5.0
@@ -57,17 +68,41 @@ REGISTER_WAIT = 5.0
 
 
 def card_text(card: AgentCard) -> str:
-    """What is embedded for a card: its name, skills, description and tags, in that order (the
-    model reads ~1,000 characters; skills say best what an agent does)."""
-    parts = [card.name + "."]
-    for skill in card.skills:
-        parts.append(f"{skill.name}: {skill.description}".rstrip(": ") + ".")
+    """A card as one text: its name, skills, description and tags, in that order."""
+    return " ".join(card_fields(card))
+
+
+def card_fields(card: AgentCard) -> list[str]:
+    """What is embedded for a card, one text per vector: its name, its description, its tags,
+    then each skill as "name: description" (skills past the room of `MAX_FIELDS` share the last
+    text). Empty fields are left out."""
+    fields = [card.name + "."]
     if card.description:
-        parts.append(card.description)
+        fields.append(card.description)
     tags = sorted({tag for skill in card.skills for tag in skill.tags})
     if tags:
-        parts.append("Tags: " + ", ".join(tags) + ".")
-    return " ".join(parts)
+        fields.append("Tags: " + ", ".join(tags) + ".")
+    skills = [f"{s.name}: {s.description}".rstrip(": ") + "." for s in card.skills]
+    room = MAX_FIELDS - len(fields)
+    if len(skills) > room:
+        skills[room - 1 :] = [" ".join(skills[room - 1 :])]
+    return fields + skills
+
+
+def pack(rows: np.ndarray) -> bytes:
+    """Field vectors as stored: their count (uint32) then the rows as little-endian float32."""
+    return struct.pack("<I", len(rows)) + np.asarray(rows, dtype="<f4").tobytes()
+
+
+def unpack(blob: bytes) -> np.ndarray | None:
+    """The rows `pack` wrote, or None when the blob is damaged."""
+    if len(blob) < 4:
+        return None
+    (count,) = struct.unpack_from("<I", blob)
+    values = np.frombuffer(blob, dtype="<f4", offset=4) if len(blob) > 4 else np.zeros(0)
+    if count == 0 or values.size == 0 or values.size % count:
+        return None
+    return values.reshape(count, -1)
 
 
 @dataclass(slots=True)
@@ -116,7 +151,7 @@ class CardEmbeddings:
         return self._queue.qsize() + self._busy
 
     def expected_model(self) -> str | None:
-        """The name vectors are stored under, known before the model loads (from its path)."""
+        """The model's name, known before it loads (from its path)."""
         if self.model is not None or self.state == "off":
             return self.model
         try:
@@ -135,15 +170,18 @@ class CardEmbeddings:
             return embedding_model_path(convert=convert)
         return Path(choice).expanduser()
 
-    def stored_vector(self, agent: Agent) -> np.ndarray | None:
-        """The agent's stored vector if the current model made it, else None."""
+    def stored_as(self) -> str | None:
+        """What vectors are stored under: the model's name and `LAYOUT`."""
         model = self.expected_model()
-        if model is None or agent.embedding is None or agent.embedding_model != model:
+        return None if model is None else f"{model}+{LAYOUT}"
+
+    def stored_vector(self, agent: Agent) -> np.ndarray | None:
+        """The agent's stored field vectors if the current model and layout made them, else
+        None (a damaged blob too: the card is embedded again)."""
+        stored_as = self.stored_as()
+        if stored_as is None or agent.embedding is None or agent.embedding_model != stored_as:
             return None
-        try:
-            return np.frombuffer(agent.embedding, dtype="<f4")
-        except ValueError:  # not a whole number of floats: damaged; embedded again
-            return None
+        return unpack(agent.embedding)
 
     def start(self) -> None:
         """Load the model and embed the cards without a vector, in the background."""
@@ -260,21 +298,25 @@ class CardEmbeddings:
         if not agents:
             return
         cards = list(agents.values())
-        vectors = await self._embedder.embed([card_text(card) for _, card in cards])
-        for (agent, card), vector in zip(cards, vectors, strict=True):
+        fields = [card_fields(card) for _, card in cards]
+        rows = await self._embedder.embed([text for texts in fields for text in texts])
+        stored_as = f"{self.model}+{LAYOUT}"
+        start = 0
+        for (agent, card), texts in zip(cards, fields, strict=True):
+            vectors, start = rows[start : start + len(texts)], start + len(texts)
             if self._registry.agents.get(agent.id) is not agent or agent.card is not card:
                 continue  # changed or gone meanwhile: a newer job has it
-            blob = vector.astype("<f4").tobytes()
+            blob = pack(vectors)
             try:
                 stored = await self._store.set_agent_embedding(
-                    agent.id, self.model, blob, card.model_dump_json()
+                    agent.id, stored_as, blob, card.model_dump_json()
                 )
             except StoreError as exc:
                 log.warning("agent %s: its vector was not stored: %s", agent.id, exc)
                 stored = True  # the index still gets it; the next start embeds it again
             if stored and agent.card is card:
-                agent.embedding, agent.embedding_model = blob, self.model
-                self._index.set_vector(agent.id, vector)
+                agent.embedding, agent.embedding_model = blob, stored_as
+                self._index.set_vector(agent.id, vectors)
 
 
 def _drain(queue: asyncio.Queue[_Job], limit: int | None = None) -> list[_Job]:

@@ -15,9 +15,11 @@ class AgentRecord:
     created_at: float
     last_seen: float | None = None
     embedding: bytes | None = None
-    """The card's unit vector as little-endian float32, or None until it is embedded."""
+    """The card's field vectors (`ioa.hub.embeddings.pack`: a count, then unit rows as
+    little-endian float32), or None until it is embedded."""
     embedding_model: str | None = None
-    """Which embedding model made `embedding`; another model's vector is never mixed in."""
+    """Which embedding model and layout made `embedding` ("model+fields"); vectors of another
+    model or layout are never mixed in."""
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ import itertools
 import math
 import random
 
+import numpy as np
 import pytest
 
 from ioa.hub.discovery import (
@@ -18,6 +19,7 @@ from ioa.hub.discovery import (
     analyze,
     card_terms,
 )
+from ioa.hub.vectors import MAX_FIELDS, SOFTMAX_T, quantize
 from protocols.card import AgentCard, Skill
 
 
@@ -424,8 +426,8 @@ def test_hybrid_ranking_finds_a_semantic_match_without_shared_words() -> None:
     bound = 2 * math.log(1.0 + (3 - 1 + 0.5) / (1 + 0.5)) * (K1 + 1.0)
     lexical = plain[0].score / bound
     assert 0.0 < lexical < 1.0
-    expected = 0.5 * lexical + 0.5 * fake_cos("python program", cards)
-    assert both[0].score == pytest.approx(expected)
+    expected = 0.5 * lexical**3 + 0.5 * fake_cos("python program", cards)
+    assert both[0].score == pytest.approx(expected, rel=1e-3)  # card rows are kept as int8
     assert index.search("python developer", k=3, mode="bm25", query_vector=[1.0] * 4) == plain
 
 
@@ -514,9 +516,76 @@ def test_hybrid_top_k_equals_the_blend_computed_for_every_card() -> None:
         for agent_id, (_, vector) in cards.items():
             if int(agent_id[1:]) % 3 == 0 or agent_id in excluded:
                 continue
-            norm = math.sqrt(sum(y * y for y in vector))
-            cosine = max(sum(a * b / norm for a, b in zip(q, vector, strict=True)), 0.0)
-            expected[agent_id] = 0.3 * plain.get(agent_id, 0.0) / bound + 0.7 * cosine
+            unit = np.asarray([vector]) / math.sqrt(sum(y * y for y in vector))
+            values, scale = quantize(unit)  # rows are kept as int8 with a scale
+            stored = (values[0] * scale[0]).tolist()
+            cosine = max(sum(a * b for a, b in zip(q, stored, strict=True)), 0.0)
+            lexical = plain.get(agent_id, 0.0) / bound
+            expected[agent_id] = 0.3 * lexical**3 + 0.7 * cosine
         best = sorted(expected.items(), key=lambda item: (-item[1], item[0]))[:5]
         assert [h.agent_id for h in got] == [a for a, _ in best]
         assert [h.score for h in got] == pytest.approx([s for _, s in best], rel=1e-4)
+
+
+def test_a_card_scores_the_soft_maximum_of_its_fields() -> None:
+    index = DiscoveryIndex(semantic_weight=1.0)
+    fields = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    index.upsert("two-things", make_card("Chef and coder"), vector=fields)
+    index.upsert("blurred", make_card("Blurred"), vector=[1.0, 1.0, 0.0])
+    query = [0.0, 1.0, 0.2]
+    hits = index.search("", k=2, query_vector=query, mode="vector")
+    assert ids(hits) == ["two-things", "blurred"]
+    cosines = [0.0, 1.0 / math.sqrt(1.04)]
+    want = SOFTMAX_T * math.log(sum(math.exp(c / SOFTMAX_T) for c in cosines))
+    assert hits[0].score == pytest.approx(want, rel=1e-3)
+    assert hits[1].score == pytest.approx(1.0 / math.sqrt(2 * 1.04), rel=1e-3)
+    with pytest.raises(InvalidVector, match="at most"):
+        index.upsert("many", make_card("Many"), vector=[[1.0, 0.0, 0.0]] * (MAX_FIELDS + 1))
+    with pytest.raises(InvalidVector, match="flat"):
+        index.search("x", query_vector=fields, mode="vector")
+
+
+def random_units(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
+    values = rng.standard_normal((rows, dim))
+    return values / np.linalg.norm(values, axis=1, keepdims=True)
+
+
+def test_candidates_by_projection_give_the_exact_top_k_when_nothing_is_lost() -> None:
+    """With 8 dimensions the projection keeps everything, so ranking 16 candidates must give
+    what scoring every card gives, filters and hybrid included."""
+    rng = np.random.default_rng(5)
+    words = ["python", "code", "cook", "meal", "robot", "arm", "plan", "trip"]
+    exact = DiscoveryIndex(semantic_weight=0.7)
+    staged = DiscoveryIndex(semantic_weight=0.7, candidates=16)
+    vectors = random_units(rng, 400, 8)
+    for i, vector in enumerate(vectors):
+        card = make_card(f"agent {i}", " ".join(rng.choice(words, 3)))
+        for index in (exact, staged):
+            index.upsert(f"a{i:03d}", card, vector=vector)
+            index.set_online(f"a{i:03d}", i % 2 == 0)
+    for _ in range(25):
+        query = " ".join(rng.choice(words, 2))
+        qv = rng.standard_normal(8)
+        for mode in ("vector", "hybrid"):
+            for online in (False, True):
+                got = staged.search(query, query_vector=qv, mode=mode, online_only=online)
+                want = exact.search(query, query_vector=qv, mode=mode, online_only=online)
+                assert ids(got) == ids(want)
+
+
+def test_candidates_by_projection_find_a_near_duplicate_among_many_cards() -> None:
+    """384 dimensions, 64 projected: a query close to one card's field finds that card, also
+    for cards added after the projection was fitted and after it is fitted again."""
+    rng = np.random.default_rng(9)
+    index = DiscoveryIndex(candidates=64)
+    fields = [random_units(rng, int(rng.integers(1, 5)), 384) for _ in range(1200)]
+    for i, rows in enumerate(fields[:200]):
+        index.upsert(f"a{i:04d}", make_card(f"agent {i}"), vector=rows)
+    for i in rng.choice(200, 10, replace=False):
+        near = fields[i][-1] + 0.2 * random_units(rng, 1, 384)[0]
+        assert ids(index.search("", k=1, query_vector=near, mode="vector")) == [f"a{i:04d}"]
+    for i, rows in enumerate(fields[200:], start=200):
+        index.upsert(f"a{i:04d}", make_card(f"agent {i}"), vector=rows)
+    for i in rng.choice(1200, 20, replace=False):
+        near = fields[i][0] + 0.2 * random_units(rng, 1, 384)[0]
+        assert ids(index.search("", k=1, query_vector=near, mode="vector")) == [f"a{i:04d}"]

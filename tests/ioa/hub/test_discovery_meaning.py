@@ -14,7 +14,7 @@ import pytest
 from environments.discoveryset import CARDS
 from ioa.client import ClientError, HubClient
 from ioa.hub import Hub
-from ioa.hub.embeddings import card_text
+from ioa.hub.embeddings import card_fields, unpack
 from ioa.llm.embedder import ScriptedEmbedder
 from ioa.store import SqlStore
 from protocols import AgentCard
@@ -183,17 +183,16 @@ async def test_cards_of_an_older_store_are_embedded_in_the_background_and_kept(
             status = (await health(client))["discovery"]
             assert status["model"] == "scripted"
             embedded = sorted(text for batch in twin.batches for text in batch)
-            assert embedded == sorted(
-                [
-                    *(card_text(c) for c in cards),
-                    card_text(AgentCard(name="Late", description="registered later")),
-                ]
-            )
+            late = AgentCard(name="Late", description="registered later")
+            assert embedded == sorted(text for c in [*cards, late] for text in card_fields(c))
             hits = await client.discover(cards[0].name, mode="vector")
             assert hits
         records = await store.list_agents()
-        assert all(rec.embedding_model == "scripted" for rec in records)
-        assert all(len(rec.embedding or b"") == 8 * 4 for rec in records)
+        assert all(rec.embedding_model == "scripted+fields" for rec in records)
+        for rec in records:
+            rows = unpack(rec.embedding or b"")
+            assert rows is not None
+            assert rows.shape == (len(card_fields(AgentCard.model_validate_json(rec.card_json))), 8)
 
         again = ScriptedEmbedder(dim=8)
         hub = Hub(hub_config(db_path), store=store, embedder=again)
@@ -201,7 +200,7 @@ async def test_cards_of_an_older_store_are_embedded_in_the_background_and_kept(
             await client.register(AgentCard(name="Asker"))
             await until(lambda: ready(client))
             # stored vectors of the same model are loaded, not embedded again
-            assert [text for batch in again.batches for text in batch] == [
-                card_text(AgentCard(name="Asker"))
-            ]
+            assert [text for batch in again.batches for text in batch] == card_fields(
+                AgentCard(name="Asker")
+            )
             assert await client.discover(cards[0].name, mode="vector")

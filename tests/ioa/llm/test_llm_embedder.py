@@ -80,6 +80,17 @@ async def test_batched_vectors_equal_single_ones_and_rank_by_meaning(
     assert (await embedder.embed_one(long_text)).shape == (384,)
 
 
+async def test_a_big_batch_is_packed_into_several_decodes_in_order(
+    embedder: LlamaCppEmbedder,
+) -> None:
+    texts = [f"skill {i}: " + "plans trips and books hotels " * (i % 9) for i in range(40)]
+    texts[7] = "word " * 5000
+    assert len(embedder._packed(texts)) > 5  # short decodes: cheaper per text than one big one
+    batch = await embedder.embed(texts)
+    for text, row in zip(texts, batch, strict=True):
+        assert float((await embedder.embed_one(text)) @ row) > 0.999
+
+
 async def test_bad_input_is_a_typed_error_and_a_closed_embedder_says_so(
     embedder: LlamaCppEmbedder,
 ) -> None:

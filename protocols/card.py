@@ -20,7 +20,7 @@ AgentKind = Literal["llm", "tool", "scripted", "human", "remote"]
 class Skill(BaseModel):
     """One capability, described for people and for the discovery index."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: Name = Field(min_length=1, max_length=120)
     """Short name of the skill, e.g. "write python"."""
@@ -33,7 +33,7 @@ class Skill(BaseModel):
 class ModelFacts(BaseModel):
     """The local model behind an agent, if any."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: Name = Field(max_length=200)
     """Model name, e.g. "MiniCPM3-4B" or "SmolLM2-135M-Instruct"."""
@@ -48,7 +48,7 @@ class ModelFacts(BaseModel):
 class DeviceFacts(BaseModel):
     """The device an agent runs on: it tells a team what each member can afford."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     host: Name | None = Field(default=None, max_length=255)
     os: Name | None = Field(default=None, max_length=64)
@@ -62,7 +62,7 @@ class DeviceFacts(BaseModel):
 class AgentCard(BaseModel):
     """The public description of an agent; the hub assigns `id` at registration."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: Name | None = Field(default=None, max_length=64)
     """Hub-assigned identity; ignored when registering."""

@@ -44,7 +44,7 @@ else:
 class Envelope(BaseModel):
     """A message as it crosses the wire and as it is stored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     v: Literal["1"] = PROTOCOL_VERSION
     """Protocol version."""

@@ -20,7 +20,7 @@ Seq = Annotated[int, Field(ge=0, le=MAX_SEQ, strict=True)]
 
 
 class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class Hello(_Frame):
@@ -48,7 +48,7 @@ class Welcome(_Frame):
 class GroupInfo(BaseModel):
     """A group as the hub describes it to its members."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     id: str
     name: str
@@ -90,7 +90,7 @@ class Ack(_Frame):
 
 
 class ErrorBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     code: str
     message: str
@@ -108,9 +108,11 @@ HubFrame = Annotated[
     Welcome | Joined | Deliver | Synced | Ack | ErrorFrame, Field(discriminator="op")
 ]
 
-CLIENT_FRAME: TypeAdapter[Hello | Send] = TypeAdapter(ClientFrame)
+_LATER = ConfigDict(defer_build=True)
+"""Built at first use, not at import: a process pays only for the frames it handles."""
+CLIENT_FRAME: TypeAdapter[Hello | Send] = TypeAdapter(ClientFrame, config=_LATER)
 HUB_FRAME: TypeAdapter[Welcome | Joined | Deliver | Synced | Ack | ErrorFrame] = TypeAdapter(
-    HubFrame
+    HubFrame, config=_LATER
 )
 
 

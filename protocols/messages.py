@@ -25,7 +25,7 @@ TaskStatus = Literal["pending", "running", "done", "failed", "canceled"]
 class Payload(BaseModel):
     """Base of every message payload; subclasses set `type` to a unique `Literal`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     registry: ClassVar[dict[str, type[Payload]]] = {}
 

@@ -26,7 +26,7 @@ __all__ = [
 
 
 class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class Registration(_View):

@@ -96,6 +96,7 @@ class Hub(Service):
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.host, self.config.port)
             await site.start()
+            self.state.listening()
         except BaseException as exc:
             await self._release_after(exc)
             raise

@@ -31,7 +31,7 @@ from protocols.text import Text, scrub
 
 
 class GoalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     goal: Text = Field(min_length=1, max_length=8000)
     roster: list[str] | None = Field(default=None, min_length=1, max_length=64)

@@ -41,7 +41,7 @@ log = logging.getLogger("ioa.hub")
 
 
 class GroupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: Name = Field(default="", max_length=200)
     members: list[str] = Field(default_factory=list, max_length=256)

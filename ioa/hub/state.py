@@ -63,11 +63,16 @@ class HubState:
                 self.discovery.upsert(agent.id, agent.card)
             self.presence_changed(agent.id)
         await self.router.start()
-        self.embeddings.start()
         self._tasks = [
             asyncio.create_task(self._tick()),
             asyncio.create_task(self.registry.restore_all(self.no_resumes.wait)),
         ]
+
+    def listening(self) -> None:
+        """Start what may wait until the hub answers: loading the embedding model. Its thread
+        imports llama.cpp and numpy and reads the weights; begun during the start, it competed
+        with it for the GIL and delayed the first answer."""
+        self.embeddings.start()
 
     @property
     def resuming(self) -> int:

@@ -34,7 +34,7 @@ LINKS_MAX = 256
 class ConversationSettings(BaseModel):
     """What an enforced group's `meta` may set; anything else in `meta` is context for agents."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     protocol: Literal["ioa", "dialectic", "contract_net", "voting"] = "ioa"
     initiator: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -128,16 +129,19 @@ class LegalMoves:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data, e.g. for a hub endpoint serving moves to remote agents."""
-        data: dict[str, Any] = _LEGAL.dump_python(self, mode="json")
+        data: dict[str, Any] = _legal_adapter().dump_python(self, mode="json")
         return data
 
     @classmethod
     def from_dict(cls, data: Any) -> LegalMoves:
         """Parse `to_dict` output; raises `InvalidMove` if it is not a `LegalMoves`."""
         try:
-            return _LEGAL.validate_python(data)
+            return _legal_adapter().validate_python(data)
         except ValidationError as exc:
             raise InvalidMove(f"not a description of legal moves: {exc}") from exc
 
 
-_LEGAL: TypeAdapter[LegalMoves] = TypeAdapter(LegalMoves)
+@cache
+def _legal_adapter() -> TypeAdapter[LegalMoves]:
+    """Built at first use: building it at import cost every process that never needs it."""
+    return TypeAdapter(LegalMoves)

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
@@ -289,14 +290,14 @@ class ConversationState:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data; `from_dict` gives back an equal state."""
-        data: dict[str, Any] = _STATE.dump_python(self, mode="json")
+        data: dict[str, Any] = _state_adapter().dump_python(self, mode="json")
         return data
 
     @classmethod
     def from_dict(cls, data: Any) -> ConversationState:
         """Parse stored data; raises `InvalidState` naming the problem if it is no valid state."""
         try:
-            state = _STATE.validate_python(data)
+            state = _state_adapter().validate_python(data)
         except ValidationError as exc:
             raise InvalidState(f"stored conversation state does not parse: {exc}") from exc
         problems = invariant_violations(state)
@@ -305,7 +306,11 @@ class ConversationState:
         return state
 
 
-_STATE: TypeAdapter[ConversationState] = TypeAdapter(ConversationState)
+@cache
+def _state_adapter() -> TypeAdapter[ConversationState]:
+    """Built at first use: building it at import cost every process that never needs it."""
+    return TypeAdapter(ConversationState)
+
 
 HUB_CONCLUSION = "ended by the hub: {reason}"
 """The text of the conclusion the hub sends when the members ran out (`ran_out` is the reason)."""

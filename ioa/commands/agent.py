@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ioa.commands._options import add_hub_options, add_model_options, hub_url
+from ioa.commands._options import add_hub_options, add_model_options, at_least, hub_url
 from ioa.errors import IoAError
 
 __all__ = ["AgentSetupError", "load_card", "load_tool", "register", "run"]
@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "or calls a Python function given with --tool. Its id, token and memory are kept under "
         "--state, so a restarted process continues its conversations where it was.",
     )
-    parser.add_argument("--card", required=True, type=Path, help="agent card, a JSON file")
+    parser.add_argument(
+        "--card", type=Path, help="agent card, a JSON file (optional with --mcp: the tools make it)"
+    )
     add_hub_options(parser, token=False)
     parser.add_argument(
         "--registration-token",
@@ -41,6 +43,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_model_options(parser)
     parser.add_argument("--tool", help="module:function to run tasks with, instead of a model")
+    parser.add_argument(
+        "--mcp",
+        metavar="COMMAND|URL",
+        help="run an MCP server's tools as this agent's skills: a command line to start it "
+        '(stdio, e.g. "python server.py") or its streamable-HTTP URL; with --model, the model '
+        "fills a tool's arguments from a task in words",
+    )
+    parser.add_argument(
+        "--mcp-timeout",
+        type=at_least(1),
+        default=120,
+        metavar="SECONDS",
+        help="longest wait for one MCP tool call (default 120)",
+    )
     parser.add_argument("--state", type=Path, help="state folder (default ~/.ioa/agents/NAME)")
     parser.add_argument("--max-depth", type=int, default=2, help="how deep sub-teams may nest")
     parser.set_defaults(handler=run, log_level=logging.INFO)
@@ -73,30 +89,26 @@ def load_tool(spec: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.runtime import Agent, AgentOptions
-    from ioa.config import ioa_home
+    from agents.runtime import Agent
 
+    if args.mcp is not None:
+        return run_mcp(args)
+    if args.card is None:
+        raise AgentSetupError("--card is required (except with --mcp)")
     card = load_card(args.card)
     tool = load_tool(args.tool) if args.tool else None
-    slug = re.sub(r"[^a-z0-9]+", "-", card.name.lower()).strip("-") or "agent"
-    state = args.state or ioa_home() / "agents" / slug
+    state = state_dir(args, card.name)
     hub = hub_url(args.hub)
-    registration_token = args.registration_token or os.environ.get("IOA_REGISTRATION_TOKEN")
 
     async def serve() -> None:
-        options = AgentOptions(
-            max_depth=args.max_depth, state_dir=state, registration_token=registration_token
-        )
+        options = agent_options(args, state)
         if tool is not None:
             from agents.tool import ToolBrain
 
             async with Agent(
                 card.model_copy(update={"kind": "tool"}), ToolBrain(tool), hub, options=options
             ) as agent:
-                print(
-                    json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}),
-                    flush=True,
-                )
+                announce(agent.id, card.name, state)
                 await asyncio.Event().wait()
         from agents.llm_brain import LLMBrain
         from ioa.llm import load_engine
@@ -105,10 +117,70 @@ def run(args: argparse.Namespace) -> int:
             await load_engine(args.model, n_threads=args.threads) as engine,
             Agent(card, LLMBrain(engine), hub, options=options) as agent,
         ):
-            print(
-                json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}),
-                flush=True,
+            announce(agent.id, card.name, state)
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
+    return 0
+
+
+def state_dir(args: argparse.Namespace, name: str) -> Path:
+    from ioa.config import ioa_home
+
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "agent"
+    return Path(args.state or ioa_home() / "agents" / slug)
+
+
+def agent_options(args: argparse.Namespace, state: Path) -> Any:
+    from agents.runtime import AgentOptions
+
+    registration_token = args.registration_token or os.environ.get("IOA_REGISTRATION_TOKEN")
+    return AgentOptions(
+        max_depth=args.max_depth, state_dir=state, registration_token=registration_token
+    )
+
+
+def announce(agent_id: str, name: str, state: Path) -> None:
+    """The one JSON line a supervisor reads to learn the agent's id."""
+    print(json.dumps({"agent_id": agent_id, "name": name, "state": str(state)}), flush=True)
+
+
+def run_mcp(args: argparse.Namespace) -> int:
+    """An MCP server's tools as one tool agent (`agents.mcp_tools`)."""
+    from contextlib import AsyncExitStack
+
+    from agents.mcp_tools import McpConnection, McpError, McpToolBrain, mcp_card
+    from agents.runtime import Agent
+
+    given = load_card(args.card) if args.card is not None else None
+    hub = hub_url(args.hub)
+
+    async def serve() -> None:
+        async with AsyncExitStack() as stack:
+            try:
+                connection = await stack.enter_async_context(
+                    McpConnection(args.mcp, call_timeout=float(args.mcp_timeout))
+                )
+            except McpError as exc:
+                raise AgentSetupError(str(exc)) from None
+            engine = None
+            if args.model is not None:
+                from ioa.llm import load_engine
+
+                engine = await stack.enter_async_context(
+                    await load_engine(args.model, n_threads=args.threads)
+                )
+            card = mcp_card(
+                connection,
+                name=given.name if given else None,
+                description=given.description if given else None,
             )
+            state = state_dir(args, card.name)
+            brain = McpToolBrain(connection, engine=engine)
+            agent = await stack.enter_async_context(
+                Agent(card, brain, hub, options=agent_options(args, state))
+            )
+            announce(agent.id, card.name, state)
             await asyncio.Event().wait()
 
     asyncio.run(serve())

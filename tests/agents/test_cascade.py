@@ -1,0 +1,162 @@
+"""Edge–cloud cascade: a local engine first, a real OpenAI-compatible "cloud" on loopback
+(`llama_cpp.server` on a tiny GGUF) when the policy says so, and local again when it is down."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.brain import ScriptedBrain, Turn
+from agents.cascade import CascadeBrain, hard_terms
+from agents.runtime import Agent
+from ioa.hub import Hub
+from ioa.llm import LlamaCppEngine, ScriptedEngine, StructuredOutputError, write_tiny_gguf
+from ioa.llm.cascade import CascadeEngine, EscalationPolicy, escalation_scope
+from ioa.llm.llamacpp import load_engine
+from ioa.llm.remote import Endpoint, RemoteEngine
+from protocols import AgentCard, Skill
+from tests.conftest import card
+from tests.ioa.llm.openai_server import OpenAIServer, free_port, openai_server
+
+pytestmark = pytest.mark.llama
+
+MOVE = {
+    "type": "object",
+    "properties": {"type": {"enum": ["pass", "speak"]}, "text": {"type": "string"}},
+    "required": ["type", "text"],
+    "additionalProperties": False,
+}
+ASK = [{"role": "user", "content": "your move"}]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-minicpm.gguf", "minicpm")
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, tiny: Path) -> Iterator[OpenAIServer]:
+    with openai_server(tiny, tmp_path / "cloud.log") as server:
+        yield server
+
+
+@pytest.fixture
+async def local(tiny: Path) -> AsyncIterator[LlamaCppEngine]:
+    async with await load_engine(tiny, n_ctx=2048, n_threads=1) as loaded:
+        yield loaded
+
+
+def remote_at(url: str, **settings: Any) -> RemoteEngine:
+    return RemoteEngine(Endpoint(model="tiny-cloud", base_url=url, **settings))
+
+
+def garbage() -> ScriptedEngine:
+    """A local model whose every reply is invalid JSON."""
+    return ScriptedEngine(["not json"] * 40)
+
+
+async def test_an_invalid_local_reply_is_escalated_and_accounted_apart(
+    cloud: OpenAIServer,
+) -> None:
+    async with remote_at(cloud.url, price_in=3.0, price_out=5.0) as remote:
+        cascade = CascadeEngine(garbage(), remote)
+        with escalation_scope("goal-1"):
+            value, _ = await cascade.structured(ASK, agent="a", schema=MOVE, temperature=0.0)
+        assert value["type"] in ("pass", "speak")
+        assert [(e.reason, e.outcome, e.goal) for e in cascade.escalations] == [
+            ("invalid", "remote", "goal-1")
+        ]
+        split = cascade.split("a")
+        assert split.local.calls == 2  # the reply and its repair
+        assert split.local.cost == 0
+        assert split.remote.calls == 1
+        assert split.remote.cost > 0
+        assert cascade.stats("a").calls == 3
+
+
+async def test_a_low_likelihood_margin_asks_the_remote_to_choose(
+    cloud: OpenAIServer, local: LlamaCppEngine
+) -> None:
+    options = ["pass the turn", "assign the task"]
+    async with remote_at(cloud.url) as remote:
+        never = CascadeEngine(local, remote, EscalationPolicy(min_margin=None))
+        await never.choose(ASK, options, agent="a")
+        assert never.escalations == []
+        always = CascadeEngine(local, remote, EscalationPolicy(min_margin=math.inf))
+        choice = await always.choose(ASK, options, agent="a")
+        assert choice.text in options
+        assert [(e.reason, e.outcome) for e in always.escalations] == [("margin", "remote")]
+
+
+async def test_the_goal_budget_keeps_further_calls_local(cloud: OpenAIServer) -> None:
+    async with remote_at(cloud.url) as remote:
+        cascade = CascadeEngine(garbage(), remote, EscalationPolicy(budget_tokens=1))
+        with escalation_scope("goal-1"):
+            await cascade.structured(ASK, agent="a", schema=MOVE)
+            with pytest.raises(StructuredOutputError):  # the local error: no fallback here
+                await cascade.structured(ASK, agent="a", schema=MOVE)
+        with escalation_scope("goal-2"):  # another goal has its own budget
+            await cascade.structured(ASK, agent="a", schema=MOVE)
+    outcomes = [(e.goal, e.outcome) for e in cascade.escalations]
+    assert outcomes == [("goal-1", "remote"), ("goal-1", "over_budget"), ("goal-2", "remote")]
+
+
+async def test_a_remote_that_is_down_or_answers_garbage_leaves_the_call_local(
+    local: LlamaCppEngine,
+) -> None:
+    down = remote_at(f"http://127.0.0.1:{free_port()}/v1")
+    async with down:
+        cascade = CascadeEngine(local, down)
+        with escalation_scope("g", hard=True):
+            completion = await cascade.chat(ASK, agent="a", max_tokens=4)
+            await cascade.chat(ASK, agent="a", max_tokens=4)
+    assert completion.completion_tokens > 0  # answered by the local model
+    assert [e.outcome for e in cascade.escalations] == ["remote_down", "remote_down"]
+    assert "Cannot connect" in cascade.escalations[0].detail
+    assert cascade.escalations[1].detail == ""  # not asked again while it is down
+    assert cascade.split("a").remote.calls == 0
+
+
+async def test_a_hard_goal_goes_remote_first_and_stays_local_when_the_cloud_dies_mid_goal(
+    hub: Hub, cloud: OpenAIServer, local: LlamaCppEngine
+) -> None:
+    prover = AgentCard(
+        name="prover",
+        description="proves lemmas",
+        skills=[Skill(name="proofs", tags=["hard", "lemma"]), Skill(name="chat", tags=["talk"])],
+    )
+
+    def lead(turn: Turn) -> dict[str, Any]:
+        tasks, member = turn.state.tasks, next(m for m in turn.names if m != turn.me)
+        if "conclusion" in turn.legal.types:
+            return {"type": "conclusion", "text": " | ".join(t.status for t in tasks)}
+        if len(tasks) < 2 and all(t.finished for t in tasks):
+            if tasks:
+                cloud.stop()  # the cloud goes down between the two tasks of the goal
+            return {
+                "type": "sync_task_assign",
+                "assignees": [member],
+                "title": "lemma",
+                "description": f"prove lemma {len(tasks) + 1}",
+            }
+        return {"type": "conclude", "text": "both tasks are done"}
+
+    async with remote_at(cloud.url, timeout=30) as remote:
+        cascade = CascadeEngine(local, remote)
+        brain = CascadeBrain(cascade, hard=hard_terms(prover), work_tokens=8)
+        assert brain.hard == ["proofs", "lemma"]
+        async with (
+            Agent(prover, brain, hub.url) as member,
+            Agent(card("lead"), ScriptedBrain(lead), hub.url) as boss,
+        ):
+            group = await boss.launch("two lemmas to prove", roster=[member.id])
+            assert await boss.conclusion(group, timeout=90) == "done | done"
+    work = [e for e in cascade.escalations if e.reason == "hard" and e.agent.startswith("work:")]
+    assert [e.outcome for e in work] == ["remote", "remote_down"]
+    split = cascade.split()
+    assert split.remote.calls >= 1
+    assert split.local.calls >= 1

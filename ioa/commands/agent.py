@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ioa.commands._options import add_hub_options, add_model_options, at_least, hub_url
+from ioa.commands._remote_options import add_remote_options
 from ioa.errors import IoAError
 
 __all__ = ["AgentSetupError", "load_card", "load_tool", "register", "run"]
@@ -28,9 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "agent",
         help="run one agent process connected to a hub",
         description="Register the agent described by a card file (JSON: name, description, "
-        "skills...) with a hub and run it until interrupted. It thinks with the local model, "
-        "or calls a Python function given with --tool. Its id, token and memory are kept under "
-        "--state, so a restarted process continues its conversations where it was.",
+        "skills...) with a hub and run it until interrupted. It thinks with the local model "
+        "(escalating to a --remote one by the cascade policy), or a remote OpenAI-compatible "
+        "model, or calls a Python function given with --tool, or an MCP server's tools. Its id, "
+        "token and memory are kept under --state, so a restarted process continues its "
+        "conversations where it was.",
     )
     parser.add_argument(
         "--card", type=Path, help="agent card, a JSON file (optional with --mcp: the tools make it)"
@@ -41,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the token the hub requires to register agents (`ioa hub --registration-token`; "
         "default: IOA_REGISTRATION_TOKEN)",
     )
-    add_model_options(parser)
+    add_model_options(parser, remote=True)
+    add_remote_options(parser)
     parser.add_argument("--tool", help="module:function to run tasks with, instead of a model")
     parser.add_argument(
         "--mcp",
@@ -110,13 +114,13 @@ def run(args: argparse.Namespace) -> int:
             ) as agent:
                 announce(agent.id, card.name, state)
                 await asyncio.Event().wait()
-        from agents.llm_brain import LLMBrain
-        from ioa.llm import load_engine
+        from contextlib import AsyncExitStack
 
-        async with (
-            await load_engine(args.model, n_threads=args.threads) as engine,
-            Agent(card, LLMBrain(engine), hub, options=options) as agent,
-        ):
+        from ioa.commands._remote_options import open_brain
+
+        async with AsyncExitStack() as stack:
+            brain = await open_brain(args, card, stack)
+            agent = await stack.enter_async_context(Agent(card, brain, hub, options=options))
             announce(agent.id, card.name, state)
             await asyncio.Event().wait()
 

@@ -160,3 +160,58 @@ async def test_a_hard_goal_goes_remote_first_and_stays_local_when_the_cloud_dies
     split = cascade.split()
     assert split.remote.calls >= 1
     assert split.local.calls >= 1
+
+
+async def test_ioa_agent_thinks_locally_and_escalates_hard_tasks_to_the_remote(
+    hub: Hub, cloud: OpenAIServer, tiny: Path, tmp_path: Path
+) -> None:
+    import asyncio
+    import json
+
+    from tests.agents.scripts import delegate_then_conclude
+    from tests.ioa.commands.cli_kit import IOA, ioa_env
+
+    path = tmp_path / "prover.json"
+    path.write_text(
+        json.dumps({"name": "prover", "skills": [{"name": "proofs", "tags": ["hard", "lemma"]}]})
+    )
+    process = await asyncio.create_subprocess_exec(
+        *IOA, "agent", "--card", str(path), "--hub", hub.url, "--state", str(tmp_path / "s"),
+        "--model", str(tiny), "--threads", "1", "--remote", f"openai:tiny-cloud@{cloud.url}",
+        env=ioa_env(tmp_path / "home"), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        started = json.loads(await asyncio.wait_for(process.stdout.readline(), 60))
+        before = cloud.log.read_text().count("POST /v1/chat/completions")
+        async with Agent(card("lead"), ScriptedBrain(delegate_then_conclude()), hub.url) as lead:
+            group = await lead.launch("prove this lemma", roster=[started["agent_id"]])
+            await lead.conclusion(group, timeout=60)
+        assert cloud.log.read_text().count("POST /v1/chat/completions") > before
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--model", "openai:gpt"], "write openai:MODEL@URL with an http(s) URL"),
+        (
+            ["--model", "openai:m@http://127.0.0.1:9/v1", "--remote", "openai:m@http://h/v1"],
+            "--remote escalates from a local --model GGUF",
+        ),
+    ],
+)
+def test_ioa_agent_bad_remote_model_is_a_clear_error(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    from tests.ioa.commands.cli_kit import card_file, ioa
+
+    done = ioa(
+        "agent", "--card", card_file(tmp_path), *argv, "--hub", "http://127.0.0.1:9",
+        home=tmp_path / "home",
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert message in done.stderr.splitlines()[-1]

@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "conversations where it was.",
     )
     parser.add_argument(
-        "--card", type=Path, help="agent card, a JSON file (optional with --mcp: the tools make it)"
+        "--card",
+        type=Path,
+        help="agent card, a JSON file (optional with --mcp, made from the tools, and --human)",
     )
     add_hub_options(parser, token=False)
     parser.add_argument(
@@ -53,6 +55,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run an MCP server's tools as this agent's skills: a command line to start it "
         '(stdio, e.g. "python server.py") or its streamable-HTTP URL; with --model, the model '
         "fills a tool's arguments from a task in words",
+    )
+    parser.add_argument(
+        "--human",
+        action="store_true",
+        help="you are the agent: read the conversation here and pick your moves by number",
+    )
+    parser.add_argument("--name", help="with --human and no --card: your name (default: $USER)")
+    parser.add_argument(
+        "--turn-timeout",
+        type=at_least(0),
+        default=300,
+        metavar="SECONDS",
+        help="with --human: time for one turn or task answer, then the safe move is sent "
+        "(default 300; 0 waits forever)",
     )
     parser.add_argument(
         "--mcp-timeout",
@@ -97,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.mcp is not None:
         return run_mcp(args)
+    if args.human:
+        return run_human(args)
     if args.card is None:
-        raise AgentSetupError("--card is required (except with --mcp)")
+        raise AgentSetupError("--card is required (except with --mcp or --human)")
     card = load_card(args.card)
     tool = load_tool(args.tool) if args.tool else None
     state = state_dir(args, card.name)
@@ -184,6 +202,33 @@ def run_mcp(args: argparse.Namespace) -> int:
             agent = await stack.enter_async_context(
                 Agent(card, brain, hub, options=agent_options(args, state))
             )
+            announce(agent.id, card.name, state)
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
+    return 0
+
+
+def run_human(args: argparse.Namespace) -> int:
+    """A person at this terminal as an agent (`agents.human`)."""
+    import getpass
+
+    from agents.human import HumanBrain, TerminalSeat
+    from agents.runtime import Agent
+    from protocols import AgentCard
+
+    if args.card is not None:
+        card = load_card(args.card).model_copy(update={"kind": "human"})
+    else:
+        name = (args.name or getpass.getuser() or "person").strip()
+        card = AgentCard(name=name[:120], description="a person at a terminal", kind="human")
+    state = state_dir(args, card.name)
+    hub = hub_url(args.hub)
+    timeout = float(args.turn_timeout) or None
+
+    async def serve() -> None:
+        brain = HumanBrain(TerminalSeat(), turn_timeout=timeout)
+        async with Agent(card, brain, hub, options=agent_options(args, state)) as agent:
             announce(agent.id, card.name, state)
             await asyncio.Event().wait()
 

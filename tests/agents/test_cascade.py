@@ -215,3 +215,40 @@ def test_ioa_agent_bad_remote_model_is_a_clear_error(
     )  # fmt: skip
     assert done.returncode != 0
     assert message in done.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("path", "outcome", "detail"),
+    [("slow", "remote_down", "did not answer within 0.5 s"), ("invalid-move", "remote_failed", "")],
+)
+async def test_a_remote_that_times_out_or_answers_invalid_json_leaves_the_move_local(
+    hub: Hub, path: str, outcome: str, detail: str
+) -> None:
+    from tests.ioa.llm.openai_server import misbehaving_endpoints
+
+    async with misbehaving_endpoints() as url, remote_at(f"{url}/{path}/v1", timeout=0.5) as bad:
+        # the local model's replies are garbage too: the runtime's fallback move keeps it going
+        cascade = CascadeEngine(garbage(), bad)
+        brain = CascadeBrain(cascade)
+        async with (
+            Agent(card("member"), brain, hub.url) as member,
+            Agent(card("lead"), ScriptedBrain(talk_then_conclude), hub.url) as lead,
+        ):
+            group = await lead.launch("say something", roster=[member.id])
+            assert await lead.conclusion(group, timeout=60) == "heard"
+    assert cascade.escalations
+    assert {(e.reason, e.outcome) for e in cascade.escalations} <= {
+        ("invalid", outcome),
+        ("invalid", "remote_down"),
+    }
+    assert detail in cascade.escalations[0].detail
+
+
+def talk_then_conclude(turn: Turn) -> dict[str, Any]:
+    """Gives the member one turn, then concludes."""
+    member = next(m for m in turn.names if m != turn.me)
+    if "conclusion" in turn.legal.types:
+        return {"type": "conclusion", "text": "heard"}
+    if turn.state.turns == 0:
+        return {"type": "discussion", "text": "your view?", "next_speaker": member}
+    return {"type": "conclude", "text": ""}

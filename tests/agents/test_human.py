@@ -135,3 +135,15 @@ def test_answers_are_parsed_by_the_fields_schema() -> None:
     ]:
         with pytest.raises(FormError, match=message):
             parse(schema, answer)
+
+
+async def test_a_person_who_left_gets_the_safe_move_and_the_goal_concludes(
+    hub: Hub, start_seat: Any
+) -> None:
+    terminal, alice = await start_seat("--turn-timeout", "0")
+    assert terminal.process.stdin is not None
+    terminal.process.stdin.close()  # the terminal is gone
+    async with Agent(card("lead"), ScriptedBrain(lead_moves), hub.url) as lead:
+        group = await lead.launch("name the project", roster=[alice])
+        said = await lead.conclusion(group, timeout=60)
+    assert "the person has left the seat" in said

@@ -166,3 +166,19 @@ def test_ioa_agent_mcp_bad_input_is_a_clear_error(
     done = ioa("agent", *argv, "--hub", "http://127.0.0.1:9", home=tmp_path / "home")
     assert done.returncode != 0
     assert message in done.stderr.splitlines()[-1]
+
+
+@pytest.mark.llama
+async def test_the_local_model_fills_arguments_from_words_under_the_input_schema(
+    tools: McpConnection, tmp_path: Path
+) -> None:
+    from ioa.llm import load_engine, write_tiny_gguf
+
+    gguf = write_tiny_gguf(tmp_path / "tiny.gguf", "minicpm")
+    async with await load_engine(gguf, n_ctx=1024, n_threads=1) as engine:
+        brain = McpToolBrain(tools, engine=engine)
+        tool, arguments = await brain.plan(job("add twenty and twenty-two", title="add"))
+    assert tool.name == "add"
+    assert set(arguments) == {"a", "b"}
+    assert all(isinstance(v, int) for v in arguments.values())
+    assert await tools.call("add", arguments) == str(arguments["a"] + arguments["b"])

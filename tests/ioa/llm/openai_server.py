@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+
+from aiohttp import web
 
 
 def free_port() -> int:
@@ -64,3 +67,45 @@ def openai_server(gguf: Path, log: Path) -> Iterator[OpenAIServer]:
         yield server
     finally:
         server.stop()
+
+
+@asynccontextmanager
+async def misbehaving_endpoints() -> AsyncIterator[str]:
+    """Loopback endpoints that fail the way clouds do, under `URL/NAME/v1`: `slow` (never
+    answers), `not-json`, `not-completion`, `invalid-move` (a move cut short), `unauthorised`
+    (401), `broken` (503)."""
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(3600)
+        return web.Response()
+
+    async def not_json(request: web.Request) -> web.Response:
+        return web.Response(text="<html>bad gateway</html>")
+
+    async def not_completion(request: web.Request) -> web.Response:
+        return web.json_response({"id": "x", "object": "chat.completion"})
+
+    async def invalid_move(request: web.Request) -> web.Response:
+        reply = {"choices": [{"message": {"content": '{"type": "dance"'}}], "usage": {}}
+        return web.json_response(reply)
+
+    async def unauthorised(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"message": "invalid api key"}}, status=401)
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"message": "overloaded"}}, status=503)
+
+    app = web.Application()
+    for name, handler in [
+        ("slow", slow), ("not-json", not_json), ("not-completion", not_completion),
+        ("invalid-move", invalid_move), ("unauthorised", unauthorised), ("broken", broken),
+    ]:  # fmt: skip
+        app.router.add_post(f"/{name}/v1/chat/completions", handler)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

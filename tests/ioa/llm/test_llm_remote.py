@@ -3,18 +3,21 @@ and against loopback endpoints that misbehave (too slow, not JSON, not a complet
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from ioa.llm import EngineError, StructuredOutputError
 from ioa.llm.errors import RemoteRefused, RemoteReplyInvalid, RemoteTimeout, RemoteUnavailable
 from ioa.llm.remote import Endpoint, RemoteEngine, parse_endpoint
-from tests.ioa.llm.openai_server import OpenAIServer, free_port, openai_server
+from tests.ioa.llm.openai_server import (
+    OpenAIServer,
+    free_port,
+    misbehaving_endpoints,
+    openai_server,
+)
 
 pytestmark = pytest.mark.llama
 
@@ -86,41 +89,8 @@ async def test_without_schema_support_the_repair_loop_judges_the_reply(
 
 @pytest.fixture
 async def misbehaving() -> AsyncIterator[str]:
-    """Loopback endpoints that fail the way clouds do."""
-
-    async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(3600)
-        return web.Response()
-
-    async def not_json(request: web.Request) -> web.Response:
-        return web.Response(text="<html>bad gateway</html>")
-
-    async def not_completion(request: web.Request) -> web.Response:
-        return web.json_response({"id": "x", "object": "chat.completion"})
-
-    async def invalid_move(request: web.Request) -> web.Response:
-        reply = {"choices": [{"message": {"content": '{"type": "dance"'}}], "usage": {}}
-        return web.json_response(reply)
-
-    async def unauthorised(request: web.Request) -> web.Response:
-        return web.json_response({"error": {"message": "invalid api key"}}, status=401)
-
-    async def broken(request: web.Request) -> web.Response:
-        return web.json_response({"error": {"message": "overloaded"}}, status=503)
-
-    app = web.Application()
-    for name, handler in [
-        ("slow", slow), ("not-json", not_json), ("not-completion", not_completion),
-        ("invalid-move", invalid_move), ("unauthorised", unauthorised), ("broken", broken),
-    ]:  # fmt: skip
-        app.router.add_post(f"/{name}/v1/chat/completions", handler)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with misbehaving_endpoints() as url:
+        yield url
 
 
 @pytest.mark.parametrize(

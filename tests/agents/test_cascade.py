@@ -162,9 +162,11 @@ async def test_a_hard_goal_goes_remote_first_and_stays_local_when_the_cloud_dies
     assert split.local.calls >= 1
 
 
-async def test_ioa_agent_thinks_locally_and_escalates_hard_tasks_to_the_remote(
-    hub: Hub, cloud: OpenAIServer, tiny: Path, tmp_path: Path
+@pytest.mark.parametrize("cascade", [True, False], ids=["local-then-remote", "remote-only"])
+async def test_ioa_agent_thinks_with_the_remote_model(
+    hub: Hub, cloud: OpenAIServer, tiny: Path, tmp_path: Path, cascade: bool
 ) -> None:
+    """With --remote, a hard task goes to the remote first; with --model openai:..., all do."""
     import asyncio
     import json
 
@@ -175,9 +177,13 @@ async def test_ioa_agent_thinks_locally_and_escalates_hard_tasks_to_the_remote(
     path.write_text(
         json.dumps({"name": "prover", "skills": [{"name": "proofs", "tags": ["hard", "lemma"]}]})
     )
+    remote = f"openai:tiny-cloud@{cloud.url}"
+    models = ["--model", str(tiny), "--threads", "1", "--remote", remote] if cascade else [
+        "--model", remote
+    ]  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         *IOA, "agent", "--card", str(path), "--hub", hub.url, "--state", str(tmp_path / "s"),
-        "--model", str(tiny), "--threads", "1", "--remote", f"openai:tiny-cloud@{cloud.url}",
+        *models,
         env=ioa_env(tmp_path / "home"), stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip

@@ -68,7 +68,8 @@ class McpTool:
 def parse_server(spec: str) -> Any:
     """`--mcp`'s value as what `mcp.Client` connects to: a URL, or a command line to launch.
 
-    The command inherits this process's environment (an MCP server often needs a key from it).
+    The command inherits this process's environment (an MCP server often needs a key from it);
+    `python` and `python3` mean this interpreter, where `mcp` is installed.
     """
     try:
         from mcp import StdioServerParameters

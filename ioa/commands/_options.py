@@ -43,11 +43,14 @@ def add_model_options(
     *,
     threads_default: int | None = None,
     threads_help: str = "llama.cpp threads (default: the physical cores)",
+    remote: bool = False,
 ) -> None:
-    """`--model` and `--threads`: every command that loads a model takes both."""
-    parser.add_argument(
-        "--model", metavar="GGUF", help="GGUF file (default: IOA_MODEL, else the bundled model)"
-    )
+    """`--model` and `--threads`: every command that loads a model takes both (`remote`: the
+    command also takes an OpenAI-compatible endpoint as its model)."""
+    model_help = "GGUF file (default: IOA_MODEL, else the bundled model)"
+    if remote:
+        model_help += "; or openai:MODEL@URL, a remote OpenAI-compatible endpoint"
+    parser.add_argument("--model", metavar="GGUF" if not remote else "MODEL", help=model_help)
     parser.add_argument(
         "--threads", type=at_least(1), default=threads_default, metavar="N", help=threads_help
     )

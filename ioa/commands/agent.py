@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ioa.commands._options import add_hub_options, add_model_options, hub_url
+from ioa.commands._options import add_hub_options, add_model_options, at_least, hub_url
+from ioa.commands._remote_options import add_remote_options
 from ioa.errors import IoAError
 
 __all__ = ["AgentSetupError", "load_card", "load_tool", "register", "run"]
@@ -28,19 +29,54 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "agent",
         help="run one agent process connected to a hub",
         description="Register the agent described by a card file (JSON: name, description, "
-        "skills...) with a hub and run it until interrupted. It thinks with the local model, "
-        "or calls a Python function given with --tool. Its id, token and memory are kept under "
-        "--state, so a restarted process continues its conversations where it was.",
+        "skills...) with a hub and run it until interrupted. It thinks with the local model "
+        "(escalating to a --remote one by the cascade policy), or a remote OpenAI-compatible "
+        "model, or calls a Python function given with --tool, or an MCP server's tools. Its id, "
+        "token and memory are kept under --state, so a restarted process continues its "
+        "conversations where it was.",
     )
-    parser.add_argument("--card", required=True, type=Path, help="agent card, a JSON file")
+    parser.add_argument(
+        "--card",
+        type=Path,
+        help="agent card, a JSON file (optional with --mcp, made from the tools, and --human)",
+    )
     add_hub_options(parser, token=False)
     parser.add_argument(
         "--registration-token",
         help="the token the hub requires to register agents (`ioa hub --registration-token`; "
         "default: IOA_REGISTRATION_TOKEN)",
     )
-    add_model_options(parser)
+    add_model_options(parser, remote=True)
+    add_remote_options(parser)
     parser.add_argument("--tool", help="module:function to run tasks with, instead of a model")
+    parser.add_argument(
+        "--mcp",
+        metavar="COMMAND|URL",
+        help="run an MCP server's tools as this agent's skills: a command line to start it "
+        '(stdio, e.g. "python server.py") or its streamable-HTTP URL; with --model, the model '
+        "fills a tool's arguments from a task in words",
+    )
+    parser.add_argument(
+        "--human",
+        action="store_true",
+        help="you are the agent: read the conversation here and pick your moves by number",
+    )
+    parser.add_argument("--name", help="with --human and no --card: your name (default: $USER)")
+    parser.add_argument(
+        "--turn-timeout",
+        type=at_least(0),
+        default=300,
+        metavar="SECONDS",
+        help="with --human: time for one turn or task answer, then the safe move is sent "
+        "(default 300; 0 waits forever)",
+    )
+    parser.add_argument(
+        "--mcp-timeout",
+        type=at_least(1),
+        default=120,
+        metavar="SECONDS",
+        help="longest wait for one MCP tool call (default 120)",
+    )
     parser.add_argument("--state", type=Path, help="state folder (default ~/.ioa/agents/NAME)")
     parser.add_argument("--max-depth", type=int, default=2, help="how deep sub-teams may nest")
     parser.set_defaults(handler=run, log_level=logging.INFO)
@@ -73,42 +109,127 @@ def load_tool(spec: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.runtime import Agent, AgentOptions
-    from ioa.config import ioa_home
+    from agents.runtime import Agent
 
+    if args.mcp is not None:
+        return run_mcp(args)
+    if args.human:
+        return run_human(args)
+    if args.card is None:
+        raise AgentSetupError("--card is required (except with --mcp or --human)")
     card = load_card(args.card)
     tool = load_tool(args.tool) if args.tool else None
-    slug = re.sub(r"[^a-z0-9]+", "-", card.name.lower()).strip("-") or "agent"
-    state = args.state or ioa_home() / "agents" / slug
+    state = state_dir(args, card.name)
     hub = hub_url(args.hub)
-    registration_token = args.registration_token or os.environ.get("IOA_REGISTRATION_TOKEN")
 
     async def serve() -> None:
-        options = AgentOptions(
-            max_depth=args.max_depth, state_dir=state, registration_token=registration_token
-        )
+        options = agent_options(args, state)
         if tool is not None:
             from agents.tool import ToolBrain
 
             async with Agent(
                 card.model_copy(update={"kind": "tool"}), ToolBrain(tool), hub, options=options
             ) as agent:
-                print(
-                    json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}),
-                    flush=True,
-                )
+                announce(agent.id, card.name, state)
                 await asyncio.Event().wait()
-        from agents.llm_brain import LLMBrain
-        from ioa.llm import load_engine
+        from contextlib import AsyncExitStack
 
-        async with (
-            await load_engine(args.model, n_threads=args.threads) as engine,
-            Agent(card, LLMBrain(engine), hub, options=options) as agent,
-        ):
-            print(
-                json.dumps({"agent_id": agent.id, "name": card.name, "state": str(state)}),
-                flush=True,
+        from ioa.commands._remote_options import open_brain
+
+        async with AsyncExitStack() as stack:
+            brain = await open_brain(args, card, stack)
+            agent = await stack.enter_async_context(Agent(card, brain, hub, options=options))
+            announce(agent.id, card.name, state)
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
+    return 0
+
+
+def state_dir(args: argparse.Namespace, name: str) -> Path:
+    from ioa.config import ioa_home
+
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "agent"
+    return Path(args.state or ioa_home() / "agents" / slug)
+
+
+def agent_options(args: argparse.Namespace, state: Path) -> Any:
+    from agents.runtime import AgentOptions
+
+    registration_token = args.registration_token or os.environ.get("IOA_REGISTRATION_TOKEN")
+    return AgentOptions(
+        max_depth=args.max_depth, state_dir=state, registration_token=registration_token
+    )
+
+
+def announce(agent_id: str, name: str, state: Path) -> None:
+    """The one JSON line a supervisor reads to learn the agent's id."""
+    print(json.dumps({"agent_id": agent_id, "name": name, "state": str(state)}), flush=True)
+
+
+def run_mcp(args: argparse.Namespace) -> int:
+    """An MCP server's tools as one tool agent (`agents.mcp_tools`)."""
+    from contextlib import AsyncExitStack
+
+    from agents.mcp_tools import McpConnection, McpError, McpToolBrain, mcp_card
+    from agents.runtime import Agent
+
+    given = load_card(args.card) if args.card is not None else None
+    hub = hub_url(args.hub)
+
+    async def serve() -> None:
+        async with AsyncExitStack() as stack:
+            try:
+                connection = await stack.enter_async_context(
+                    McpConnection(args.mcp, call_timeout=float(args.mcp_timeout))
+                )
+            except McpError as exc:
+                raise AgentSetupError(str(exc)) from None
+            engine = None
+            if args.model is not None:
+                from ioa.llm import load_engine
+
+                engine = await stack.enter_async_context(
+                    await load_engine(args.model, n_threads=args.threads)
+                )
+            card = mcp_card(
+                connection,
+                name=given.name if given else None,
+                description=given.description if given else None,
             )
+            state = state_dir(args, card.name)
+            brain = McpToolBrain(connection, engine=engine)
+            agent = await stack.enter_async_context(
+                Agent(card, brain, hub, options=agent_options(args, state))
+            )
+            announce(agent.id, card.name, state)
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
+    return 0
+
+
+def run_human(args: argparse.Namespace) -> int:
+    """A person at this terminal as an agent (`agents.human`)."""
+    import getpass
+
+    from agents.human import HumanBrain, TerminalSeat
+    from agents.runtime import Agent
+    from protocols import AgentCard
+
+    if args.card is not None:
+        card = load_card(args.card).model_copy(update={"kind": "human"})
+    else:
+        name = (args.name or getpass.getuser() or "person").strip()
+        card = AgentCard(name=name[:120], description="a person at a terminal", kind="human")
+    state = state_dir(args, card.name)
+    hub = hub_url(args.hub)
+    timeout = float(args.turn_timeout) or None
+
+    async def serve() -> None:
+        brain = HumanBrain(TerminalSeat(), turn_timeout=timeout)
+        async with Agent(card, brain, hub, options=agent_options(args, state)) as agent:
+            announce(agent.id, card.name, state)
             await asyncio.Event().wait()
 
     asyncio.run(serve())

@@ -2,10 +2,12 @@
 
 The contract is `Engine` (`chat`, `structured`, `choose`, `stats`, `close`). Get the shared local
 engine with `await load_engine(path)` (default: `default_model_path()`); test agents with
-`ScriptedEngine`; write tiny test GGUFs with `write_tiny_gguf`.
+`ScriptedEngine`; write tiny test GGUFs with `write_tiny_gguf`. An OpenAI-compatible endpoint is a
+`RemoteEngine`, and a `CascadeEngine` puts one behind a local engine (edge–cloud).
 """
 
 from ioa.llm.accounting import AgentStats, Completion
+from ioa.llm.cascade import CascadeEngine, Escalation, EscalationPolicy, escalation_scope
 from ioa.llm.catalog import CATALOG, CatalogEntry, default_model_path, list_models, models_dir, pull
 from ioa.llm.choice import Choice, Criterion, OptionScore
 from ioa.llm.engine import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, Engine
@@ -24,6 +26,11 @@ from ioa.llm.errors import (
     NotAGGUF,
     OptionsTooLong,
     QuantizeFailed,
+    RemoteError,
+    RemoteRefused,
+    RemoteReplyInvalid,
+    RemoteTimeout,
+    RemoteUnavailable,
     SchemaNotSupported,
     ScriptExhausted,
     StructuredOutputError,
@@ -36,6 +43,7 @@ from ioa.llm.errors import (
 )
 from ioa.llm.gguf_file import GGUFFacts, inspect_gguf
 from ioa.llm.llamacpp import LlamaCppEngine, load_engine
+from ioa.llm.remote import Endpoint, RemoteEngine, parse_endpoint
 from ioa.llm.scripted import ScriptedCall, ScriptedEngine
 from ioa.llm.structured import prepare_schema
 from ioa.llm.synth import SHAPES, synth_model, write_tiny_gguf
@@ -48,16 +56,20 @@ __all__ = [
     "SHAPES",
     "AgentStats",
     "BadOptions",
+    "CascadeEngine",
     "CatalogEntry",
     "Choice",
     "Completion",
     "ContextTooSmall",
     "Criterion",
     "DownloadFailed",
+    "Endpoint",
     "Engine",
     "EngineClosed",
     "EngineConfigConflict",
     "EngineError",
+    "Escalation",
+    "EscalationPolicy",
     "GGUFFacts",
     "InvalidMessages",
     "LlamaCppEngine",
@@ -69,6 +81,12 @@ __all__ = [
     "OptionScore",
     "OptionsTooLong",
     "QuantizeFailed",
+    "RemoteEngine",
+    "RemoteError",
+    "RemoteRefused",
+    "RemoteReplyInvalid",
+    "RemoteTimeout",
+    "RemoteUnavailable",
     "SchemaNotSupported",
     "ScriptExhausted",
     "ScriptedCall",
@@ -82,10 +100,12 @@ __all__ = [
     "UnsupportedArchitecture",
     "default_model_path",
     "default_threads",
+    "escalation_scope",
     "inspect_gguf",
     "list_models",
     "load_engine",
     "models_dir",
+    "parse_endpoint",
     "prepare_schema",
     "pull",
     "synth_model",

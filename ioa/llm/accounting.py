@@ -34,6 +34,8 @@ class Completion:
     """2 when a structured reply needed its repair attempt."""
     scored_tokens: int = 0
     """Option tokens evaluated by `Engine.choose` (likelihood scoring), beside the prompt's."""
+    cost: float = 0.0
+    """Money the call cost (a remote endpoint's price per token; 0 for a local model)."""
 
     @property
     def tokens_per_second(self) -> float:
@@ -60,6 +62,7 @@ class AgentStats:
     seconds: float = 0.0
     prompt_seconds: float = 0.0
     scored_tokens: int = 0
+    cost: float = 0.0
 
     def add(self, completion: Completion) -> None:
         self.calls += 1
@@ -69,6 +72,7 @@ class AgentStats:
         self.seconds += completion.seconds
         self.prompt_seconds += completion.prompt_seconds
         self.scored_tokens += completion.scored_tokens
+        self.cost += completion.cost
 
     @property
     def reused_prompt_tokens(self) -> int:

@@ -149,3 +149,30 @@ class OptionsTooLong(EngineError):
     """The prompt plus the longest option do not fit the context window."""
 
     code = "options_too_long"
+
+
+class RemoteError(EngineError):
+    """An OpenAI-compatible endpoint failed; a cascade then stays local."""
+
+    code = "remote_error"
+    default_message = "the remote model endpoint failed"
+
+
+class RemoteUnavailable(RemoteError):
+    code = "remote_unavailable"
+    default_message = "the remote model endpoint cannot be reached"
+
+
+class RemoteTimeout(RemoteError):
+    code = "remote_timeout"
+    default_message = "the remote model endpoint did not answer in time"
+
+
+class RemoteRefused(RemoteError):
+    code = "remote_refused"
+    default_message = "the remote model endpoint refused the request"
+
+
+class RemoteReplyInvalid(RemoteError):
+    code = "remote_reply_invalid"
+    default_message = "the remote model endpoint answered something that is not a chat completion"

@@ -19,8 +19,15 @@ Figures, per model:
 - pp / tg: prompt and generation tokens per second of the IoA turns (medians).
 - RSS with 1 vs 10 agents on one model, in a fresh process: MB per extra agent beyond the KV
   states the agents keep (those are bounded by the state budget). Goal < 20.
+- P7 = aggregate generated tokens/s of N agents calling at once (continuous batching on one
+  context) / the same N calls served one at a time by the same engine, for N = 1, 2, 4, 8, with 1
+  and 2 threads; rounds alternate concurrent and serial, medians. Each agent has its own short
+  prompt and generates `P7_GEN` tokens (greedy; a random-weight model never stops early). Also
+  per-agent latency p50/p99 and time to first token under batching. Goals: >= 2.5 at 4 agents,
+  >= 3.5 at 8.
 
-Usage: `python benchmarks/engine.py [--runs 5] [--threads N]`. Ends with `RESULT {json}`.
+Usage: `python benchmarks/engine.py [--runs 5] [--threads N] [--only p7]`. Ends with
+`RESULT {json}`.
 """
 
 from __future__ import annotations
@@ -165,6 +172,89 @@ async def measure_p2(path: Path, threads: int, turns: int = 10) -> dict[str, Any
     }
 
 
+P7_AGENTS = (1, 2, 4, 8)
+P7_GEN = 48
+P7_TOPICS = ["the database", "the API", "the tests", "e-mail jobs", "deployment", "logging",
+             "authentication", "backups"]  # fmt: skip
+
+
+def p7_messages(i: int, round_: int) -> list[dict[str, str]]:
+    """Agent `i`'s own short prompt (a fresh one per round, so no call reuses another's KV)."""
+    return [
+        {"role": "system", "content": f"Round {round_}. You are engineer {i}."},
+        {"role": "user", "content": f"In two sentences, how should we handle {P7_TOPICS[i]}?"},
+    ]
+
+
+async def p7_round(
+    engine: LlamaCppEngine, n: int, round_: int, concurrent: bool
+) -> tuple[float, int, list[Any]]:
+    async def one(i: int) -> tuple[float, Any]:
+        start = time.perf_counter()
+        c = await engine.chat(
+            p7_messages(i, round_), agent=f"p7-{round_}-{i}", max_tokens=P7_GEN, temperature=0
+        )
+        return time.perf_counter() - start, c
+
+    start = time.perf_counter()
+    if concurrent:
+        done = await asyncio.gather(*(one(i) for i in range(n)))
+    else:
+        done = [await one(i) for i in range(n)]
+    wall = time.perf_counter() - start
+    return wall, sum(c.completion_tokens for _, c in done), list(done)
+
+
+async def measure_p7(path: Path, threads: int, rounds: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    async with LlamaCppEngine(path, n_ctx=1024, n_threads=threads, slots=max(P7_AGENTS)) as engine:
+        await p7_round(engine, 2, -1, True)  # warm-up
+        counter = 0
+        for n in P7_AGENTS:
+            rates: dict[bool, list[float]] = {True: [], False: []}
+            latencies, ttft = [], []
+            for r in range(rounds):
+                for concurrent in (True, False) if r % 2 == 0 else (False, True):
+                    counter += 1
+                    wall, tokens, done = await p7_round(engine, n, counter, concurrent)
+                    rates[concurrent].append(tokens / wall)
+                    if concurrent:
+                        latencies += [seconds for seconds, _ in done]
+                        ttft += [c.prompt_seconds for _, c in done]
+            batched, serial = statistics.median(rates[True]), statistics.median(rates[False])
+            figures[f"p7_batch{n}_ratio"] = batched / serial
+            figures[f"p7_batch{n}_tok_s"] = batched
+            figures[f"p7_serial{n}_tok_s"] = serial
+            figures[f"p7_batch{n}_latency_p50_s"] = _quantile(latencies, 0.5)
+            figures[f"p7_batch{n}_latency_p99_s"] = _quantile(latencies, 0.99)
+            figures[f"p7_batch{n}_ttft_p50_s"] = _quantile(ttft, 0.5)
+            figures[f"p7_batch{n}_ttft_p99_s"] = _quantile(ttft, 0.99)
+            print(
+                f"  P7 {threads} thr, {n} agents: {batched:.1f} tok/s batched vs {serial:.1f} "
+                f"one at a time = {batched / serial:.2f}x; latency p50 "
+                f"{figures[f'p7_batch{n}_latency_p50_s']:.2f} s p99 "
+                f"{figures[f'p7_batch{n}_latency_p99_s']:.2f} s; first token p50 "
+                f"{figures[f'p7_batch{n}_ttft_p50_s']:.2f} s p99 "
+                f"{figures[f'p7_batch{n}_ttft_p99_s']:.2f} s",
+                flush=True,
+            )
+    return figures
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def bench_p7(label: str, path: Path, rounds: int) -> dict[str, Any]:
+    print(f"\n== P7 {label}: {path.name} ({path.stat().st_size / MB:.0f} MB)", flush=True)
+    figures: dict[str, Any] = {}
+    for threads in (1, 2):
+        measured = asyncio.run(measure_p7(path, threads, rounds))
+        figures |= {f"{k}_{threads}t": v for k, v in measured.items()}
+    return figures
+
+
 def rss_bytes() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -246,20 +336,27 @@ def main(args: argparse.Namespace) -> None:
     threads = args.threads or default_threads()
     info = system_info()
     print(f"llama.cpp: {info.text}")
+    print(f"load average at start: {os.getloadavg()}")
     scratch = Path.home() / ".cache"  # not /tmp: a busy shared /tmp lost the file mid-run once
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ioa-engine-bench-", dir=scratch) as tmp:
         start = time.perf_counter()
         minicpm = synth_model("minicpm4-0.5b", Path(tmp) / "minicpm4-0.5b-shape-q4_k_m.gguf")
         print(f"synthesized the MiniCPM4-0.5B-class Q4_K_M in {time.perf_counter() - start:.0f} s")
-        results = {
-            "minicpm4_0_5b_shape_q4_k_m": bench_model(
+        results: dict[str, dict[str, Any]] = {"minicpm4_0_5b_shape_q4_k_m": {}}
+        if args.only != "p7":
+            results["minicpm4_0_5b_shape_q4_k_m"] |= bench_model(
                 "MiniCPM4-0.5B-class", minicpm, threads, args.runs
             )
-        }
+        results["minicpm4_0_5b_shape_q4_k_m"] |= bench_p7(
+            "MiniCPM4-0.5B-class", minicpm, args.p7_rounds
+        )
     smollm2 = bundled_model_path()
     if smollm2 is not None:
-        results["smollm2_135m_q4_1"] = bench_model("SmolLM2-135M", smollm2, threads, args.runs)
+        results["smollm2_135m_q4_1"] = {}
+        if args.only != "p7":
+            results["smollm2_135m_q4_1"] |= bench_model("SmolLM2-135M", smollm2, threads, args.runs)
+        results["smollm2_135m_q4_1"] |= bench_p7("SmolLM2-135M", smollm2, args.p7_rounds)
     main_figures = results["minicpm4_0_5b_shape_q4_k_m"]
     keys = [
         "p1_overhead_ratio",
@@ -268,7 +365,11 @@ def main(args: argparse.Namespace) -> None:
         "tg_tok_s",
         "mb_per_extra_agent",
     ]
-    summary = {key: round(main_figures[key], 4) for key in keys}
+    summary = {key: round(main_figures[key], 4) for key in keys if key in main_figures}
+    for n in (4, 8):  # the headline: the 0.5B class at the engine's thread count (2 on this box)
+        key = f"p7_batch{n}_ratio_{min(threads, 2)}t"
+        summary[f"p7_batch{n}_ratio"] = round(main_figures[key], 4)
+    summary["load_avg_1m"] = round(os.getloadavg()[0], 2)
     summary |= {"threads": threads, "simd": info.simd, "models": _rounded(results)}
     print("RESULT " + json.dumps(summary))
 
@@ -283,6 +384,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="measured runs per side for P1")
     parser.add_argument("--threads", type=int, default=0, help="default: physical cores")
+    parser.add_argument("--p7-rounds", type=int, default=3, help="rounds per side for P7")
+    parser.add_argument("--only", choices=["p7"], help="run only these figures")
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.rss_probe:

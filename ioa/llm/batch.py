@@ -40,12 +40,13 @@ from ioa.llm.errors import EngineClosed, EngineError
 from ioa.llm.prefix_cache import KVState, StateCache
 from ioa.llm.sampling import SequenceSampler
 
-__all__ = ["PROMPT_CHUNK", "BatchDecoder", "Generation", "Scoring"]
+__all__ = ["PROMPT_CHUNK", "BatchDecoder", "BatchInfo", "Generation", "Scoring"]
 
 PROMPT_CHUNK = 128
 """Prompt tokens per sequence per pass while other sequences are generating: about 0.6 s of a
 0.5B model's prefill on two cores, the longest a generating agent waits for its next token."""
 
+KV_PAD = 256
 Detokenize = Callable[[list[int]], bytes]
 
 
@@ -83,6 +84,21 @@ class Scoring:
     dropped: int
 
 
+@dataclass(frozen=True)
+class BatchInfo:
+    """How the decoder has been used: evidence of batching, beside the timings."""
+
+    slots: int
+    active: int
+    """Sequences being decoded now."""
+    waiting: int
+    """Calls waiting for a slot (or for their agent's previous call)."""
+    passes: int
+    """`llama_decode` calls of generation passes so far."""
+    sampled: int
+    """Tokens sampled in those passes: sampled / passes is the mean batch of sequences."""
+
+
 @dataclass(eq=False)
 class Slot:
     seq: int
@@ -105,7 +121,7 @@ class BatchDecoder:
         detokenize: Detokenize,
     ) -> None:
         params.n_seq_max = slots
-        params.n_ctx = slots * window
+        params.n_ctx = slots * -(-window // KV_PAD) * KV_PAD  # llama.cpp pads each stream
         params.kv_unified = False
         ctx = llama_cpp.llama_init_from_model(model, params)
         if not ctx:
@@ -123,6 +139,7 @@ class BatchDecoder:
         self._waiting: list[Generation | Scoring] = []
         self._active: list[Generation] = []
         self._clock = 0
+        self._passes = self._sampled = 0
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -142,9 +159,14 @@ class BatchDecoder:
             self._active.clear()
         return bool(self._active) or self._admissible()
 
-    @property
-    def active(self) -> int:
-        return len(self._active)
+    def info(self) -> BatchInfo:
+        return BatchInfo(
+            slots=len(self._slots),
+            active=len(self._active),
+            waiting=len(self._waiting),
+            passes=self._passes,
+            sampled=self._sampled,
+        )
 
     def close(self) -> None:
         for request in [*self._waiting, *self._active]:
@@ -166,6 +188,7 @@ class BatchDecoder:
     def _admit(self) -> None:
         busy_agents = {g.agent for g in self._active}
         still: list[Generation | Scoring] = []
+        scorings: list[tuple[Scoring, Slot]] = []
         for request in self._waiting:
             if isinstance(request, Generation) and request.future.cancelled():
                 request.sampler.close()
@@ -180,13 +203,16 @@ class BatchDecoder:
                 continue
             slot = self._acquire(request.agent, request.prompt, free)
             if isinstance(request, Scoring):
-                self._score(request, slot)
+                scorings.append((request, slot))
+                busy_agents.add(request.agent)
                 continue
             request.slot, request.fed = slot, len(slot.tokens)
             request.reused = request.fed
             self._active.append(request)
             busy_agents.add(request.agent)
-        self._waiting = still
+        self._waiting = still  # before any future resolves: `info()` is read by other threads
+        for scoring, slot in scorings:
+            self._score(scoring, slot)
 
     def _acquire(self, agent: str, prompt: list[int], free: list[Slot]) -> Slot:
         """A slot for `agent` holding the longest prefix of `prompt` this decoder can offer."""
@@ -279,6 +305,8 @@ class BatchDecoder:
             _slot(gen).tokens.extend(gen.prompt[gen.fed : gen.fed + take])
             gen.fed += take
         now = perf_counter()
+        self._passes += 1
+        self._sampled += len(rows)
         for gen, row in rows:
             token = gen.sampler.sample(self.ctx, row)
             gen.first_token_at = gen.first_token_at or now

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from ioa.llm.accounting import Completion
+from ioa.llm.batch import BatchInfo
 from ioa.llm.choice import OptionScore
 from ioa.llm.engine import Engine, Request
 from ioa.llm.errors import EngineClosed, EngineConfigConflict, EngineError
@@ -123,6 +124,10 @@ class LlamaCppEngine(Engine):
 
     def cache_info(self) -> CacheInfo:
         return self._loaded().cache.info()
+
+    def batch_info(self) -> BatchInfo:
+        """Slots, calls decoding and waiting now, and passes and tokens sampled so far."""
+        return self._loaded().decoder.info()
 
     async def set_state_budget(self, megabytes: float) -> None:
         """Change the KV-state budget; shrinking evicts least recently used states at once."""

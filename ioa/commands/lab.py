@@ -9,6 +9,7 @@ spawned worker process finds it by name.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
 import time
@@ -44,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--jobs", type=at_least(1), help="cells at once (default: the file's, else CPUs/threads)"
     )
+    parser.add_argument(
+        "--concurrent",
+        type=at_least(1),
+        help="cells each worker runs at once through its one model (default: the file's, else 1)",
+    )
     parser.add_argument("--fresh", action="store_true", help="forget finished cells, run all")
     parser.set_defaults(handler=run)
 
@@ -52,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from agents.lab import BadExperiment, expand, load_experiment, run_experiment
 
     experiment = load_experiment(args.experiment)
+    if args.concurrent:
+        experiment = experiment.model_copy(update={"concurrent": args.concurrent})
     try:
         expand(experiment)  # a bad task or protocol fails here, before any folder is made
     except BadExperiment as exc:
@@ -90,6 +98,7 @@ class LocalResources:
         self._model: str | None = None
         self._engine: tuple[Engine, ModelFacts] | None = None
         self._hub: str | None = None
+        self._lock = asyncio.Lock()  # concurrent cells must not load a model or start a hub twice
 
     @property
     def launcher(self) -> HubLauncher:
@@ -98,6 +107,10 @@ class LocalResources:
         return local_hub
 
     async def engine(self, model: str) -> tuple[Engine, ModelFacts]:
+        async with self._lock:
+            return await self._load(model)
+
+    async def _load(self, model: str) -> tuple[Engine, ModelFacts]:
         from ioa.llm import inspect_gguf, load_engine
         from protocols import ModelFacts
 
@@ -117,6 +130,10 @@ class LocalResources:
         return self._engine
 
     async def hub(self) -> str:
+        async with self._lock:
+            return await self._start_hub()
+
+    async def _start_hub(self) -> str:
         from ioa.commands.local_hub import local_hub
 
         if self._hub is None:

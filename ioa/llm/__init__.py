@@ -6,6 +6,7 @@ engine with `await load_engine(path)` (default: `default_model_path()`); test ag
 """
 
 from ioa.llm.accounting import AgentStats, Completion
+from ioa.llm.batch import BatchInfo
 from ioa.llm.catalog import CATALOG, CatalogEntry, default_model_path, list_models, models_dir, pull
 from ioa.llm.choice import Choice, Criterion, OptionScore
 from ioa.llm.engine import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, Engine
@@ -40,6 +41,7 @@ from ioa.llm.scripted import ScriptedCall, ScriptedEngine
 from ioa.llm.structured import prepare_schema
 from ioa.llm.synth import SHAPES, synth_model, write_tiny_gguf
 from ioa.llm.system import default_threads, system_info
+from ioa.llm.view import EngineView
 
 __all__ = [
     "CATALOG",
@@ -48,6 +50,7 @@ __all__ = [
     "SHAPES",
     "AgentStats",
     "BadOptions",
+    "BatchInfo",
     "CatalogEntry",
     "Choice",
     "Completion",
@@ -58,6 +61,7 @@ __all__ = [
     "EngineClosed",
     "EngineConfigConflict",
     "EngineError",
+    "EngineView",
     "GGUFFacts",
     "InvalidMessages",
     "LlamaCppEngine",

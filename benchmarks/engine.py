@@ -13,9 +13,9 @@ Figures, per model:
   Goal <= 1.05.
 - P2 = prompt tokens evaluated in a 3-agent, 10-turn dialog with prefix reuse / without any reuse
   (every prompt token of every turn). Goal <= 0.30. Also measured: the same dialog on an engine
-  with the per-agent state cache disabled (budget 0), which still reuses whatever prefix the
-  previous speaker left in the KV cache (the shared rules). The agents' system prompts start with
-  the same rules, as a protocol description would, then the agent's role.
+  with one slot and the per-agent state cache disabled (budget 0), which still reuses whatever
+  prefix the previous speaker left in the KV cache (the shared rules). The agents' system
+  prompts start with the same rules, as a protocol description would, then the agent's role.
 - pp / tg: prompt and generation tokens per second of the IoA turns (medians).
 - RSS with 1 vs 10 agents on one model, in a fresh process: MB per extra agent beyond the KV
   states the agents keep (those are bounded by the state budget). Goal < 20.
@@ -152,7 +152,10 @@ async def measure_p2(path: Path, threads: int, turns: int = 10) -> dict[str, Any
             transcript.append((agent, reply.text.strip() or "(silence)"))
         with_s = time.perf_counter() - start
         with_reuse = engine.stats()
-    async with LlamaCppEngine(path, n_ctx=4096, n_threads=threads, state_budget_mb=0) as engine:
+    # one slot: with a slot per agent, agents keep their own KV and the state cache is never used
+    async with LlamaCppEngine(
+        path, n_ctx=4096, n_threads=threads, state_budget_mb=0, slots=1
+    ) as engine:
         start = time.perf_counter()
         for agent, messages in script:
             await engine.chat(messages, agent=agent, max_tokens=16, temperature=0.7)

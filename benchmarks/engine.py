@@ -25,9 +25,10 @@ Figures, per model:
   prompt and generates `P7_GEN` tokens (greedy; a random-weight model never stops early). Also
   per-agent latency p50/p99 and time to first token under batching, and the same ratio in process
   CPU seconds per generated token (load-proof: on a shared box the wall clock also measures the
-  neighbours). Goals: >= 2.5 at 4 agents, >= 3.5 at 8.
+  neighbours). Goals: >= 2.5 at 4 agents, >= 3.5 at 8. And the curve that explains it: llama.cpp's
+  CPU time per token of a pass decoding k sequences, k = 1..16, against a prompt chunk.
 
-Usage: `python benchmarks/engine.py [--runs 5] [--threads N] [--only p7]`. Ends with
+Usage: `python benchmarks/engine.py [--runs 5] [--threads N] [--only p7|curve]`. Ends with
 `RESULT {json}`.
 """
 
@@ -254,10 +255,73 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def bench_p7(label: str, path: Path, rounds: int) -> dict[str, Any]:
-    print(f"\n== P7 {label}: {path.name} ({path.stat().st_size / MB:.0f} MB)", flush=True)
+CURVE_WIDTHS = (1, 2, 4, 8, 16)
+
+
+def pass_cost_curve(path: Path, reps: int = 8) -> dict[str, Any]:
+    """Why P7 is what it is, load-proof: llama.cpp's own CPU milliseconds per token of a decode
+    pass with k sequences (one token each, every row sampled), on one thread, straight through
+    the low-level API, beside a 64-token prompt chunk of one sequence (the best case: prefill).
+    If a pass of k tokens cost what a pass of one does (a bandwidth-bound decode), batching
+    would give k times the tokens; when each token costs its own arithmetic it gives nothing."""
+    import llama_cpp
+
+    with extra_buffers(False):
+        llm = Llama(str(path), n_ctx=64, n_threads=1, n_threads_batch=1, verbose=False)
+    params = type(llm.context_params).from_buffer_copy(llm.context_params)
+    width = max(CURVE_WIDTHS)
+    params.n_seq_max, params.n_ctx, params.kv_unified = width, width * 256, False
+    params.n_batch = params.n_ubatch = 512
+    ctx = llama_cpp.llama_init_from_model(llm.model, params)
+    batch = llama_cpp.llama_batch_init(512, 0, 1)
+    positions = [0] * width
+
+    def decode(seqs: list[int], tokens_each: int, logits_all: bool) -> float:
+        n = 0
+        for seq in seqs:
+            for i in range(tokens_each):
+                batch.token[n], batch.pos[n] = 100 + (n % 50), positions[seq] + i
+                batch.n_seq_id[n], batch.seq_id[n][0] = 1, seq
+                batch.logits[n] = logits_all or i == tokens_each - 1
+                n += 1
+            positions[seq] += tokens_each
+        batch.n_tokens = n
+        cpu = time.process_time()
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+        return time.process_time() - cpu
+
     figures: dict[str, Any] = {}
-    for threads in (1, 2):
+    try:
+        decode(list(range(width)), 16, False)  # every sequence has a short prompt
+        for k in CURVE_WIDTHS:
+            cost = statistics.median(decode(list(range(k)), 1, True) for _ in range(reps))
+            figures[f"p7_pass_cpu_ms_per_token_k{k}"] = cost * 1000 / k
+        chunk = []
+        for _ in range(3):
+            llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), 0, -1, -1)
+            positions[0] = 0
+            chunk.append(decode([0], 64, False))
+        figures["p7_prompt_chunk64_cpu_ms_per_token"] = statistics.median(chunk) * 1000 / 64
+    finally:
+        llama_cpp.llama_batch_free(batch)
+        llama_cpp.llama_free(ctx)
+        llm.close()
+    one = figures["p7_pass_cpu_ms_per_token_k1"]
+    print(
+        "  P7 pass cost, CPU ms per token (1 thread): "
+        + ", ".join(f"k={k} {figures[f'p7_pass_cpu_ms_per_token_k{k}']:.1f}" for k in CURVE_WIDTHS)
+        + f"; 64-token prompt chunk {figures['p7_prompt_chunk64_cpu_ms_per_token']:.1f}"
+        + f" (the best batching could give: {one / min(figures.values()):.1f}x)",
+        flush=True,
+    )
+    return figures
+
+
+def bench_p7(label: str, path: Path, rounds: int, curve_only: bool = False) -> dict[str, Any]:
+    print(f"\n== P7 {label}: {path.name} ({path.stat().st_size / MB:.0f} MB)", flush=True)
+    figures = pass_cost_curve(path)
+    for threads in () if curve_only else (1, 2):
         measured = asyncio.run(measure_p7(path, threads, rounds))
         figures |= {f"{k}_{threads}t": v for k, v in measured.items()}
     return figures
@@ -352,19 +416,21 @@ def main(args: argparse.Namespace) -> None:
         minicpm = synth_model("minicpm4-0.5b", Path(tmp) / "minicpm4-0.5b-shape-q4_k_m.gguf")
         print(f"synthesized the MiniCPM4-0.5B-class Q4_K_M in {time.perf_counter() - start:.0f} s")
         results: dict[str, dict[str, Any]] = {"minicpm4_0_5b_shape_q4_k_m": {}}
-        if args.only != "p7":
+        if args.only is None:
             results["minicpm4_0_5b_shape_q4_k_m"] |= bench_model(
                 "MiniCPM4-0.5B-class", minicpm, threads, args.runs
             )
         results["minicpm4_0_5b_shape_q4_k_m"] |= bench_p7(
-            "MiniCPM4-0.5B-class", minicpm, args.p7_rounds
+            "MiniCPM4-0.5B-class", minicpm, args.p7_rounds, args.only == "curve"
         )
     smollm2 = bundled_model_path()
     if smollm2 is not None:
         results["smollm2_135m_q4_1"] = {}
-        if args.only != "p7":
+        if args.only is None:
             results["smollm2_135m_q4_1"] |= bench_model("SmolLM2-135M", smollm2, threads, args.runs)
-        results["smollm2_135m_q4_1"] |= bench_p7("SmolLM2-135M", smollm2, args.p7_rounds)
+        results["smollm2_135m_q4_1"] |= bench_p7(
+            "SmolLM2-135M", smollm2, args.p7_rounds, args.only == "curve"
+        )
     main_figures = results["minicpm4_0_5b_shape_q4_k_m"]
     keys = [
         "p1_overhead_ratio",
@@ -376,9 +442,10 @@ def main(args: argparse.Namespace) -> None:
     summary = {key: round(main_figures[key], 4) for key in keys if key in main_figures}
     for n in (4, 8):  # the headline: the 0.5B class at the engine's thread count (2 on this box)
         key = f"p7_batch{n}_ratio_{min(threads, 2)}t"
-        summary[f"p7_batch{n}_ratio"] = round(main_figures[key], 4)
-        cpu_key = key.replace("ratio", "cpu_ratio")
-        summary[f"p7_batch{n}_cpu_ratio"] = round(main_figures[cpu_key], 4)
+        if key in main_figures:
+            summary[f"p7_batch{n}_ratio"] = round(main_figures[key], 4)
+            cpu_key = key.replace("ratio", "cpu_ratio")
+            summary[f"p7_batch{n}_cpu_ratio"] = round(main_figures[cpu_key], 4)
     summary["load_avg_1m"] = round(os.getloadavg()[0], 2)
     summary |= {"threads": threads, "simd": info.simd, "models": _rounded(results)}
     print("RESULT " + json.dumps(summary))
@@ -395,7 +462,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5, help="measured runs per side for P1")
     parser.add_argument("--threads", type=int, default=0, help="default: physical cores")
     parser.add_argument("--p7-rounds", type=int, default=2, help="rounds per side for P7")
-    parser.add_argument("--only", choices=["p7"], help="run only these figures")
+    parser.add_argument("--only", choices=["p7", "curve"], help="run only these figures")
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.rss_probe:

@@ -14,17 +14,16 @@ costs what it costs alone). A call therefore fits a slot exactly when it fits th
 and the KV memory is slots x window x the model's KV bytes per token. An idle slot keeps its agent's
 cells; when another agent needs the slot, they are saved to the state cache first.
 
-Prefix reuse, in order: the agent's own idle slot; its saved state, restored from the cache; else
-the slot (busy or idle) whose tokens share the longest prefix with the prompt, copied with
-`llama_memory_seq_cp` (a shared protocol description is read once). One agent's calls run one after
-another (its KV prefix and seeds follow its own turns), different agents' calls side by side.
+Prefix reuse (`slots`): the agent's own idle slot; its saved state, restored from the cache; else a
+copy of the slot whose tokens share the longest prefix with the prompt (a shared protocol
+description is read once). One agent's calls run one after another (its KV prefix and seeds follow
+its own turns), different agents' calls side by side.
 
 Only the model's worker thread calls into this class.
 """
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -37,8 +36,9 @@ import numpy as np
 
 from ioa.llm.accounting import Completion, FinishReason
 from ioa.llm.errors import EngineClosed, EngineError
-from ioa.llm.prefix_cache import KVState, StateCache
+from ioa.llm.prefix_cache import StateCache
 from ioa.llm.sampling import SequenceSampler
+from ioa.llm.slots import Slot, SlotPool
 
 __all__ = ["PROMPT_CHUNK", "BatchDecoder", "BatchInfo", "Generation", "Scoring"]
 
@@ -99,16 +99,6 @@ class BatchInfo:
     """Tokens sampled in those passes: sampled / passes is the mean batch of sequences."""
 
 
-@dataclass(eq=False)
-class Slot:
-    seq: int
-    tokens: list[int] = field(default_factory=list)
-    """The tokens whose KV cells this sequence holds, in position order."""
-    owner: str | None = None
-    busy: bool = False
-    used_at: int = 0
-
-
 class BatchDecoder:
     def __init__(
         self,
@@ -129,16 +119,14 @@ class BatchDecoder:
         self.ctx = ctx
         self.window = min(window, int(llama_cpp.llama_n_ctx_seq(ctx)))
         self.n_batch = int(params.n_batch)
-        self.cache = cache
         self._detokenize = detokenize
         self._mem = llama_cpp.llama_get_memory(ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
-        self._slots = [Slot(seq) for seq in range(slots)]
+        self._slots = SlotPool(ctx, slots, cache)
         self._waiting: list[Generation | Scoring] = []
         self._active: list[Generation] = []
-        self._clock = 0
         self._passes = self._sampled = 0
 
     # -- requests -----------------------------------------------------------------------------
@@ -161,7 +149,7 @@ class BatchDecoder:
 
     def info(self) -> BatchInfo:
         return BatchInfo(
-            slots=len(self._slots),
+            slots=len(self._slots.slots),
             active=len(self._active),
             waiting=len(self._waiting),
             passes=self._passes,
@@ -182,7 +170,7 @@ class BatchDecoder:
 
     def _admissible(self) -> bool:
         busy = {g.agent for g in self._active}
-        free = any(not s.busy for s in self._slots)
+        free = bool(self._slots.free())
         return free and any(r.agent not in busy for r in self._waiting)
 
     def _admit(self) -> None:
@@ -193,7 +181,7 @@ class BatchDecoder:
             if isinstance(request, Generation) and request.future.cancelled():
                 request.sampler.close()
                 continue
-            free = [s for s in self._slots if not s.busy]
+            free = self._slots.free()
             if not free or request.agent in busy_agents:
                 still.append(request)
                 continue
@@ -201,7 +189,7 @@ class BatchDecoder:
                 if isinstance(request, Generation):
                     request.sampler.close()
                 continue
-            slot = self._acquire(request.agent, request.prompt, free)
+            slot = self._slots.acquire(request.agent, request.prompt, free)
             if isinstance(request, Scoring):
                 scorings.append((request, slot))
                 busy_agents.add(request.agent)
@@ -213,57 +201,6 @@ class BatchDecoder:
         self._waiting = still  # before any future resolves: `info()` is read by other threads
         for scoring, slot in scorings:
             self._score(scoring, slot)
-
-    def _acquire(self, agent: str, prompt: list[int], free: list[Slot]) -> Slot:
-        """A slot for `agent` holding the longest prefix of `prompt` this decoder can offer."""
-        own = next((s for s in free if s.owner == agent), None)
-        if own is not None:
-            self.cache.hits += 1
-            slot = own
-        else:
-            slot = min(free, key=lambda s: (s.owner is not None, s.used_at))
-            self._park(slot)
-            state = self.cache.take(agent)
-            if state is not None:
-                self._restore(slot, state)
-            else:
-                self._copy_best_prefix(slot, prompt)
-        keep = _common(slot.tokens, prompt, len(prompt) - 1)
-        llama_cpp.llama_memory_seq_rm(self._mem, slot.seq, keep, -1)
-        del slot.tokens[keep:]
-        slot.owner, slot.busy = agent, True
-        self._clock += 1
-        slot.used_at = self._clock
-        return slot
-
-    def _park(self, slot: Slot) -> None:
-        """Save the previous owner's cells to the state cache before the slot changes hands."""
-        if slot.owner is not None and slot.tokens and self.cache.budget_bytes > 0:
-            size = llama_cpp.llama_state_seq_get_size(self.ctx, slot.seq)
-            data = (ctypes.c_uint8 * size)()
-            written = llama_cpp.llama_state_seq_get_data(self.ctx, data, size, slot.seq)
-            tokens = np.array(slot.tokens, dtype=np.intc)
-            self.cache.put(slot.owner, KVState(tokens, data, written + tokens.nbytes))
-        slot.owner = None
-
-    def _restore(self, slot: Slot, state: KVState) -> None:
-        size = state.nbytes - state.tokens.nbytes
-        if llama_cpp.llama_state_seq_set_data(self.ctx, state.data, size, slot.seq) != size:
-            llama_cpp.llama_memory_seq_rm(self._mem, slot.seq, -1, -1)
-            slot.tokens = []  # unusable as a prefix: the prompt is evaluated from scratch
-            return
-        slot.tokens = state.tokens.tolist()
-
-    def _copy_best_prefix(self, slot: Slot, prompt: list[int]) -> None:
-        best, source = _common(slot.tokens, prompt, len(prompt) - 1), slot
-        for other in self._slots:
-            shared = _common(other.tokens, prompt, len(prompt) - 1)
-            if shared > best:
-                best, source = shared, other
-        if source is not slot:
-            # across KV streams llama.cpp copies a whole sequence; the tail is cut by the caller
-            llama_cpp.llama_memory_seq_cp(self._mem, source.seq, slot.seq, -1, -1)
-            slot.tokens = list(source.tokens)
 
     # -- one pass -----------------------------------------------------------------------------
 
@@ -423,17 +360,6 @@ def _slot(gen: Generation) -> Slot:
     if gen.slot is None:
         raise EngineError("a sequence in a pass has no slot")
     return gen.slot
-
-
-def _common(cached: list[int], prompt: list[int], limit: int) -> int:
-    """Length of the common prefix, at most `limit` (one prompt token is always evaluated)."""
-    n = min(len(cached), limit)
-    if n <= 0:
-        return 0
-    a = np.asarray(cached[:n], dtype=np.intc)
-    b = np.asarray(prompt[:n], dtype=np.intc)
-    mismatch = np.flatnonzero(a != b)
-    return int(mismatch[0]) if mismatch.size else n
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

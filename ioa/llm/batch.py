@@ -1,7 +1,8 @@
 """Continuous batching: every agent's decoding on one llama.cpp context with several sequences.
 
-Decoding on a CPU is bound by memory bandwidth: one pass over the weights costs little more for a
-token of eight sequences than for a token of one. So the decoder owns one llama.cpp context with
+Where decoding is bound by memory bandwidth, one pass over the weights costs little more for a
+token of eight sequences than for a token of one (how much it gains on a given CPU is measured by
+`benchmarks/engine.py`, P7 and its pass-cost curve). So the decoder owns one llama.cpp context with
 `slots` sequences and runs passes. A pass is one `llama_decode` of a batch that holds the next token
 of every generating sequence and, within `n_batch`, chunks of the prompts still being read (at most
 `PROMPT_CHUNK` tokens each while others generate, so a long prompt never stalls them); then every

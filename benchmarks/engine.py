@@ -13,14 +13,23 @@ Figures, per model:
   Goal <= 1.05.
 - P2 = prompt tokens evaluated in a 3-agent, 10-turn dialog with prefix reuse / without any reuse
   (every prompt token of every turn). Goal <= 0.30. Also measured: the same dialog on an engine
-  with the per-agent state cache disabled (budget 0), which still reuses whatever prefix the
-  previous speaker left in the KV cache (the shared rules). The agents' system prompts start with
-  the same rules, as a protocol description would, then the agent's role.
+  with one slot and the per-agent state cache disabled (budget 0), which still reuses whatever
+  prefix the previous speaker left in the KV cache (the shared rules). The agents' system
+  prompts start with the same rules, as a protocol description would, then the agent's role.
 - pp / tg: prompt and generation tokens per second of the IoA turns (medians).
 - RSS with 1 vs 10 agents on one model, in a fresh process: MB per extra agent beyond the KV
   states the agents keep (those are bounded by the state budget). Goal < 20.
+- P7 = aggregate generated tokens/s of N agents calling at once (continuous batching on one
+  context) / the same N calls served one at a time by the same engine, for N = 1, 2, 4, 8, with 1
+  and 2 threads; rounds alternate concurrent and serial, medians. Each agent has its own short
+  prompt and generates `P7_GEN` tokens (greedy; a random-weight model never stops early). Also
+  per-agent latency p50/p99 and time to first token under batching, and the same ratio in process
+  CPU seconds per generated token (load-proof: on a shared box the wall clock also measures the
+  neighbours). Goals: >= 2.5 at 4 agents, >= 3.5 at 8. And the curve that explains it: llama.cpp's
+  CPU time per token of a pass decoding k sequences, k = 1..16, against a prompt chunk.
 
-Usage: `python benchmarks/engine.py [--runs 5] [--threads N]`. Ends with `RESULT {json}`.
+Usage: `python benchmarks/engine.py [--runs 5] [--threads N] [--only p7|curve]`. Ends with
+`RESULT {json}`.
 """
 
 from __future__ import annotations
@@ -144,7 +153,10 @@ async def measure_p2(path: Path, threads: int, turns: int = 10) -> dict[str, Any
             transcript.append((agent, reply.text.strip() or "(silence)"))
         with_s = time.perf_counter() - start
         with_reuse = engine.stats()
-    async with LlamaCppEngine(path, n_ctx=4096, n_threads=threads, state_budget_mb=0) as engine:
+    # one slot: with a slot per agent, agents keep their own KV and the state cache is never used
+    async with LlamaCppEngine(
+        path, n_ctx=4096, n_threads=threads, state_budget_mb=0, slots=1
+    ) as engine:
         start = time.perf_counter()
         for agent, messages in script:
             await engine.chat(messages, agent=agent, max_tokens=16, temperature=0.7)
@@ -163,6 +175,156 @@ async def measure_p2(path: Path, threads: int, turns: int = 10) -> dict[str, Any
         "p2_dialog_s_with_reuse": with_s,
         "p2_dialog_s_state_budget_0": budget0_s,
     }
+
+
+P7_AGENTS = (1, 2, 4, 8)
+P7_GEN = 32
+P7_TOPICS = ["the database", "the API", "the tests", "e-mail jobs", "deployment", "logging",
+             "authentication", "backups"]  # fmt: skip
+
+
+def p7_messages(i: int, round_: int) -> list[dict[str, str]]:
+    """Agent `i`'s own short prompt (a fresh one per round, so no call reuses another's KV)."""
+    return [
+        {"role": "system", "content": f"Round {round_}. You are engineer {i}."},
+        {"role": "user", "content": f"In two sentences, how should we handle {P7_TOPICS[i]}?"},
+    ]
+
+
+async def p7_round(
+    engine: LlamaCppEngine, n: int, round_: int, concurrent: bool
+) -> tuple[float, float, int, list[Any]]:
+    async def one(i: int) -> tuple[float, Any]:
+        start = time.perf_counter()
+        c = await engine.chat(
+            p7_messages(i, round_), agent=f"p7-{round_}-{i}", max_tokens=P7_GEN, temperature=0
+        )
+        return time.perf_counter() - start, c
+
+    start, cpu = time.perf_counter(), time.process_time()
+    if concurrent:
+        done = await asyncio.gather(*(one(i) for i in range(n)))
+    else:
+        done = [await one(i) for i in range(n)]
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return wall, cpu, sum(c.completion_tokens for _, c in done), list(done)
+
+
+async def measure_p7(path: Path, threads: int, rounds: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    async with LlamaCppEngine(path, n_ctx=1024, n_threads=threads, slots=max(P7_AGENTS)) as engine:
+        await p7_round(engine, 2, -1, True)  # warm-up
+        counter = 0
+        for n in P7_AGENTS:
+            rates: dict[bool, list[float]] = {True: [], False: []}
+            cpu_rates: dict[bool, list[float]] = {True: [], False: []}
+            latencies, ttft = [], []
+            for r in range(rounds):
+                for concurrent in (True, False) if r % 2 == 0 else (False, True):
+                    counter += 1
+                    wall, cpu, tokens, done = await p7_round(engine, n, counter, concurrent)
+                    rates[concurrent].append(tokens / wall)
+                    cpu_rates[concurrent].append(tokens / cpu)
+                    if concurrent:
+                        latencies += [seconds for seconds, _ in done]
+                        ttft += [c.prompt_seconds for _, c in done]
+            batched, serial = statistics.median(rates[True]), statistics.median(rates[False])
+            figures[f"p7_batch{n}_ratio"] = batched / serial
+            cpu_ratio = statistics.median(cpu_rates[True]) / statistics.median(cpu_rates[False])
+            figures[f"p7_batch{n}_cpu_ratio"] = cpu_ratio
+            figures[f"p7_batch{n}_tok_s"] = batched
+            figures[f"p7_serial{n}_tok_s"] = serial
+            figures[f"p7_batch{n}_latency_p50_s"] = _quantile(latencies, 0.5)
+            figures[f"p7_batch{n}_latency_p99_s"] = _quantile(latencies, 0.99)
+            figures[f"p7_batch{n}_ttft_p50_s"] = _quantile(ttft, 0.5)
+            figures[f"p7_batch{n}_ttft_p99_s"] = _quantile(ttft, 0.99)
+            print(
+                f"  P7 {threads} thr, {n} agents: {batched:.1f} tok/s batched vs {serial:.1f} "
+                f"one at a time = {batched / serial:.2f}x (CPU time {cpu_ratio:.2f}x); latency p50 "
+                f"{figures[f'p7_batch{n}_latency_p50_s']:.2f} s p99 "
+                f"{figures[f'p7_batch{n}_latency_p99_s']:.2f} s; first token p50 "
+                f"{figures[f'p7_batch{n}_ttft_p50_s']:.2f} s p99 "
+                f"{figures[f'p7_batch{n}_ttft_p99_s']:.2f} s",
+                flush=True,
+            )
+    return figures
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+CURVE_WIDTHS = (1, 2, 4, 8, 16)
+
+
+def pass_cost_curve(path: Path, reps: int = 8) -> dict[str, Any]:
+    """Why P7 is what it is, load-proof: llama.cpp's own CPU milliseconds per token of a decode
+    pass with k sequences (one token each, every row sampled), on one thread, straight through
+    the low-level API, beside a 64-token prompt chunk of one sequence (the best case: prefill).
+    If a pass of k tokens cost what a pass of one does (a bandwidth-bound decode), batching
+    would give k times the tokens; when each token costs its own arithmetic it gives nothing."""
+    import llama_cpp
+
+    with extra_buffers(False):
+        llm = Llama(str(path), n_ctx=64, n_threads=1, n_threads_batch=1, verbose=False)
+    params = type(llm.context_params).from_buffer_copy(llm.context_params)
+    width = max(CURVE_WIDTHS)
+    params.n_seq_max, params.n_ctx, params.kv_unified = width, width * 256, False
+    params.n_batch = params.n_ubatch = 512
+    ctx = llama_cpp.llama_init_from_model(llm.model, params)
+    batch = llama_cpp.llama_batch_init(512, 0, 1)
+    positions = [0] * width
+
+    def decode(seqs: list[int], tokens_each: int, logits_all: bool) -> float:
+        n = 0
+        for seq in seqs:
+            for i in range(tokens_each):
+                batch.token[n], batch.pos[n] = 100 + (n % 50), positions[seq] + i
+                batch.n_seq_id[n], batch.seq_id[n][0] = 1, seq
+                batch.logits[n] = logits_all or i == tokens_each - 1
+                n += 1
+            positions[seq] += tokens_each
+        batch.n_tokens = n
+        cpu = time.process_time()
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+        return time.process_time() - cpu
+
+    figures: dict[str, Any] = {}
+    try:
+        decode(list(range(width)), 16, False)  # every sequence has a short prompt
+        for k in CURVE_WIDTHS:
+            cost = statistics.median(decode(list(range(k)), 1, True) for _ in range(reps))
+            figures[f"p7_pass_cpu_ms_per_token_k{k}"] = cost * 1000 / k
+        chunk = []
+        for _ in range(3):
+            llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), 0, -1, -1)
+            positions[0] = 0
+            chunk.append(decode([0], 64, False))
+        figures["p7_prompt_chunk64_cpu_ms_per_token"] = statistics.median(chunk) * 1000 / 64
+    finally:
+        llama_cpp.llama_batch_free(batch)
+        llama_cpp.llama_free(ctx)
+        llm.close()
+    one = figures["p7_pass_cpu_ms_per_token_k1"]
+    print(
+        "  P7 pass cost, CPU ms per token (1 thread): "
+        + ", ".join(f"k={k} {figures[f'p7_pass_cpu_ms_per_token_k{k}']:.1f}" for k in CURVE_WIDTHS)
+        + f"; 64-token prompt chunk {figures['p7_prompt_chunk64_cpu_ms_per_token']:.1f}"
+        + f" (the best batching could give: {one / min(figures.values()):.1f}x)",
+        flush=True,
+    )
+    return figures
+
+
+def bench_p7(label: str, path: Path, rounds: int, curve_only: bool = False) -> dict[str, Any]:
+    print(f"\n== P7 {label}: {path.name} ({path.stat().st_size / MB:.0f} MB)", flush=True)
+    figures = pass_cost_curve(path)
+    for threads in () if curve_only else (1, 2):
+        measured = asyncio.run(measure_p7(path, threads, rounds))
+        figures |= {f"{k}_{threads}t": v for k, v in measured.items()}
+    return figures
 
 
 def rss_bytes() -> int:
@@ -246,20 +408,29 @@ def main(args: argparse.Namespace) -> None:
     threads = args.threads or default_threads()
     info = system_info()
     print(f"llama.cpp: {info.text}")
+    print(f"load average at start: {os.getloadavg()}")
     scratch = Path.home() / ".cache"  # not /tmp: a busy shared /tmp lost the file mid-run once
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ioa-engine-bench-", dir=scratch) as tmp:
         start = time.perf_counter()
         minicpm = synth_model("minicpm4-0.5b", Path(tmp) / "minicpm4-0.5b-shape-q4_k_m.gguf")
         print(f"synthesized the MiniCPM4-0.5B-class Q4_K_M in {time.perf_counter() - start:.0f} s")
-        results = {
-            "minicpm4_0_5b_shape_q4_k_m": bench_model(
+        results: dict[str, dict[str, Any]] = {"minicpm4_0_5b_shape_q4_k_m": {}}
+        if args.only is None:
+            results["minicpm4_0_5b_shape_q4_k_m"] |= bench_model(
                 "MiniCPM4-0.5B-class", minicpm, threads, args.runs
             )
-        }
+        results["minicpm4_0_5b_shape_q4_k_m"] |= bench_p7(
+            "MiniCPM4-0.5B-class", minicpm, args.p7_rounds, args.only == "curve"
+        )
     smollm2 = bundled_model_path()
     if smollm2 is not None:
-        results["smollm2_135m_q4_1"] = bench_model("SmolLM2-135M", smollm2, threads, args.runs)
+        results["smollm2_135m_q4_1"] = {}
+        if args.only is None:
+            results["smollm2_135m_q4_1"] |= bench_model("SmolLM2-135M", smollm2, threads, args.runs)
+        results["smollm2_135m_q4_1"] |= bench_p7(
+            "SmolLM2-135M", smollm2, args.p7_rounds, args.only == "curve"
+        )
     main_figures = results["minicpm4_0_5b_shape_q4_k_m"]
     keys = [
         "p1_overhead_ratio",
@@ -268,7 +439,14 @@ def main(args: argparse.Namespace) -> None:
         "tg_tok_s",
         "mb_per_extra_agent",
     ]
-    summary = {key: round(main_figures[key], 4) for key in keys}
+    summary = {key: round(main_figures[key], 4) for key in keys if key in main_figures}
+    for n in (4, 8):  # the headline: the 0.5B class at the engine's thread count (2 on this box)
+        key = f"p7_batch{n}_ratio_{min(threads, 2)}t"
+        if key in main_figures:
+            summary[f"p7_batch{n}_ratio"] = round(main_figures[key], 4)
+            cpu_key = key.replace("ratio", "cpu_ratio")
+            summary[f"p7_batch{n}_cpu_ratio"] = round(main_figures[cpu_key], 4)
+    summary["load_avg_1m"] = round(os.getloadavg()[0], 2)
     summary |= {"threads": threads, "simd": info.simd, "models": _rounded(results)}
     print("RESULT " + json.dumps(summary))
 
@@ -283,6 +461,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="measured runs per side for P1")
     parser.add_argument("--threads", type=int, default=0, help="default: physical cores")
+    parser.add_argument("--p7-rounds", type=int, default=2, help="rounds per side for P7")
+    parser.add_argument("--only", choices=["p7", "curve"], help="run only these figures")
     parser.add_argument("--rss-probe", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.rss_probe:

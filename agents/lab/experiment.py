@@ -9,6 +9,7 @@
     seeds: 3                                # a count (0..n-1) or a list
     budgets: {max_turns: 8, max_steps: 4, attempts: 3, timeout: 900, team: 4}
     jobs: 2
+    concurrent: 4                           # cells per worker at once, batched on its model
 
 The grid is tasks × protocols × topologies × models × seeds, where each task set takes the
 protocols and topologies that apply to it (see `agents.lab.tasksets`); the baselines run once per
@@ -78,6 +79,8 @@ class Experiment(BaseModel):
     """llama.cpp threads per worker."""
     jobs: int | None = Field(None, ge=1, le=64)
     """Cells run at once (worker processes); None: from the CPU count."""
+    concurrent: int = Field(1, ge=1, le=64)
+    """Cells each worker runs at once through its one model, their decoding batched (`slots`)."""
 
     @field_validator("baselines")
     @classmethod

@@ -1,10 +1,17 @@
-"""A worker: runs cells one after another with its own model and hub, writing each result.
+"""A worker: runs cells with its own model and hub, writing each result.
 
 Each worker process (or the lab's own process when it runs one cell at a time) opens its
 resources through a `Resources` the composition root provides (`ioa.commands.lab`): the engine of
 the model a cell names, loaded once and kept while the next cells use the same model, with one
 llama thread by default; and a hub on loopback, started the first time a cell needs one. A cell's
 result is written the moment it ends, so a worker killed midway loses only the cell it was in.
+
+With `concurrent` above 1, a worker runs that many cells of the same model at once: their agents
+think at the same time through the one engine, which batches their decoding (`ioa.llm.batch`).
+Cells that need the hub still run alone: agents that discover peers on a shared hub would meet
+the other cells' agents.
+Each such cell sees the engine through an `EngineView` (its own token figures, its own agent
+names), so its result is what it would be alone.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from agents.lab.tasksets import taskset
 from agents.software.company import HubLauncher
 from ioa.errors import IoAError
 from ioa.llm import Engine
+from ioa.llm.view import EngineView
 from protocols import ModelFacts
 
 __all__ = ["GRACE", "Resources", "ResourcesFactory", "run_cells", "worker_main"]
@@ -34,7 +42,8 @@ GRACE = 30.0
 
 
 class Resources(Protocol):
-    """What cells share within one worker; an async context manager that closes them."""
+    """What cells share within one worker; an async context manager that closes them. Cells
+    running at once call `engine` and `hub` concurrently: each resource is made once."""
 
     @property
     def launcher(self) -> HubLauncher:
@@ -63,14 +72,43 @@ async def run_cells(
     factory: ResourcesFactory,
     worker: int = 0,
 ) -> int:
-    """Run `cells` in order; the number run. Resource failures (a model that does not load)
-    raise; anything a cell itself does wrong is recorded in its result."""
+    """Run `cells` in order, up to `experiment.concurrent` of one model at a time; the number run.
+    Resource failures (a model that does not load) raise; anything a cell itself does wrong is
+    recorded in its result."""
     count = 0
+    running: set[asyncio.Task[None]] = set()
     async with factory(out, worker, experiment.threads) as resources:
-        async for cell in _each(cells):
-            await _run_one(cell, experiment, out, resources)
-            count += 1
+        try:
+            model: str | None = None
+            async for cell in _each(cells):
+                alone = taskset(cell.family).needs_hub(cell)  # discovery would meet other cells
+                if running and (cell.model != model or alone):
+                    await _settle(running, all_of_them=True)  # or the engine is about to change
+                while len(running) >= experiment.concurrent:
+                    await _settle(running, all_of_them=False)
+                model = cell.model
+                count += 1
+                if alone:
+                    await _run_one(cell, experiment, out, resources)
+                    continue
+                running.add(asyncio.create_task(_run_one(cell, experiment, out, resources)))
+            await _settle(running, all_of_them=True)
+        finally:
+            for task in running:
+                task.cancel()
     return count
+
+
+async def _settle(running: set[asyncio.Task[None]], *, all_of_them: bool) -> None:
+    """Wait for one (or every) running cell; a resource failure in one raises here."""
+    if not running:
+        return
+    done, _ = await asyncio.wait(
+        running, return_when=asyncio.ALL_COMPLETED if all_of_them else asyncio.FIRST_COMPLETED
+    )
+    running.difference_update(done)
+    for task in done:
+        task.result()
 
 
 async def _each(cells: AsyncIterable[Cell] | Iterable[Cell]) -> AsyncIterator[Cell]:
@@ -86,6 +124,8 @@ async def _run_one(cell: Cell, experiment: Experiment, out: Path, resources: Res
     ts = taskset(cell.family)
     started = time.time()
     engine, facts = await resources.engine(cell.model) if cell.arm == "model" else (None, None)
+    if engine is not None and experiment.concurrent > 1:
+        engine = EngineView(engine, cell.id)
     hub_url = await resources.hub() if ts.needs_hub(cell) else None
     folder = out / "runs" / cell.id
     ctx = CellContext(

@@ -9,7 +9,9 @@ spawned worker process finds it by name.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import functools
 import sys
 import time
 from pathlib import Path
@@ -44,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--jobs", type=at_least(1), help="cells at once (default: the file's, else CPUs/threads)"
     )
+    parser.add_argument(
+        "--concurrent",
+        type=at_least(1),
+        help="cells each worker runs at once through its one model (default: the file's, else 1)",
+    )
     parser.add_argument("--fresh", action="store_true", help="forget finished cells, run all")
     parser.set_defaults(handler=run)
 
@@ -52,12 +59,16 @@ def run(args: argparse.Namespace) -> int:
     from agents.lab import BadExperiment, expand, load_experiment, run_experiment
 
     experiment = load_experiment(args.experiment)
+    if args.concurrent:
+        experiment = experiment.model_copy(update={"concurrent": args.concurrent})
     try:
         expand(experiment)  # a bad task or protocol fails here, before any folder is made
     except BadExperiment as exc:
         raise BadExperiment(f"{args.experiment.name}: {exc.message}") from None
     out = args.out or Path("runs") / "lab" / experiment.name
-    lab = run_experiment(experiment, out, LocalResources, jobs=args.jobs, fresh=args.fresh)
+    # concurrent cells batch their decoding on the worker's one model: a sequence slot each
+    factory = functools.partial(LocalResources, slots=experiment.concurrent)
+    lab = run_experiment(experiment, out, factory, jobs=args.jobs, fresh=args.fresh)
     return 0 if lab.result["finished"] == lab.result["cells"] else 1
 
 
@@ -83,13 +94,14 @@ def resolve_model(spec: str) -> Path | None:
 class LocalResources:
     """One worker's model (the current one) and hub, closed when the worker ends."""
 
-    def __init__(self, out: Path, worker: int, threads: int) -> None:
-        self.out, self.worker, self.threads = out, worker, threads
+    def __init__(self, out: Path, worker: int, threads: int, slots: int = 1) -> None:
+        self.out, self.worker, self.threads, self.slots = out, worker, threads, slots
         self._stack = contextlib.AsyncExitStack()
         self._engine_stack: contextlib.AsyncExitStack | None = None
         self._model: str | None = None
         self._engine: tuple[Engine, ModelFacts] | None = None
         self._hub: str | None = None
+        self._lock = asyncio.Lock()  # concurrent cells must not load a model or start a hub twice
 
     @property
     def launcher(self) -> HubLauncher:
@@ -98,6 +110,10 @@ class LocalResources:
         return local_hub
 
     async def engine(self, model: str) -> tuple[Engine, ModelFacts]:
+        async with self._lock:
+            return await self._load(model)
+
+    async def _load(self, model: str) -> tuple[Engine, ModelFacts]:
         from ioa.llm import inspect_gguf, load_engine
         from protocols import ModelFacts
 
@@ -108,7 +124,7 @@ class LocalResources:
         self._engine_stack = contextlib.AsyncExitStack()
         print(f"worker {self.worker}: loading {model}…", file=sys.stderr, flush=True)
         engine: Any = await self._engine_stack.enter_async_context(
-            await load_engine(resolve_model(model), n_threads=self.threads)
+            await load_engine(resolve_model(model), n_threads=self.threads, slots=self.slots)
         )
         found = inspect_gguf(engine.path)
         name = found.name or engine.path.stem
@@ -117,6 +133,10 @@ class LocalResources:
         return self._engine
 
     async def hub(self) -> str:
+        async with self._lock:
+            return await self._start_hub()
+
+    async def _start_hub(self) -> str:
         from ioa.commands.local_hub import local_hub
 
         if self._hub is None:

@@ -7,6 +7,7 @@ engine with `await load_engine(path)` (default: `default_model_path()`); test ag
 """
 
 from ioa.llm.accounting import AgentStats, Completion
+from ioa.llm.batch import BatchInfo
 from ioa.llm.cascade import CascadeEngine, Escalation, EscalationPolicy, escalation_scope
 from ioa.llm.catalog import CATALOG, CatalogEntry, default_model_path, list_models, models_dir, pull
 from ioa.llm.choice import Choice, Criterion, OptionScore
@@ -48,6 +49,7 @@ from ioa.llm.scripted import ScriptedCall, ScriptedEngine
 from ioa.llm.structured import prepare_schema
 from ioa.llm.synth import SHAPES, synth_model, write_tiny_gguf
 from ioa.llm.system import default_threads, system_info
+from ioa.llm.view import EngineView
 
 __all__ = [
     "CATALOG",
@@ -56,6 +58,7 @@ __all__ = [
     "SHAPES",
     "AgentStats",
     "BadOptions",
+    "BatchInfo",
     "CascadeEngine",
     "CatalogEntry",
     "Choice",
@@ -68,6 +71,7 @@ __all__ = [
     "EngineClosed",
     "EngineConfigConflict",
     "EngineError",
+    "EngineView",
     "Escalation",
     "EscalationPolicy",
     "GGUFFacts",

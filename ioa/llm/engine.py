@@ -47,7 +47,9 @@ class Engine(Closeable):
     Contract:
 
     - `chat` and `structured` may be called concurrently from any number of tasks (and event
-      loops). The engine serves them one at a time, in arrival order, without blocking the loop.
+      loops), without blocking the loop. An engine may serve different agents' calls side by
+      side (`LlamaCppEngine` batches their decoding); one agent's calls run in arrival order,
+      and a reply never depends on which other calls ran beside it.
     - `agent` names who is speaking. An engine may keep per-agent state (a KV prefix) so that an
       agent's next turn costs only its new tokens; results never depend on other agents' calls.
     - With `schema`, the reply is constrained to that JSON Schema. `structured` also validates the

@@ -1,11 +1,12 @@
-"""`LlamaCppEngine`: one GGUF, one `llama_cpp.Llama`, one worker thread, any number of agents.
+"""`LlamaCppEngine`: one GGUF, one worker thread, one batched decoder, any number of agents.
 
-Every operation on the model (load, each turn, close) is a job on a single-thread executor, so the
-`Llama` is only ever touched by that thread and jobs run in arrival order. Callers await the job's
-future from their own event loop, which therefore never blocks: it keeps serving the hub, timers and
-other agents while the model thinks. Running several `Llama`s instead would buy nothing on a small
-CPU (inference is bandwidth-bound) and, with llama.cpp's default weight repacking, cost a copy of
-the weights each.
+Every operation on the model (load, preparing each turn, scoring, close) is a job on the model's
+single worker thread (`ModelWorker`), which runs the decoder's passes between jobs: agents that
+think at the same time share each pass over the weights (continuous batching, `batch`). Callers
+await futures from their own event loop, which therefore never blocks: it keeps serving the hub,
+timers and other agents while the model thinks. Running several `Llama`s instead would buy nothing
+on a small CPU (inference is bandwidth-bound) and, with llama.cpp's default weight repacking, cost a
+copy of the weights each.
 
 `load_engine(path)` is how a process gets its engine: the same path (resolved) always gives the
 same loaded model, shared by reference count.
@@ -15,23 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Self
 
 from ioa.llm.accounting import Completion
+from ioa.llm.batch import BatchInfo
 from ioa.llm.choice import OptionScore
 from ioa.llm.engine import Engine, Request
 from ioa.llm.errors import EngineClosed, EngineConfigConflict, EngineError
 from ioa.llm.gguf_file import GGUFFacts
-from ioa.llm.loaded import LoadedModel, ModelSettings, model_key
+from ioa.llm.loaded import DEFAULT_SLOTS, LoadedModel, ModelSettings, model_key
 from ioa.llm.prefix_cache import CacheInfo
 from ioa.llm.system import default_threads
+from ioa.llm.worker import ModelWorker
 
 __all__ = ["DEFAULT_STATE_BUDGET_MB", "LlamaCppEngine", "load_engine"]
 
 DEFAULT_STATE_BUDGET_MB = 256.0
 """RAM for saved per-agent KV prefixes, per loaded model."""
+MAX_SLOTS = 64
 
 
 class LlamaCppEngine(Engine):
@@ -52,6 +56,7 @@ class LlamaCppEngine(Engine):
         chat_template: str | None = None,
         seed: int = 0,
         repack: bool = False,
+        slots: int = DEFAULT_SLOTS,
     ) -> None:
         super().__init__()
         if n_ctx is not None and n_ctx < 16:
@@ -60,6 +65,8 @@ class LlamaCppEngine(Engine):
             raise EngineError(
                 "n_batch and n_threads must be positive, state_budget_mb not negative"
             )
+        if not 1 <= slots <= MAX_SLOTS:
+            raise EngineError(f"slots must be between 1 and {MAX_SLOTS}, not {slots}")
         self.path = Path(path).expanduser()
         self.settings = ModelSettings(
             n_ctx=n_ctx,
@@ -68,9 +75,10 @@ class LlamaCppEngine(Engine):
             state_budget_bytes=int(state_budget_mb * (1 << 20)),
             chat_template=chat_template,
             seed=seed,
+            slots=slots,
             repack=repack,
         )
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ioa-llm")
+        self._worker = ModelWorker()
         self._model: LoadedModel | None = None
         self._loading: Future[LoadedModel] | None = None
         self._lock = threading.Lock()
@@ -82,11 +90,16 @@ class LlamaCppEngine(Engine):
             if self._closed:
                 raise EngineClosed()
             if self._loading is None:
-                self._loading = self._executor.submit(LoadedModel.load, self.path, self.settings)
+                self._loading = self._worker.submit(self._load)
             loading = self._loading
         # shield: one waiter being cancelled must not cancel the load the others share
         self._model = await asyncio.shield(asyncio.wrap_future(loading))
         return self
+
+    def _load(self) -> LoadedModel:
+        model = LoadedModel.load(self.path, self.settings)
+        self._worker.set_step(model.decoder.step)
+        return model
 
     async def __aenter__(self) -> Self:
         return await self.start()  # a bad model file fails here, not at the first turn
@@ -101,11 +114,20 @@ class LlamaCppEngine(Engine):
         return self._loaded().n_ctx
 
     @property
+    def slots(self) -> int:
+        """Calls the model decodes side by side; more wait for a free slot."""
+        return self.settings.slots
+
+    @property
     def template_name(self) -> str:
         return self._loaded().template.name
 
     def cache_info(self) -> CacheInfo:
         return self._loaded().cache.info()
+
+    def batch_info(self) -> BatchInfo:
+        """Slots, calls decoding and waiting now, and passes and tokens sampled so far."""
+        return self._loaded().decoder.info()
 
     async def set_state_budget(self, megabytes: float) -> None:
         """Change the KV-state budget; shrinking evicts least recently used states at once."""
@@ -115,8 +137,8 @@ class LlamaCppEngine(Engine):
     async def _complete(self, request: Request) -> Completion:
         model = await self._model_started()
         cancel = threading.Event()
-        future = self._submit(
-            model.complete,
+        begun = self._submit(
+            model.begin,
             request.agent,
             request.messages,
             request.schema,
@@ -125,17 +147,22 @@ class LlamaCppEngine(Engine):
             cancel,
         )
         try:
-            return await asyncio.wrap_future(future)
+            decoding: Future[Completion] = await asyncio.wrap_future(begun)
+            self._worker.wake()
+            return await asyncio.wrap_future(decoding)
         except asyncio.CancelledError:
             cancel.set()
-            future.add_done_callback(lambda f: self._account_late(request.agent, f))
+            self._worker.wake()
+            begun.add_done_callback(lambda f: self._account_late(request.agent, f))
             raise
 
     async def _score(
         self, request: Request, options: list[str]
     ) -> tuple[list[OptionScore], Completion]:
         model = await self._model_started()
-        scored, completion = await self._run(model.score, request.agent, request.messages, options)
+        scoring = await self._run(model.begin_score, request.agent, request.messages, options)
+        self._worker.wake()
+        scored, completion = await asyncio.wrap_future(scoring)
         return [
             OptionScore(o, lp, n) for o, (lp, n) in zip(options, scored, strict=True)
         ], completion
@@ -150,8 +177,8 @@ class LlamaCppEngine(Engine):
             loading = self._loading
         _forget(self)
         if loading is not None:
-            await asyncio.wrap_future(self._executor.submit(_close_loaded, loading))
-        self._executor.shutdown(wait=False)
+            await asyncio.wrap_future(self._worker.submit(self._close_loaded, loading))
+        self._worker.shutdown()
 
     async def _model_started(self) -> LoadedModel:
         if self._model is None:
@@ -166,17 +193,25 @@ class LlamaCppEngine(Engine):
         return self._model
 
     def _submit(self, fn: Any, *args: Any) -> Future[Any]:
-        try:
-            return self._executor.submit(fn, *args)
-        except RuntimeError:  # the executor shut down: closed under our feet
-            raise EngineClosed() from None
+        return self._worker.submit(fn, *args)  # EngineClosed once the worker is shut down
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.wrap_future(self._submit(fn, *args))
 
-    def _account_late(self, agent: str, future: Future[Completion]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            self._accounting.record(agent, future.result())
+    def _account_late(self, agent: str, begun: Future[Future[Completion]]) -> None:
+        """Record a cancelled call's cost once its sequence has left the decoder."""
+        if begun.cancelled() or begun.exception() is not None:
+            return
+
+        def record(decoding: Future[Completion]) -> None:
+            if not decoding.cancelled() and decoding.exception() is None:
+                self._accounting.record(agent, decoding.result())
+
+        begun.result().add_done_callback(record)
+
+    def _close_loaded(self, loading: Future[LoadedModel]) -> None:
+        self._worker.set_step(None)
+        _close_loaded(loading)
 
     def _same_settings(self, settings: dict[str, Any]) -> None:
         for name, value in settings.items():
@@ -208,6 +243,7 @@ async def load_engine(
     n_batch: int | None = None,
     state_budget_mb: float | None = None,
     chat_template: str | None = None,
+    slots: int | None = None,
 ) -> LlamaCppEngine:
     """The process-wide engine for the GGUF at `path` (default: `default_model_path()`), loaded.
 
@@ -226,6 +262,7 @@ async def load_engine(
         "n_batch": n_batch,
         "state_budget_mb": state_budget_mb,
         "chat_template": chat_template,
+        "slots": slots,
     }
     with _engines_lock:
         engine = _engines.get(key)

@@ -1,10 +1,11 @@
 """Per-agent KV prefixes kept in RAM within a byte budget, least recently used evicted first.
 
-One `Llama` has one KV cache. When agent A's turn is followed by B's, B's prompt would wipe A's long
-system prompt and history from it, and A's next turn would pay the whole prefill again (15 s for a
-1,000-token prompt on a 2-core box with a 1B model). So before switching, the engine saves A's
-sequence state (the KV cells plus the tokens they encode) here, and restores it when A speaks again;
-then only the new suffix of A's prompt is evaluated.
+The engine has a few sequence slots (`slots`), and there may be more agents. When B's call takes the
+slot A's last turn left its cells in, B's prompt would wipe A's long system prompt and history, and
+A's next turn would pay the whole prefill again (15 s for a 1,000-token prompt on a 2-core box with
+a 1B model). So before the slot changes hands, the engine saves A's sequence state (the KV cells
+plus the tokens they encode) here, and restores it into whichever slot A gets next; then only the
+new suffix of A's prompt is evaluated.
 
 A state costs roughly tokens x (2 x layers x kv_heads x head_dim x 2 bytes): about 12 KB per token
 for a 0.5B MiniCPM shape, 100 KB for the 1B shape. The budget bounds the sum; an agent whose state

@@ -16,8 +16,9 @@ import psutil
 import pytest
 import yaml
 
-from agents.lab import expand, parse_experiment
+from agents.lab import expand, parse_experiment, run_experiment
 from ioa import cli
+from ioa.commands.lab import LocalResources
 from ioa.llm import write_tiny_gguf
 from protocols.conversation import PROTOCOLS
 
@@ -329,3 +330,32 @@ def test_every_group_protocol_runs_in_a_lab_cell_with_local_model_agents_and_a_t
 def _types(out: Path, stem: str) -> set[str]:
     events = json.loads((out / "transcripts" / f"{stem}.json").read_text())["events"]
     return {e["payload"]["type"] for e in events}
+
+
+@pytest.mark.timeout(300)
+def test_cells_run_at_once_through_one_batched_model_give_the_results_they_give_alone(
+    tiny_minicpm: Path, tmp_path: Path
+) -> None:
+    """RoCo cells (planners and a dialectic team on one model) four at a time in one worker:
+    every result and every transcript line as when the cells run one after another."""
+    data = experiment(
+        tiny_minicpm,
+        tasks=["roco:sort", "roco:sweep"],
+        protocols=["central", "dialog", "ioa"],
+        baselines=[],
+        seeds=2,
+    )
+    runs = {}
+    for concurrent in (1, 4):
+        out = tmp_path / f"at-once-{concurrent}"
+        run_experiment(
+            parse_experiment(data | {"concurrent": concurrent}), out, LocalResources, jobs=1
+        )
+        rows = json.loads((out / "results.json").read_text())["rows"]
+        lines = {
+            path.name: [line for line in path.read_text().splitlines() if "new group" not in line]
+            for path in sorted((out / "transcripts").glob("*.txt"))
+        }
+        runs[concurrent] = ([{k: v for k, v in r.items() if k != "seconds"} for r in rows], lines)
+    assert len(runs[1][1]) >= 8
+    assert runs[4] == runs[1]

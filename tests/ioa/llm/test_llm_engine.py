@@ -142,7 +142,7 @@ async def test_switching_agents_keeps_each_agents_prefix(tiny_minicpm: Path) -> 
 
 @pytest.mark.llama
 async def test_state_budget_evicts_least_recently_used(tiny_minicpm: Path) -> None:
-    async with LlamaCppEngine(tiny_minicpm, n_threads=1, state_budget_mb=0.15) as engine:
+    async with LlamaCppEngine(tiny_minicpm, n_threads=1, state_budget_mb=0.15, slots=1) as engine:
         first = {}
         for agent in AGENTS:
             first[agent] = await engine.chat(conversation(agent, [], 1), agent=agent, max_tokens=4)
@@ -158,7 +158,12 @@ async def test_state_budget_evicts_least_recently_used(tiny_minicpm: Path) -> No
 
 
 @pytest.mark.llama
-async def test_concurrent_callers_are_served_one_at_a_time_in_order(tiny_minicpm: Path) -> None:
+async def test_concurrent_callers_get_the_replies_they_get_one_at_a_time(
+    tiny_minicpm: Path,
+) -> None:
+    """Calls of different agents are batched, one agent's calls run in arrival order; the replies
+    are those of serial calls. Only first turns differ in cost: served together, they cannot
+    reuse a prefix the others have not read yet."""
     requests = [(AGENTS[i % 3], turn(AGENTS[i % 3], i)) for i in range(12)]
     async with LlamaCppEngine(tiny_minicpm, n_threads=1) as engine:
         gathered = await asyncio.gather(
@@ -171,8 +176,8 @@ async def test_concurrent_callers_are_served_one_at_a_time_in_order(tiny_minicpm
             await engine.chat(m, agent=a, max_tokens=12, temperature=0) for a, m in requests
         ]
     assert [c.text for c in gathered] == [c.text for c in sequential]
-    assert [c.evaluated_prompt_tokens for c in gathered] == [
-        c.evaluated_prompt_tokens for c in sequential
+    assert [c.evaluated_prompt_tokens for c in gathered[3:]] == [
+        c.evaluated_prompt_tokens for c in sequential[3:]
     ]
 
 

@@ -35,11 +35,17 @@ class RobotBrain(Brain):
     """The brain of robot `robot` in `env` (read-only: the runner steps the environment)."""
 
     def __init__(
-        self, engine: Engine, env: RocoEnv, robot: str, *, decoding: Decoding = "score"
+        self,
+        engine: Engine,
+        env: RocoEnv,
+        robot: str,
+        *,
+        decoding: Decoding = "score",
+        prior: bool = True,
     ) -> None:
         self.env = env
         self.robot = robot
-        self.chooser = ActionChooser(engine, env, robot, decoding=decoding)
+        self.chooser = ActionChooser(engine, env, robot, decoding=decoding, prior=prior)
         self.calls = 0
 
     async def move(self, turn: Turn) -> dict[str, Any]:

@@ -44,9 +44,17 @@ class ActionChooser:
     """Chooses for one robot, as the engine agent `agent` (one KV prefix per robot)."""
 
     def __init__(
-        self, engine: Engine, env: RocoEnv, robot: str, *, decoding: Decoding = "score"
+        self,
+        engine: Engine,
+        env: RocoEnv,
+        robot: str,
+        *,
+        decoding: Decoding = "score",
+        prior: bool = True,
     ) -> None:
         self.engine, self.env, self.robot, self.decoding = engine, env, robot, decoding
+        self.prior = prior
+        """Keep only the best-graded options (False: the model chooses among all of them)."""
 
     @property
     def agent(self) -> str:
@@ -64,8 +72,9 @@ class ActionChooser:
         beside the teammates' actions `partners` in the plan under discussion."""
         fresh = [a for a in options if a.text not in avoid] or options
         effects = {a.text: effect(self.env, a, partners) for a in fresh}
-        best = max(e.value for e in effects.values())
-        fresh = [a for a in fresh if effects[a.text].value >= best]
+        if self.prior:
+            best = max(e.value for e in effects.values())
+            fresh = [a for a in fresh if effects[a.text].value >= best]
         if len(fresh) == 1:
             return Chosen(fresh[0], 0)
         texts = [a.text for a in fresh]

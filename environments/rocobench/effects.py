@@ -81,7 +81,7 @@ def _sort(env: SortEnv, a: Action, others: Mapping[str, Action]) -> Effect:
         text, value = f"puts {cube} on its bin {goal}: done", GOAL
     elif here == goal:
         text, value = f"takes {cube} off its bin {goal}", AWAY - 1
-    elif abs(PANEL_X[panel] - PANEL_X[goal]) < abs(PANEL_X[here] - PANEL_X[goal]):
+    elif _panels_apart(panel, goal) < _panels_apart(here, goal):
         reach = "within reach of its bin's robot" if owner_reaches(env, owner, panel) else ""
         text = f"hands {cube} on toward its bin {goal} ({owner}'s)" + (
             f", {reach}" if reach else ""
@@ -92,6 +92,11 @@ def _sort(env: SortEnv, a: Action, others: Mapping[str, Action]) -> Effect:
     if clash:
         return Effect(f"{text}, {clash}", min(value, AWAY))
     return Effect(text, value)
+
+
+def _panels_apart(a: str, b: str) -> int:
+    order = list(PANEL_X)
+    return abs(order.index(a) - order.index(b))
 
 
 def owner_reaches(env: SortEnv, owner: str, panel: str) -> bool:
@@ -200,6 +205,8 @@ def _sweep(env: SweepEnv, a: Action, others: Mapping[str, Action]) -> Effect:
             f"empties {n} cube(s) into trash_bin while {left} remain on the table", STEP / 2
         )
     if here is not None and here == there:
+        if env.at[mate] != here:
+            return Effect(f"keeps the {tool} at {here}, where {mate} comes", GOAL - 1)
         if me == "Alice":
             return Effect(f"holds the dustpan still at {here} so Bob can SWEEP it", GOAL - 1)
         return Effect(f"stays at {here} with Alice without sweeping", IDLE)

@@ -247,8 +247,9 @@ def stated_intents(env: RocoEnv, transcript: list[Line], since: int = 0) -> dict
 
 
 def context_text(turn: Turn, seen: list[Seen]) -> str:
-    """What a robot reads before choosing: the round's goal and the last plan's verdict."""
-    parts = [turn.goal]
+    """What a robot reads before choosing: the round's header (the goal's last line: the history
+    before it is summed up by the step memory, `effects.progress`) and the last plan's verdict."""
+    parts = [turn.goal.rstrip().rsplit("\n", 1)[-1]]
     if seen:
         last = seen[-1]
         verdict = "passed" if last.passed else "failed: " + "; ".join(last.reasons)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from environments.rocobench.base import RocoEnv
 from environments.rocobench.cabinet import COASTERS, DOOR_OF, HANDLES, ITEMS, CabinetEnv
@@ -60,6 +61,33 @@ def progress(env: RocoEnv) -> str:
     return state(env) if state is not None else ""
 
 
+def _last_action(env: RocoEnv, robot: str) -> Action | None:
+    """The robot's action in the latest step (None if that step was skipped)."""
+    if not env.history or env.history[-1].plan is None:
+        return None
+    return env.parse(env.history[-1].plan)[robot]
+
+
+_BEFORE: WeakKeyDictionary[RocoEnv, tuple[int, RocoEnv]] = WeakKeyDictionary()
+
+
+def _before_last(env: RocoEnv) -> RocoEnv | None:
+    """A replay of `env` up to the step before its latest one (None before any step)."""
+    if not env.history:
+        return None
+    cached = _BEFORE.get(env)
+    if cached is not None and cached[0] == len(env.history):
+        return cached[1]
+    replay = type(env)(env.seed)
+    for record in env.history[:-1]:
+        if record.plan is None:
+            replay.skip_step()
+        else:
+            replay.step(record.plan)
+    _BEFORE[env] = (len(env.history), replay)
+    return replay
+
+
 # ---- sort --------------------------------------------------------------------------------------
 
 
@@ -69,6 +97,11 @@ def _sort(env: SortEnv, a: Action, others: Mapping[str, Action]) -> Effect:
     cube, panel = a.object, a.target
     goal, owner = CUBE_GOALS[cube]
     here = env.panel_of(cube)
+    last = _last_action(env, a.robot)
+    if last is not None and last.object == cube and last.form == "PICK_PLACE":
+        before = _before_last(env)
+        if isinstance(before, SortEnv) and before.panel_of(cube) == panel:
+            return Effect(f"puts {cube} back on {panel}, undoing your last move", AWAY - 1, True)
     clash = next(
         (
             f"but {r} also handles {cube}" if o.object == cube else f"but {r} places on {panel}"
@@ -77,16 +110,18 @@ def _sort(env: SortEnv, a: Action, others: Mapping[str, Action]) -> Effect:
         ),
         None,
     )
+    blocking = next((c for c, (bin_, _) in CUBE_GOALS.items() if bin_ == here and c != cube), None)
     if panel == goal:
         text, value = f"puts {cube} on its bin {goal}: done", GOAL
     elif here == goal:
         text, value = f"takes {cube} off its bin {goal}", AWAY - 1
     elif _panels_apart(panel, goal) < _panels_apart(here, goal):
-        reach = "within reach of its bin's robot" if owner_reaches(env, owner, panel) else ""
-        text = f"hands {cube} on toward its bin {goal} ({owner}'s)" + (
-            f", {reach}" if reach else ""
-        )
-        value = STEP + (0.5 if reach else 0.0)
+        near = panel in env.reachable_panels(owner)
+        text = f"hands {cube} on toward its bin {goal} ({owner}'s)"
+        text += ", within reach of its bin's robot" if near else ""
+        value = STEP + (0.5 if near else 0.0)
+    elif blocking is not None:
+        text, value = f"clears {here}, the bin of {blocking}", STEP / 2
     else:
         text, value = f"moves {cube} away from its bin {goal}", AWAY
     if clash:
@@ -97,10 +132,6 @@ def _sort(env: SortEnv, a: Action, others: Mapping[str, Action]) -> Effect:
 def _panels_apart(a: str, b: str) -> int:
     order = list(PANEL_X)
     return abs(order.index(a) - order.index(b))
-
-
-def owner_reaches(env: SortEnv, owner: str, panel: str) -> bool:
-    return panel in env.reachable_panels(owner)
 
 
 def _sort_progress(env: SortEnv) -> str:

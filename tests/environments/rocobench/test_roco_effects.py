@@ -58,6 +58,33 @@ def test_sort_marks_a_clash_with_what_a_teammate_is_about_to_do() -> None:
     assert "Bob places on panel5" in clash.text
 
 
+def test_sort_refuses_putting_back_the_cube_just_moved_and_values_clearing_a_bin() -> None:
+    env = SortEnv(0)
+    env.cubes["blue_square"] = panel_point("panel6")
+    env.cubes["pink_polygon"] = panel_point("panel1")
+    env.cubes["yellow_trapezoid"] = panel_point("panel5")
+    clear = effect(env, act(env, "Chad", "PICK blue_square PLACE panel7"))
+    assert (
+        IDLE < clear.value < effect(env, act(env, "Alice", "PICK pink_polygon PLACE panel3")).value
+    )
+    assert "clears panel6" in clear.text
+    env.step(
+        "EXECUTE\nNAME Alice ACTION PICK pink_polygon PLACE panel3\nNAME Bob ACTION WAIT\n"
+        "NAME Chad ACTION PICK blue_square PLACE panel7"
+    )
+    env.step(
+        "EXECUTE\nNAME Alice ACTION WAIT\nNAME Bob ACTION PICK pink_polygon PLACE panel4\n"
+        "NAME Chad ACTION PICK yellow_trapezoid PLACE panel6"
+    )
+    env.step(
+        "EXECUTE\nNAME Alice ACTION WAIT\nNAME Bob ACTION WAIT\n"
+        "NAME Chad ACTION PICK blue_square PLACE panel5"
+    )
+    undo = effect(env, act(env, "Chad", "PICK blue_square PLACE panel7"))
+    assert undo.pointless
+    assert "undoing" in undo.text
+
+
 def test_sweep_joins_the_teammate_where_it_goes_and_refuses_moving_where_it_is() -> None:
     env = SweepEnv(0)
     env.step("EXECUTE\nNAME Alice ACTION MOVE red_cube\nNAME Bob ACTION MOVE green_cube")

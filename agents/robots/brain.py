@@ -182,6 +182,13 @@ class RobotBrain(Brain):
         """`actor`'s action, judged beside its teammates' lines in the latest plan (or
         `partners`, the intentions stated so far)."""
         avoid = failed_actions(actor, self.env.robots, seen)
+        if turn.legal.protocol == "dialectic":  # every line is its robot's own stated intent
+            robots = self.env.robots
+            avoid |= {
+                p.actions[actor]
+                for p in seen
+                if p.passed is False and actor in p.actions and not concerned(p.reasons, robots)
+            }
         if partners is None:
             partners = self._lines(seen[-1].actions, actor) if seen else {}
         chosen = await self.chooser.choose(

@@ -10,8 +10,9 @@ beside what the others are about to do (join the teammate where it goes, not whe
 
 `progress(env)` is the step memory: what is done and what remains, per the task's goal state.
 
-These are descriptions a framework can derive from any environment that states its goal; they
-never look ahead more than one step and never choose: a mode ranks or shows them.
+They are written per task from its rules and goal state, as an environment's author would ship
+them beside the action grammar; they never look ahead more than one step and never choose (the
+scripted oracle is not used): a mode ranks or shows them.
 """
 
 from __future__ import annotations

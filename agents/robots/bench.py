@@ -101,7 +101,8 @@ def _write(
         f"{config.runs} run(s) per task × mode, scene seeds {config.seed}..{last_seed}",
         f"plans per step ≤ {config.episode.attempts}; dialog calls / IoA turns ≤ "
         f"{config.settings.max_calls}; history {'on' if config.episode.history else 'off'}; "
-        f"temperature {config.settings.temperature}",
+        f"temperature {config.settings.temperature}; IoA/dialectic effect prior "
+        f"{'on' if config.settings.prior else 'off'}",
     ]
     if config.episode.max_steps:
         notes.append(f"episodes capped at {config.episode.max_steps} step(s)")

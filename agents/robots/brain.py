@@ -16,18 +16,14 @@ The conclusion's text is the EXECUTE plan, which the runner executes.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from agents.brain import Brain, Line, Turn
 from agents.robots import prompts
 from agents.robots.chooser import ActionChooser, Decoding
 from agents.robots.negotiation import Decision, Seen, concerned, decide, failed_actions
-from agents.robots.options import (
-    action_options,
-    complete_plan,
-    looping,
-    plan_from_texts,
-)
+from agents.robots.options import action_options, complete_plan, plan_from_texts
 from environments.rocobench import Action, Plan, PlanError, RocoEnv
 from ioa.llm import Engine
 
@@ -39,11 +35,17 @@ class RobotBrain(Brain):
     """The brain of robot `robot` in `env` (read-only: the runner steps the environment)."""
 
     def __init__(
-        self, engine: Engine, env: RocoEnv, robot: str, *, decoding: Decoding = "score"
+        self,
+        engine: Engine,
+        env: RocoEnv,
+        robot: str,
+        *,
+        decoding: Decoding = "score",
+        prior: bool = True,
     ) -> None:
         self.env = env
         self.robot = robot
-        self.chooser = ActionChooser(engine, env, robot, decoding=decoding)
+        self.chooser = ActionChooser(engine, env, robot, decoding=decoding, prior=prior)
         self.calls = 0
 
     async def move(self, turn: Turn) -> dict[str, Any]:
@@ -149,14 +151,14 @@ class RobotBrain(Brain):
 
     async def _dialectic(self, turn: Turn) -> dict[str, Any]:
         seen = seen_proposals(turn, self.env.robots)
-        mine = await self._choose(self.robot, turn, seen)
-        types = set(turn.legal.types)
         intents = stated_intents(self.env, turn.transcript, since=_last_failure(turn))
+        mine = await self._choose(self.robot, turn, seen, dict(intents))
+        types = set(turn.legal.types)
         intents[self.robot] = mine
         if "execute" in types and (set(self.env.robots) <= set(intents) or "proceed" not in types):
             for robot in self.env.robots:
                 if robot not in intents:
-                    intents[robot] = await self._choose(robot, turn, seen)
+                    intents[robot] = await self._choose(robot, turn, seen, dict(intents))
             plan = complete_plan(self.env, intents)
             content = {a.robot: a.line().split(" ACTION ", 1)[1] for a in plan.actions}
             text = prompts.EXECUTE_TEXT.format(
@@ -170,13 +172,41 @@ class RobotBrain(Brain):
 
     # ---- shared ----------------------------------------------------------------------------------
 
-    async def _choose(self, actor: str, turn: Turn, seen: list[Seen]) -> Action:
-        avoid = failed_actions(actor, self.env.robots, seen) | looping(self.env, actor)
+    async def _choose(
+        self,
+        actor: str,
+        turn: Turn,
+        seen: list[Seen],
+        partners: dict[str, Action] | None = None,
+    ) -> Action:
+        """`actor`'s action, judged beside its teammates' lines in the latest plan (or
+        `partners`, the intentions stated so far)."""
+        avoid = failed_actions(actor, self.env.robots, seen)
+        if turn.legal.protocol == "dialectic":  # every line is its robot's own stated intent
+            robots = self.env.robots
+            avoid |= {
+                p.actions[actor]
+                for p in seen
+                if p.passed is False and actor in p.actions and not concerned(p.reasons, robots)
+            }
+        if partners is None:
+            partners = self._lines(seen[-1].actions, actor) if seen else {}
         chosen = await self.chooser.choose(
-            actor, action_options(self.env, actor), context_text(turn, seen), avoid
+            actor, action_options(self.env, actor), context_text(turn, seen), avoid, partners
         )
         self.calls += chosen.calls
         return chosen.action
+
+    def _lines(self, texts: Mapping[str, str], actor: str) -> dict[str, Action]:
+        """The teammates' lines of a plan, as actions (lines no longer legal are left out)."""
+        out = {}
+        for robot, text in texts.items():
+            if robot == actor or robot not in self.env.robots:
+                continue
+            match = next((a for a in action_options(self.env, robot) if a.text == text), None)
+            if match is not None:
+                out[robot] = match
+        return out
 
     def _conclusion(self, turn: Turn, proposal_ids: tuple[str, ...]) -> dict[str, Any]:
         # the latest concludable plan: the one `conclude` named (decide concludes the latest)
@@ -224,8 +254,9 @@ def stated_intents(env: RocoEnv, transcript: list[Line], since: int = 0) -> dict
 
 
 def context_text(turn: Turn, seen: list[Seen]) -> str:
-    """What a robot reads before choosing: the round's goal and the last plan's verdict."""
-    parts = [turn.goal]
+    """What a robot reads before choosing: the round's header (the goal's last line: the history
+    before it is summed up by the step memory, `effects.progress`) and the last plan's verdict."""
+    parts = [turn.goal.rstrip().rsplit("\n", 1)[-1]]
     if seen:
         last = seen[-1]
         verdict = "passed" if last.passed else "failed: " + "; ".join(last.reasons)

@@ -7,20 +7,26 @@ Two decoders over the same finite list (`options.action_options`), so the lab ca
   its own tokens.
 - `grammar`: `Engine.structured` under an enum of the option texts — one sample, constrained.
 
-Options a robot already saw fail the environment's check are left out first, so a conversation
-moves on instead of proposing the same conflict again.
+Before the model sees anything, the framework does what a 135M model cannot: options a robot
+already saw fail the environment's check are left out first (the conversation moves on instead of
+proposing the same conflict again); every remaining option is described by its effect under the
+task's rules (`environments.rocobench.effects`), and only the options of the best grade are kept
+(a cheap prior: progress toward the visible goal state before idling, idling before moving away).
+The model then chooses among those, reading each one's effect and the step memory (what is done,
+what remains); when the prior leaves one option, no model call is made.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from agents.robots import prompts
 from environments.rocobench import Action, RocoEnv
-from environments.rocobench.prompts import ACTION_OPTIONS
+from environments.rocobench.effects import Effect, effect, progress
+from environments.rocobench.prompts import TASK_CONTEXT
 from ioa.llm import Engine, EngineError
 
 Decoding = Literal["score", "grammar"]
@@ -38,23 +44,41 @@ class ActionChooser:
     """Chooses for one robot, as the engine agent `agent` (one KV prefix per robot)."""
 
     def __init__(
-        self, engine: Engine, env: RocoEnv, robot: str, *, decoding: Decoding = "score"
+        self,
+        engine: Engine,
+        env: RocoEnv,
+        robot: str,
+        *,
+        decoding: Decoding = "score",
+        prior: bool = True,
     ) -> None:
         self.engine, self.env, self.robot, self.decoding = engine, env, robot, decoding
+        self.prior = prior
+        """Keep only the best-graded options (False: the model chooses among all of them)."""
 
     @property
     def agent(self) -> str:
         return f"robot:{self.robot}"
 
     async def choose(
-        self, actor: str, options: list[Action], context: str, avoid: Collection[str] = ()
+        self,
+        actor: str,
+        options: list[Action],
+        context: str,
+        avoid: Collection[str] = (),
+        partners: Mapping[str, Action] | None = None,
     ) -> Chosen:
-        """`actor`'s action among `options` (texts in `avoid` only if nothing else is left)."""
+        """`actor`'s action among `options` (texts in `avoid` only if nothing else is left),
+        beside the teammates' actions `partners` in the plan under discussion."""
         fresh = [a for a in options if a.text not in avoid] or options
+        effects = {a.text: effect(self.env, a, partners) for a in fresh}
+        if self.prior:
+            best = max(e.value for e in effects.values())
+            fresh = [a for a in fresh if effects[a.text].value >= best]
         if len(fresh) == 1:
             return Chosen(fresh[0], 0)
         texts = [a.text for a in fresh]
-        messages = self.messages(actor, context)
+        messages = self.messages(actor, context, {t: effects[t] for t in texts})
         try:
             if self.decoding == "score":
                 choice = await self.engine.choose(messages, texts, agent=self.agent)
@@ -70,16 +94,20 @@ class ActionChooser:
         except (EngineError, ValueError, KeyError, TypeError, json.JSONDecodeError):
             return Chosen(fresh[0], 1)  # garbage from a model never stops the team
 
-    def messages(self, actor: str, context: str) -> list[dict[str, str]]:
-        system = prompts.CHOOSE_SYSTEM.format(
-            options=ACTION_OPTIONS[self.env.name], observation=self.env.observation(self.robot)
-        )
+    def messages(
+        self, actor: str, context: str, effects: Mapping[str, Effect]
+    ) -> list[dict[str, str]]:
+        system = prompts.CHOOSE_SYSTEM.format(context=TASK_CONTEXT[self.env.name])
         ask = (
             prompts.CHOOSE_MINE.format(robot=self.robot)
             if actor == self.robot
             else prompts.CHOOSE_OTHER.format(robot=actor)
         )
+        listed = "\n".join(
+            prompts.CHOOSE_OPTION.format(action=t, effect=e.text) for t, e in effects.items()
+        )
+        parts = [context, progress(self.env), prompts.CHOOSE_OPTIONS.format(options=listed), ask]
         return [
             {"role": "system", "content": system},
-            {"role": "user", "content": f"{context}\n\n{ask}" if context else ask},
+            {"role": "user", "content": "\n\n".join(p for p in parts if p)},
         ]

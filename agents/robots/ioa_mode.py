@@ -54,6 +54,7 @@ class IoAPlanner(Planner):
         protocol: str = "ioa",
         max_turns: int = IOA_TURNS,
         decoding: Decoding = "score",
+        prior: bool = True,
         model: ModelFacts | None = None,
         group_timeout: float = GROUP_TIMEOUT,
     ) -> None:
@@ -63,6 +64,7 @@ class IoAPlanner(Planner):
         self.mode = "dialectic" if protocol == "dialectic" else "ioa"  # type: ignore[misc]
         self.max_turns = max_turns
         self.decoding = decoding
+        self.prior = prior
         self.model = model
         self.group_timeout = group_timeout
         self.groups: list[str] = []
@@ -78,7 +80,7 @@ class IoAPlanner(Planner):
     async def begin(self, env: RocoEnv) -> None:
         self._stack = contextlib.AsyncExitStack()
         for robot in env.robots:
-            brain = RobotBrain(self.engine, env, robot, decoding=self.decoding)
+            brain = RobotBrain(self.engine, env, robot, decoding=self.decoding, prior=self.prior)
             agent = Agent(self._card(env, robot), brain, self.hub_url)
             self._agents[robot] = await self._stack.enter_async_context(agent)
             self._names[agent.id] = robot

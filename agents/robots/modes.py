@@ -33,6 +33,9 @@ class ModeSettings:
     """IoA and dialectic: turns per group (checks included)."""
     decoding: Decoding = "score"
     """IoA and dialectic: how a robot picks its action among its legal ones."""
+    prior: bool = True
+    """IoA and dialectic: the model chooses only among the options the effect prior grades best
+    (False: among all, each shown with its effect)."""
     seed: int = 0
     """The random-legal baseline's seed (beside the scene's)."""
 
@@ -80,5 +83,6 @@ def make_planner(
         protocol=mode,
         max_turns=settings.hub_turns,
         decoding=settings.decoding,
+        prior=settings.prior,
         model=model,
     )

@@ -2,11 +2,16 @@
 
 `env.legal_options(robot)` names the forms a robot may use now with the names each slot may take;
 here they become concrete actions (`PICK blue_square PLACE panel3`, `WAIT`), the finite list a
-model scores (`Engine.choose`) or a baseline draws from. In path mode (Pack, Rope) an action also
-needs four waypoints: `complete_plan` fills them with a small motion helper, the same for every
-mode that uses it, trying evenly spaced straight and arc paths at a few heights and keeping the
-first that the environment's geometry accepts (RoCo used an RRT motion planner after the LLM's
-waypoints; the helper stands in for that planner, not for the model's choice of actions).
+model scores (`Engine.choose`) or a baseline draws from. The team protocol refuses one more kind of
+move than the environment does: a pointless one, that changes nothing or undoes the robot's own
+pick (`effects.effect(...).pointless`: the dustpan "moved" to the cube it is at, food picked and
+put straight back) — for the model modes and the random-legal baseline alike.
+
+In path mode (Pack, Rope) an action also needs four waypoints: `complete_plan` fills them with a
+small motion helper, the same for every mode that uses it, trying evenly spaced straight and arc
+paths at a few heights and keeping the first that the environment's geometry accepts (RoCo used
+an RRT motion planner after the LLM's waypoints; the helper stands in for that planner,
+not for the model's choice of actions).
 """
 
 from __future__ import annotations
@@ -14,27 +19,27 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 
-from environments.rocobench import Action, Plan, PlanError, RocoEnv
+from environments.rocobench import Action, Plan, RocoEnv
+from environments.rocobench.effects import effect
 from environments.rocobench.oracles import HEIGHTS, PATHS, ROPE_HEIGHTS
 from environments.rocobench.plan import make_action
 
-__all__ = ["LOOP_ROUNDS", "action_options", "complete_plan", "looping", "plan_from_texts"]
-
-LOOP_ROUNDS = 2
-"""A robot prefers not to repeat the form and object of an action (but WAIT) it executed this many
-rounds back: without it a small model undoes and redoes the same move (a cube back and forth)."""
+__all__ = ["action_options", "complete_plan", "plan_from_texts"]
 
 
 def action_options(env: RocoEnv, robot: str) -> list[Action]:
-    """Every concrete legal action of `robot` now (no path yet), in the environment's order."""
+    """Every concrete legal, not pointless action of `robot` now (no path yet), in the
+    environment's order."""
     out: list[Action] = []
     for option in env.legal_options(robot):
         form = env.grammar.form(option.form)
         slots = form.slots
         for values in itertools.product(*(option.choices.get(s, ()) for s in slots)):
-            out.append(
-                make_action(env.grammar, robot, form.name, dict(zip(slots, values, strict=True)))
+            action = make_action(
+                env.grammar, robot, form.name, dict(zip(slots, values, strict=True))
             )
+            if not effect(env, action).pointless:
+                out.append(action)
     return out
 
 
@@ -79,19 +84,3 @@ def _path_candidates(env: RocoEnv, bare: Plan) -> Iterator[Plan]:
                 make_action(env.grammar, action.robot, action.form, dict(action.args), path)
             )
         yield Plan(tuple(actions))
-
-
-def looping(env: RocoEnv, robot: str, rounds: int = LOOP_ROUNDS) -> set[str]:
-    """`robot`'s options that would repeat the form and object of one of its actions (but WAIT)
-    in the last `rounds` executed plans: moving the same cube again, undoing the last move."""
-    recent = set()
-    for record in env.history[-rounds:]:
-        if record.plan is None:
-            continue
-        try:
-            action = env.parse(record.plan)[robot]
-        except (PlanError, KeyError):
-            continue
-        if action.form != "WAIT":
-            recent.add((action.form, action.object or action.text))
-    return {a.text for a in action_options(env, robot) if (a.form, a.object or a.text) in recent}

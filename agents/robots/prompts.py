@@ -69,8 +69,10 @@ IOA_ROLE = "RoCo robot {robot} ({model}) in the {task} task"
 
 # ---- choosing an action (IoA and dialectic modes) -----------------------------------------------
 
-CHOOSE_SYSTEM = "{options}\n\n{observation}"
-"""The task's action options first: they never change, so their KV prefix is reused every round."""
+CHOOSE_SYSTEM = "{context}\nChoose the action that brings the team closest to the goal."
+"""The task's shared context only: it never changes, so its KV prefix is reused every round."""
+CHOOSE_OPTIONS = "Options (action: what it would do):\n{options}"
+CHOOSE_OPTION = "- {action}: {effect}"
 CHOOSE_MINE = "You are {robot}. Answer with your next action only."
 CHOOSE_OTHER = "Answer with the next action of {robot} only."
 PROPOSE_TEXT = "Proposal:"

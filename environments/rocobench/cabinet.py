@@ -126,6 +126,10 @@ class CabinetEnv(RocoEnv):
     def inside(self, item: str) -> bool:
         return dist(self.items[item], self.cabinet.center) <= INSIDE_RADIUS
 
+    def item_on_own_coaster(self, item: str) -> bool:
+        coaster = COASTERS[ITEMS.index(item)]
+        return item_placed(item, self.items[item], self.coaster_point(coaster))
+
     def site(self, name: str) -> Vec3:
         if name in HANDLES:
             return self.handle_point(name)

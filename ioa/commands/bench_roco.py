@@ -84,6 +84,11 @@ def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--decoding", choices=DECODINGS, default=DEFAULTS["decoding"],
         help="IoA / dialectic: choose actions by likelihood scoring or grammar sampling",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-prior", action="store_true",
+        help="IoA / dialectic: the model chooses among all legal options (each shown with its "
+        "effect), not only among those the effect prior grades best",
+    )  # fmt: skip
     parser.add_argument("--max-steps", type=at_least(1), help="cap below the tasks' step budgets")
     parser.add_argument("--no-history", action="store_true", help="RoCo's w/o-history ablation")
     parser.add_argument(
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             hub_turns=args.hub_turns,
             decoding=args.decoding,
+            prior=not args.no_prior,
             seed=args.seed,
         ),
         **({"out": args.out} if args.out else {}),

@@ -76,8 +76,11 @@ async def test_the_checker_reasons_reach_the_robots_and_are_objected_with(hub: H
     failed = [t for t in says(record, "check_result") if "failed" in t]
     assert failed
     assert record.checks_failed >= 1
-    prompts = [m["content"] for call in engine.calls for m in call.messages]
-    assert any("failed:" in p for p in prompts)  # the checker's reasons are in what robots read
+    reasons = [t.split(" failed: ", 1)[1] for t in failed]
+    proposals = [p.split("] ", 1)[1] for p in says(record, "proposal")]
+    assert len(set(proposals)) == len(proposals) > 1  # a failed plan is amended, not repeated
+    objections = says(record, "objection")  # robots a reason does not name quote it
+    assert all(any(o.split("] ", 1)[1] in r for r in reasons) for o in objections)
     assert record.rejected == 0  # whatever was concluded had passed the check
     assert record.unparseable == 0
 

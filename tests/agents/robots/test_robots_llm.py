@@ -20,6 +20,8 @@ pytestmark = pytest.mark.llama
 
 OPTIONS = EpisodeOptions(attempts=2, max_steps=1)
 SETTINGS = ModeSettings(max_calls=3, text_max=24)
+ALL_OPTIONS = ModeSettings(max_calls=3, text_max=24, prior=False)
+"""The model chooses among every legal option (the effect prior may leave only one)."""
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ async def test_the_ioa_mode_runs_on_the_local_model_through_a_hub(
     hub: Hub, engine: LlamaCppEngine, task: str
 ) -> None:
     env = make_env(task, seed=0)
-    planner = make_planner("ioa", engine, SETTINGS, hub_url=hub.url)
+    planner = make_planner("ioa", engine, ALL_OPTIONS, hub_url=hub.url)
     assert isinstance(planner, IoAPlanner)
     record = await run_episode(env, planner, OPTIONS)
     assert planner.rejections == 0  # every move of the team was legal: no refused frame

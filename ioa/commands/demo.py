@@ -22,7 +22,7 @@ from ioa.commands.bench_roco import TASKS
 
 __all__ = ["register", "run"]
 
-DEFAULT_TASK = "sort"
+DEFAULT_TASK = "sweep"
 DEFAULT_TURNS = 24
 DEFAULT_ATTEMPTS = 3
 DEFAULT_STEPS = 0
@@ -72,6 +72,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds before giving up"
     )
+    parser.add_argument(
+        "--prior", action="store_true",
+        help="the model chooses only among the options the effect prior grades best (often one: "
+        "then no model call)",
+    )  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -87,7 +92,7 @@ async def _demo(args: argparse.Namespace) -> int:
     from protocols import ModelFacts
 
     options = EpisodeOptions(attempts=args.attempts, max_steps=args.max_steps or None)
-    settings = ModeSettings(hub_turns=args.max_turns, decoding=args.decoding)
+    settings = ModeSettings(hub_turns=args.max_turns, decoding=args.decoding, prior=args.prior)
     env = make_env(args.task, seed=args.seed)
     # Ctrl-C can land while the hub's database thread still writes there: the cleanup
     # must not turn "interrupted" into "Directory not empty".

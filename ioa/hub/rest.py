@@ -102,7 +102,10 @@ def self_only(request: web.Request) -> Agent:
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    """The whole body, however many TCP segments it came in, refused past `limit` bytes."""
+    """The whole body, however many TCP segments it came in, refused past `limit` bytes (at
+    once when its Content-Length already says so)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise FrameTooLarge(f"body of {request.content_length} bytes exceeds the limit of {limit}")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_any():

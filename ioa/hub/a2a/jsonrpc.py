@@ -28,6 +28,8 @@ from ioa.hub.a2a.errors import (
     Unauthenticated,
     VersionNotSupported,
 )
+from ioa.hub.errors import FrameTooLarge
+from ioa.hub.rest import read_body
 
 VERSION_HEADER = "A2A-Version"
 SUPPORTED_VERSIONS = ("1.0",)
@@ -82,16 +84,10 @@ async def read_call(request: web.Request, limit: int) -> Parsed:
 
 
 async def _read(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestTooLarge(f"body of {request.content_length} bytes exceeds {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return await read_body(request, limit)
+    except FrameTooLarge as exc:
+        raise RequestTooLarge(exc.message) from None
 
 
 def check_version(request: web.Request) -> str:

@@ -37,7 +37,6 @@ class CascadeBrain(LLMBrain):
 
     def __init__(self, engine: CascadeEngine, *, hard: list[str] | None = None, **kwargs: Any):
         super().__init__(engine, **kwargs)
-        self.cascade = engine
         self.hard = [term.lower() for term in hard or [] if term.strip()]
 
     def is_hard(self, text: str) -> bool:

@@ -154,7 +154,7 @@ class CabinetEnv(RocoEnv):
                 lines.append(prompts.CABINET_ITEM_HELD.format(item=item, robot=holder))
             elif self.inside(item):
                 lines.append(prompts.CABINET_ITEM_INSIDE.format(item=item))
-            elif item_placed(item, self.items[item], self.coaster_point(coaster)):
+            elif self.item_on_own_coaster(item):
                 lines.append(prompts.CABINET_ITEM_ON.format(item=item, coaster=coaster))
             else:
                 lines.append(
@@ -269,10 +269,7 @@ class CabinetEnv(RocoEnv):
                 grip.position = self.specs[a.robot].home
 
     def _success(self) -> bool:
-        return all(
-            item_placed(i, self.items[i], self.coaster_point(c))
-            for i, c in zip(ITEMS, COASTERS, strict=True)
-        )
+        return all(self.item_on_own_coaster(i) for i in ITEMS)
 
     # ---- legal moves -------------------------------------------------------------------------
 

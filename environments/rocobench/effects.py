@@ -310,9 +310,7 @@ def _pack(env: PackEnv, a: Action, others: Mapping[str, Action]) -> Effect:
         text, value = f"picks {a.object} up", STEP
     else:
         text, value = f"packs {a.object} into {a.target}", GOAL
-    return Effect(
-        text + (", but a teammate wants the same" if clash else ""), AWAY if clash else value
-    )
+    return _clashing(text, value, clash)
 
 
 def _pack_progress(env: PackEnv) -> str:
@@ -329,9 +327,7 @@ def _rope(env: RopeEnv, a: Action, others: Mapping[str, Action]) -> Effect:
         text, value = f"grasps {a.object}", STEP
     else:
         text, value = f"lays {a.object} on {a.target}", GOAL
-    return Effect(
-        text + (", but a teammate wants the same" if clash else ""), AWAY if clash else value
-    )
+    return _clashing(text, value, clash)
 
 
 def _clashing(text: str, value: float, clash: bool) -> Effect:

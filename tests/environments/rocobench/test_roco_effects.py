@@ -31,15 +31,17 @@ def _filler(env: RocoEnv) -> str:
 def test_sort_grades_a_cube_on_its_bin_above_a_hand_off_above_waiting_above_moving_away() -> None:
     env = SortEnv(0)
     env.cubes["blue_square"] = panel_point("panel3")
-    env.cubes["pink_polygon"] = panel_point("panel5")
-    env.cubes["yellow_trapezoid"] = panel_point("panel7")
+    env.cubes["pink_polygon"] = panel_point("panel1")
+    env.cubes["yellow_trapezoid"] = panel_point("panel4")
     home = effect(env, act(env, "Alice", "PICK blue_square PLACE panel2"))
-    hand = effect(env, act(env, "Bob", "PICK pink_polygon PLACE panel4"))
+    hand = effect(env, act(env, "Bob", "PICK yellow_trapezoid PLACE panel5"))
     away = effect(env, act(env, "Alice", "PICK blue_square PLACE panel1"))
     wait = effect(env, act(env, "Alice", "WAIT"))
     assert home.value == GOAL
     assert "done" in home.text
-    assert hand.value == GOAL
+    assert "toward its bin panel6" in hand.text
+    assert "within reach" in hand.text
+    assert home.value > hand.value > wait.value > away.value
     assert away.value == AWAY
     assert "away" in away.text
     assert wait.value == IDLE

@@ -49,6 +49,8 @@ PROMPT_CHUNK = 128
 
 KV_PAD = 256
 Detokenize = Callable[[list[int]], bytes]
+FinishText = Callable[[bytes, FinishReason], tuple[str, FinishReason]]
+"""A generation's bytes and finish reason → its text and final reason (the model's own rules)."""
 
 
 @dataclass(eq=False)
@@ -59,12 +61,10 @@ class Generation:
     prompt: list[int]
     limit: int
     sampler: SequenceSampler
-    stops: list[bytes]
     cancel: threading.Event
     future: Future[Completion]
     started: float
     dropped: int
-    finish_text: Callable[[bytes, FinishReason], tuple[str, FinishReason]]
     out: list[int] = field(default_factory=list)
     slot: Slot | None = None
     fed: int = 0
@@ -110,6 +110,8 @@ class BatchDecoder:
         window: int,
         cache: StateCache,
         detokenize: Detokenize,
+        stops: Sequence[bytes] = (),
+        finish_text: FinishText | None = None,
     ) -> None:
         params.n_seq_max = slots
         params.n_ctx = slots * -(-window // KV_PAD) * KV_PAD  # llama.cpp pads each stream
@@ -121,6 +123,10 @@ class BatchDecoder:
         self.window = min(window, int(llama_cpp.llama_n_ctx_seq(ctx)))
         self.n_batch = int(params.n_batch)
         self._detokenize = detokenize
+        self._stops = tuple(stops)
+        self._tail = max((len(stop) for stop in self._stops), default=0) + 1
+        """Tokens to detokenize to see a stop string end (a token is at least one byte)."""
+        self._finish_text: FinishText = finish_text or (lambda raw, why: (raw.decode(), why))
         self._mem = llama_cpp.llama_get_memory(ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
@@ -263,10 +269,9 @@ class BatchDecoder:
             self._finish(gen, "stop")
             return
         gen.out.append(token)
-        if gen.stops:
-            tail = max(len(s) for s in gen.stops) + 1
-            text = self._detokenize(gen.out[-tail:])
-            if any(s in text for s in gen.stops):
+        if self._stops:
+            text = self._detokenize(gen.out[-self._tail :])
+            if any(stop in text for stop in self._stops):
                 self._finish(gen, "stop")
                 return
         if len(gen.out) >= gen.limit or len(_slot(gen).tokens) >= self.window:
@@ -275,7 +280,7 @@ class BatchDecoder:
     def _finish(self, gen: Generation, finish: FinishReason) -> None:
         self._active.remove(gen)
         self._release(gen)
-        text, finish = gen.finish_text(self._detokenize(gen.out), finish)
+        text, finish = self._finish_text(self._detokenize(gen.out), finish)
         end = perf_counter()
         gen.future.set_result(
             Completion(

@@ -96,6 +96,8 @@ class LoadedModel:
             window=n_ctx,
             cache=self.cache,
             detokenize=llm.detokenize,
+            stops=[stop.encode() for stop in self.template.stop],
+            finish_text=self._finish_text,
         )
         self.n_ctx = self.decoder.window
         self._turns: dict[str, int] = {}
@@ -174,12 +176,10 @@ class LoadedModel:
                 prompt=prompt,
                 limit=min(max_tokens, self.n_ctx - len(prompt)),
                 sampler=sampler,
-                stops=[s.encode() for s in self.template.stop],
                 cancel=cancel,
                 future=future,
                 started=start,
                 dropped=fitted.dropped,
-                finish_text=self._finish_text,
             )
         )
         return future

@@ -41,7 +41,7 @@ M = TypeVar("M", bound=BaseModel)
 class Call(BaseModel):
     """One JSON-RPC request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     jsonrpc: str = Field(pattern=r"^2\.0$")
     id: RequestId = Field(union_mode="left_to_right")

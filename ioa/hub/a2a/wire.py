@@ -8,6 +8,7 @@ only the fields the spec names. Strings and lists are bounded, JSON values too (
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,11 +22,15 @@ ID_MAX = 256
 PARTS_MAX = 64
 PART_TEXT_MAX = 32_000
 
-_BOUNDED: TypeAdapter[dict[str, Any]] = TypeAdapter(BoundedJson)
+
+@functools.cache
+def _bounded() -> TypeAdapter[dict[str, Any]]:
+    """Built at the first data part, not when the hub starts."""
+    return TypeAdapter(BoundedJson)
 
 
 def _bounded_value(value: Any) -> Any:
-    _BOUNDED.validate_python({"value": value})
+    _bounded().validate_python({"value": value})
     return value
 
 
@@ -38,7 +43,11 @@ class Wire(BaseModel):
     """What the hub answers: camelCase, unset fields left out (see `dump`)."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", allow_inf_nan=False
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        allow_inf_nan=False,
+        defer_build=True,
     )
 
     def dump(self) -> dict[str, Any]:

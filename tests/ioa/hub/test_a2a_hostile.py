@@ -138,6 +138,37 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(target: Target
     assert answer["error"]["code"] == -32600
 
 
+async def test_a_chunked_body_over_the_limit_is_refused_while_it_is_read(target: Target) -> None:
+    """No Content-Length to refuse up front: the hub counts the chunks as they come."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":"'
+        for _ in range(20):
+            yield b"x" * 8192
+
+    before = target.counts()
+    headers = {"Content-Type": "application/json"} | V1
+    async with target.http.post(target.url, data=chunks(), headers=headers) as response:
+        assert response.status == 413
+        answer = await response.json(content_type=None)
+    assert answer["error"]["code"] == -32600
+    assert target.counts() == before
+
+
+@pytest.mark.parametrize("body", [b"{", b"[]", b'{"jsonrpc":"2.0","id":1,"method":"Nope"}'])
+async def test_the_hubs_own_endpoint_refuses_what_an_agents_does(
+    target: Target, body: bytes
+) -> None:
+    before = target.counts()
+    hub_url = target.url.split("/a2a/", 1)[0] + "/a2a"
+    async with target.http.post(
+        hub_url, data=body, headers={"Content-Type": "application/json"} | V1
+    ) as response:
+        answer = await response.json(content_type=None)
+    assert answer["error"]["code"] in (-32700, -32600, -32601)
+    assert target.counts() == before
+
+
 async def test_deeply_nested_json_is_refused_and_the_hub_stays_up(target: Target) -> None:
     deep = b'{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":' + b"[" * 20_000
     answer = await target.call(deep + b"]" * 20_000 + b"}}")

@@ -35,6 +35,10 @@ ENDPOINTS = [
     "/v1/dashboard/edges",
     "/v1/dashboard/goals",
     "/v1/dashboard/events",
+    "/v1/dashboard/agents/a-nobody",
+    "/v1/dashboard/groups/g-nobody",
+    "/v1/dashboard/groups/g-nobody/messages",
+    "/v1/dashboard/groups/g-nobody/replay?seq=1",
 ]
 
 

@@ -124,7 +124,7 @@ async def _run_one(cell: Cell, experiment: Experiment, out: Path, resources: Res
     ts = taskset(cell.family)
     started = time.time()
     engine, facts = await resources.engine(cell.model) if cell.arm == "model" else (None, None)
-    if engine is not None and experiment.concurrent > 1:
+    if engine is not None:  # a cell's own agent names (and so seeds), however many run at once
         engine = EngineView(engine, cell.id)
     hub_url = await resources.hub() if ts.needs_hub(cell) else None
     folder = out / "runs" / cell.id

@@ -315,7 +315,7 @@ class CardEmbeddings:
                 log.warning("agent %s: its vector was not stored: %s", agent.id, exc)
                 stored = True  # the index still gets it; the next start embeds it again
             if stored and agent.card is card:
-                agent.embedding, agent.embedding_model = blob, stored_as
+                agent.embedding_model = stored_as  # the vectors live in the index, not twice
                 self._index.set_vector(agent.id, vectors)
 
 

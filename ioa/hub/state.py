@@ -61,6 +61,7 @@ class HubState:
                 self.discovery.upsert(agent.id, agent.card, vector=vector)
             except InvalidVector:  # a damaged stored vector: embedded again in the background
                 self.discovery.upsert(agent.id, agent.card)
+            agent.embedding = None  # read once: the index holds the vectors from here on
             self.presence_changed(agent.id)
         await self.router.start()
         self._tasks = [

@@ -7,6 +7,8 @@ them): the hub's own below, the conversation's in `protocols`. Whatever the hub 
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from ioa.errors import IoAError
 from protocols import ErrorCode, ProtocolError
 
@@ -131,3 +133,11 @@ class Busy(HubError):
 class Unavailable(HubError):
     code = ErrorCode.UNAVAILABLE
     default_message = "the hub could not store the message; try again"
+
+
+def first_error(exc: ValidationError, whole: str = "") -> str:
+    """`where: what` of a validation's first error (`whole` names the top level), for the
+    typed error a client gets back."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or whole
+    return f"{where}: {first['msg']}"

@@ -28,6 +28,7 @@ from ioa.hub.errors import (
     NotFound,
     Unauthorized,
     Unavailable,
+    first_error,
     http_status,
 )
 from ioa.hub.registry import Agent
@@ -127,9 +128,7 @@ async def read_model(request: web.Request, model: type[M]) -> M:
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             raise MalformedJson() from None
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidRequest(f"{where}: {first['msg']}") from None
+        raise InvalidRequest(first_error(exc, "body")) from None
 
 
 def agent_view(state: HubState, agent: Agent) -> dict[str, Any]:

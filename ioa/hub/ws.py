@@ -25,6 +25,7 @@ from ioa.hub.errors import (
     MalformedJson,
     Unauthorized,
     Unavailable,
+    first_error,
 )
 from ioa.hub.registry import Agent
 from ioa.hub.rest import bearer_token
@@ -58,9 +59,7 @@ def parse_frame(raw: str, limit: int) -> Hello | Send:
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             raise MalformedJson("the frame is not valid JSON (or nested too deeply)") from None
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidEnvelope(f"{where}: {first['msg']}") from None
+        raise InvalidEnvelope(first_error(exc)) from None
 
 
 def _named(raw: str) -> tuple[str | None, str | None]:

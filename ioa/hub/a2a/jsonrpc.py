@@ -28,7 +28,7 @@ from ioa.hub.a2a.errors import (
     Unauthenticated,
     VersionNotSupported,
 )
-from ioa.hub.errors import FrameTooLarge
+from ioa.hub.errors import FrameTooLarge, first_error
 from ioa.hub.rest import read_body
 
 VERSION_HEADER = "A2A-Version"
@@ -77,9 +77,7 @@ async def read_call(request: web.Request, limit: int) -> Parsed:
     try:
         call = Call.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "request"
-        return Parsed(None, request_id, InvalidRequest(f"{where}: {first['msg']}"))
+        return Parsed(None, request_id, InvalidRequest(first_error(exc, "request")))
     return Parsed(call, call.id)
 
 
@@ -107,9 +105,7 @@ def params_of(call: Call, model: type[M]) -> M:
     try:
         return model.model_validate(call.params or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "params"
-        raise InvalidParams(f"{where}: {first['msg']}"[:300]) from None
+        raise InvalidParams(first_error(exc, "params")[:300]) from None
 
 
 def result_body(request_id: RequestId, result: Any) -> str:

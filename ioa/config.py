@@ -67,6 +67,11 @@ class HubConfig(BaseModel):
     """Weight of cosine similarity in the hybrid ranking; BM25 (bounded) gets the rest."""
     embed_threads: int = Field(default=1, ge=1, le=64)
     """Threads of the embedding model; one leaves the CPU to the agents."""
+    broker_url: str | None = Field(
+        default=None, pattern=r"^(redis|rediss|unix)://", max_length=4096
+    )
+    """Redis URL of the cluster's broker: with it this hub is one of several on the PostgreSQL
+    store `database_url` (see the README's "Several hubs"); without it the hub runs alone."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubConfig:
@@ -76,6 +81,7 @@ class HubConfig(BaseModel):
             "database_url": os.environ.get("IOA_DATABASE_URL"),
             "registration_token": os.environ.get("IOA_REGISTRATION_TOKEN"),
             "admin_token": os.environ.get("IOA_ADMIN_TOKEN"),
+            "broker_url": os.environ.get("IOA_BROKER_URL"),
             "a2a_guests": os.environ.get("IOA_A2A_GUESTS"),
         }
         values: dict[str, object] = {k: v for k, v in env.items() if v is not None}

@@ -26,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--db", dest="database_url", help="SQLite path/URL or postgresql://user:pass@host/db"
     )
     parser.add_argument(
+        "--broker",
+        dest="broker_url",
+        help="redis://host:port: run as one of several hubs sharing the --db PostgreSQL "
+        "(default: IOA_BROKER_URL)",
+    )
+    parser.add_argument(
         "--embeddings",
         help="discovery by meaning: bundled (default), off, or a BERT GGUF path "
         "(default: IOA_HUB_EMBEDDINGS)",
@@ -64,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         database_url=args.database_url,
+        broker_url=args.broker_url,
         registration_token=args.registration_token,
         embeddings=args.embeddings,
         a2a_guests=args.a2a_guests,
@@ -75,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         async with Hub(config) as hub:
             tune_gc_for_serving()
             print(f"IoA hub listening on {hub.url} (database: {config.database_url})", flush=True)
+            if hub.cluster is not None:
+                print(f"one of a cluster: broker {config.broker_url}", flush=True)
             print(f"A2A: agent cards at {hub.url}/.well-known/agent-card.json", flush=True)
             await asyncio.Event().wait()
 

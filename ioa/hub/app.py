@@ -11,9 +11,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ioa.config import HubConfig
 from ioa.hub import a2a, admin, dashboard, goals, rest, ws
+from ioa.hub.cluster import Cluster
 from ioa.hub.state import STATE, HubState
 from ioa.lifecycle import Service
 from ioa.store import SqlStore, Store
+from ioa.store.shared import SharedStore
 
 if TYPE_CHECKING:
     from ioa.llm.embedder import Embedder
@@ -71,9 +73,13 @@ class Hub(Service):
     ) -> None:
         self.config = config or HubConfig.from_env()
         self._own_store = store is None
-        self.store = store or SqlStore(self.config.database_url)
+        broker = self.config.broker_url
+        if store is None:
+            store = (SharedStore if broker else SqlStore)(self.config.database_url)
+        self.store = store
         self.state = HubState(self.config, self.store, embedder)
         self.goals = goals.Goals(self.state)
+        self.cluster = Cluster(self.state, self.goals, broker) if broker else None
         self.a2a = a2a.A2AServer(self.state, self.goals)
         self._runner: web.AppRunner | None = None
         self.port = self.config.port

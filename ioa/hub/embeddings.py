@@ -317,6 +317,7 @@ class CardEmbeddings:
             if stored and agent.card is card:
                 agent.embedding_model = stored_as  # the vectors live in the index, not twice
                 self._index.set_vector(agent.id, vectors)
+                self._registry.notify("agent", agent.id)
 
 
 def _drain(queue: asyncio.Queue[_Job], limit: int | None = None) -> list[_Job]:

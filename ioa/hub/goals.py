@@ -59,8 +59,30 @@ class Goals:
 
     async def load(self) -> None:
         for goal in await self.state.store.list_goals():
+            self._keep(goal)
+
+    def _keep(self, goal: GoalRecord) -> None:
+        known = self.goals.get(goal.id)
+        if known is None:
             self.goals[goal.id] = goal
             self.by_group[goal.group_id] = goal.id
+        elif known.status == "running" and goal.status != "running":
+            known.status, known.conclusion = goal.status, goal.conclusion
+            known.updated_at = goal.updated_at
+            for queue in self.watchers.get(goal.id, ()):
+                queue.put_nowait(None)
+
+    async def reload(self, goal_id: str) -> GoalRecord | None:
+        """Another hub created or ended this goal: take the store's row."""
+        shared = self.state.registry.shared
+        if shared is not None and (goal := await shared.get_goal(goal_id)) is not None:
+            self._keep(goal)
+        return self.goals.get(goal_id)
+
+    async def refresh(self) -> None:
+        """Every goal again, after hearing nothing for a while (a broker outage)."""
+        for goal in await self.state.store.list_goals():
+            self._keep(goal)
 
     async def create(self, creator: str, request: GoalRequest) -> GoalRecord:
         registry = self.state.registry
@@ -88,6 +110,7 @@ class Goals:
         await self.state.store.add_goal(goal)
         self.goals[goal_id] = goal
         self.by_group[group.id] = goal_id
+        registry.notify("goal", goal_id)
         self.state.router.announce(group)
         return goal
 
@@ -117,6 +140,12 @@ class Goals:
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
+    async def find(self, goal_id: str, reader: str) -> GoalRecord:
+        """`get`, reading the store when another hub made the goal and it was not heard yet."""
+        if goal_id not in self.goals:
+            await self.reload(goal_id)
+        return self.get(goal_id, reader)
+
     def get(self, goal_id: str, reader: str) -> GoalRecord:
         goal = self.goals.get(goal_id)
         if goal is None:
@@ -140,6 +169,11 @@ class Goals:
     def groups_of(self, goal_id: str) -> list[Group]:
         return [g for g in self.state.registry.groups.values() if g.meta.get("goal_id") == goal_id]
 
+    async def _save(self, goal: GoalRecord) -> None:
+        when = goal.updated_at or time.time()
+        await self.state.store.update_goal(goal.id, goal.status, goal.conclusion, when)
+        self.state.registry.notify("goal", goal.id)
+
     def _stored(self, group: Group, msg: StoredMessage) -> None:
         goal_id = group.meta.get("goal_id")
         if not isinstance(goal_id, str) or goal_id not in self.goals:
@@ -151,9 +185,7 @@ class Goals:
             goal.status = "failed" if msg.sender == HUB_SENDER else "done"
             goal.conclusion = group.policy.outcome()
             goal.updated_at = time.time()
-            write = asyncio.ensure_future(
-                self.state.store.update_goal(goal.id, goal.status, goal.conclusion, goal.updated_at)
-            )
+            write = asyncio.ensure_future(self._save(goal))
             self._writes.add(write)
             write.add_done_callback(self._writes.discard)
             for queue in self.watchers.get(goal_id, ()):
@@ -165,7 +197,7 @@ GOALS = web.AppKey("goals", Goals)
 
 async def post_goal(request: web.Request) -> web.Response:
     goals = request.app[GOALS]
-    agent = caller(request)
+    agent = await caller(request)
     body = await read_model(request, GoalRequest)
     goal = await goals.create(agent.id, body)
     return json_ok(goals.view(goal), 202)
@@ -173,16 +205,16 @@ async def post_goal(request: web.Request) -> web.Response:
 
 async def get_goal(request: web.Request) -> web.Response:
     goals = request.app[GOALS]
-    agent = caller(request)
-    return json_ok(goals.view(goals.get(request.match_info["goal_id"], agent.id)))
+    agent = await caller(request)
+    return json_ok(goals.view(await goals.find(request.match_info["goal_id"], agent.id)))
 
 
 async def goal_events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: `message` per stored envelope of the goal's groups, then `done`."""
     goals = request.app[GOALS]
     state = request.app[STATE]
-    agent = caller(request)
-    goal = goals.get(request.match_info["goal_id"], agent.id)
+    agent = await caller(request)
+    goal = await goals.find(request.match_info["goal_id"], agent.id)
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     goals.watchers.setdefault(goal.id, set()).add(queue)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

@@ -39,6 +39,9 @@ class GroupPolicy(Protocol):
         """The first message the hub must send itself because a deadline passed, not yet
         applied: the hub admits it like any message (one at a time, so each can be undone)."""
 
+    def deadline(self) -> float | None:
+        """When the hub's clock next has something to do in this group, if ever."""
+
     def outcome(self) -> str | None:
         """The conversation's conclusion once it has one."""
 
@@ -76,6 +79,9 @@ class ChatPolicy:
     def next_timeout(self, now: float) -> Envelope | None:
         return None
 
+    def deadline(self) -> float | None:
+        return None
+
     def outcome(self) -> str | None:
         return None
 
@@ -111,6 +117,9 @@ class ConversationPolicy:
             return None
         _, due = expire(self.state, now)
         return due[0] if due else None
+
+    def deadline(self) -> float | None:
+        return self.state.next_deadline()
 
     def outcome(self) -> str | None:
         return self.state.conclusion

@@ -24,6 +24,7 @@ from ioa.hub.errors import GroupQuarantined, Unauthorized, UnknownAgent, Unknown
 from ioa.hub.policy import GroupPolicy, make_policy
 from ioa.hub.seen import SeenIds
 from ioa.store import AgentRecord, GroupRecord, Store, StoredMessage, StoreError
+from ioa.store.shared import SharedStore
 from protocols import AgentCard, NotAMember
 from protocols.frames import GroupInfo
 from protocols.text import scrub
@@ -71,6 +72,12 @@ class Group:
     """The ids of the group's messages, so that a resend is acked, never stored twice."""
     restored: bool = True
     """False until `seen` and the policy's state are rebuilt from the store after a start."""
+    pending: int = 0
+    """Messages of this group admitted here and not yet committed or refused."""
+    behind: int = 0
+    """The highest head another hub announced; above `head`, this hub must catch up."""
+    syncing: asyncio.Future[None] | None = None
+    """Set while the group catches up from the store; admissions wait for it."""
     member_set: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +107,14 @@ def _stored_card(agent_id: str, card_json: str) -> AgentCard:
         return AgentCard.model_validate(_scrubbed(json.loads(card_json)))
 
 
+def _agent(rec: AgentRecord) -> Agent:
+    agent = Agent(
+        rec.id, _stored_card(rec.id, rec.card_json), rec.token_hash, rec.created_at, rec.last_seen
+    )
+    agent.embedding, agent.embedding_model = rec.embedding, rec.embedding_model
+    return agent
+
+
 def _scrubbed(data: Any) -> Any:
     if isinstance(data, str):
         return scrub(data)
@@ -117,9 +132,18 @@ REPLAY_SLICE = 16
 beside live traffic delays no frame by more than one slice, however long the transcript."""
 
 
+def _silent(kind: str, key: str) -> None:
+    return None
+
+
 class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.shared = store if isinstance(store, SharedStore) else None
+        """Set when other hubs write to the same store: a miss in memory is read through."""
+        self.notify: Callable[[str, str], None] = _silent
+        """Told ("agent" | "group" | "goal", id) after every change this hub makes (the
+        cluster tells the other hubs)."""
         self.agents: dict[str, Agent] = {}
         self.groups: dict[str, Group] = {}
         self._by_token: dict[str, str] = {}
@@ -148,10 +172,7 @@ class Registry:
         A group that cannot be rebuilt is quarantined; the others are served.
         """
         for rec in await self.store.list_agents():
-            card = _stored_card(rec.id, rec.card_json)
-            agent = Agent(rec.id, card, rec.token_hash, rec.created_at, rec.last_seen)
-            agent.embedding, agent.embedding_model = rec.embedding, rec.embedding_model
-            self._add_agent(agent)
+            self._add_agent(_agent(rec))
         heads = await self.store.group_heads()
         for grec in await self.store.list_groups():
             try:
@@ -260,6 +281,7 @@ class Registry:
             AgentRecord(agent.id, card.model_dump_json(), agent.token_hash, agent.created_at)
         )
         self._add_agent(agent)
+        self.notify("agent", agent.id)
         return agent, token
 
     def authenticate(self, token: str | None) -> Agent:
@@ -280,12 +302,17 @@ class Registry:
         await self.store.update_agent_card(agent_id, card.model_dump_json())
         agent.card = card
         agent.embedding = agent.embedding_model = None
+        self.notify("agent", agent_id)
         return agent
 
     async def delete(self, agent_id: str) -> None:
-        agent = self.agent(agent_id)
+        self.agent(agent_id)
         await self.store.delete_agent(agent_id)
-        del self.agents[agent_id]
+        self._forget(agent_id)
+        self.notify("agent", agent_id)
+
+    def _forget(self, agent_id: str) -> None:
+        agent = self.agents.pop(agent_id)
         self._by_token.pop(agent.token_hash, None)
         for group_id in self._groups_of.pop(agent_id, set()):
             group = self.groups[group_id]
@@ -296,7 +323,99 @@ class Registry:
         now = time.time()
         self.agent(agent_id).last_seen = now
         await self.store.touch_agent(agent_id, now)
+        self.notify("agent", agent_id)
         return now
+
+    # reading through to a store other hubs write too
+    async def find_by_token(self, token: str | None) -> Agent:
+        """`authenticate`, reading the store on a miss when other hubs share it."""
+        try:
+            return self.authenticate(token)
+        except Unauthorized:
+            if self.shared is None or not token:
+                raise
+        rec = await self.shared.agent_by_token(hash_token(token))
+        if rec is None:
+            raise Unauthorized()
+        return self._known_agent(rec)
+
+    async def find_agent(self, agent_id: str) -> Agent:
+        if agent_id in self.agents or self.shared is None:
+            return self.agent(agent_id)
+        rec = await self.shared.get_agent(agent_id)
+        if rec is None:
+            raise UnknownAgent(f"no agent {agent_id!r}")
+        return self._known_agent(rec)
+
+    async def find_group(self, group_id: str) -> Group:
+        if group_id in self.groups or self.shared is None:
+            return self.group(group_id)
+        await self.reload_group(group_id)
+        return self.group(group_id)
+
+    def _known_agent(self, rec: AgentRecord) -> Agent:
+        """The agent of a row read from the store: the one in memory if another task added it
+        meanwhile, else a new entry."""
+        if (known := self.agents.get(rec.id)) is not None:
+            return known
+        agent = _agent(rec)
+        self._add_agent(agent)
+        return agent
+
+    async def reload_agent(self, agent_id: str) -> None:
+        """Another hub changed, added or deleted this agent: take the store's row."""
+        assert self.shared is not None
+        self._take(agent_id, await self.shared.get_agent(agent_id))
+
+    def _take(self, agent_id: str, rec: AgentRecord | None) -> None:
+        known = self.agents.get(agent_id)
+        if rec is None:
+            if known is not None:
+                self._forget(agent_id)
+            return
+        if known is None:
+            self._add_agent(_agent(rec))
+            return
+        fresh = _agent(rec)
+        known.card, known.last_seen = fresh.card, fresh.last_seen
+        known.embedding, known.embedding_model = fresh.embedding, fresh.embedding_model
+
+    async def reload_group(self, group_id: str) -> Group | None:
+        """A group another hub created; None if it is known already (or not in the store).
+        Its transcript is read on first use, like any group's after a start."""
+        assert self.shared is not None
+        if group_id in self.groups or group_id in self.quarantined:
+            return None
+        rec = await self.shared.get_group(group_id)
+        if rec is None or group_id in self.groups:
+            return None
+        try:
+            group = self._add_group(rec)
+        except Exception as exc:
+            self._quarantine(group_id, exc)
+            return None
+        group.restored = False
+        return group
+
+    async def reload_groups_of(self, agent_id: str) -> None:
+        """Every group of the agent known here, whether or not its creation was heard."""
+        if self.shared is not None:
+            for group_id in await self.shared.group_ids_of(agent_id):
+                await self.reload_group(group_id)
+
+    async def refresh(self) -> set[str]:
+        """After hearing nothing for a while (a broker outage): every row again. Returns the
+        ids of the agents it saw or forgot."""
+        assert self.shared is not None
+        records = {rec.id: rec for rec in await self.shared.list_agents()}
+        gone = [a for a in self.agents if a not in records]
+        for agent_id in gone:
+            self._forget(agent_id)
+        for agent_id, rec in records.items():
+            self._take(agent_id, rec)
+        for grec in await self.shared.list_groups():
+            await self.reload_group(grec.id)
+        return set(records) | set(gone)
 
     # groups
     def _add_group(self, rec: GroupRecord) -> Group:
@@ -331,13 +450,14 @@ class Registry:
     ) -> Group:
         ordered = list(dict.fromkeys([creator, *members] if creator_joins else members))
         for member in ordered:
-            self.agent(member)
+            await self.find_agent(member)
         rec = GroupRecord(
             new_group_id(), name, creator, time.time(), ordered, protocol, json.dumps(meta)
         )
         make_policy(protocol, rec.id, ordered, meta, rec.created_at)  # validate before storing
         await self.store.add_group(rec)
         group = self._add_group(rec)
+        self.notify("group", group.id)
         for listener in self.group_listeners:
             listener(group)
         return group

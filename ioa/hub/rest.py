@@ -90,13 +90,13 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def caller(request: web.Request) -> Agent:
+async def caller(request: web.Request) -> Agent:
     state = request.app[STATE]
-    return state.registry.authenticate(bearer_token(request))
+    return await state.registry.find_by_token(bearer_token(request))
 
 
-def self_only(request: web.Request) -> Agent:
-    agent = caller(request)
+async def self_only(request: web.Request) -> Agent:
+    agent = await caller(request)
     if request.match_info["agent_id"] != agent.id:
         raise Forbidden("an agent may only change its own record")
     return agent
@@ -191,7 +191,7 @@ async def register_agent(request: web.Request) -> web.Response:
 
 async def list_agents(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    caller(request)
+    await caller(request)
     views = [agent_view(state, a) for a in state.registry.agents.values()]
     if request.query.get("online") in ("1", "true", "yes"):
         views = [v for v in views if v["online"]]
@@ -200,13 +200,13 @@ async def list_agents(request: web.Request) -> web.Response:
 
 async def get_agent(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    caller(request)
+    await caller(request)
     return json_ok(agent_view(state, state.registry.agent(request.match_info["agent_id"])))
 
 
 async def put_agent(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    agent = self_only(request)
+    agent = await self_only(request)
     card = await read_model(request, AgentCard)
     agent = await state.registry.update_card(agent.id, card)
     await state.embeddings.wait_for(state.card_changed(agent))
@@ -215,7 +215,7 @@ async def put_agent(request: web.Request) -> web.Response:
 
 async def delete_agent(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    agent = self_only(request)
+    agent = await self_only(request)
     await state.registry.delete(agent.id)
     conn = state.router.connections.get(agent.id)
     if conn is not None:
@@ -226,7 +226,7 @@ async def delete_agent(request: web.Request) -> web.Response:
 
 async def heartbeat(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    agent = self_only(request)
+    agent = await self_only(request)
     now = await state.registry.touch(agent.id)
     state.presence_changed(agent.id)
     return json_ok({"agent_id": agent.id, "last_seen": now, "online": True})
@@ -239,7 +239,7 @@ async def discover(request: web.Request) -> web.Response:
     else bm25); asking for a ranking by meaning on a hub without the model is `unavailable`.
     """
     state = request.app[STATE]
-    caller(request)
+    await caller(request)
     query = request.query.get("q", "")
     if len(query) > 1000:
         raise InvalidRequest("query parameter 'q' is longer than 1000 characters")
@@ -283,7 +283,7 @@ async def discover(request: web.Request) -> web.Response:
 
 async def create_group(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    agent = caller(request)
+    agent = await caller(request)
     body = await read_model(request, GroupRequest)
     group = await state.registry.create_group(
         agent.id, body.name, body.members, body.protocol, body.meta
@@ -294,7 +294,7 @@ async def create_group(request: web.Request) -> web.Response:
 
 async def list_groups(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    agent = caller(request)
+    agent = await caller(request)
     groups = [
         state.registry.groups[g].info().model_dump(mode="json")
         for g in state.registry.groups_of(agent.id)
@@ -304,7 +304,7 @@ async def list_groups(request: web.Request) -> web.Response:
 
 async def get_group(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    agent = caller(request)
+    agent = await caller(request)
     group = await state.registry.ready(
         state.registry.member_group(request.match_info["group_id"], agent.id)
     )
@@ -329,7 +329,7 @@ def int_query(request: web.Request, name: str, default: int, low: int, high: int
 
 async def group_messages(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    agent = caller(request)
+    agent = await caller(request)
     group = await state.registry.ready(
         state.registry.member_group(request.match_info["group_id"], agent.id)
     )
@@ -345,7 +345,7 @@ async def group_messages(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     """Send one message over HTTP; answers once it is stored, with its seq."""
     state = request.app[STATE]
-    agent = caller(request)
+    agent = await caller(request)
     envelope = await read_model(request, Envelope)
     if envelope.group != request.match_info["group_id"]:
         raise InvalidRequest("the envelope's group does not match the URL")

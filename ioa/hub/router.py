@@ -17,14 +17,15 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ioa.config import HubConfig
 from ioa.hub.connection import Connection
-from ioa.hub.errors import InvalidAddressee, SenderMismatch, Unavailable
+from ioa.hub.errors import HubError, InvalidAddressee, SenderMismatch, Unavailable, UnknownGroup
 from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Group, Registry
 from ioa.store import Store, StoredMessage, StoreError
-from protocols import Envelope
+from protocols import Envelope, ProtocolError
 from protocols.frames import (
     Joined,
     ack_text,
@@ -32,6 +33,9 @@ from protocols.frames import (
     error_text,
     frame_text,
 )
+
+if TYPE_CHECKING:
+    from ioa.hub.cluster import Cluster
 
 log = logging.getLogger("ioa.hub")
 
@@ -50,6 +54,8 @@ class _Pending:
     future: asyncio.Future[tuple[int, float]] | None
     before: tuple[int, object] | None = None
     """The group's head and policy checkpoint before this message; None for a duplicate."""
+    envelope: Envelope | None = None
+    """What an agent sent, kept to admit it again if another hub wrote to the group first."""
 
     @property
     def duplicate(self) -> bool:
@@ -79,6 +85,8 @@ class Router:
         self._last_batch = 0
         self.listeners: list[Callable[[Group, StoredMessage], None]] = []
         """Called for every newly stored message, after its commit (goals listen here)."""
+        self.cluster: Cluster | None = None
+        """Set when this hub shares its store with others (`ioa.hub.cluster`)."""
 
     async def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop())
@@ -118,6 +126,7 @@ class Router:
         envelope: Envelope,
         origin: Connection | None,
         future: asyncio.Future[tuple[int, float]] | None,
+        redo: bool = False,
     ) -> None:
         """Check a message, give it the group's next seq and queue it for persistence.
 
@@ -125,7 +134,15 @@ class Router:
         A message id the group has stored, however long ago, is acked with its first seq and
         not stored again.
         """
-        group = self._check(agent_id, envelope)
+        try:
+            group = self._check(agent_id, envelope)
+        except UnknownGroup:
+            if self.registry.shared is None:
+                raise
+            await self.registry.find_group(envelope.group)  # created by another hub
+            group = self._check(agent_id, envelope)
+        if self.cluster is not None and not redo:
+            await self._caught_up(group)
         if not group.restored:
             await self.registry.ready(group)
             group = self._check(agent_id, envelope)
@@ -147,8 +164,13 @@ class Router:
             return
         before = (group.head, group.policy.checkpoint())
         now = time.time()
-        group.policy.apply(envelope, now)
-        self._stamp(group, envelope, now, origin, future, before)
+        try:
+            group.policy.apply(envelope, now)
+        except ProtocolError:
+            if redo or not await self._was_behind(group):
+                raise
+            return await self._admit(agent_id, envelope, origin, future, redo=True)
+        self._stamp(group, envelope, now, origin, future, before, envelope)
         self._settle(group, now)
 
     def _settle(self, group: Group, now: float) -> None:
@@ -173,6 +195,7 @@ class Router:
         origin: Connection | None,
         future: asyncio.Future[tuple[int, float]] | None,
         before: tuple[int, object],
+        sent: Envelope | None = None,
     ) -> None:
         group.head += 1
         group.seen.remember(envelope.id, group.head, now)
@@ -185,11 +208,12 @@ class Router:
             now,
             envelope.stamped_json(group.head, now),
         )
-        self._enqueue(_Pending(stored, group, origin, future, before))
+        self._enqueue(_Pending(stored, group, origin, future, before, sent))
 
     def _enqueue(self, pending: _Pending) -> None:
         if pending.origin is not None:
             pending.origin.admitted()
+        pending.group.pending += 1
         self._queue.append(pending)
         self._idle.clear()
         self._wake.set()
@@ -218,11 +242,13 @@ class Router:
             if len(batch) >= BURST:  # a flood: give its memory back once it is over
                 TRIMMER.want()
             try:
-                await self.store.append_messages([p.message for p in batch if not p.duplicate])
+                stale = await self._persist(batch)
             except Exception as exc:  # the writer must outlive any failure of one batch
                 log.error("store failed, %d messages refused: %s", len(batch), exc)
                 self._roll_back(batch)
             else:
+                if stale:
+                    batch = self._redo_stale(batch, stale)
                 self._dispatch(batch)
 
     async def _gather(self) -> None:
@@ -253,11 +279,7 @@ class Router:
         later = [p for p in self._queue if p.group.id in groups]
         self._queue = deque(p for p in self._queue if p.group.id not in groups)
         refused = batch + later
-        for pending in reversed(refused):  # newest first: each group ends at its earliest state
-            if pending.before is not None:
-                pending.group.head, checkpoint = pending.before
-                pending.group.policy.rewind(checkpoint)
-                pending.group.seen.forget(pending.message.id)
+        self._rewind(refused)
         error = Unavailable()
         for pending in refused:
             if pending.origin is not None:
@@ -266,9 +288,19 @@ class Router:
             if pending.future is not None and not pending.future.done():
                 pending.future.set_exception(error)
 
+    @staticmethod
+    def _rewind(refused: list[_Pending]) -> None:
+        for pending in reversed(refused):  # newest first: each group ends at its earliest state
+            pending.group.pending -= 1
+            if pending.before is not None:
+                pending.group.head, checkpoint = pending.before
+                pending.group.policy.rewind(checkpoint)
+                pending.group.seen.forget(pending.message.id)
+
     def _dispatch(self, batch: list[_Pending]) -> None:
         corked: list[Connection] = []
         for pending in batch:
+            pending.group.pending -= 1
             msg = pending.message
             if pending.origin is not None:
                 pending.origin.settled()
@@ -286,6 +318,146 @@ class Router:
                     conn.push(frame, msg.group_id, msg.seq, corked)
         for conn in corked:
             conn.flush()
+        if self.cluster is not None:
+            self._announce_heads(batch)
+
+    # several hubs on one store (`ioa.hub.cluster`)
+    async def _persist(self, batch: list[_Pending]) -> set[str]:
+        """Store the batch; with other hubs, only for the groups whose stored head is still
+        the one this hub numbered from, returning the others."""
+        fresh = [p.message for p in batch if not p.duplicate]
+        if self.registry.shared is None:
+            await self.store.append_messages(fresh)
+            return set()
+        expected: dict[str, int] = {}
+        for pending in batch:
+            if pending.before is not None:
+                expected.setdefault(pending.group.id, pending.before[0])
+        return await self.registry.shared.append_checked(fresh, expected)
+
+    def _redo_stale(self, batch: list[_Pending], stale: set[str]) -> list[_Pending]:
+        """Another hub wrote to these groups first: take their messages back (and whatever of
+        them is queued), catch the groups up, and admit the messages again in order — each is
+        judged as if it had arrived after the other hub's. Returns the rest of the batch."""
+        redo = [p for p in batch if p.group.id in stale and not p.duplicate]
+        redo += [p for p in self._queue if p.group.id in stale]
+        self._queue = deque(p for p in self._queue if p.group.id not in stale)
+        self._rewind(redo)
+        for pending in redo:
+            if pending.origin is not None:
+                pending.origin.settled()
+        for group_id in stale:
+            mine = [p for p in redo if p.group.id == group_id]
+            self.sync(mine[0].group, mine)
+        return [p for p in batch if p.group.id not in stale or p.duplicate]
+
+    def _announce_heads(self, batch: list[_Pending]) -> None:
+        assert self.cluster is not None
+        heads: dict[str, int] = {}
+        groups: dict[str, Group] = {}
+        for pending in batch:
+            if not pending.duplicate:
+                heads[pending.group.id] = pending.message.seq
+                groups[pending.group.id] = pending.group
+        if heads:
+            self.cluster.stored(heads)
+        for group in groups.values():
+            if group.behind > group.head and not group.pending and self.serves(group):
+                self.sync(group)
+
+    def serves(self, group: Group) -> bool:
+        """True when a member of the group is connected here: its new messages are read at
+        once; other groups only catch up when used."""
+        connections = self.connections
+        return any(member in connections for member in group.members)
+
+    def hint(self, group: Group, seq: int) -> None:
+        """Another hub stored the group's messages up to `seq`."""
+        if seq <= group.head:
+            return
+        group.behind = max(group.behind, seq)
+        if not group.pending and group.syncing is None and self.serves(group):
+            self.sync(group)
+
+    def sync(self, group: Group, redo: list[_Pending] | None = None) -> asyncio.Future[None]:
+        """Catch the group up from the store (once at a time), then admit `redo` again."""
+        if group.syncing is None:
+            group.syncing = asyncio.ensure_future(self._catch_up(group, redo or []))
+        elif redo:  # cannot happen: a syncing group admits nothing, so nothing goes stale
+            raise RuntimeError("a group went stale while it was catching up")
+        return group.syncing
+
+    async def _caught_up(self, group: Group) -> None:
+        """Before judging a move: wait for a catch-up in progress, or make one if another hub
+        is known to have written what this one has not read."""
+        for _ in range(3):  # a store that keeps failing is the commit's to report
+            if group.syncing is None and (group.behind <= group.head or group.pending):
+                return
+            await asyncio.shield(self.sync(group))
+
+    async def _was_behind(self, group: Group) -> bool:
+        """A move was refused: was that judged on a state another hub had moved on from? Only
+        asked when nothing of the group is in flight here (else the commit check decides)."""
+        if self.cluster is None or group.pending or group.syncing is not None:
+            return False
+        head = group.head
+        await asyncio.shield(self.sync(group))
+        return group.head != head
+
+    async def _catch_up(self, group: Group, redo: list[_Pending]) -> None:
+        try:
+            try:
+                await self.registry.ready(group)
+                async for page in self.store.message_pages(group.id, after=group.head):
+                    self._take_stored(group, page)
+            except (StoreError, HubError) as exc:
+                self._refuse_all(redo, Unavailable())
+                log.warning("group %s could not catch up: %s", group.id, exc)
+                return
+            for pending in redo:
+                await self._admit_again(pending)
+        finally:
+            group.syncing = None
+            if group.behind <= group.head:
+                group.behind = 0
+
+    def _take_stored(self, group: Group, page: list[StoredMessage]) -> None:
+        """Messages another hub stored: into the group's state, then to members connected here."""
+        corked: list[Connection] = []
+        for msg in page:
+            if msg.seq <= group.head:
+                continue
+            group.seen.remember(msg.id, msg.seq, msg.ts)
+            group.policy.fold([msg])
+            group.head = msg.seq
+            for listener in self.listeners:
+                listener(group, msg)
+            frame = deliver_text(msg.body)
+            for member in group.members:
+                if member != msg.sender and (conn := self.connections.get(member)) is not None:
+                    conn.push(frame, msg.group_id, msg.seq, corked)
+        for conn in corked:
+            conn.flush()
+
+    async def _admit_again(self, pending: _Pending) -> None:
+        """A message taken back from a stale batch; the hub's own (a timeout) is dropped: its
+        clock sends it again if it is still due after the catch-up."""
+        if pending.envelope is None:
+            return
+        try:
+            await self._admit(
+                pending.message.sender, pending.envelope, pending.origin, pending.future, True
+            )
+        except (HubError, ProtocolError) as exc:
+            self._refuse_all([pending], exc)
+
+    @staticmethod
+    def _refuse_all(refused: list[_Pending], error: HubError | ProtocolError) -> None:
+        for pending in refused:
+            if pending.origin is not None:
+                pending.origin.push(error_text(error.code, error.message, pending.message.id))
+            if pending.future is not None and not pending.future.done():
+                pending.future.set_exception(error)
 
     async def resume(self, conn: Connection, cursors: dict[str, int]) -> None:
         """Replay what the agent missed in each of its groups, then go live.

@@ -22,6 +22,7 @@ from ioa.hub.router import Router
 from ioa.store import Store
 
 if TYPE_CHECKING:
+    from ioa.hub.cluster import Cluster
     from ioa.llm.embedder import Embedder
 
 log = logging.getLogger("ioa.hub")
@@ -52,18 +53,17 @@ class HubState:
         """Set while no WebSocket is resuming: the background rebuild waits for it."""
         self.no_resumes.set()
         self._tasks: list[asyncio.Task[None]] = []
+        self.cluster: Cluster | None = None
+        """Set (by `Cluster`) when this hub is one of several on one store."""
 
     async def start(self) -> None:
         await self.registry.load()
         for agent in self.registry.agents.values():
-            try:
-                vector = self.embeddings.stored_vector(agent)
-                self.discovery.upsert(agent.id, agent.card, vector=vector)
-            except InvalidVector:  # a damaged stored vector: embedded again in the background
-                self.discovery.upsert(agent.id, agent.card)
-            agent.embedding = None  # read once: the index holds the vectors from here on
-            self.presence_changed(agent.id)
+            self._index(agent)
         await self.router.start()
+        if self.cluster is not None:
+            self.router.cluster = self.cluster
+            await self.cluster.start()
         self._tasks = [
             asyncio.create_task(self._tick()),
             asyncio.create_task(self.registry.restore_all(self.no_resumes.wait)),
@@ -95,6 +95,8 @@ class HubState:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self.cluster is not None:
+            await self.cluster.stop()
         await self.embeddings.stop()
         await self.router.stop()
 
@@ -112,6 +114,9 @@ class HubState:
                 if group is None or not group.restored:
                     continue
                 try:
+                    if self.cluster is not None:
+                        self.cluster.clock(group, now)
+                        continue
                     while (envelope := group.policy.next_timeout(now)) is not None:
                         self.router.originate(group, envelope)
                 except Exception:  # one broken group must not stop the clock of the others
@@ -120,6 +125,8 @@ class HubState:
     def is_online(self, agent: Agent) -> bool:
         if self.router.is_connected(agent.id):
             return True
+        if self.cluster is not None and self.cluster.online_elsewhere(agent.id):
+            return True
         last = agent.last_seen
         return last is not None and time.time() - last < self.config.heartbeat_timeout
 
@@ -127,6 +134,8 @@ class HubState:
         """Bring the discovery index's presence (and card) up to date for one agent."""
         for listener in self.presence_listeners:
             listener(agent_id)
+        if self.cluster is not None:
+            self.cluster.local_presence(agent_id, self.router.is_connected(agent_id))
         agent = self.registry.agents.get(agent_id)
         if agent is None:
             self.discovery.remove(agent_id)
@@ -139,6 +148,23 @@ class HubState:
             else:
                 self._heartbeats.pop(agent_id, None)
         self.discovery.set_online(agent_id, self.is_online(agent))
+
+    def agent_reloaded(self, agent_id: str) -> None:
+        """Another hub changed the agent (or deleted it): index what the store now says."""
+        if (agent := self.registry.agents.get(agent_id)) is not None:
+            self._index(agent)
+        else:
+            self.presence_changed(agent_id)
+
+    def _index(self, agent: Agent) -> None:
+        """Put an agent's card, its stored vector and its presence in the discovery index."""
+        try:
+            vector = self.embeddings.stored_vector(agent)
+            self.discovery.upsert(agent.id, agent.card, vector=vector)
+        except InvalidVector:  # a damaged stored vector: embedded again in the background
+            self.discovery.upsert(agent.id, agent.card)
+        agent.embedding = None  # read once: the index holds the vectors from here on
+        self.presence_changed(agent.id)
 
     def card_changed(self, agent: Agent) -> asyncio.Future[None] | None:
         """Re-index the card at once (BM25) and queue it for a vector; the future (if any)

@@ -157,7 +157,7 @@ def _close_if_silent(session: _Session) -> None:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     state = request.app[STATE]
     token = bearer_token(request) or request.query.get("token")
-    agent = state.registry.authenticate(token)
+    agent = await state.registry.find_by_token(token)
     config = state.config
     if state.resuming >= config.max_resuming:
         raise Busy(retry_after=1 + state.resuming / config.max_resuming)
@@ -171,6 +171,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         state.resuming -= 1
         raise
     conn = Connection(agent.id, ws, config.outbox_bytes, config.max_inflight, request.transport)
+    try:
+        await state.registry.reload_groups_of(agent.id)  # created by other hubs, maybe unheard
+    except StoreError as exc:
+        log.warning("agent %s: its groups could not be read: %s", agent.id, exc)
     conn.push_replayed(
         frame_text(Welcome(agent_id=agent.id, groups=state.registry.groups_of(agent.id)))
     )

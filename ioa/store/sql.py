@@ -136,6 +136,30 @@ def _message(row: Any) -> StoredMessage:
     return StoredMessage(row.group_id, row.seq, row.id, row.sender, row.type, row.ts, row.body)
 
 
+def message_row(m: StoredMessage) -> dict[str, Any]:
+    return {
+        "group_id": m.group_id,
+        "seq": m.seq,
+        "id": m.id,
+        "sender": m.sender,
+        "type": m.type,
+        "ts": m.ts,
+        "body": m.body,
+    }
+
+
+def agent_record(r: Any) -> AgentRecord:
+    return AgentRecord(
+        r.id, r.card, r.token_hash, r.created_at, r.last_seen, r.embedding, r.embedding_model
+    )
+
+
+def goal_record(r: Any) -> GoalRecord:
+    return GoalRecord(
+        r.id, r.text, r.creator, r.group_id, r.created_at, r.status, r.conclusion, r.updated_at
+    )
+
+
 class SqlStore(Store):
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
@@ -228,18 +252,7 @@ class SqlStore(Store):
 
     async def list_agents(self) -> list[AgentRecord]:
         rows = await self._read(select(agents).order_by(agents.c.created_at, agents.c.id))
-        return [
-            AgentRecord(
-                r.id,
-                r.card,
-                r.token_hash,
-                r.created_at,
-                r.last_seen,
-                r.embedding,
-                r.embedding_model,
-            )
-            for r in rows
-        ]
+        return [agent_record(r) for r in rows]
 
     async def set_agent_embedding(
         self, agent_id: str, model: str, embedding: bytes, card_json: str
@@ -314,19 +327,7 @@ class SqlStore(Store):
 
     async def list_goals(self) -> list[GoalRecord]:
         rows = await self._read(select(goals).order_by(goals.c.created_at, goals.c.id))
-        return [
-            GoalRecord(
-                r.id,
-                r.text,
-                r.creator,
-                r.group_id,
-                r.created_at,
-                r.status,
-                r.conclusion,
-                r.updated_at,
-            )
-            for r in rows
-        ]
+        return [goal_record(r) for r in rows]
 
     # messages
     async def append_messages(self, batch: Sequence[StoredMessage]) -> None:
@@ -335,20 +336,8 @@ class SqlStore(Store):
         if self._writer is not None:
             await self._writer.append(batch)
             return
-        rows = [
-            {
-                "group_id": m.group_id,
-                "seq": m.seq,
-                "id": m.id,
-                "sender": m.sender,
-                "type": m.type,
-                "ts": m.ts,
-                "body": m.body,
-            }
-            for m in batch
-        ]
         try:
-            await self._write((insert(messages), rows))
+            await self._write((insert(messages), [message_row(m) for m in batch]))
         except IntegrityError as exc:
             raise DuplicateMessage(f"batch rejected: {exc.orig}") from exc
 

@@ -152,7 +152,7 @@ class A2AServer:
         token = bearer_token(request)
         if token is not None:
             try:
-                return self.state.registry.authenticate(token).id
+                return (await self.state.registry.find_by_token(token)).id
             except HubError:
                 raise Unauthenticated(
                     "the bearer token is not an agent token of this hub"

@@ -213,15 +213,26 @@ class Registry:
 
     async def _restore(self, group: Group) -> None:
         try:
+            # Only what was stored when the hub loaded: with other hubs writing meanwhile, the
+            # rest is caught up (and delivered to members connected here), never folded silently.
+            upto = group.head if self.shared is not None else None
             if group.policy.needs_transcript:  # one read of the transcript serves both
                 async for page in self.store.message_pages(group.id, limit=REPLAY_PAGE):
-                    for start in range(0, len(page), REPLAY_SLICE):
-                        await self._fold(group, page[start : start + REPLAY_SLICE])
-                    group.head = max(group.head, page[-1].seq)
+                    taken = [m for m in page if upto is None or m.seq <= upto]
+                    for start in range(0, len(taken), REPLAY_SLICE):
+                        await self._fold(group, taken[start : start + REPLAY_SLICE])
+                    group.head = max(group.head, taken[-1].seq if taken else 0)
+                    group.behind = max(group.behind, page[-1].seq)
+                    if len(taken) < len(page):
+                        break
             else:
                 for message_id, seq, ts in await self.store.message_keys(group.id):
-                    group.seen.remember(message_id, seq, ts)
-                    group.head = max(group.head, seq)
+                    group.behind = max(group.behind, seq)
+                    if upto is None or seq <= upto:
+                        group.seen.remember(message_id, seq, ts)
+                        group.head = max(group.head, seq)
+            if group.behind <= group.head:
+                group.behind = 0
             group.restored = True
         except StoreError:
             raise
@@ -382,7 +393,8 @@ class Registry:
 
     async def reload_group(self, group_id: str) -> Group | None:
         """A group another hub created; None if it is known already (or not in the store).
-        Its transcript is read on first use, like any group's after a start."""
+        It starts at seq 0: catching up reads its transcript and delivers it to the members
+        connected here, who would miss it if it were folded in silently like a restore."""
         assert self.shared is not None
         if group_id in self.groups or group_id in self.quarantined:
             return None
@@ -390,12 +402,10 @@ class Registry:
         if rec is None or group_id in self.groups:
             return None
         try:
-            group = self._add_group(rec)
+            return self._add_group(rec)  # at seq 0: its messages come in by catching up
         except Exception as exc:
             self._quarantine(group_id, exc)
             return None
-        group.restored = False
-        return group
 
     async def reload_groups_of(self, agent_id: str) -> None:
         """Every group of the agent known here, whether or not its creation was heard."""

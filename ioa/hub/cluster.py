@@ -68,6 +68,9 @@ class Cluster:
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed_once = False
         self._catching_up: set[asyncio.Future[None]] = set()
+        """Work that reads the store: finished, never cancelled, before the store closes (a
+        query cancelled midway leaves its connection to the garbage collector)."""
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         await self.broker.start()
@@ -78,10 +81,9 @@ class Cluster:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        self._stopping.set()
+        self._changes.put_nowait(("stop", ""))
+        await asyncio.gather(*self._tasks, *self._catching_up, return_exceptions=True)
         self._tasks = []
         await self.broker.stop()
 
@@ -162,7 +164,7 @@ class Cluster:
     async def _apply_changes(self) -> None:
         """Re-read changed rows one at a time, in the order the changes were heard."""
         registry = self.state.registry
-        while True:
+        while not self._stopping.is_set():
             kind, key = await self._changes.get()
             try:
                 if kind == "agent":
@@ -178,9 +180,14 @@ class Cluster:
             except StoreError as exc:
                 log.warning("could not re-read %s %s: %s", kind, key, exc)
 
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep; False when the hub stops meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return not self._stopping.is_set()
+
     async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(ALIVE_EVERY)
+        while await self._pause(ALIVE_EVERY):
             self._beat_now()
             now = time.monotonic()
             for hub, (expiry, agents) in list(self.hubs.items()):
@@ -196,8 +203,7 @@ class Cluster:
         self.broker.publish({"t": "alive", "agents": connected})
 
     async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(POLL)
+        while await self._pause(POLL):
             with contextlib.suppress(StoreError):
                 await self._compare_heads()
 
@@ -227,8 +233,12 @@ class Cluster:
             return
         if group.policy.next_timeout(now) is None:
             return
+        if self._stopping.is_set():
+            return
         self._firing.add(group.id)
         task = asyncio.ensure_future(self._fire(group))
+        self._catching_up.add(task)
+        task.add_done_callback(self._catching_up.discard)
         task.add_done_callback(lambda _: self._firing.discard(group.id))
 
     async def _fire(self, group: Group) -> None:

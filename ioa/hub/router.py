@@ -87,12 +87,14 @@ class Router:
         """Called for every newly stored message, after its commit (goals listen here)."""
         self.cluster: Cluster | None = None
         """Set when this hub shares its store with others (`ioa.hub.cluster`)."""
+        self._syncs: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop())
 
     async def stop(self) -> None:
-        """Flush what is queued, then stop writing."""
+        """Flush what is queued and finish catching up, then stop writing."""
+        await asyncio.gather(*self._syncs, return_exceptions=True)
         await self._idle.wait()
         if self._writer is not None:
             self._writer.cancel()
@@ -383,6 +385,8 @@ class Router:
         """Catch the group up from the store (once at a time), then admit `redo` again."""
         if group.syncing is None:
             group.syncing = asyncio.ensure_future(self._catch_up(group, redo or []))
+            self._syncs.add(group.syncing)
+            group.syncing.add_done_callback(self._syncs.discard)
         elif redo:  # cannot happen: a syncing group admits nothing, so nothing goes stale
             raise RuntimeError("a group went stale while it was catching up")
         return group.syncing

@@ -9,6 +9,7 @@ batch): through the pool each batch crossed to the driver's thread about six tim
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,8 @@ class SqlStore(Store):
         self.url = normalize_url(url)
         self._engine: AsyncEngine | None = None
         self._writer: SqliteWriter | None = None
+        self._queries: set[asyncio.Future[list[Any]]] = set()
+        """Reads under way; `close` lets them finish so their connections go back first."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -195,6 +198,8 @@ class SqlStore(Store):
         return self
 
     async def close(self) -> None:
+        if self._queries:
+            await asyncio.wait(self._queries, timeout=10)
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -216,6 +221,15 @@ class SqlStore(Store):
             raise StoreError(f"database write failed: {exc}") from exc
 
     async def _read(self, stmt: Any) -> list[Any]:
+        """Run a query to its end even if the caller is cancelled (a request handler whose
+        client left, a hub stopping): a query cancelled midway leaves its connection neither
+        in the pool nor closed."""
+        query = asyncio.ensure_future(self._query(stmt))
+        self._queries.add(query)
+        query.add_done_callback(self._queries.discard)
+        return await asyncio.shield(query)
+
+    async def _query(self, stmt: Any) -> list[Any]:
         try:
             async with self.engine.connect() as conn:
                 return list((await conn.execute(stmt)).all())

@@ -47,8 +47,19 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed (.ci/run installs it from Debian)")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -121,8 +132,18 @@ class HubProcess:
     async def start(self) -> None:
         env = dict(os.environ, IOA_HUB_EMBEDDINGS="off")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ioa", "hub", "--port", str(self.port), "--db", self.database,
-             "--broker", self.broker],
+            [
+                sys.executable,
+                "-m",
+                "ioa",
+                "hub",
+                "--port",
+                str(self.port),
+                "--db",
+                self.database,
+                "--broker",
+                self.broker,
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -85,6 +85,7 @@ async def test_presence_and_discovery_answer_the_same_on_every_hub(two_hubs: lis
     await carol.update_card(card("carol", "crystallography"))
     watcher = await joined(b.url, "watcher")
     try:
+
         async def found_on_b() -> list[str]:
             return [hit.agent_id for hit in await watcher.discover("crystallography", online=True)]
 

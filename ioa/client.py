@@ -1,27 +1,30 @@
-"""`HubClient`: how an agent talks to a hub — REST for the registry, one WebSocket for messages.
+"""`HubClient`: how an agent talks to a hub — REST for the registry (`HubRest`), one WebSocket
+for messages.
 
 The client remembers the last sequence number it has seen in each group. When the connection
 drops it reconnects by itself, asks the hub to replay from those cursors, and resends every
 message that was not yet acked (the same ids, so the hub stores each message once).
+
+Given several hubs of one cluster (`HubList`), it fails over: a hub that refuses the connection
+or drops it is left for the next one, where the same token and cursors resume the same
+conversations. Each attempt waits its turn of the jittered backoff, so the agents of a dead hub
+do not land on the next one all in the same instant.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
-from urllib.parse import urlencode
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 import aiohttp
 
 from ioa.backoff import Backoff
-from ioa.errors import IoAError
+from ioa.client_rest import ClientError, HubRest, HubsUnreachable, unreachable
 from ioa.lifecycle import Closeable
-from protocols import AgentCard, Envelope, ErrorCode, Payload
+from protocols import Envelope, ErrorCode, Payload
 from protocols.frames import (
     HUB_FRAME,
     Ack,
@@ -34,14 +37,8 @@ from protocols.frames import (
     Welcome,
     send_text,
 )
-from protocols.views import (
-    AgentInfo,
-    DiscoveryHit,
-    GoalDone,
-    GoalMessage,
-    GoalStatus,
-    Registration,
-)
+
+__all__ = ["ClientError", "HubClient", "HubsUnreachable"]
 
 log = logging.getLogger("ioa.client")
 
@@ -55,49 +52,47 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     return value if 0 < value <= 3600 else None
 
 
-class ClientError(IoAError):
-    """The hub refused a request or a message; `code` is the hub's error code."""
+class HubClient(HubRest, Closeable):
+    """One agent's connection to a hub. Use as `async with HubClient(url, ...) as client:`.
 
-    code = "client_error"
-    default_message = "the hub refused the request"
-
-    def __init__(self, message: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-
-class HubClient(Closeable):
-    """One agent's connection to a hub. Use as `async with HubClient(url, ...) as client:`."""
+    `url` is one hub, or several of one cluster (a sequence, or comma-separated text); a bad
+    URL raises `HubUrlError` naming it.
+    """
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         *,
         token: str | None = None,
         agent_id: str | None = None,
         cursors: dict[str, int] | None = None,
         reconnect: bool = True,
         max_backoff: float = 2.0,
+        give_up_after: float = 10.0,
+        reconnect_for: float | None = None,
         echo: bool = False,
         on_joined: Callable[[GroupInfo], None] | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
-        self.token = token
-        self.agent_id = agent_id
+        super().__init__(url, token=token, agent_id=agent_id)
         self.cursors: dict[str, int] = dict(cursors or {})
         """group id → highest seq seen; persist it to resume across restarts of the agent."""
         self.groups: list[str] = []
         self.reconnect = reconnect
         self.backoff = Backoff(cap=max_backoff)
         """Reconnect delays: full jitter up to `max_backoff` seconds."""
+        self.give_up_after = give_up_after
+        """Seconds `connect()` tries the hubs in turn before it raises `HubsUnreachable`."""
+        self.reconnect_for = reconnect_for
+        """Seconds a dropped client tries the hubs before it gives up for good (then `receive`,
+        `send`, `wait_synced` and `connect` raise `HubsUnreachable`); None: as long as it lives,
+        so an agent outlives a hub restart of any length."""
+        self._failure: HubsUnreachable | None = None
         self._retry_after: float | None = None
         self.echo = echo
         """Also yield this agent's own messages (once acked), in sequence order with the rest:
         what an agent needs that keeps its own copy of each conversation's state."""
         self.on_joined = on_joined
         """Called when the hub makes this agent a member of a new group."""
-        self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[Envelope | None] = asyncio.Queue()
@@ -110,11 +105,6 @@ class HubClient(Closeable):
     async def __aenter__(self) -> HubClient:
         self._http()
         return self
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
 
     async def close(self) -> None:
         self._closing = True
@@ -132,163 +122,45 @@ class HubClient(Closeable):
                 future.set_exception(ClientError("client closed before the hub acked", "closed"))
         self._inbox.put_nowait(None)
 
-    # REST
-    async def request(
-        self, method: str, path: str, body: Any = None, *, token: str | None = None
-    ) -> Any:
-        """One REST call; raises `ClientError` with the hub's code on any error answer."""
-        token = token or self.token
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        data = None if body is None else json.dumps(body)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        try:
-            async with self._http().request(
-                method, self.url + path, data=data, headers=headers
-            ) as resp:
-                text = await resp.text()
-                if resp.status >= 400:
-                    try:
-                        err = json.loads(text)["error"]
-                        raise ClientError(err["message"], err["code"])
-                    except (ValueError, KeyError, TypeError):
-                        raise ClientError(
-                            f"HTTP {resp.status}: {text[:200]}", "http_error"
-                        ) from None
-                return json.loads(text) if text else None
-        except aiohttp.ClientConnectionError as exc:
-            raise ClientError(f"cannot reach the hub at {self.url}: {exc}", "unreachable") from exc
-
-    async def register(self, card: AgentCard, registration_token: str | None = None) -> str:
-        """Register `card`; the client keeps the returned id and token."""
-        body = await self.request(
-            "POST", "/v1/agents", card.model_dump(mode="json"), token=registration_token
-        )
-        registration = Registration.model_validate(body)
-        self.agent_id, self.token = registration.agent_id, registration.token
-        return registration.agent_id
-
-    async def agents(self, online: bool = False) -> list[AgentInfo]:
-        body = await self.request("GET", "/v1/agents" + ("?online=true" if online else ""))
-        return [AgentInfo.model_validate(a) for a in body["agents"]]
-
-    async def agent(self, agent_id: str) -> AgentInfo:
-        return AgentInfo.model_validate(await self.request("GET", f"/v1/agents/{agent_id}"))
-
-    async def update_card(self, card: AgentCard) -> AgentInfo:
-        body = await self.request(
-            "PUT", f"/v1/agents/{self.agent_id}", card.model_dump(mode="json")
-        )
-        return AgentInfo.model_validate(body)
-
-    async def deregister(self) -> None:
-        await self.request("DELETE", f"/v1/agents/{self.agent_id}")
-
-    async def heartbeat(self) -> None:
-        await self.request("POST", f"/v1/agents/{self.agent_id}/heartbeat")
-
-    async def create_group(
-        self,
-        members: list[str],
-        name: str = "",
-        protocol: str = "chat",
-        meta: dict[str, Any] | None = None,
-    ) -> GroupInfo:
-        body = {"name": name, "members": members, "protocol": protocol, "meta": meta or {}}
-        return GroupInfo.model_validate(await self.request("POST", "/v1/groups", body))
-
-    async def discover(
-        self,
-        query: str,
-        *,
-        k: int = 5,
-        tags: list[str] | None = None,
-        online: bool = False,
-        mode: str | None = None,
-    ) -> list[DiscoveryHit]:
-        """Agents ranked by how well their card matches `query`, best first. `mode` is `bm25`,
-        `vector` or `hybrid`; by default the hub's (hybrid when its embedding model is ready)."""
-        params = {"q": query, "k": str(k), "online": "true" if online else "false"}
-        if tags:
-            params["tags"] = ",".join(tags)
-        if mode is not None:
-            params["mode"] = mode
-        body = await self.request("GET", "/v1/discover?" + urlencode(params))
-        return [DiscoveryHit.model_validate(hit) for hit in body["hits"]]
-
-    async def group(self, group_id: str) -> GroupInfo:
-        return GroupInfo.model_validate(await self.request("GET", f"/v1/groups/{group_id}"))
-
-    async def history(self, group_id: str, after: int = 0, limit: int = 500) -> list[Envelope]:
-        body = await self.request(
-            "GET", f"/v1/groups/{group_id}/messages?after={after}&limit={limit}"
-        )
-        return [Envelope.model_validate(m) for m in body["messages"]]
-
-    async def history_pages(
-        self, group_id: str, after: int = 0, limit: int = 500
-    ) -> AsyncIterator[list[Envelope]]:
-        """The group's stored messages after `after`, page by page in sequence order, to the end."""
-        while page := await self.history(group_id, after=after, limit=limit):
-            yield page
-            after = page[-1].seq or after
-
-    async def post_goal(
-        self, goal: str, *, max_turns: int | None = None, roster: list[str] | None = None
-    ) -> GoalStatus:
-        """Give the hub a goal for a team (`roster`, or one the hub's leader forms)."""
-        body: dict[str, Any] = {"goal": goal}
-        if max_turns is not None:
-            body["max_turns"] = max_turns
-        if roster:
-            body["roster"] = roster
-        return GoalStatus.model_validate(await self.request("POST", "/v1/goals", body))
-
-    async def goal(self, goal_id: str) -> GoalStatus:
-        return GoalStatus.model_validate(await self.request("GET", f"/v1/goals/{goal_id}"))
-
-    async def goal_events(self, goal_id: str) -> AsyncIterator[GoalMessage | GoalDone]:
-        """Stream a goal's progress: a `GoalMessage` per message of its groups, then `GoalDone`."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        url = f"{self.url}/v1/goals/{goal_id}/events"
-        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-        async with self._http().get(url, headers=headers, timeout=timeout) as resp:
-            if resp.status >= 400:
-                raise ClientError(f"HTTP {resp.status} streaming goal {goal_id}", "http_error")
-            kind = "message"
-            async for raw in resp.content:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: "):
-                    data = line[6:]
-                    if kind == "done":
-                        yield GoalDone(goal=GoalStatus.model_validate_json(data))
-                    else:
-                        yield GoalMessage(envelope=Envelope.model_validate_json(data))
-
     # WebSocket
     async def connect(self) -> None:
-        """Open the WebSocket and wait until everything missed has been replayed."""
+        """Open the WebSocket and wait until everything missed has been replayed.
+
+        Tries the hubs in turn, each attempt after its backoff delay, for `give_up_after`
+        seconds, then raises `HubsUnreachable`; a hub that refuses the token ends it at once
+        (the hubs of a cluster share their tokens: the next one would refuse it too).
+        """
         if self.token is None:
             raise ClientError("register or pass a token before connecting", "unauthorized")
+        if self._failure is not None:
+            raise self._failure  # a client that gave up is done: make a new one
         self._closing = False
+        failures: dict[str, str] = {}
+        deadline = time.monotonic() + self.give_up_after
         while True:
             try:
                 await self._open()
                 break
             except ClientError as exc:
-                if exc.code != ErrorCode.BUSY:
+                if exc.code == ErrorCode.UNAUTHORIZED:
                     raise
+                if exc.code != ErrorCode.BUSY:  # a busy hub answered: no cost to the budget
+                    failures[self.url] = exc.message
+                    if time.monotonic() >= deadline:
+                        raise unreachable(self.hubs, failures) from exc
+                self.hubs.advance()
             hint, self._retry_after = self._retry_after, None
             await asyncio.sleep(self.backoff.next(hint))
         self.backoff.reset()
         self._reader = asyncio.create_task(self._read_loop())
-        await self._synced.wait()
+        await self.wait_synced()
 
     async def wait_synced(self) -> float:
-        """Until the (re)connection has replayed what was missed; the monotonic time then."""
+        """Until the (re)connection has replayed what was missed; the monotonic time then.
+        Raises `HubsUnreachable` if the client gave up reconnecting instead."""
         await self._synced.wait()
+        if self._failure is not None:
+            raise self._failure
         return time.monotonic()
 
     async def _open(self) -> None:
@@ -302,7 +174,7 @@ class HubClient(Closeable):
             code = codes.get(exc.status, "handshake_failed")
             raise ClientError(f"the hub refused the WebSocket: HTTP {exc.status}", code) from exc
         except aiohttp.ClientConnectionError as exc:
-            raise ClientError(f"cannot reach the hub at {self.url}: {exc}", "unreachable") from exc
+            raise ClientError(str(exc) or type(exc).__name__, "unreachable") from exc
         self._synced.clear()
         await self._ws.send_str(Hello(cursors=self.cursors).model_dump_json())
 
@@ -318,10 +190,37 @@ class HubClient(Closeable):
                 self._inbox.put_nowait(None)
                 return
             self._synced.clear()
+            if not await self._reconnect():
+                return
+
+    async def _reconnect(self) -> bool:
+        """After a drop: the next hub first (the lost one may be dead), each attempt after its
+        backoff delay, until one takes us back or `reconnect_for` runs out (then give up)."""
+        failures: dict[str, str] = {}
+        lost = time.monotonic()
+        while True:
+            self.hubs.advance()
             hint, self._retry_after = self._retry_after, None
             await asyncio.sleep(self.backoff.next(hint))
-            with contextlib.suppress(ClientError):
+            try:
                 await self._open()
+                return True
+            except ClientError as exc:
+                failures[self.url] = exc.message
+            if self.reconnect_for is not None and time.monotonic() - lost >= self.reconnect_for:
+                self._give_up(unreachable(self.hubs, failures))
+                return False
+
+    def _give_up(self, failure: HubsUnreachable) -> None:
+        """Fail what waits on the connection: unacked sends, `receive`, `wait_synced`."""
+        log.warning("%s", failure.message)
+        self._failure = failure
+        for _, future in self._unacked.values():
+            if not future.done():
+                future.set_exception(failure)
+        self._unacked.clear()
+        self._inbox.put_nowait(None)
+        self._synced.set()  # wakes `wait_synced`, which raises `_failure`: no resume is coming
 
     def _handle(self, raw: str) -> None:
         frame = HUB_FRAME.validate_json(raw)
@@ -373,6 +272,8 @@ class HubClient(Closeable):
         """Send and wait for the hub's ack; returns the envelope with its seq and ts."""
         if self.agent_id is None:
             raise ClientError("not registered", "unauthorized")
+        if self._failure is not None:
+            raise self._failure
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
         self._unacked[envelope.id] = (envelope, future)
         await self._transmit(envelope)
@@ -404,14 +305,17 @@ class HubClient(Closeable):
         item = await asyncio.wait_for(self._inbox.get(), timeout)
         if item is None:
             self._inbox.put_nowait(None)
-            raise ClientError("the connection is closed", "closed")
+            raise self._failure or ClientError("the connection is closed", "closed")
         return item
 
     async def messages(self) -> AsyncIterator[Envelope]:
-        """Iterate over delivered envelopes until the client closes."""
+        """Iterate over delivered envelopes until the client closes; raises `HubsUnreachable`
+        if it ends because the client gave up reconnecting."""
         while True:
             try:
                 yield await self.receive()
+            except HubsUnreachable:
+                raise
             except ClientError:
                 return
 

@@ -60,13 +60,20 @@ class Logins(BaseModel):
     """Hub URL (without a trailing slash) → the login on it."""
 
     def token_for(self, hub: str) -> str | None:
-        login = self.hubs.get(normalize(hub))
-        return login.token if login else None
+        """The token stored for `hub`; for a list of hubs (one cluster, whose hubs share their
+        tokens), the one stored for the list, else for any hub of it."""
+        key = normalize(hub)
+        for candidate in (key, *key.split(",")):
+            login = self.hubs.get(candidate)
+            if login is not None:
+                return login.token
+        return None
 
 
 def normalize(hub: str) -> str:
-    """One spelling per hub URL, so `http://h:1/` and `http://h:1` find the same login."""
-    return hub.rstrip("/")
+    """One spelling per hub URL (or comma-separated list), so `http://h:1/` and `http://h:1`
+    find the same login."""
+    return ",".join(url.strip().rstrip("/") for url in hub.split(","))
 
 
 def config_path() -> Path:

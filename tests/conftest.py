@@ -1,9 +1,11 @@
-"""Shared fixtures: a real hub on an ephemeral loopback port over a real SQLite file."""
+"""Shared fixtures: a real hub on an ephemeral loopback port over a real SQLite file; a real
+PostgreSQL (when `.ci/run` started one) and a real Redis (started here) for the cluster."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from ioa.client import HubClient
 from ioa.config import HubConfig
 from ioa.hub import Hub
 from protocols import AgentCard, Skill
+from tests.redis_server import RedisServer, RedisServerError
 
 POSTGRES_ENV = "IOA_TEST_POSTGRES_URL"
 os.environ.setdefault("IOA_HUB_EMBEDDINGS", "off")
@@ -76,6 +79,38 @@ def postgres_url() -> str:
     if not url:
         pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (.ci/run starts one)")
     return url
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real `redis-server` on a free loopback port, answering PING, killed at the end; the test
+    may `kill()` it and `start()` (or `await start_async()`) it again on the same port.
+
+    Without `redis-server` the test fails rather than skips: `.ci/run` installs it, so a
+    missing one is a broken machine, not an optional part.
+    """
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: `apt-get install redis-server` (.ci/run does)")
+    failure: RedisServerError | None = None
+    for attempt in range(3):  # the free port may be taken before redis binds it: another one
+        server = RedisServer(tmp_path / f"redis-{attempt}")
+        try:
+            server.start()
+        except RedisServerError as exc:
+            failure = exc
+            continue
+        try:
+            yield server
+        finally:
+            server.kill()
+        return
+    pytest.fail(str(failure))
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """`redis://127.0.0.1:PORT/0` of the test's own Redis."""
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Coroutine
+from collections.abc import AsyncGenerator, Coroutine, Sequence
 from typing import Any, cast
 
 import aiosqlite
@@ -57,13 +57,17 @@ Graph = CompiledStateGraph[Memory, None, Memory, Memory]
 
 
 class Agent(Service):
-    """An agent on a hub: `async with Agent(card, brain, hub_url) as agent:`."""
+    """An agent on a hub: `async with Agent(card, brain, hub_url) as agent:`.
+
+    `hub_url` may name several hubs of one cluster (a sequence, or comma-separated text): the
+    client fails over between them and resumes its conversations on whichever answers.
+    """
 
     def __init__(
         self,
         card: AgentCard,
         brain: Brain,
-        hub_url: str,
+        hub_url: str | Sequence[str],
         *,
         token: str | None = None,
         agent_id: str | None = None,

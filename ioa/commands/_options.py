@@ -21,6 +21,7 @@ __all__ = [
 ]
 
 DEFAULT_HUB = "http://127.0.0.1:8765"
+LAST_LOGIN = "the hub of your last `ioa login`"
 
 
 def at_least(low: int) -> Callable[[str], int]:
@@ -62,9 +63,9 @@ def add_hub_options(
     """`--hub` (and `--token`), resolved by `hub_url` and `hub_token` when the command runs."""
     parser.add_argument(
         "--hub",
-        metavar="URL",
-        help=hub_help
-        or f"the hub (default: IOA_HUB, else the hub of your last `ioa login`, else {DEFAULT_HUB})",
+        metavar="URL[,URL...]",
+        help=(hub_help or f"the hub (default: IOA_HUB, else {LAST_LOGIN}, else {DEFAULT_HUB})")
+        + "; several hubs of one cluster, comma-separated, are tried in turn",
     )
     if token:
         parser.add_argument(
@@ -75,14 +76,14 @@ def add_hub_options(
 
 
 def hub_url(given: str | None) -> str:
-    """`--hub` if given, else IOA_HUB, else the hub last logged in to, else the local default."""
-    from ioa.logins import load_logins, normalize
+    """`--hub` if given, else IOA_HUB, else the hub last logged in to, else the local default:
+    one URL or a comma-separated list of them, checked (`HubUrlError` names a bad one) and
+    spelled one way (the key of its stored login)."""
+    from ioa.hub_list import HubList
+    from ioa.logins import load_logins
 
-    if given:
-        return normalize(given)
-    if os.environ.get("IOA_HUB"):
-        return normalize(os.environ["IOA_HUB"])
-    return load_logins().default_hub or DEFAULT_HUB
+    chosen = given or os.environ.get("IOA_HUB") or load_logins().default_hub or DEFAULT_HUB
+    return str(HubList.parse(chosen))
 
 
 def hub_token(given: str | None, hub: str) -> str | None:

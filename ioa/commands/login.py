@@ -109,13 +109,14 @@ def run_logout(args: argparse.Namespace) -> int:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
+    from ioa.hub_list import HubList
     from ioa.logins import LoginError, load_logins
 
     hub = hub_url(args.hub)
     token = load_logins().token_for(hub)
     if token is None:
         raise LoginError(f"not logged in to {hub}: run `ioa login --hub {hub}` first")
-    print(f"{hub}/#token={token}")
+    print(f"{HubList.parse(hub).current}/#token={token}")
     return 0
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ioa.client import HubClient
     from protocols.views import GoalStatus
 
-from ioa.commands._options import add_hub_options, add_model_options, hub_token
+from ioa.commands._options import add_hub_options, add_model_options, hub_token, hub_url
 
 __all__ = ["DEFAULT_MAX_TURNS", "follow_goal", "local_team", "register", "run"]
 
@@ -74,14 +74,15 @@ async def _run(args: argparse.Namespace) -> int:
     from ioa.client import ClientError, HubClient
 
     if args.hub:
-        token = hub_token(args.token, args.hub)
+        hub = hub_url(args.hub)
+        token = hub_token(args.token, hub)
         if not token:
             raise ClientError(
-                f"--hub needs a token: run `ioa login --hub {args.hub}` once, or pass --token "
+                f"--hub needs a token: run `ioa login --hub {hub}` once, or pass --token "
                 "(or set IOA_TOKEN)",
                 "unauthorized",
             )
-        async with HubClient(args.hub, token=token) as user:
+        async with HubClient(hub, token=token) as user:
             return await follow_goal(user, args.goal, args.max_turns, args.timeout, args.roster)
     async with local_team(
         args.model, args.threads, args.decoding, always_use_tools=args.always_use_tools

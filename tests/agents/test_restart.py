@@ -1,4 +1,5 @@
-"""An agent process and the hub, each restarted mid-conversation: it finishes, nothing lost."""
+"""An agent process and the hub, each restarted mid-conversation, or the hub replaced by the
+next one of the agents' list: the conversation finishes, nothing lost."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 from agents.brain import Job, ScriptedBrain
 from agents.runtime import Agent, AgentOptions
 from ioa.hub import Hub
+from ioa.store import SqlStore
 from tests.agents.scripts import delegate_then_conclude
 from tests.conftest import card, hub_config
+from tests.redis_server import free_port
 
 
 async def test_agent_restarted_from_its_checkpoint_finishes_the_task(
@@ -74,3 +77,34 @@ async def test_hub_restarted_mid_conversation(db_path: Path) -> None:
     finally:
         await lead.stop()
         await worker.stop()
+
+
+async def test_agents_whose_hub_dies_finish_on_the_next_hub_of_their_list(db_path: Path) -> None:
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow(job: Job) -> str:
+        started.set()
+        await release.wait()
+        return "failed over"
+
+    async with SqlStore(str(db_path)) as store:
+        first = await Hub(hub_config(db_path), store=store).start()
+        second_port = free_port()
+        hubs = f"{first.url},http://127.0.0.1:{second_port}"
+        lead = await Agent(card("lead"), ScriptedBrain(delegate_then_conclude()), hubs).start()
+        worker = await Agent(card("worker"), ScriptedBrain(work=slow), hubs).start()
+        try:
+            group = await lead.launch("survive a dead hub", roster=[worker.id])
+            await asyncio.wait_for(started.wait(), 30)
+            await first.stop()
+            async with Hub(hub_config(db_path, port=second_port), store=store) as second:
+                release.set()  # the worker reports to the second hub once it has failed over
+                assert await lead.conclusion(group, timeout=30) == "failed over"
+                assert lead.client.url == worker.client.url == second.url
+                history = await lead.client.history(group)
+                assert [e.seq for e in history] == [1, 2, 3, 4]
+                assert lead.rejections == worker.rejections == 0
+        finally:
+            await lead.stop()
+            await worker.stop()

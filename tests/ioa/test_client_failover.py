@@ -186,3 +186,34 @@ def test_a_list_is_spelled_one_way_and_turns_round() -> None:
         "https://b:2",
         "http://a:1",
     ]
+
+
+async def test_in_a_live_cluster_the_agents_of_a_stopped_hub_go_on_on_another(
+    postgres_url: str, redis_url: str
+) -> None:
+    async with Hub(hub_config(postgres_url, broker_url=redis_url)) as hub_b:
+        hub_a = await Hub(hub_config(postgres_url, broker_url=redis_url)).start()
+        hubs = [hub_a.url, hub_b.url]
+        async with (
+            HubClient(hubs, max_backoff=BACKOFF) as alice,
+            HubClient(hubs, max_backoff=BACKOFF) as bob,
+        ):
+            await alice.register(card("alice"))
+            await bob.register(card("bob"))
+            await alice.connect()
+            await bob.connect()
+            group = await alice.create_group([str(bob.agent_id)])
+            await alice.say(group.id, Chat(text="on a"))
+            assert await drain(bob, 1) == ["on a"]
+            assert alice.url == bob.url == hub_a.url
+
+            await hub_a.stop()
+            resent = await asyncio.wait_for(alice.say(group.id, Chat(text="failing over")), 20)
+            await bob.say(group.id, Chat(text="on b"))
+            assert await drain(bob, 1) == ["failing over"]
+            assert await drain(alice, 1) == ["on b"]
+            assert alice.url == bob.url == hub_b.url
+            assert resent.seq == 2
+        stored = await hub_b.store.messages_after(group.id, 0)
+        assert [m.seq for m in stored] == [1, 2, 3]
+        assert len({m.id for m in stored}) == 3

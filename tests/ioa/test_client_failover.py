@@ -189,10 +189,11 @@ def test_a_list_is_spelled_one_way_and_turns_round() -> None:
 
 
 async def test_in_a_live_cluster_the_agents_of_a_stopped_hub_go_on_on_another(
-    postgres_url: str, redis_url: str
+    fresh_postgres_url: str, redis_url: str
 ) -> None:
-    async with Hub(hub_config(postgres_url, broker_url=redis_url)) as hub_b:
-        hub_a = await Hub(hub_config(postgres_url, broker_url=redis_url)).start()
+    config = hub_config(fresh_postgres_url, broker_url=redis_url)
+    async with Hub(config) as hub_b:
+        hub_a = await Hub(config).start()
         hubs = [hub_a.url, hub_b.url]
         async with (
             HubClient(hubs, max_backoff=BACKOFF) as alice,

@@ -1,20 +1,17 @@
-"""Several hubs for real: one PostgreSQL (`IOA_TEST_POSTGRES_URL`, started by `.ci/run`), a
-Debian `redis-server` per test on its own loopback port, and hubs as objects in this process or
-as `ioa hub` processes that a test can kill -9."""
+"""Several hubs for real: a fresh database on the test PostgreSQL (`IOA_TEST_POSTGRES_URL`,
+started by `.ci/run`), a Debian `redis-server` per test on its own loopback port
+(`tests.redis_server`), and hubs as objects in this process or as `ioa hub` processes that a
+test can kill -9."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -22,77 +19,12 @@ import pytest
 from ioa.client import HubClient
 from ioa.hub import Hub
 from tests.conftest import card, hub_config
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class RedisServer:
-    """A `redis-server` of our own; `kill` and `start` again on the same port."""
-
-    folder: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed (.ci/run installs it from Debian)")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            time.sleep(0.025)
-        raise RuntimeError("redis-server did not answer PING")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+from tests.redis_server import RedisServer, free_port
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
-
-
-@pytest.fixture
-async def two_hubs(postgres_url: str, redis_server: RedisServer) -> AsyncIterator[list[Hub]]:
-    config = hub_config(postgres_url, broker_url=redis_server.url)
+async def two_hubs(fresh_postgres_url: str, redis_server: RedisServer) -> AsyncIterator[list[Hub]]:
+    config = hub_config(fresh_postgres_url, broker_url=redis_server.url)
     async with Hub(config) as first, Hub(config) as second:
         yield [first, second]
 
@@ -130,6 +62,10 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        self._spawn()
+        await self._wait_ready()
+
+    def _spawn(self) -> None:
         env = dict(os.environ, IOA_HUB_EMBEDDINGS="off")
         self.process = subprocess.Popen(
             [
@@ -148,7 +84,6 @@ class HubProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        await self._wait_ready()
 
     async def _wait_ready(self) -> None:
         async with aiohttp.ClientSession() as session:
@@ -181,9 +116,9 @@ class HubProcess:
 
 @pytest.fixture
 async def hub_processes(
-    postgres_url: str, redis_server: RedisServer
+    fresh_postgres_url: str, redis_server: RedisServer
 ) -> AsyncIterator[list[HubProcess]]:
-    hubs = [HubProcess(postgres_url, redis_server.url) for _ in range(3)]
+    hubs = [HubProcess(fresh_postgres_url, redis_server.url) for _ in range(3)]
     await asyncio.gather(*(hub.start() for hub in hubs))
     yield hubs
     for hub in hubs:

@@ -17,7 +17,7 @@ from ioa.hub import Hub
 from ioa.store import SqlStore
 from protocols import Chat, Envelope
 from tests.conftest import card, hub_config
-from tests.ioa.cluster.conftest import RedisServer, free_port
+from tests.redis_server import RedisServer, free_port
 
 AGENTS = 3
 GROUPS = ((0, 1, 2), (0, 1))
@@ -173,15 +173,15 @@ class Scenario:
 )
 @given(ops=OPS)
 def test_any_interleaving_keeps_every_group_whole(
-    ops: list[tuple[str, int, int]], postgres_url: str, redis_server: RedisServer
+    ops: list[tuple[str, int, int]], fresh_postgres_url: str, redis_server: RedisServer
 ) -> None:
     async def play() -> None:
-        scenario = Scenario(postgres_url, redis_server.url)
+        scenario = Scenario(fresh_postgres_url, redis_server.url)
         await scenario.open()
         try:
             for name, first, second in ops:
                 await asyncio.wait_for(getattr(scenario, name)(first, second), 60)
-            await asyncio.wait_for(scenario.check(postgres_url), 120)
+            await asyncio.wait_for(scenario.check(fresh_postgres_url), 120)
         finally:
             await asyncio.wait_for(scenario.close(), 60)
 

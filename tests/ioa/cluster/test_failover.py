@@ -6,6 +6,7 @@ duplicated or reordered."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from ioa.client import ClientError, HubClient
@@ -33,7 +34,7 @@ async def until_concluded(client: HubClient, within: float) -> list[Envelope]:
 
 
 async def test_killing_a_hub_loses_nothing_and_fires_its_deadline_once(
-    hub_processes: list[HubProcess], postgres_url: str
+    hub_processes: list[HubProcess], fresh_postgres_url: str
 ) -> None:
     doomed, other, third = hub_processes
     lead, coder = await joined(doomed.url, "lead"), await joined(doomed.url, "coder")
@@ -60,7 +61,10 @@ async def test_killing_a_hub_loses_nothing_and_fires_its_deadline_once(
         try:
             await lead2.say(group.id, TaskResult(task_id="t1", result="done"))
         except ClientError as refused:  # the deadline passed first: the hub moved on
-            assert refused.value.code in {"not_your_turn", "unknown_task"}  # type: ignore[attr-defined]
+            code = refused.code
+        else:
+            code = "accepted"
+        assert code in {"accepted", "not_your_turn", "unknown_task"}
 
         reviewer_got = await until_concluded(reviewer, within=TURN * 4)
         assert any(e.type == "timeout" for e in reviewer_got), "no hub fired the deadline"
@@ -68,7 +72,7 @@ async def test_killing_a_hub_loses_nothing_and_fires_its_deadline_once(
         for client in clients:
             await client.close()
 
-    store = SqlStore(postgres_url)
+    store = SqlStore(fresh_postgres_url)
     await store.start()
     try:
         stored = await store.messages_after(group.id, 0)
@@ -76,7 +80,7 @@ async def test_killing_a_hub_loses_nothing_and_fires_its_deadline_once(
         await store.close()
     assert [m.seq for m in stored] == list(range(1, len(stored) + 1))
     assert len({m.id for m in stored}) == len(stored)
-    for before, msg in zip(stored, stored[1:], strict=False):
+    for before, msg in itertools.pairwise(stored):
         if msg.type == "timeout":  # a second firing of one deadline would come at once
             assert msg.ts - before.ts >= TURN - 0.05, (before, msg)
     assert stored[-1].type == "conclusion"

@@ -72,7 +72,7 @@ async def test_a_resend_to_the_other_hub_is_stored_once(two_hubs: list[Hub]) -> 
             again = await alice_on_b.send(envelope)
         assert again.seq == first.seq == 1
         stored = await b.store.messages_after(group.id, 0)
-        assert [(m.seq, m.id) for m in stored][0] == (1, envelope.id)
+        assert (stored[0].seq, stored[0].id) == (1, envelope.id)
         assert len(stored) == 2
     finally:
         await alice.close()

@@ -27,6 +27,7 @@ from agents.a2a_remote import (
 )
 from agents.brain import Job, ScriptedBrain, Turn
 from agents.runtime import Agent
+from ioa.client import HubClient
 from ioa.hub import Hub
 from tests.agents import a2a_server
 from tests.agents.a2a_server import Seen, agent_card, serve, serve_app
@@ -222,6 +223,28 @@ async def test_a_remote_killed_mid_task_fails_that_task_and_is_used_again_once_b
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_an_agent_behind_a_hubs_a2a_server_is_a_member_over_a2a_too(hub: Hub) -> None:
+    def echo(turn: Turn) -> dict[str, Any]:
+        if "conclusion" in turn.legal.types:
+            return {"type": "conclusion", "text": f"echo: {turn.goal.splitlines()[-1]}"}
+        return {"type": "conclude", "text": ""}
+
+    async with (
+        HubClient(hub.url) as caller,
+        Agent(card("Echo", "echo"), ScriptedBrain(echo), hub.url) as inner,
+    ):
+        await caller.register(card("caller"))
+        url = f"{hub.url}/a2a/agents/{inner.id}"
+        async with (
+            A2ARemote(url, timeout=20, token=caller.token) as remote,
+            Agent(a2a_card(remote.card, url=url), A2ABrain(remote), hub.url) as member,
+            Agent(card("lead"), ScriptedBrain(delegate_then_conclude()), hub.url) as lead,
+        ):
+            group = await lead.launch("say something", roster=[member.id])
+            assert await lead.conclusion(group, timeout=30) == "echo: say something"
+            assert member.card.skills[0].tags == ["echo", "a2a"]
 
 
 async def test_a_url_that_does_not_answer_is_a_clear_error() -> None:

@@ -1,13 +1,16 @@
-"""A mixed team: a local model, a cloud model, an MCP tool and a script conclude one goal.
+"""A mixed team: a local model, a cloud model, an MCP tool, an A2A agent and a script conclude
+one goal.
 
 The cast, each an `agents.runtime.Agent` under the same enforced protocol:
 
-- Reviewer (scripted): hands the goal to the two thinkers, has the MCP tool compute the bill,
-  then concludes.
+- Reviewer (scripted): hands the goal to the two thinkers, has the MCP tool compute the bill
+  and the caterer say what to order, then concludes.
 - Edge (llm): thinks with the local model and escalates to the cloud model by the cascade's
   policy (an invalid local move, a low likelihood margin, a goal naming its "hard" skill).
 - Cloud (llm): thinks with a remote OpenAI-compatible model only.
 - Arith (tool): the tools of an MCP server (`examples/mcp_arith_server.py`) over stdio.
+- Caterer (remote): a stock a2a-sdk agent (`examples/a2a_caterer.py`, a process of its own on a
+  loopback port) that IoA reaches only over A2A (`agents.a2a_remote`).
 
 Without `--cloud`, the "cloud" is `python -m llama_cpp.server` serving the local GGUF on a
 loopback port, a stand-in for any OpenAI-compatible endpoint. The transcript names each
@@ -34,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.a2a_remote import A2ABrain, A2ARemote, a2a_card
 from agents.brain import ScriptedBrain, Turn
 from agents.cascade import CascadeBrain, hard_terms
 from agents.llm_brain import LLMBrain
@@ -51,6 +55,7 @@ from protocols.views import GoalDone
 
 GOAL = "Plan a team lunch for 6 people at 12.50 each: what is the budget, and what to order?"
 SERVER = Path(__file__).with_name("mcp_arith_server.py")
+CATERER = Path(__file__).with_name("a2a_caterer.py")
 
 EDGE = AgentCard(
     name="Edge",
@@ -81,7 +86,8 @@ def reviewer_moves(turn: Turn) -> dict[str, Any]:
         plans = " | ".join(
             f"{turn.names[r.agent]}: {' '.join(r.result.split())[:120]}" for r in tasks[0].reports
         )
-        return {"type": "conclusion", "text": f"The bill: 6 * 12.5 = {tasks[1].result}. {plans}"}
+        bill, order = tasks[1].result, tasks[2].result
+        return {"type": "conclusion", "text": f"The bill: 6 * 12.5 = {bill}. {order} {plans}"}
     if not tasks:
         return {
             "type": "sync_task_assign",
@@ -96,7 +102,14 @@ def reviewer_moves(turn: Turn) -> dict[str, Any]:
             "title": "multiply",
             "description": '{"a": 6, "b": 12.5}',
         }
-    return {"type": "conclude", "text": "The plans are in and the bill is computed."}
+    if len(tasks) == 2:
+        return {
+            "type": "sync_task_assign",
+            "assignees": [ids["Caterer"]],
+            "title": "order",
+            "description": "What should we order for 6 people?",
+        }
+    return {"type": "conclude", "text": "The plans, the bill and the order are in."}
 
 
 @dataclass
@@ -136,6 +149,29 @@ def loopback_cloud(gguf: Path, threads: int) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def a2a_agent(script: Path) -> AsyncIterator[str]:
+    """An A2A agent's server started as its own process; yields the URL it prints first."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        line = await asyncio.wait_for(_first_line(process), 60)
+        url = next((w for w in line.split() if w.startswith("http://")), None)
+        if url is None:
+            raise RuntimeError(f"{script.name} did not start: {line.strip() or 'no output'}")
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def _first_line(process: asyncio.subprocess.Process) -> str:
+    if process.stdout is None:
+        return ""
+    return (await process.stdout.readline()).decode()
 
 
 @contextlib.asynccontextmanager
@@ -179,6 +215,8 @@ async def play(
             tools = await stack.enter_async_context(
                 McpConnection(shlex.join([sys.executable, str(SERVER)]))
             )
+            caterer_url = await stack.enter_async_context(a2a_agent(CATERER))
+            caterer = await stack.enter_async_context(A2ARemote(caterer_url, timeout=60))
             cast = [
                 Agent(REVIEWER, ScriptedBrain(reviewer_moves), hub.url),
                 Agent(
@@ -194,6 +232,7 @@ async def play(
                     hub.url,
                 ),
                 Agent(mcp_card(tools), McpToolBrain(tools), hub.url),
+                Agent(a2a_card(caterer.card, url=caterer_url), A2ABrain(caterer), hub.url),
             ]
             for agent in cast:
                 await stack.enter_async_context(agent)

@@ -31,14 +31,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Register the agent described by a card file (JSON: name, description, "
         "skills...) with a hub and run it until interrupted. It thinks with the local model "
         "(escalating to a --remote one by the cascade policy), or a remote OpenAI-compatible "
-        "model, or calls a Python function given with --tool, or an MCP server's tools. Its id, "
+        "model, or calls a Python function given with --tool, or an MCP server's tools, or "
+        "stands for a remote A2A agent (--a2a). Its id, "
         "token and memory are kept under --state, so a restarted process continues its "
         "conversations where it was.",
     )
     parser.add_argument(
         "--card",
         type=Path,
-        help="agent card, a JSON file (optional with --mcp, made from the tools, and --human)",
+        help="agent card, a JSON file (optional with --mcp, made from the tools, --a2a, made "
+        "from the remote's card, and --human)",
     )
     add_hub_options(parser, token=False)
     parser.add_argument(
@@ -55,6 +57,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run an MCP server's tools as this agent's skills: a command line to start it "
         '(stdio, e.g. "python server.py") or its streamable-HTTP URL; with --model, the model '
         "fills a tool's arguments from a task in words",
+    )
+    parser.add_argument(
+        "--a2a",
+        metavar="URL",
+        help="stand for the remote A2A agent at URL (its base URL or its agent card's URL): "
+        "its turns and tasks become A2A messages to it",
+    )
+    parser.add_argument(
+        "--a2a-timeout",
+        type=at_least(1),
+        default=120,
+        metavar="SECONDS",
+        help="longest wait for the remote A2A agent's answer to one message (default 120)",
+    )
+    parser.add_argument(
+        "--a2a-token-env",
+        metavar="NAME",
+        help="environment variable holding a bearer token for the remote A2A agent",
     )
     parser.add_argument(
         "--human",
@@ -113,10 +133,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.mcp is not None:
         return run_mcp(args)
+    if args.a2a is not None:
+        return run_a2a(args)
     if args.human:
         return run_human(args)
     if args.card is None:
-        raise AgentSetupError("--card is required (except with --mcp or --human)")
+        raise AgentSetupError("--card is required (except with --mcp, --a2a or --human)")
     card = load_card(args.card)
     tool = load_tool(args.tool) if args.tool else None
     state = state_dir(args, card.name)
@@ -201,6 +223,51 @@ def run_mcp(args: argparse.Namespace) -> int:
             brain = McpToolBrain(connection, engine=engine)
             agent = await stack.enter_async_context(
                 Agent(card, brain, hub, options=agent_options(args, state))
+            )
+            announce(agent.id, card.name, state)
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
+    return 0
+
+
+def run_a2a(args: argparse.Namespace) -> int:
+    """A remote A2A agent as a member (`agents.a2a_remote`)."""
+    from contextlib import AsyncExitStack
+
+    from agents.runtime import Agent
+
+    try:
+        from agents.a2a_remote import A2ABrain, A2ARemote, A2ARemoteError, a2a_card
+    except ImportError:
+        raise AgentSetupError(
+            "--a2a needs the A2A client: pip install 'ioa[a2a]' (or: pip install a2a-sdk)"
+        ) from None
+    given = load_card(args.card) if args.card is not None else None
+    token = None
+    if args.a2a_token_env:
+        token = os.environ.get(args.a2a_token_env)
+        if not token:
+            raise AgentSetupError(f"--a2a-token-env: ${args.a2a_token_env} is not set")
+    hub = hub_url(args.hub)
+
+    async def serve() -> None:
+        async with AsyncExitStack() as stack:
+            try:
+                remote = await stack.enter_async_context(
+                    A2ARemote(args.a2a, timeout=float(args.a2a_timeout), token=token)
+                )
+            except A2ARemoteError as exc:
+                raise AgentSetupError(str(exc)) from None
+            card = a2a_card(
+                remote.card,
+                url=args.a2a,
+                name=given.name if given else None,
+                description=given.description if given else None,
+            )
+            state = state_dir(args, card.name)
+            agent = await stack.enter_async_context(
+                Agent(card, A2ABrain(remote), hub, options=agent_options(args, state))
             )
             announce(agent.id, card.name, state)
             await asyncio.Event().wait()

@@ -155,7 +155,7 @@ async def test_ioa_agent_mcp_runs_the_tools_as_an_agent_process(hub: Hub, tmp_pa
     [
         (["--mcp", " "], "--mcp needs a command line or an http(s) URL"),
         (["--mcp", "python /nonexistent/server.py"], "could not be used"),
-        ([], "--card is required (except with --mcp or --human)"),
+        ([], "--card is required (except with --mcp, --a2a or --human)"),
     ],
 )
 def test_ioa_agent_mcp_bad_input_is_a_clear_error(

@@ -31,6 +31,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -53,6 +54,12 @@ agents = Table(
     Column("embedding", LargeBinary),
     Column("embedding_model", String(128)),
 )
+
+SCHEMA_LOCK = 0x10A_5C4E
+"""PostgreSQL advisory lock held while a store creates missing tables: hubs that start at once
+on one database would otherwise race in `CREATE TABLE` (a duplicate key in `pg_type`)."""
+
+LOCK_SCHEMA = text("SELECT pg_advisory_xact_lock(:key)")
 
 ADDED_COLUMNS = {"agents": ("embedding", "embedding_model")}
 """Columns added after the first release; `start` adds them to an older database."""
@@ -186,6 +193,10 @@ class SqlStore(Store):
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         try:
             async with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":  # hubs starting together on one database
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK}
+                    )
                 await conn.run_sync(metadata.create_all)
                 await conn.run_sync(_add_missing_columns)
         except (SQLAlchemyError, OSError) as exc:

@@ -9,7 +9,10 @@ following a pair's conversation, the others on the network view). Measured:
 - visible: in the page that follows a conversation, a MutationObserver takes the time each new
   message row appears minus the send time written into it (same machine clock): p50/p99;
 - page main-thread busy time per second of that page (Chrome's `TaskDuration` metric);
-- hub throughput (acked messages/s) and hub CPU per message with 0 vs N pages open.
+- hub throughput (acked messages/s) and hub CPU per message with 0 vs N pages open;
+- the CPU the Chromium processes burn meanwhile: on a small box they share the cores with the
+  hub and the talkers, so throughput alone mixes what the hub pays with what the pages cost the
+  machine; the hub's own CPU per message (`hub_cpu_ratio`) is what watching costs the hub.
 
     python benchmarks/dashboard.py [--agents 1000] [--pairs 16] [--duration 5] [--rounds 2]
 """
@@ -115,6 +118,18 @@ async def open_pages(
     return pages, cdp
 
 
+def browser_cpu() -> float:
+    """CPU seconds used so far by the Chromium processes this benchmark started."""
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in child.name():
+                total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return total
+
+
 async def task_seconds(cdp: Any) -> float:
     metrics = await cdp.send("Performance.getMetrics")
     return float(next(m["value"] for m in metrics["metrics"] if m["name"] == "TaskDuration"))
@@ -126,6 +141,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="ioa-bench-dash-"))
@@ -155,6 +171,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         rows: dict[int, list[dict[str, float]]] = {0: [], args.pages: []}
         latencies: list[float] = []
         busy: list[float] = []
+        pages_cpu: list[float] = []
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for _ in range(args.rounds):
@@ -168,6 +185,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         await asyncio.sleep(1.0)
                         busy_before = await task_seconds(cdp)
                     cpu_before = sum(hub_cpu.cpu_times()[:2])
+                    browser_before = browser_cpu()
                     started = time.monotonic()
                     sent = await talk(pairs, args.duration)
                     wall = time.monotonic() - started
@@ -176,6 +194,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         {"msgs_per_s": sent / wall, "us_per_msg": cpu / sent * 1e6}
                     )
                     if pages_open:
+                        pages_cpu.append((browser_cpu() - browser_before) / wall)
                         busy.append((await task_seconds(cdp) - busy_before) / wall)
                         await asyncio.sleep(0.5)
                         latencies += await pages[0].evaluate("window.__lat.splice(0)")
@@ -196,6 +215,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "agents": args.agents,
         "pairs": args.pairs,
         "pages": args.pages,
+        "load_1min_before": load_before,
         "load_1min": os.getloadavg()[0],
         "cpus": os.cpu_count(),
         "msgs_per_s_0_pages": round(base, 1),
@@ -203,6 +223,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "throughput_ratio": round(watched / base, 3),
         "hub_us_per_msg_0_pages": round(med(0, "us_per_msg"), 1),
         f"hub_us_per_msg_{args.pages}_pages": round(med(args.pages, "us_per_msg"), 1),
+        "hub_cpu_ratio": round(med(args.pages, "us_per_msg") / med(0, "us_per_msg"), 3),
+        "pages_cpu_s_per_s": round(statistics.median(pages_cpu), 3) if pages_cpu else None,
         "visible_ms_p50": round(pct(latencies, 0.5) * 1000, 1),
         "visible_ms_p99": round(pct(latencies, 0.99) * 1000, 1),
         "visible_samples": len(latencies),

@@ -1,5 +1,6 @@
 // Conversations: every group (newest first), and the open one live: each message's type, sender
 // and addressees, the phase and whose turn it is, tasks, and the hub's refusals with their codes.
+// Only the open conversation's messages come whole (the page tells the hub which one it follows).
 import { VirtualList, el } from "./vlist.js";
 import { messageText } from "./model.js";
 
@@ -75,8 +76,11 @@ export class ConversationsView {
 
   async open(groupId, switchTab = true) {
     if (switchTab) this.app.show("conversations");
+    if (this.openId !== groupId) this.messages = [];
     this.openId = groupId;
     this.groupList.refresh();
+    await this.app.followGroup(groupId); // first: nothing said from here on is missed
+    if (this.openId !== groupId) return;
     const group = this.model.groups.get(groupId);
     const head = group ? group.head : 0;
     const after = Math.max(0, head - PAGE);

@@ -23,13 +23,13 @@ export class NetworkView {
     });
     this.canvas.addEventListener("click", (e) => this.click(e));
     model.onChange((change) => {
-      if (change.agents || change.groups.size || change.messages.length) {
+      if (change.agents || change.added || change.edges) {
         this.dirty = true;
-        if (change.agents || change.groups.size) this.layoutStale = true;
+        if (change.agents || change.added) this.layoutStale = true;
         if (!document.getElementById("view-network").hidden) this.redraw();
         if (change.agents) this.refreshList();
-        if (this.selected && change.messages.some((m) => m.sender === this.selected)) this.card(this.selected);
       }
+      if (this.selected && change.counts.has(this.selected)) this.card(this.selected);
     });
     new ResizeObserver(() => { this.layoutStale = true; this.redraw(); }).observe(this.canvas);
   }

@@ -44,10 +44,11 @@ ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-
 OBSERVE = """
 window.__lat = [];
 const since = Date.now() / 1000;
+const seen = new Set();  // rows are drawn afresh each frame: a message counts once, when first seen
 new MutationObserver(() => {
   for (const row of document.querySelectorAll('#transcript [data-seq]')) {
-    if (row.dataset.seen) continue;
-    row.dataset.seen = '1';
+    if (seen.has(row.dataset.seq)) continue;
+    seen.add(row.dataset.seq);
     const m = /t=([0-9.]+)/.exec(row.textContent);
     if (m && Number(m[1]) >= since) window.__lat.push(Date.now() / 1000 - Number(m[1]));
   }

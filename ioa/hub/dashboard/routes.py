@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from ioa import __version__
+from ioa.hub.dashboard import seat
 from ioa.hub.dashboard.access import watcher
 from ioa.hub.dashboard.feed import FEED, Feed
 from ioa.hub.dashboard.replay import Replayer
@@ -291,6 +292,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/dashboard/groups/{group_id}", group)
     app.router.add_get("/v1/dashboard/groups/{group_id}/messages", messages)
     app.router.add_get("/v1/dashboard/groups/{group_id}/replay", replay_at)
+    app.router.add_get("/v1/dashboard/groups/{group_id}/moves", seat.moves)
+    app.router.add_post("/v1/dashboard/groups/{group_id}/moves", seat.play)
     app.router.add_get("/v1/dashboard/edges", edges)
     app.router.add_get("/v1/dashboard/goals", goals)
     app.router.add_get("/v1/dashboard/events", events)

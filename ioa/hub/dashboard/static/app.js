@@ -55,6 +55,7 @@ class App {
     $("main").hidden = false;
     $("tabs").hidden = false;
     $("signout").hidden = false;
+    this.me = me;
     $("who").textContent = `watching as ${me.name}`;
     const ctx = { app: this, model: this.model, api: this.api };
     this.views = {

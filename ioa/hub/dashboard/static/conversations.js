@@ -3,6 +3,7 @@
 // Only the open conversation's messages come whole (the page tells the hub which one it follows).
 import { VirtualList, el } from "./vlist.js";
 import { messageText } from "./model.js";
+import { SeatPanel } from "./seat.js";
 
 const PAGE = 200;
 
@@ -14,6 +15,7 @@ export class ConversationsView {
     this.openId = null;
     this.messages = [];
     this.filter = "";
+    this.seat = new SeatPanel({ app, model, api });
     this.groupList = new VirtualList(document.getElementById("group-list"), 28, (g) => this.groupRow(g));
     this.transcript = new VirtualList(document.getElementById("transcript"), 44, (m) => this.messageRow(m));
     document.getElementById("group-filter").addEventListener("input", (e) => {
@@ -120,7 +122,9 @@ export class ConversationsView {
         document.getElementById("conv-head").replaceChildren(el("p", { class: "error" }, `${error.code}: ${error.message}`));
         return;
       }
-      if (groupId === this.openId) this.renderHead(detail);
+      if (groupId !== this.openId) return;
+      this.renderHead(detail);
+      this.seat.refresh(detail);
     }, 150);
   }
 

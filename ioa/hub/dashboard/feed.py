@@ -55,10 +55,6 @@ class Feed:
         self._ticker: asyncio.Task[None] | None = None
         state.rejection_listeners.append(self._refused)
 
-    @property
-    def watching(self) -> bool:
-        return bool(self.streams)
-
     def subscribe(self, watcher_id: str | None) -> Stream:
         stream = Stream(watcher_id)
         if not self.streams:

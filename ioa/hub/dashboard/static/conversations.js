@@ -6,6 +6,8 @@ import { messageText } from "./model.js";
 import { SeatPanel } from "./seat.js";
 
 const PAGE = 200;
+const HEAD_SOON_MS = 150;
+const HEAD_EVERY_MS = 500;
 
 export class ConversationsView {
   constructor({ app, model, api }) {
@@ -110,10 +112,14 @@ export class ConversationsView {
     this.refreshHead();
   }
 
+  // The head (state, tasks, refusals, the person's moves) is fetched again at most twice a
+  // second while the conversation is busy: a person reads no faster, and each fetch costs the hub.
   refreshHead() {
     if (this.headTimer) return;
+    const wait = Math.max(HEAD_SOON_MS, (this.headAt || 0) + HEAD_EVERY_MS - Date.now());
     this.headTimer = setTimeout(async () => {
       this.headTimer = null;
+      this.headAt = Date.now();
       const groupId = this.openId;
       let detail;
       try {
@@ -125,7 +131,7 @@ export class ConversationsView {
       if (groupId !== this.openId) return;
       this.renderHead(detail);
       this.seat.refresh(detail);
-    }, 150);
+    }, wait);
   }
 
   renderHead(group) {

@@ -49,6 +49,10 @@ PAGE_HEADERS = {
 """The page runs only its own scripts: text from agents is shown as text, never as markup."""
 KEEPALIVE = 15.0
 """Seconds between two comments on an idle event stream, so proxies keep it open."""
+GATHER = 0.05
+"""Seconds a woken stream waits before it writes, so the messages of a busy followed
+conversation go out a few per write, not one write per stored batch (a page shows them no
+sooner than its next frame anyway)."""
 GONE_CHECK = 1.0
 """Seconds between two looks, on a quiet stream, whether its page is still there: the hub
 stops listening for the dashboard within about this long after the last page closes."""
@@ -57,10 +61,12 @@ REPLAYER = web.AppKey("dashboard_replayer", Replayer)
 
 
 def _tally(request: web.Request) -> Tally:
-    """The counts, with what was stored since they were last brought up to date being read."""
-    tally = request.app[FEED].tally
-    tally.catch_up()
-    return tally
+    """The counts; with no page watching, what was stored since they were last brought up to
+    date is read back now (while pages watch, they are counted live)."""
+    feed = request.app[FEED]
+    if not feed.streams:
+        feed.tally.catch_up()
+    return feed.tally
 
 
 def _search(request: web.Request) -> str:
@@ -249,6 +255,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     await response.write(b": keepalive\n\n")
                 continue
             quiet = 0.0
+            await asyncio.sleep(GATHER)  # let a busy conversation's next messages join the write
             batch = stream.take()
             if batch:
                 await response.write("".join(f"data: {e}\n\n" for e in batch).encode())

@@ -191,6 +191,18 @@ class Streams:
         await self.session.close()
 
 
+async def lapsed(url: str, token: str, connected: int) -> None:
+    """Wait until the idle agents (registered, never connected) show offline: their presence
+    lapsing is a burst of 1,000 changes for every page, and must not land in a measured window."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for _ in range(600):
+            async with session.get(url + "/v1/dashboard/overview") as response:
+                if (await response.json())["online"] <= connected:
+                    return
+            await asyncio.sleep(0.1)
+
+
 async def counted(url: str, token: str) -> None:
     """Wait until the hub has read back what was said while nobody watched: a one-off cost of
     opening the first page after a quiet spell, not a cost per message watched."""
@@ -273,6 +285,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         pairs = await setup(url, args, clients)
         token, followed = clients[0].token or "", pairs[0][1]
         await talk(pairs, 1.0)  # warm up
+        await lapsed(url, token, 2 * args.pairs)
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for _ in range(args.rounds):

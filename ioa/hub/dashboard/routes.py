@@ -3,13 +3,13 @@
 Every `/v1/dashboard` endpoint needs a person's token (`access.watcher`); errors are the hub's
 usual `{"error": {"code", "message"}}`. Lists are paged (`offset`, `limit`) so a hub with
 thousands of agents and groups answers each request with one page. A goal is posted from the
-page through the hub's own `POST /v1/goals`, with the person's token.
+page through the hub's own `POST /v1/goals`, with the person's token. Counts are brought up to
+date from the store when they are asked for (`Tally.catch_up`), not kept while nobody looks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from ioa import __version__
+from ioa.hub.dashboard import seat
 from ioa.hub.dashboard.access import watcher
-from ioa.hub.dashboard.feed import Feed
+from ioa.hub.dashboard.feed import FEED, Feed
 from ioa.hub.dashboard.replay import Replayer
+from ioa.hub.dashboard.stream import FollowRequest
+from ioa.hub.dashboard.tally import Tally
 from ioa.hub.dashboard.views import (
     agent_detail,
     agent_node,
@@ -27,15 +30,13 @@ from ioa.hub.dashboard.views import (
     group_state,
     group_summary,
 )
-from ioa.hub.errors import InvalidRequest
+from ioa.hub.errors import InvalidRequest, NotFound
 from ioa.hub.goals import GOALS
 from ioa.hub.registry import Group
-from ioa.hub.rest import int_query, json_ok
+from ioa.hub.rest import int_query, json_ok, read_model
 from ioa.hub.state import STATE
 
 STATIC = Path(__file__).parent / "static"
-KEEPALIVE = 15.0
-"""Seconds between two comments on an idle event stream, so proxies keep it open."""
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -46,9 +47,26 @@ PAGE_HEADERS = {
     "Cache-Control": "no-cache",
 }
 """The page runs only its own scripts: text from agents is shown as text, never as markup."""
+KEEPALIVE = 15.0
+"""Seconds between two comments on an idle event stream, so proxies keep it open."""
+GATHER = 0.05
+"""Seconds a woken stream waits before it writes, so the messages of a busy followed
+conversation go out a few per write, not one write per stored batch (a page shows them no
+sooner than its next frame anyway)."""
+GONE_CHECK = 1.0
+"""Seconds between two looks, on a quiet stream, whether its page is still there: the hub
+stops listening for the dashboard within about this long after the last page closes."""
 
-FEED = web.AppKey("dashboard_feed", Feed)
 REPLAYER = web.AppKey("dashboard_replayer", Replayer)
+
+
+def _tally(request: web.Request) -> Tally:
+    """The counts; with no page watching, what was stored since they were last brought up to
+    date is read back now (while pages watch, they are counted live)."""
+    feed = request.app[FEED]
+    if not feed.streams:
+        feed.tally.catch_up()
+    return feed.tally
 
 
 def _search(request: web.Request) -> str:
@@ -83,8 +101,8 @@ async def overview(request: web.Request) -> web.Response:
             "groups": len(state.registry.groups),
             "goals": len(request.app[GOALS].goals),
             "rejections": dict(state.rejections),
-            "history_counted": feed.tally.counted_history,
-            "watchers": len(feed.subscribers),
+            "history_counted": _tally(request).counted_history,
+            "watchers": len(feed.streams),
         }
     )
 
@@ -93,7 +111,7 @@ async def agents(request: web.Request) -> web.Response:
     """Agents, paged, oldest first; `q` filters by name, id, kind or model."""
     watcher(request)
     state = request.app[STATE]
-    tally = request.app[FEED].tally
+    tally = _tally(request)
     offset, limit = _page(request)
     query = _search(request)
     nodes = [agent_node(state, a) for a in state.registry.agents.values()]
@@ -102,7 +120,7 @@ async def agents(request: web.Request) -> web.Response:
     rows = nodes[offset : offset + limit]
     for row in rows:
         account = tally.agents.get(row["id"])
-        row["messages"] = sum(account.sent.values()) if account else 0
+        row["messages"] = account.messages if account else 0
         row["refusals"] = sum(account.refusals.values()) if account else 0
     return json_ok({"total": len(nodes), "offset": offset, "agents": rows})
 
@@ -110,7 +128,7 @@ async def agents(request: web.Request) -> web.Response:
 async def agent(request: web.Request) -> web.Response:
     watcher(request)
     state = request.app[STATE]
-    tally = request.app[FEED].tally
+    tally = _tally(request)
     found = state.registry.agent(request.match_info["agent_id"])
     detail = agent_detail(state, found)
     account = tally.agents.get(found.id)
@@ -119,9 +137,9 @@ async def agent(request: web.Request) -> web.Response:
     return json_ok(detail)
 
 
-def _group_row(group: Group, request: web.Request) -> dict[str, Any]:
+def _group_row(group: Group, tally: Tally) -> dict[str, Any]:
     row = group_summary(group)
-    counted = request.app[FEED].tally.groups.get(group.id)
+    counted = tally.groups.get(group.id)
     row["refusals"] = dict(counted.refusals) if counted else {}
     return row
 
@@ -142,7 +160,8 @@ async def groups(request: web.Request) -> web.Response:
             or query in str(g.meta.get("goal", "")).lower()
             or any(query == m for m in g.members)
         ]
-    rows = [_group_row(g, request) for g in found[offset : offset + limit]]
+    tally = _tally(request)
+    rows = [_group_row(g, tally) for g in found[offset : offset + limit]]
     return json_ok({"total": len(found), "offset": offset, "groups": rows})
 
 
@@ -153,9 +172,10 @@ def _group(request: web.Request) -> Group:
 async def group(request: web.Request) -> web.Response:
     watcher(request)
     found = _group(request)
-    row = _group_row(found, request)
+    tally = _tally(request)
+    row = _group_row(found, tally)
     row["state"] = group_state(found)
-    counted = request.app[FEED].tally.groups.get(found.id)
+    counted = tally.groups.get(found.id)
     row["by_type"] = dict(counted.by_type) if counted else {}
     return json_ok(row)
 
@@ -196,7 +216,7 @@ async def edges(request: web.Request) -> web.Response:
     """Who talks to whom: the busiest (sender, addressee or group) pairs first."""
     watcher(request)
     limit = int_query(request, "limit", 2000, 1, 20_000)
-    tally = request.app[FEED].tally
+    tally = _tally(request)
     return json_ok({"edges": tally.edge_list(limit), "history_counted": tally.counted_history})
 
 
@@ -210,36 +230,58 @@ async def goals(request: web.Request) -> web.Response:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: one `data:` line of JSON per change, for as long as the page reads."""
-    watcher(request)
+    """Server-sent events: one `data:` line of JSON per event, for as long as the page reads;
+    the first (`ready`) names the stream, for `follow`."""
+    who = watcher(request)
     feed = request.app[FEED]
-    subscriber = feed.subscribe()
+    stream = feed.subscribe(who.id)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )
+    ready = json.dumps({"kind": "ready", "stream": stream.id, "tick_ms": int(feed.tick * 1000)})
     try:
         await response.prepare(request)
-        await response.write(b'retry: 1000\ndata: {"kind": "ready"}\n\n')
-        while not subscriber.overflowed or subscriber.events:
+        await response.write(f"retry: 1000\ndata: {ready}\n\n".encode())
+        quiet = 0.0
+        while not stream.overflowed or stream.events:
             try:
-                await asyncio.wait_for(subscriber.wake.wait(), KEEPALIVE)
+                await asyncio.wait_for(stream.wake.wait(), GONE_CHECK)
             except TimeoutError:
-                await response.write(b": keepalive\n\n")
+                if request.transport is None or request.transport.is_closing():
+                    break  # the page left: stop feeding it now, not at the next write
+                quiet += GONE_CHECK
+                if quiet >= KEEPALIVE:
+                    quiet = 0.0
+                    await response.write(b": keepalive\n\n")
                 continue
-            batch = subscriber.take()
+            quiet = 0.0
+            await asyncio.sleep(GATHER)  # let a busy conversation's next messages join the write
+            batch = stream.take()
             if batch:
                 await response.write("".join(f"data: {e}\n\n" for e in batch).encode())
     except ConnectionResetError:
         pass
     finally:
-        feed.unsubscribe(subscriber)
+        feed.unsubscribe(stream)
     return response
 
 
+async def follow(request: web.Request) -> web.Response:
+    """Steer a stream: the conversation whose messages it carries whole (`group`), or none."""
+    who = watcher(request)
+    feed = request.app[FEED]
+    stream = feed.streams.get(request.match_info["stream_id"])
+    if stream is None or stream.watcher_id != who.id:
+        raise NotFound("no such event stream (it may have ended; open a new one)")
+    wanted = await read_model(request, FollowRequest)
+    if wanted.group is not None:
+        request.app[STATE].registry.group(wanted.group)  # unknown_group if there is none
+    feed.follow(stream, wanted.group)
+    return json_ok({"stream": stream.id, "group": wanted.group})
+
+
 async def _shutdown(app: web.Application) -> None:
-    app[FEED].close()
-    with contextlib.suppress(Exception):
-        await app[FEED].tally.stop()
+    await app[FEED].close()
 
 
 def add_routes(app: web.Application) -> None:
@@ -257,6 +299,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/dashboard/groups/{group_id}", group)
     app.router.add_get("/v1/dashboard/groups/{group_id}/messages", messages)
     app.router.add_get("/v1/dashboard/groups/{group_id}/replay", replay_at)
+    app.router.add_get("/v1/dashboard/groups/{group_id}/moves", seat.moves)
+    app.router.add_post("/v1/dashboard/groups/{group_id}/moves", seat.play)
     app.router.add_get("/v1/dashboard/edges", edges)
     app.router.add_get("/v1/dashboard/goals", goals)
     app.router.add_get("/v1/dashboard/events", events)
+    app.router.add_post("/v1/dashboard/events/{stream_id}/follow", follow)

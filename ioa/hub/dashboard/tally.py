@@ -1,24 +1,33 @@
 """Counts the dashboard shows: who talks to whom, and each agent's and group's accounting.
 
-Kept in memory from every stored message and every refusal while the hub runs; what was stored
-before the hub started is counted once, in the background, on the first look (`backfill`), so a
-hub with a long history starts as fast as before and pays only when someone watches. A message is
-counted either live or by the backfill, never both: the backfill stops at each group's head as it
-was when the tally began.
+The counts cost the hub nothing while nobody watches: messages are counted live only while a
+page is open (the feed attaches `count` to the router then), and whatever was stored while
+nobody watched is read back from the store, in the background, when someone looks
+(`catch_up`). Each group's messages are counted in seq order, exactly once: whoever meets a
+group's next uncounted seq first counts it, the live listener or the catch-up reading the
+store; a live message past a gap (the group talked while nobody watched) leaves the gap to the
+catch-up. Refusals are not in the store, so they are counted as they happen (they are rare and
+cost O(1)).
+
+Every count also marks what it changed (`take_changes`), so the feed can send pages only the
+groups, agents and edges that moved since its last tick.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ioa.hub.registry import Group
+from ioa.hub.registry import Registry
 from ioa.hub.state import Rejection
-from ioa.store import Store, StoredMessage
+from ioa.store import Store, StoredMessage, StoreError
+
+log = logging.getLogger("ioa.hub")
 
 _TO = re.compile(r'"to":\[([^\]]*)\]')
 """The addressees in a stored envelope's JSON (ids never hold quotes or brackets): reading them
@@ -40,6 +49,8 @@ class AgentTally:
 
     sent: Counter[str] = field(default_factory=Counter)
     """Messages stored, by type."""
+    messages: int = 0
+    """All messages stored (the sum of `sent`, kept so a tick need not add it up)."""
     bytes_sent: int = 0
     received: int = 0
     """Messages addressed to it by name (not broadcasts)."""
@@ -48,7 +59,7 @@ class AgentTally:
 
     def view(self) -> dict[str, Any]:
         return {
-            "messages": sum(self.sent.values()),
+            "messages": self.messages,
             "by_type": dict(self.sent),
             "bytes": self.bytes_sent,
             "received": self.received,
@@ -61,17 +72,45 @@ class AgentTally:
 class GroupTally:
     by_type: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
+    counted: int = 0
+    """Every message with a seq up to this one is counted."""
+
+
+@dataclass(slots=True)
+class Changes:
+    """What moved since the last `take_changes`: ids whose counts a tick should resend."""
+
+    groups: set[str] = field(default_factory=set)
+    agents: set[str] = field(default_factory=set)
+    edges: set[tuple[str, str]] = field(default_factory=set)
+    messages: int = 0
+    """Messages counted live (the catch-up's are history, not news)."""
+
+    @property
+    def any(self) -> bool:
+        return bool(self.groups or self.agents or self.edges or self.messages)
 
 
 class Tally:
-    def __init__(self, groups: Iterable[Group]) -> None:
+    def __init__(self, registry: Registry, store: Store) -> None:
+        self.registry = registry
+        self.store = store
         self.agents: dict[str, AgentTally] = {}
         self.groups: dict[str, GroupTally] = {}
         self.edges: Counter[tuple[str, str]] = Counter()
         """(sender, addressee) → messages; a message to the whole group counts (sender, group)."""
-        self._baseline = {group.id: group.head for group in groups}
-        self._backfill: asyncio.Task[None] | None = None
-        self.counted_history = not any(self._baseline.values())
+        self.changes = Changes()
+        self._behind: dict[str, None] = {}
+        """Groups the catch-up still has to read, in the order they fell behind."""
+        self._catching_up: asyncio.Task[None] | None = None
+
+    @property
+    def counted_history(self) -> bool:
+        """Whether every stored message is counted (no catch-up pending)."""
+        return not self._behind and not any(
+            group.head > self.groups[group.id].counted if group.id in self.groups else group.head
+            for group in self.registry.groups.values()
+        )
 
     def agent(self, agent_id: str) -> AgentTally:
         tally = self.agents.get(agent_id)
@@ -85,50 +124,91 @@ class Tally:
             tally = self.groups[group_id] = GroupTally()
         return tally
 
-    def count(self, msg: StoredMessage) -> list[str]:
-        """Count one stored message; its addressees."""
+    def take_changes(self) -> Changes:
+        taken, self.changes = self.changes, Changes()
+        return taken
+
+    def live(self, msg: StoredMessage) -> list[str] | None:
+        """Count a message just stored; its addressees, or None when an earlier message of its
+        group is not counted yet (the catch-up is asked to count both, in order)."""
+        group = self.group(msg.group_id)
+        if msg.seq != group.counted + 1:
+            if msg.seq > group.counted:
+                self._fell_behind(msg.group_id)
+            return None
+        self.changes.messages += 1
+        return self._count(group, msg)
+
+    def _count(self, group: GroupTally, msg: StoredMessage) -> list[str]:
+        group.counted = msg.seq
+        group.by_type[msg.type] += 1
+        changes = self.changes
+        changes.groups.add(msg.group_id)
+        changes.agents.add(msg.sender)
         sender = self.agent(msg.sender)
         sender.sent[msg.type] += 1
+        sender.messages += 1
         sender.bytes_sent += len(msg.body)
         sender.last_ts = msg.ts
-        self.group(msg.group_id).by_type[msg.type] += 1
         to = addressees(msg.body)
         if to:
             for addressee in to:
                 self.edges[(msg.sender, addressee)] += 1
+                changes.edges.add((msg.sender, addressee))
                 self.agent(addressee).received += 1
         else:
             self.edges[(msg.sender, msg.group_id)] += 1
+            changes.edges.add((msg.sender, msg.group_id))
         return to
 
     def refused(self, rejection: Rejection) -> None:
         if rejection.agent is not None:
             self.agent(rejection.agent).refusals[rejection.code] += 1
+            self.changes.agents.add(rejection.agent)
         if rejection.group is not None:
             self.group(rejection.group).refusals[rejection.code] += 1
+            self.changes.groups.add(rejection.group)
 
-    def start_backfill(self, store: Store) -> None:
-        """Count the history stored before the hub started, once, in the background."""
-        if self._backfill is None and not self.counted_history:
-            self._backfill = asyncio.ensure_future(self._count_history(store))
+    def catch_up(self) -> None:
+        """Count, in the background, what was stored while nobody watched."""
+        for group in self.registry.groups.values():
+            tally = self.groups.get(group.id)
+            if group.head > (tally.counted if tally else 0):
+                self._fell_behind(group.id)
+
+    def _fell_behind(self, group_id: str) -> None:
+        self._behind[group_id] = None
+        if self._catching_up is None:
+            self._catching_up = asyncio.ensure_future(self._read_behind())
 
     async def stop(self) -> None:
-        if self._backfill is not None and not self._backfill.done():
-            self._backfill.cancel()
-            await asyncio.gather(self._backfill, return_exceptions=True)
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catching_up
 
-    async def _count_history(self, store: Store) -> None:
-        for group_id, head in self._baseline.items():
-            after = 0
-            while after < head:
-                page = await store.messages_after(group_id, after, min(PAGE, head - after))
-                if not page:
-                    break
-                for msg in page:
-                    self.count(msg)
-                after = page[-1].seq
-                await asyncio.sleep(0)
-        self.counted_history = True
+    async def _read_behind(self) -> None:
+        try:
+            while self._behind:
+                group_id = next(iter(self._behind))
+                del self._behind[group_id]
+                await self._read_group(group_id)
+        except StoreError as exc:  # counts stay short; the next look tries again
+            log.warning("the dashboard could not read back history: %s", exc)
+            self._behind.clear()
+        finally:
+            self._catching_up = None
+
+    async def _read_group(self, group_id: str) -> None:
+        group = self.group(group_id)
+        while True:
+            page = await self.store.messages_after(group_id, group.counted, PAGE)
+            for msg in page:
+                if msg.seq > group.counted:  # not counted live while the page was read
+                    self._count(group, msg)
+            if len(page) < PAGE:
+                return
+            await asyncio.sleep(0)
 
     def edge_list(self, limit: int) -> list[dict[str, Any]]:
         return [

@@ -49,11 +49,10 @@ export class Api {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
+      // one split per read (a read may carry hundreds of events), the unfinished tail kept
+      const blocks = (buffer + decoder.decode(value, { stream: true })).split("\n\n");
+      buffer = blocks.pop();
+      for (const block of blocks) {
         for (const line of block.split("\n")) {
           if (line.startsWith("data: ")) onEvent(JSON.parse(line.slice(6)));
         }

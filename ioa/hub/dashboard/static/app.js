@@ -1,4 +1,5 @@
-// The dashboard's entry: sign in with a person's token, load a snapshot, follow the event stream.
+// The dashboard's entry: sign in with a person's token, load a snapshot, follow the event stream
+// (hub summaries every tick, and whole messages of the one conversation the page has open).
 import { Api, ApiError } from "./api.js";
 import { Model } from "./model.js";
 import { NetworkView } from "./network.js";
@@ -19,6 +20,7 @@ class App {
     this.abort = null;
     this.views = {};
     this.current = "network";
+    this.streamReady = null; // resolves with the current stream's id once the hub named it
   }
 
   start() {
@@ -53,6 +55,7 @@ class App {
     $("main").hidden = false;
     $("tabs").hidden = false;
     $("signout").hidden = false;
+    this.me = me;
     $("who").textContent = `watching as ${me.name}`;
     const ctx = { app: this, model: this.model, api: this.api };
     this.views = {
@@ -102,14 +105,29 @@ class App {
     }
   }
 
+  // Which conversation this page has open: the hub then sends its messages whole to this page's
+  // stream (the rest of the hub arrives as summaries). Resolves once the hub knows.
+  async followGroup(groupId) {
+    const stream = await this.streamReady;
+    try {
+      await this.api.post(`/v1/dashboard/events/${encodeURIComponent(stream)}/follow`, { group: groupId });
+    } catch (error) {
+      // the stream ended meanwhile: the next one loads again and re-opens the conversation
+      if (!(error instanceof ApiError) || error.status !== 404) throw error;
+    }
+  }
+
   // Subscribe first, then load: an event that arrives during the load is applied after it.
   async follow() {
     for (;;) {
       this.abort = new AbortController();
       let loaded = false;
       const early = [];
+      let named;
+      this.streamReady = new Promise((resolve) => { named = resolve; });
       const streaming = this.api.stream((event) => {
-        if (!loaded) early.push(event);
+        if (event.kind === "ready") named(event.stream);
+        else if (!loaded) early.push(event);
         else this.enqueue(event);
       }, this.abort.signal);
       try {

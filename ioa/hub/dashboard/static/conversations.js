@@ -1,9 +1,13 @@
 // Conversations: every group (newest first), and the open one live: each message's type, sender
 // and addressees, the phase and whose turn it is, tasks, and the hub's refusals with their codes.
+// Only the open conversation's messages come whole (the page tells the hub which one it follows).
 import { VirtualList, el } from "./vlist.js";
 import { messageText } from "./model.js";
+import { SeatPanel } from "./seat.js";
 
 const PAGE = 200;
+const HEAD_SOON_MS = 150;
+const HEAD_EVERY_MS = 500;
 
 export class ConversationsView {
   constructor({ app, model, api }) {
@@ -13,6 +17,7 @@ export class ConversationsView {
     this.openId = null;
     this.messages = [];
     this.filter = "";
+    this.seat = new SeatPanel({ app, model, api });
     this.groupList = new VirtualList(document.getElementById("group-list"), 28, (g) => this.groupRow(g));
     this.transcript = new VirtualList(document.getElementById("transcript"), 44, (m) => this.messageRow(m));
     document.getElementById("group-filter").addEventListener("input", (e) => {
@@ -75,8 +80,11 @@ export class ConversationsView {
 
   async open(groupId, switchTab = true) {
     if (switchTab) this.app.show("conversations");
+    if (this.openId !== groupId) this.messages = [];
     this.openId = groupId;
     this.groupList.refresh();
+    await this.app.followGroup(groupId); // first: nothing said from here on is missed
+    if (this.openId !== groupId) return;
     const group = this.model.groups.get(groupId);
     const head = group ? group.head : 0;
     const after = Math.max(0, head - PAGE);
@@ -104,10 +112,14 @@ export class ConversationsView {
     this.refreshHead();
   }
 
+  // The head (state, tasks, refusals, the person's moves) is fetched again at most twice a
+  // second while the conversation is busy: a person reads no faster, and each fetch costs the hub.
   refreshHead() {
     if (this.headTimer) return;
+    const wait = Math.max(HEAD_SOON_MS, (this.headAt || 0) + HEAD_EVERY_MS - Date.now());
     this.headTimer = setTimeout(async () => {
       this.headTimer = null;
+      this.headAt = Date.now();
       const groupId = this.openId;
       let detail;
       try {
@@ -116,8 +128,10 @@ export class ConversationsView {
         document.getElementById("conv-head").replaceChildren(el("p", { class: "error" }, `${error.code}: ${error.message}`));
         return;
       }
-      if (groupId === this.openId) this.renderHead(detail);
-    }, 150);
+      if (groupId !== this.openId) return;
+      this.renderHead(detail);
+      this.seat.refresh(detail);
+    }, wait);
   }
 
   renderHead(group) {

@@ -9,8 +9,7 @@ export class GoalsView {
     this.api = api;
     document.getElementById("goal-form").addEventListener("submit", (e) => { e.preventDefault(); this.post(); });
     model.onChange((change) => {
-      const relevant = change.groups.size && [...change.groups].some((id) => this.model.groups.get(id)?.goal_id)
-        || change.messages.some((m) => m.type === "conclusion");
+      const relevant = [...change.groups].some((id) => this.model.groups.get(id)?.goal_id);
       if (relevant && !document.getElementById("view-goals").hidden) this.refresh();
     });
   }

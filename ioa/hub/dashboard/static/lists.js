@@ -11,7 +11,7 @@ export class AccountingView {
     }, el("span", {}, a.name), el("span", {}, a.kind_label), el("span", {}, a.online ? "yes" : "no"),
       el("span", {}, a.model || "—"), el("span", { class: "acc-messages" }, a.messages || 0), el("span", {}, a.refusals || 0)));
     model.onChange((change) => {
-      if ((change.agents || change.messages.length || change.refusals.length) && !document.getElementById("view-accounting").hidden) this.show();
+      if ((change.agents || change.counts.size) && !document.getElementById("view-accounting").hidden) this.show();
     });
   }
 
@@ -29,10 +29,24 @@ export class EventsView {
     this.events = [];
     this.list = new VirtualList(document.getElementById("event-list"), 28, (e) => this.row(e));
     model.onChange((change) => {
-      for (const e of change.events) if (e.kind !== "overflow") this.events.push(e);
+      for (const e of change.events) this.events.push(...this.entries(e));
       if (this.events.length > KEEP) this.events.splice(0, this.events.length - KEEP);
       if (!document.getElementById("view-events").hidden) this.show();
     });
+  }
+
+  // A tick becomes a few lines: agents and conversations that appeared, each refusal, and how
+  // many messages were stored meanwhile; a whole message (of the open conversation) one line.
+  entries(e) {
+    if (e.kind === "message") return [e];
+    if (e.kind !== "tick") return [];
+    const out = [];
+    for (const agent of e.agents) out.push({ kind: "agent", agent });
+    for (const group of e.groups) out.push({ kind: "group", group });
+    for (const r of e.refusals) out.push({ kind: "refusal", ...r });
+    if (e.refusals_more) out.push({ kind: "refusals_more", n: e.refusals_more });
+    if (e.messages) out.push({ kind: "stored", n: e.messages, groups: e.moved.length });
+    return out;
   }
 
   row(e) {
@@ -47,6 +61,10 @@ export class EventsView {
         return el("div", { class: "row-item" }, `agent ${e.agent.name} ${e.agent.online ? "online" : "offline"}`);
       case "group":
         return el("div", { class: "row-item" }, `new conversation ${e.group.name || e.group.id}`);
+      case "stored":
+        return el("div", { class: "row-item stored" }, `${e.n} message${e.n === 1 ? "" : "s"} stored in ${e.groups} conversation${e.groups === 1 ? "" : "s"}`);
+      case "refusals_more":
+        return el("div", { class: "row-item refusal" }, `and ${e.n} more refusals`);
       default:
         return el("div", { class: "row-item" }, e.kind);
     }

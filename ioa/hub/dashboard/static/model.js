@@ -1,5 +1,5 @@
 // What the page knows of the hub: agents, groups, who talks to whom. Filled from REST, then kept
-// current by the event stream; events are applied in batches (one redraw per batch).
+// current by the event stream's ticks; events are applied in batches (one redraw per batch).
 
 export class Model {
   constructor() {
@@ -25,23 +25,18 @@ export class Model {
     this.rejections = {};
   }
 
-  // Apply a batch of stream events; tell every listener what changed.
+  // Apply a batch of stream events; tell every listener what changed. A `tick` carries the
+  // hub's summaries (absolute counts, so applying one after a snapshot never counts twice); a
+  // `message` comes whole only for the conversation this page follows.
   apply(events) {
-    const change = { agents: false, groups: new Set(), added: false, messages: [], refusals: [], events, reload: false };
+    const change = {
+      agents: false, groups: new Set(), added: false, counts: new Set(), edges: false,
+      messages: [], refusals: [], stored: 0, events, reload: false,
+    };
     for (const event of events) {
       switch (event.kind) {
-        case "agent":
-          this.agents.set(event.agent.id, { ...this.agents.get(event.agent.id), ...event.agent });
-          change.agents = true;
-          break;
-        case "agent_gone":
-          this.agents.delete(event.id);
-          change.agents = true;
-          break;
-        case "group":
-          this.groups.set(event.group.id, { refusals: {}, ...event.group });
-          change.groups.add(event.group.id);
-          change.added = true;
+        case "tick":
+          this.applyTick(event, change);
           break;
         case "message": {
           const group = this.groups.get(event.group);
@@ -51,23 +46,7 @@ export class Model {
             group.speaker = event.speaker;
             change.groups.add(group.id);
           }
-          const targets = event.to.length ? event.to : [event.group];
-          for (const to of targets) this.addEdge(event.sender, to, 1);
           change.messages.push(event);
-          const sender = this.agents.get(event.sender);
-          if (sender) sender.messages = (sender.messages || 0) + 1;
-          break;
-        }
-        case "refusal": {
-          this.rejections[event.code] = (this.rejections[event.code] || 0) + 1;
-          const group = event.group && this.groups.get(event.group);
-          if (group) {
-            group.refusals[event.code] = (group.refusals[event.code] || 0) + 1;
-            change.groups.add(group.id);
-          }
-          const agent = event.agent && this.agents.get(event.agent);
-          if (agent) agent.refusals = (agent.refusals || 0) + 1;
-          change.refusals.push(event);
           break;
         }
         case "overflow":
@@ -78,6 +57,42 @@ export class Model {
       }
     }
     for (const listener of this.listeners) listener(change);
+  }
+
+  applyTick(tick, change) {
+    for (const node of tick.agents) {
+      this.agents.set(node.id, { ...this.agents.get(node.id), ...node });
+      change.agents = true;
+    }
+    for (const id of tick.gone) {
+      change.agents = this.agents.delete(id) || change.agents;
+    }
+    for (const summary of tick.groups) {
+      this.groups.set(summary.id, { refusals: {}, ...this.groups.get(summary.id), ...summary });
+      change.groups.add(summary.id);
+      change.added = true;
+    }
+    for (const moved of tick.moved) {
+      const group = this.groups.get(moved.id);
+      if (!group) continue;
+      group.head = Math.max(group.head, moved.head);
+      group.phase = moved.phase;
+      group.speaker = moved.speaker;
+      group.refusals = moved.refusals;
+      change.groups.add(moved.id);
+    }
+    for (const [id, counts] of Object.entries(tick.counts)) {
+      const agent = this.agents.get(id);
+      if (!agent) continue;
+      agent.messages = counts.messages;
+      agent.refusals = counts.refusals;
+      change.counts.add(id);
+    }
+    for (const [from, to, n] of tick.edges) this.edges.set(`${from}\u0000${to}`, n);
+    change.edges = change.edges || tick.edges.length > 0;
+    if (tick.rejections) this.rejections = tick.rejections;
+    change.refusals.push(...tick.refusals);
+    change.stored += tick.messages;
   }
 
   addEdge(from, to, n) {

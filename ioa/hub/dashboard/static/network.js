@@ -3,6 +3,7 @@
 // only when something changed; the list beside it is the same data for people and tests.
 import { VirtualList, el } from "./vlist.js";
 
+const EDGE_REDRAW_MS = 1000;
 const KIND_SHAPE = { llm: "circle", tool: "square", scripted: "diamond", human: "triangle", remote: "ring" };
 
 export class NetworkView {
@@ -13,7 +14,6 @@ export class NetworkView {
     this.canvas = document.getElementById("net");
     this.positions = new Map();
     this.clusters = [];
-    this.dirty = true;
     this.selected = null;
     this.filter = "";
     this.list = new VirtualList(document.getElementById("agent-list"), 28, (agent) => this.row(agent));
@@ -23,13 +23,18 @@ export class NetworkView {
     });
     this.canvas.addEventListener("click", (e) => this.click(e));
     model.onChange((change) => {
-      if (change.agents || change.groups.size || change.messages.length) {
-        this.dirty = true;
-        if (change.agents || change.groups.size) this.layoutStale = true;
+      if (change.agents || change.added) {
+        this.layoutStale = true;
         if (!document.getElementById("view-network").hidden) this.redraw();
         if (change.agents) this.refreshList();
-        if (this.selected && change.messages.some((m) => m.sender === this.selected)) this.card(this.selected);
+      } else if (change.edges && !this.edgeTimer) {
+        // busier edges only thicken lines: once a second is enough, and costs a page far less
+        this.edgeTimer = setTimeout(() => {
+          this.edgeTimer = null;
+          if (!document.getElementById("view-network").hidden) this.redraw();
+        }, EDGE_REDRAW_MS);
       }
+      if (this.selected && change.counts.has(this.selected)) this.card(this.selected);
     });
     new ResizeObserver(() => { this.layoutStale = true; this.redraw(); }).observe(this.canvas);
   }

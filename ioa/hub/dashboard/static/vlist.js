@@ -11,15 +11,20 @@ export class VirtualList {
     this.rows.className = "rows";
     container.replaceChildren(this.spacer, this.rows);
     this.pending = false;
-    container.addEventListener("scroll", () => this.refresh());
+    // Whether the list keeps to its end as items arrive: decided by where the person scrolled,
+    // not by the geometry at arrival (a header growing above must not stop the following).
+    this.following = true;
+    container.addEventListener("scroll", () => {
+      this.following = this.atEnd();
+      this.refresh();
+    });
     new ResizeObserver(() => this.refresh()).observe(container);
   }
 
   setItems(items, { follow = false } = {}) {
-    const atEnd = this.atEnd();
     this.items = items;
     this.spacer.style.height = `${items.length * this.rowHeight}px`;
-    if (follow && atEnd) this.container.scrollTop = this.container.scrollHeight;
+    if (follow && this.following) this.container.scrollTop = this.container.scrollHeight;
     this.refresh();
   }
 

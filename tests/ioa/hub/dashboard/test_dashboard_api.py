@@ -1,17 +1,16 @@
-"""The dashboard's endpoints over raw HTTP: who may watch, typed errors, the event stream."""
+"""The dashboard's endpoints over raw HTTP: who may watch, typed errors, replay (the event
+stream has its own file)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from ioa.client import ClientError, HubClient
+from ioa.client import HubClient
 from ioa.hub import Hub
 from ioa.hub.dashboard import replay as replay_module
 from protocols import AgentCard, Chat, Discussion
@@ -153,57 +152,6 @@ async def test_replay_from_a_checkpoint_equals_replay_from_the_start(
     assert backward[::-1] == plain
     assert [s["turns"] for s in plain] == list(range(12))
     assert plain[11]["speaker"] == coder.agent_id
-
-
-async def events(hub: Hub, token: str | None) -> AsyncIterator[dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(hub.url + "/v1/dashboard/events", headers=headers) as response,
-    ):
-        assert response.headers["Content-Type"].startswith("text/event-stream")
-        async for line in response.content:
-            if line.startswith(b"data: "):
-                yield json.loads(line[6:])
-
-
-async def test_the_event_stream_tells_presence_groups_messages_and_refusals(
-    hub: Hub, person: HubClient, make_agent: AgentFactory
-) -> None:
-    stream = events(hub, person.token)
-    assert (await anext(stream))["kind"] == "ready"
-    coder = await make_agent("coder")
-    lead = await make_agent("lead")
-    group = await lead.create_group([coder.agent_id or ""], name="pair", protocol="ioa")
-    await lead.say(group.id, Discussion(text="plan"), to=[coder.agent_id or ""])
-    with pytest.raises(ClientError) as refused:
-        await lead.say(group.id, Discussion(text="again"))
-    assert refused.value.code == "not_your_turn"
-    seen: list[dict[str, Any]] = []
-    async with asyncio.timeout(10):
-        async for event in stream:
-            seen.append(event)
-            if event["kind"] == "refusal":
-                break
-    await stream.aclose()
-    online = [e["agent"]["name"] for e in seen if e["kind"] == "agent" and e["agent"]["online"]]
-    assert online == ["coder", "lead"]
-    (created,) = [e["group"] for e in seen if e["kind"] == "group"]
-    assert (created["id"], created["phase"], created["speaker"]) == (
-        group.id,
-        "open",
-        lead.agent_id,
-    )
-    (message,) = [e for e in seen if e["kind"] == "message"]
-    assert (message["seq"], message["type"], message["to"]) == (1, "discussion", [coder.agent_id])
-    assert message["envelope"]["payload"]["text"] == "plan"
-    assert (message["phase"], message["speaker"]) == ("open", coder.agent_id)
-    refusal = seen[-1]
-    assert (refusal["code"], refusal["agent"], refusal["group"]) == (
-        "not_your_turn",
-        lead.agent_id,
-        group.id,
-    )
 
 
 async def test_the_page_is_served_with_a_strict_content_policy(hub: Hub) -> None:

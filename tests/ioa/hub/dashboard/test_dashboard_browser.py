@@ -215,3 +215,29 @@ async def test_a_thousand_agents_and_a_long_transcript_keep_the_page_small(
     assert await page.locator("#transcript .row-item").count() < 100
     await page.click("text=load earlier")
     await expect(page.locator(".conv-head button")).to_contain_text("9600 more")
+
+
+async def test_a_persons_button_press_becomes_a_legal_move_in_the_transcript(
+    hub: Hub, person: HubClient, make_agent: AgentFactory, page: Page
+) -> None:
+    lead = await make_agent("lead")
+    me = person.agent_id or ""
+    group = await lead.create_group([me], name="with ada", protocol="ioa")
+    await open_dashboard(page, hub, person.token or "")
+    await page.click("#tabs button[data-view=conversations]")
+    await page.click(f'#group-list [data-group-id="{group.id}"]')
+    await expect(page.locator("#seat")).to_contain_text("no move for you now")
+
+    await lead.say(group.id, Discussion(text="your turn, ada"), to=[me])
+    button = page.locator('#seat button[data-move="discussion"]')
+    await expect(button).to_be_visible()
+    await button.click()
+    await page.fill('#seat-form [name="text"]', "the plan is fine")
+    await page.screenshot(path=artifact("step-in.png"))
+    await page.click("#seat-send")
+    second = page.locator('#transcript [data-seq="2"]')
+    await expect(second).to_contain_text("the plan is fine")
+    await expect(second).to_contain_text("ada → lead")
+    await expect(page.locator("#seat")).to_contain_text("no move for you now")
+    (stored,) = await hub.store.messages_after(group.id, 1, 10)
+    assert (stored.sender, stored.type) == (me, "discussion")

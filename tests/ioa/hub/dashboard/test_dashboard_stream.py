@@ -1,0 +1,316 @@
+"""The dashboard's event stream over real HTTP: ticks for everything, whole messages only for the
+conversation a page follows, and nothing at all on the hub's hot path while nobody watches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ioa.client import ClientError, HubClient
+from ioa.hub import Hub
+from protocols import AgentCard, Chat, Discussion
+from tests.conftest import AgentFactory
+from tests.ioa.hub.dashboard.test_dashboard_api import get
+
+Event = dict[str, Any]
+
+
+class Watching:
+    """A page's event stream, read in the background over a real HTTP connection."""
+
+    def __init__(self, hub: Hub, token: str) -> None:
+        self.hub = hub
+        self.token = token
+        self.session = aiohttp.ClientSession()
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.stream = ""
+        self._reader: asyncio.Task[None] | None = None
+        self._response: aiohttp.ClientResponse | None = None
+
+    async def __aenter__(self) -> Watching:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        response = await self.session.get(self.hub.url + "/v1/dashboard/events", headers=headers)
+        self._response = response
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        self._reader = asyncio.create_task(self._read(response))
+        ready = await self.next("ready")
+        self.stream = ready["stream"]
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._response is not None:
+            self._response.close()
+        await self.session.close()
+
+    async def _read(self, response: aiohttp.ClientResponse) -> None:
+        async for line in response.content:
+            if line.startswith(b"data: "):
+                await self.events.put(json.loads(line[6:]))
+
+    async def next(self, kind: str, where: Callable[[Event], bool] = lambda e: True) -> Event:
+        """The next event of `kind` that satisfies `where` (others are passed over)."""
+        async with asyncio.timeout(5):
+            while True:
+                event = await self.events.get()
+                if event["kind"] == kind and where(event):
+                    return event
+
+    def drain(self) -> list[Event]:
+        taken = []
+        while not self.events.empty():
+            taken.append(self.events.get_nowait())
+        return taken
+
+    async def follow(self, group: str | None, stream: str | None = None) -> tuple[int, Any]:
+        return await post(
+            self.hub,
+            f"/v1/dashboard/events/{stream or self.stream}/follow",
+            self.token,
+            {"group": group},
+        )
+
+
+async def post(hub: Hub, path: str, token: str | None, body: Any) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(hub.url + path, data=data, headers=headers) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait (5 s at most) until `check` holds: the hub notices a page leave in its own time."""
+    for _ in range(250):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("it never happened")
+
+
+async def watchers(hub: Hub, token: str | None) -> int:
+    return int((await get(hub, "/v1/dashboard/overview", token))[1]["watchers"])
+
+
+def listening(hub: Hub) -> tuple[int, int, int]:
+    state = hub.state
+    return (
+        len(state.router.listeners),
+        len(state.presence_listeners),
+        len(state.registry.group_listeners),
+    )
+
+
+async def test_nobody_watching_costs_the_hot_path_nothing(
+    hub: Hub, person: HubClient, make_agent: AgentFactory
+) -> None:
+    idle = listening(hub)
+    async with Watching(hub, person.token or ""):
+        assert listening(hub) == (idle[0] + 1, idle[1] + 1, idle[2] + 1)
+        async with Watching(hub, person.token or ""):
+            assert listening(hub) == (idle[0] + 1, idle[1] + 1, idle[2] + 1)
+
+    async def left() -> bool:
+        return listening(hub) == idle and await watchers(hub, person.token) == 0
+
+    await eventually(left)  # the hub notices the pages left
+    lead, coder = await make_agent("lead"), await make_agent("coder")
+    group = await lead.create_group([coder.agent_id or ""], name="pair")
+    await lead.say(group.id, Chat(text="unwatched"), to=[coder.agent_id or ""])
+    assert listening(hub) == idle
+
+    async def read_back() -> bool:  # counted when someone looks, from the store
+        _, body = await get(hub, f"/v1/dashboard/agents/{lead.agent_id}", person.token)
+        return bool(body["accounting"]) and body["accounting"]["messages"] == 1
+
+    await eventually(read_back)
+
+
+async def test_a_tick_tells_presence_groups_counts_edges_and_refusals(
+    hub: Hub, person: HubClient, make_agent: AgentFactory
+) -> None:
+    async with Watching(hub, person.token or "") as page:
+        coder, lead = await make_agent("coder"), await make_agent("lead")
+        group = await lead.create_group([coder.agent_id or ""], name="pair", protocol="ioa")
+        await lead.say(group.id, Discussion(text="plan"), to=[coder.agent_id or ""])
+        with pytest.raises(ClientError) as refused:
+            await lead.say(group.id, Discussion(text="again"))
+        assert refused.value.code == "not_your_turn"
+        ticks = [await page.next("tick")]
+        while not any(t["refusals"] for t in ticks):
+            ticks.append(await page.next("tick"))
+        assert not [e for e in page.drain() if e["kind"] == "message"]  # followed nothing
+
+    online = [a["name"] for t in ticks for a in t["agents"] if a["online"]]
+    assert sorted(set(online)) == ["coder", "lead"]
+    (created,) = [g for t in ticks for g in t["groups"]]
+    assert (created["id"], created["name"], created["phase"]) == (group.id, "pair", "open")
+    assert created["members"] == [lead.agent_id, coder.agent_id]  # as it is at the tick
+    moved = [m for t in ticks for m in t["moved"] if m["id"] == group.id]
+    assert (moved[-1]["head"], moved[-1]["speaker"]) == (1, coder.agent_id)
+    assert moved[-1]["refusals"] == {"not_your_turn": 1}
+    edges = {(a, b): n for t in ticks for a, b, n in t["edges"]}
+    assert edges == {(lead.agent_id, coder.agent_id): 1}
+    counts = [t["counts"][lead.agent_id or ""] for t in ticks if lead.agent_id in t["counts"]]
+    assert counts[-1] == {"messages": 1, "refusals": 1}
+    assert sum(t["messages"] for t in ticks) == 1
+    refusal = ticks[-1]["refusals"][0]
+    assert (refusal["code"], refusal["agent"], refusal["group"]) == (
+        "not_your_turn",
+        lead.agent_id,
+        group.id,
+    )
+    assert ticks[-1]["rejections"] == {"not_your_turn": 1}
+
+
+async def test_only_the_followed_conversation_comes_whole(
+    hub: Hub, person: HubClient, make_agent: AgentFactory
+) -> None:
+    lead, coder = await make_agent("lead"), await make_agent("coder")
+    one = await lead.create_group([coder.agent_id or ""], name="one")
+    two = await lead.create_group([coder.agent_id or ""], name="two")
+    token = person.token or ""
+    async with Watching(hub, token) as following, Watching(hub, token) as other:
+        assert await following.follow(one.id) == (
+            200,
+            {"stream": following.stream, "group": one.id},
+        )
+        await lead.say(two.id, Chat(text="in two"))
+        await lead.say(one.id, Chat(text="in one"), to=[coder.agent_id or ""])
+        message = await following.next("message")
+        assert (message["group"], message["seq"], message["to"]) == (one.id, 1, [coder.agent_id])
+        assert message["envelope"]["payload"]["text"] == "in one"
+        tick = await other.next("tick", lambda t: len(t["moved"]) == 2 or t["messages"] == 2)
+        assert {m["id"] for m in tick["moved"]} <= {one.id, two.id}
+        await asyncio.sleep(0.3)
+        assert not [e for e in other.drain() if e["kind"] == "message"]
+        assert not [e for e in following.drain() if e["kind"] == "message"]  # nothing from two
+
+        assert await following.follow(None) == (200, {"stream": following.stream, "group": None})
+        await lead.say(one.id, Chat(text="unfollowed"))
+        await following.next("tick", lambda t: t["messages"] > 0)
+        assert not [e for e in following.drain() if e["kind"] == "message"]
+
+
+async def test_what_was_said_while_nobody_watched_is_counted_once_when_someone_looks(
+    hub: Hub, person: HubClient, make_agent: AgentFactory
+) -> None:
+    lead, coder = await make_agent("lead"), await make_agent("coder")
+    group = await lead.create_group([coder.agent_id or ""], name="pair")
+    to = [coder.agent_id or ""]
+
+    async def say(n: int) -> None:
+        await asyncio.gather(*(lead.say(group.id, Chat(text=f"m{i}"), to=to) for i in range(n)))
+
+    async def counted() -> int:
+        async def caught_up() -> bool:
+            _, overview = await get(hub, "/v1/dashboard/overview", person.token)
+            return bool(overview["history_counted"])
+
+        await eventually(caught_up)
+        _, body = await get(hub, f"/v1/dashboard/agents/{lead.agent_id}", person.token)
+        _, edges = await get(hub, "/v1/dashboard/edges", person.token)
+        assert edges["edges"] == [
+            {
+                "from": lead.agent_id,
+                "to": coder.agent_id,
+                "messages": body["accounting"]["messages"],
+            }
+        ]
+        return int(body["accounting"]["messages"])
+
+    await say(30)  # nobody watches
+    assert await counted() == 30
+    await say(20)
+    async with Watching(hub, person.token or ""):
+        await asyncio.gather(say(200), say(200))  # counted live and read back at once
+        await say(10)
+        assert await counted() == 460
+    await say(40)
+    assert await counted() == 500
+    assert group.id in hub.state.registry.groups
+    assert hub.state.registry.groups[group.id].head == 500
+
+
+FOLLOW_HOSTILE: list[tuple[bytes | dict[str, Any], int, str]] = [
+    (b"{not json", 400, "malformed_json"),
+    ({"group": 42}, 400, "invalid_request"),
+    ({"group": ""}, 400, "invalid_request"),
+    ({"group": "g" * 201}, 400, "invalid_request"),
+    ({"group": None, "also": "x"}, 400, "invalid_request"),
+    ({"group": "g-nothing"}, 404, "unknown_group"),
+    ({"group": "../../v1/agents"}, 404, "unknown_group"),
+    (b'{"group": "' + b"x" * 300_000 + b'"}', 413, "frame_too_large"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    FOLLOW_HOSTILE,
+    ids=[f"{c}-{i}" for i, (_, _, c) in enumerate(FOLLOW_HOSTILE)],
+)
+async def test_a_bad_follow_is_a_typed_error_and_changes_nothing(
+    hub: Hub,
+    person: HubClient,
+    make_agent: AgentFactory,
+    body: bytes | dict[str, Any],
+    status: int,
+    code: str,
+) -> None:
+    lead = await make_agent("lead")
+    group = await lead.create_group([], name="solo")
+    async with Watching(hub, person.token or "") as page:
+        assert (await page.follow(group.id))[0] == 200
+        path = f"/v1/dashboard/events/{page.stream}/follow"
+        got, answer = await post(hub, path, person.token, body)
+        assert (got, answer["error"]["code"]) == (status, code)
+        await lead.say(group.id, Chat(text="still followed"))
+        message = await page.next("message")
+        assert message["envelope"]["payload"]["text"] == "still followed"
+
+
+async def test_only_the_person_who_opened_a_stream_may_steer_it(
+    hub: Hub, person: HubClient, make_agent: AgentFactory
+) -> None:
+    lead = await make_agent("lead")
+    group = await lead.create_group([], name="solo")
+    async with HubClient(hub.url) as other:
+        await other.register(AgentCard(name="bea", kind="human"))
+        async with Watching(hub, person.token or "") as page:
+            path = f"/v1/dashboard/events/{page.stream}/follow"
+            for token, status, code in [
+                (None, 401, "unauthorized"),
+                ("not-a-token", 401, "unauthorized"),
+                (lead.token, 403, "forbidden"),
+                (other.token, 404, "not_found"),  # not told whether it exists
+            ]:
+                got, answer = await post(hub, path, token, {"group": group.id})
+                assert (got, answer["error"]["code"]) == (status, code)
+            got, answer = await post(
+                hub, "/v1/dashboard/events/s-nothing/follow", person.token, {"group": group.id}
+            )
+            assert (got, answer["error"]["code"]) == (404, "not_found")
+            await lead.say(group.id, Chat(text="nobody follows it yet"))
+            await page.next("tick", lambda t: t["messages"] > 0)
+            assert not [e for e in page.drain() if e["kind"] == "message"]
+            assert await page.follow(group.id) == (200, {"stream": page.stream, "group": group.id})
+
+        async def ended() -> bool:
+            return await watchers(hub, person.token) == 0
+
+        await eventually(ended)
+        got, answer = await post(hub, path, person.token, {"group": group.id})  # it ended
+        assert (got, answer["error"]["code"]) == (404, "not_found")

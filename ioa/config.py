@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ioa.errors import IoAError
+
+
+class ConfigError(IoAError):
+    code = "invalid_setting"
+    default_message = "a setting is out of range"
 
 
 def ioa_home() -> Path:
@@ -86,4 +93,11 @@ class HubConfig(BaseModel):
         }
         values: dict[str, object] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:  # an option or environment variable: say which, in a line
+            error = exc.errors()[0]
+            name = ".".join(str(part) for part in error["loc"]) or "setting"
+            raise ConfigError(
+                f"bad {name} {str(error.get('input'))[:80]!r}: {error['msg']}"
+            ) from None

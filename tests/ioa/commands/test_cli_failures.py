@@ -94,3 +94,18 @@ def test_an_unwritable_output_is_one_line(tmp_path: Path) -> None:
     (line,) = stderr_lines(done.stderr)
     assert line.startswith("ioa models: ")
     assert done.returncode == 2
+
+
+def test_a_bad_hub_setting_is_one_line_naming_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    for args, named in (
+        (("--port", "70000"), "bad port '70000'"),
+        (("--broker", "http://not-redis"), "bad broker_url 'http://not-redis'"),
+        (("--broker", "redis://127.0.0.1:1/0"), "hubs that share a store need PostgreSQL"),
+    ):
+        done = ioa("hub", *args, "--db", tmp_path / "hub.db", home=home)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        [line] = stderr_lines(done.stderr)
+        assert line.startswith("ioa hub: ") and named in line, line
+    assert not (tmp_path / "hub.db").exists() or (tmp_path / "hub.db").stat().st_size == 0

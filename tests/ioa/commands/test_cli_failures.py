@@ -107,5 +107,6 @@ def test_a_bad_hub_setting_is_one_line_naming_it(tmp_path: Path) -> None:
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr
         [line] = stderr_lines(done.stderr)
-        assert line.startswith("ioa hub: ") and named in line, line
+        assert line.startswith("ioa hub: "), line
+        assert named in line, line
     assert not (tmp_path / "hub.db").exists() or (tmp_path / "hub.db").stat().st_size == 0

@@ -10,8 +10,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import IO
 
 import aiohttp
 import pytest
@@ -56,6 +58,8 @@ class HubProcess:
     broker: str
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    output: IO[bytes] = field(default_factory=tempfile.TemporaryFile)
+    """What the hub prints (a pipe nobody reads could fill and stall it)."""
 
     @property
     def url(self) -> str:
@@ -81,7 +85,7 @@ class HubProcess:
                 self.broker,
             ],
             env=env,
-            stdout=subprocess.PIPE,
+            stdout=self.output,
             stderr=subprocess.STDOUT,
         )
 
@@ -89,8 +93,8 @@ class HubProcess:
         async with aiohttp.ClientSession() as session:
             for _ in range(400):
                 if self.process is not None and self.process.poll() is not None:
-                    out = self.process.stdout.read().decode() if self.process.stdout else ""
-                    raise RuntimeError(f"hub exited: {out[-2000:]}")
+                    self.output.seek(0)
+                    raise RuntimeError(f"hub exited: {self.output.read()[-2000:].decode()}")
                 try:
                     async with session.get(f"{self.url}/v1/health") as response:
                         if response.status == 200:
@@ -112,6 +116,7 @@ class HubProcess:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self.output.close()
 
 
 @pytest.fixture

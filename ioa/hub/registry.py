@@ -172,10 +172,7 @@ class Registry:
         A group that cannot be rebuilt is quarantined; the others are served.
         """
         for rec in await self.store.list_agents():
-            try:
-                self._add_agent(_agent(rec))
-            except ValueError as exc:  # a damaged row: that agent only, the hub still starts
-                log.error("agent %s skipped: its stored card is unreadable: %s", rec.id, exc)
+            self._add_agent(_agent(rec))
         heads = await self.store.group_heads()
         for grec in await self.store.list_groups():
             try:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ioa.config import HubConfig
+from ioa.hub.catchup import CatchUp
 from ioa.hub.connection import Connection
-from ioa.hub.errors import HubError, InvalidAddressee, SenderMismatch, Unavailable, UnknownGroup
+from ioa.hub.errors import InvalidAddressee, SenderMismatch, Unavailable, UnknownGroup
 from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Group, Registry
 from ioa.store import Store, StoredMessage, StoreError
@@ -62,7 +63,7 @@ class _Pending:
         return self.before is None
 
 
-class Router:
+class Router(CatchUp):
     """Admits messages, writes them in batches, then acks and fans them out.
 
     Admission is optimistic: a message is checked against the group's rules, stamped with the
@@ -322,146 +323,6 @@ class Router:
             conn.flush()
         if self.cluster is not None:
             self._announce_heads(batch)
-
-    # several hubs on one store (`ioa.hub.cluster`)
-    async def _persist(self, batch: list[_Pending]) -> set[str]:
-        """Store the batch; with other hubs, only for the groups whose stored head is still
-        the one this hub numbered from, returning the others."""
-        fresh = [p.message for p in batch if not p.duplicate]
-        if self.registry.shared is None:
-            await self.store.append_messages(fresh)
-            return set()
-        expected: dict[str, int] = {}
-        for pending in batch:
-            if pending.before is not None:
-                expected.setdefault(pending.group.id, pending.before[0])
-        return await self.registry.shared.append_checked(fresh, expected)
-
-    def _redo_stale(self, batch: list[_Pending], stale: set[str]) -> list[_Pending]:
-        """Another hub wrote to these groups first: take their messages back (and whatever of
-        them is queued), catch the groups up, and admit the messages again in order — each is
-        judged as if it had arrived after the other hub's. Returns the rest of the batch."""
-        redo = [p for p in batch if p.group.id in stale and not p.duplicate]
-        redo += [p for p in self._queue if p.group.id in stale]
-        self._queue = deque(p for p in self._queue if p.group.id not in stale)
-        self._rewind(redo)
-        for pending in redo:
-            if pending.origin is not None:
-                pending.origin.settled()
-        for group_id in stale:
-            mine = [p for p in redo if p.group.id == group_id]
-            self.sync(mine[0].group, mine)
-        return [p for p in batch if p.group.id not in stale or p.duplicate]
-
-    def _announce_heads(self, batch: list[_Pending]) -> None:
-        assert self.cluster is not None
-        heads: dict[str, int] = {}
-        groups: dict[str, Group] = {}
-        for pending in batch:
-            if not pending.duplicate:
-                heads[pending.group.id] = pending.message.seq
-                groups[pending.group.id] = pending.group
-        if heads:
-            self.cluster.stored(heads)
-        for group in groups.values():
-            if group.behind > group.head and not group.pending and self.serves(group):
-                self.sync(group)
-
-    def serves(self, group: Group) -> bool:
-        """True when a member of the group is connected here: its new messages are read at
-        once; other groups only catch up when used."""
-        connections = self.connections
-        return any(member in connections for member in group.members)
-
-    def hint(self, group: Group, seq: int) -> None:
-        """Another hub stored the group's messages up to `seq`."""
-        if seq <= group.head:
-            return
-        group.behind = max(group.behind, seq)
-        if not group.pending and group.syncing is None and self.serves(group):
-            self.sync(group)
-
-    def sync(self, group: Group, redo: list[_Pending] | None = None) -> asyncio.Future[None]:
-        """Catch the group up from the store (once at a time), then admit `redo` again."""
-        if group.syncing is None:
-            group.syncing = asyncio.ensure_future(self._catch_up(group, redo or []))
-            self._syncs.add(group.syncing)
-            group.syncing.add_done_callback(self._syncs.discard)
-        elif redo:  # cannot happen: a syncing group admits nothing, so nothing goes stale
-            raise RuntimeError("a group went stale while it was catching up")
-        return group.syncing
-
-    async def _caught_up(self, group: Group) -> None:
-        """Before judging a move: wait for a catch-up in progress, or make one if another hub
-        is known to have written what this one has not read."""
-        for _ in range(3):  # a store that keeps failing is the commit's to report
-            if group.syncing is None and (group.behind <= group.head or group.pending):
-                return
-            await asyncio.shield(self.sync(group))
-
-    async def _was_behind(self, group: Group) -> bool:
-        """A move was refused: was that judged on a state another hub had moved on from? Only
-        asked when nothing of the group is in flight here (else the commit check decides)."""
-        if self.cluster is None or group.pending or group.syncing is not None:
-            return False
-        head = group.head
-        await asyncio.shield(self.sync(group))
-        return group.head != head
-
-    async def _catch_up(self, group: Group, redo: list[_Pending]) -> None:
-        try:
-            try:
-                await self.registry.ready(group)
-                async for page in self.store.message_pages(group.id, after=group.head):
-                    self._take_stored(group, page)
-            except (StoreError, HubError) as exc:
-                self._refuse_all(redo, Unavailable())
-                log.warning("group %s could not catch up: %s", group.id, exc)
-                return
-            for pending in redo:
-                await self._admit_again(pending)
-        finally:
-            group.syncing = None
-            if group.behind <= group.head:
-                group.behind = 0
-
-    def _take_stored(self, group: Group, page: list[StoredMessage]) -> None:
-        """Messages another hub stored: into the group's state, then to members connected here."""
-        corked: list[Connection] = []
-        for msg in page:
-            if msg.seq <= group.head:
-                continue
-            group.seen.remember(msg.id, msg.seq, msg.ts)
-            group.policy.fold([msg])
-            group.head = msg.seq
-            for listener in self.listeners:
-                listener(group, msg)
-            frame = deliver_text(msg.body)
-            for member in group.members:
-                if member != msg.sender and (conn := self.connections.get(member)) is not None:
-                    conn.push(frame, msg.group_id, msg.seq, corked)
-        for conn in corked:
-            conn.flush()
-
-    async def _admit_again(self, pending: _Pending) -> None:
-        """A message taken back from a stale batch; the hub's own (a timeout) is dropped: its
-        clock sends it again if it is still due after the catch-up."""
-        if pending.envelope is None:
-            return
-        try:
-            await self._admit(
-                pending.message.sender, pending.envelope, pending.origin, pending.future, True
-            )
-        except (HubError, ProtocolError) as exc:
-            self._refuse_all([pending], exc)
-
-    @staticmethod
-    def _refuse_all(refused: list[_Pending], error: HubError | ProtocolError) -> None:
-        for pending in refused:
-            if pending.origin is not None:
-                pending.origin.push(error_text(error.code, error.message, pending.message.id))
-            if pending.future is not None and not pending.future.done():
-                pending.future.set_exception(error)
 
     async def resume(self, conn: Connection, cursors: dict[str, int]) -> None:
         """Replay what the agent missed in each of its groups, then go live.

@@ -40,6 +40,8 @@ from protocols.frames import (
 
 __all__ = ["ClientError", "HubClient", "HubsUnreachable"]
 
+CLOSE_REPLACED = 4000
+"""The hub's close code for a socket replaced by a newer connection of the same agent."""
 log = logging.getLogger("ioa.client")
 
 
@@ -186,12 +188,21 @@ class HubClient(HubRest, Closeable):
                     if msg.type is aiohttp.WSMsgType.TEXT:
                         self._handle(msg.data)
                         self.backoff.reset()
-            if self._closing or not self.reconnect:
+            if self._closing or not self.reconnect or self._replaced(ws):
                 self._inbox.put_nowait(None)
                 return
             self._synced.clear()
             if not await self._reconnect():
                 return
+
+    @staticmethod
+    def _replaced(ws: aiohttp.ClientWebSocketResponse | None) -> bool:
+        """The hub closed this socket for a newer one of the same agent: another process has
+        taken the agent over, and reconnecting would only take it back, back and forth."""
+        if ws is not None and ws.close_code == CLOSE_REPLACED:
+            log.warning("this agent connected from elsewhere; this connection stops")
+            return True
+        return False
 
     async def _reconnect(self) -> bool:
         """After a drop: the next hub first (the lost one may be dead), each attempt after its

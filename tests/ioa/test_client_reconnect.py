@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from ioa.backoff import Backoff
-from ioa.client import HubClient
+from ioa.client import ClientError, HubClient
 from ioa.hub import Hub
-from protocols import ErrorCode
+from protocols import Chat, ErrorCode
 from tests.conftest import card, hub_config
 
 CLIENTS = 200
@@ -78,3 +79,26 @@ async def test_a_hub_busy_with_resumes_answers_503_with_retry_after(db_path: Pat
         again = await http.ws_connect(ws_url, headers={"Authorization": f"Bearer {tokens[1]}"})
         await again.close()
         await resuming.close()
+
+
+async def test_a_client_replaced_by_a_newer_connection_stops_instead_of_fighting_back(
+    tmp_path: Path,
+) -> None:
+    async with Hub(hub_config(tmp_path / "hub.db")) as hub:
+        first = HubClient(hub.url, max_backoff=0.1)
+        async with first:
+            await first.register(card("twin"))
+            await first.connect()
+            second = HubClient(hub.url, token=first.token, agent_id=first.agent_id)
+            async with second:
+                await second.connect()
+                with pytest.raises(ClientError) as ended:
+                    await first.receive(timeout=5)
+                assert ended.value.code == "closed"
+                await asyncio.sleep(1.0)  # the first would have reconnected within 0.1 s
+                socket = second._ws
+                assert socket is not None
+                assert not socket.closed
+                group = await second.create_group([])
+                sent = await second.say(group.id, Chat(text="still mine"))
+                assert sent.seq == 1

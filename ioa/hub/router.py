@@ -412,8 +412,11 @@ class Router:
         try:
             try:
                 await self.registry.ready(group)
-                async for page in self.store.message_pages(group.id, after=group.head):
+                while True:  # a short page is the last: no second query to learn it
+                    page = await self.store.messages_after(group.id, group.head, REPLAY_PAGE)
                     self._take_stored(group, page)
+                    if len(page) < REPLAY_PAGE:
+                        break
             except (StoreError, HubError) as exc:
                 self._refuse_all(redo, Unavailable())
                 log.warning("group %s could not catch up: %s", group.id, exc)

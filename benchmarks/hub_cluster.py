@@ -291,7 +291,7 @@ def report(
     configs: list[Config], args: argparse.Namespace, load_avg: list[float]
 ) -> dict[str, object]:
     head = (
-        f"{'config':<8}{'msgs/s':>9}{'same p50':>9}{'p99':>7}{'cross p50':>10}{'p99':>7}"
+        f"{'config':<8}{'msgs/s':>9}{'same p50':>9}{'p99':>9}{'cross p50':>10}{'p99':>9}"
         f"{'hubs µs':>9}{'pg µs':>7}{'redis µs':>9}{'load µs':>8}{'failover s':>11}"
         f"{'lost':>5}{'dup':>4}{'gaps':>5}{'undeliv':>8}{'pg xact/msg':>12}"
     )
@@ -302,8 +302,8 @@ def report(
         us = t.us_per_msg
         print(
             f"{c.key:<8}{_num(t.msgs_per_s):>9}{_num(lat.same_p50_ms, 1):>9}"
-            f"{_num(lat.same_p99_ms, 1):>7}{_num(lat.cross_p50_ms, 1):>10}"
-            f"{_num(lat.cross_p99_ms, 1):>7}{_num(us.get('hubs')):>9}{_num(us.get('postgres')):>7}"
+            f"{_num(lat.same_p99_ms, 1):>9}{_num(lat.cross_p50_ms, 1):>10}"
+            f"{_num(lat.cross_p99_ms, 1):>9}{_num(us.get('hubs')):>9}{_num(us.get('postgres')):>7}"
             f"{_num(us.get('redis'), 1):>9}{_num(us.get('load')):>8}{_num(c.failover_s, 2):>11}"
             + (
                 f"{a.lost + a.moved:>5}{a.duplicates:>4}{a.gaps:>5}{a.not_delivered:>8}"

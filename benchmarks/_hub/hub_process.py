@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +50,13 @@ def ioa_env() -> dict[str, str]:
 class HubProcess:
     """One `ioa hub` process on a fixed port and database; `spawn` again after `kill`."""
 
-    def __init__(self, db: Path, port: int, log: Path) -> None:
+    def __init__(self, db: Path | str, port: int, log: Path, extra: Sequence[str] = ()) -> None:
         self.db = db
+        """A SQLite path or a `postgresql://` URL."""
         self.port = port
         self.log = log
+        self.extra = tuple(extra)
+        """Further `ioa hub` options (`--broker URL`, `--embeddings off`)."""
         self.process: subprocess.Popen[bytes] | None = None
         self.spawned_at = 0.0
         """`time.monotonic()` just before the last spawn."""
@@ -68,7 +72,7 @@ class HubProcess:
         return self.process.pid
 
     def spawn(self) -> None:
-        args = ioa_command("hub", "--port", str(self.port), "--db", str(self.db))
+        args = ioa_command("hub", "--port", str(self.port), "--db", str(self.db), *self.extra)
         with self.log.open("ab") as out:
             self.spawned_at = time.monotonic()
             self.process = subprocess.Popen(

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ioa.hub")
 
+PAGE = 1000
+"""Stored messages read per query when a group catches up."""
+
 
 class CatchUp:
     registry: Registry
@@ -85,13 +88,15 @@ class CatchUp:
     def _announce_heads(self, batch: list[_Pending]) -> None:
         assert self.cluster is not None
         heads: dict[str, int] = {}
+        rows: dict[str, list[StoredMessage]] = {}
         groups: dict[str, Group] = {}
         for pending in batch:
             if not pending.duplicate:
                 heads[pending.group.id] = pending.message.seq
+                rows.setdefault(pending.group.id, []).append(pending.message)
                 groups[pending.group.id] = pending.group
         if heads:
-            self.cluster.stored(heads)
+            self.cluster.stored(heads, rows)
         for group in groups.values():
             if group.behind > group.head and not group.pending and self.serves(group):
                 self.sync(group)
@@ -102,9 +107,21 @@ class CatchUp:
         connections = self.connections
         return any(member in connections for member in group.members)
 
-    def hint(self, group: Group, seq: int) -> None:
-        """Another hub stored the group's messages up to `seq`."""
+    def hint(self, group: Group, seq: int, rows: list[StoredMessage] | None = None) -> None:
+        """Another hub stored the group's messages up to `seq` (`rows`, when the hint carried
+        them: taken as they are if they follow this hub's head, else read from the store)."""
         if seq <= group.head:
+            return
+        if (
+            rows
+            and rows[0].seq == group.head + 1
+            and len(rows) == seq - group.head
+            and group.restored
+            and not group.pending
+            and group.syncing is None
+            and self.serves(group)
+        ):
+            self._take_stored(group, rows)
             return
         group.behind = max(group.behind, seq)
         if not group.pending and group.syncing is None and self.serves(group):
@@ -141,8 +158,11 @@ class CatchUp:
         try:
             try:
                 await self.registry.ready(group)
-                async for page in self.store.message_pages(group.id, after=group.head):
+                while True:
+                    page = await self.store.messages_after(group.id, group.head, PAGE)
                     self._take_stored(group, page)
+                    if len(page) < PAGE:  # the last page: no query to find it empty
+                        break
             except (StoreError, HubError) as exc:
                 self._refuse_all(redo, Unavailable())
                 log.warning("group %s could not catch up: %s", group.id, exc)

@@ -29,7 +29,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from ioa.hub.broker import Broker, Event
-from ioa.store import StoreError
+from ioa.store import StoredMessage, StoreError
 from ioa.store.shared import SharedStore
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ HUB_TTL = 3.0
 """Seconds without an `alive` from a hub after which it counts as gone."""
 POLL = 2.0
 """Seconds between two comparisons of the served groups' heads with the store."""
+INLINE_BYTES = 64 * 1024
+"""Largest batch whose rows travel in its hint; a larger one is read from the store."""
 GRACE = 2.0
 """Seconds each rank waits after a deadline before its hub fires the timeout itself."""
 
@@ -92,8 +94,18 @@ class Cluster:
         """An agent, group or goal row changed here: the others re-read it."""
         self.broker.publish({"t": kind, "id": key})
 
-    def stored(self, heads: dict[str, int]) -> None:
-        self.broker.publish({"t": "m", "g": heads})
+    def stored(self, heads: dict[str, int], rows: dict[str, list[StoredMessage]]) -> None:
+        """A batch was committed here: its groups' new heads, and their rows when they are
+        small enough to ride along (the others then need no read of the store to deliver) and
+        another hub is there to read them (a hub that has not yet said it is alive reads the
+        store)."""
+        event: dict[str, object] = {"t": "m", "g": heads}
+        if self.hubs and sum(len(m.body) for ms in rows.values() for m in ms) <= INLINE_BYTES:
+            event["r"] = {
+                g: [[m.seq, m.id, m.sender, m.type, m.ts, m.body] for m in ms]
+                for g, ms in rows.items()
+            }
+        self.broker.publish(event)
 
     def local_presence(self, agent_id: str, connected: bool) -> None:
         if connected == (agent_id in self._announced):
@@ -112,7 +124,7 @@ class Cluster:
     def _heard(self, event: Event) -> None:
         kind, hub = event.get("t"), str(event.get("hub"))
         if kind == "m":
-            self._hinted(event.get("g"))
+            self._hinted(event.get("g"), event.get("r"))
         elif kind == "p":
             self._presence(hub, str(event.get("id")), bool(event.get("on")))
         elif kind == "alive":
@@ -121,7 +133,7 @@ class Cluster:
         elif kind in ("agent", "group", "goal") and isinstance(event.get("id"), str):
             self._changes.put_nowait((kind, event["id"]))
 
-    def _hinted(self, heads: object) -> None:
+    def _hinted(self, heads: object, rows: object) -> None:
         if not isinstance(heads, dict):
             return
         registry, router = self.state.registry, self.state.router
@@ -130,7 +142,8 @@ class Cluster:
             if group is None:
                 self._changes.put_nowait(("group", group_id))
             elif isinstance(seq, int):
-                router.hint(group, seq)
+                carried = rows.get(group_id) if isinstance(rows, dict) else None
+                router.hint(group, seq, _rows(group_id, carried))
 
     def _presence(self, hub: str, agent_id: str, on: bool) -> None:
         expiry, agents = self.hubs.get(hub, (time.monotonic() + HUB_TTL, frozenset()))
@@ -252,3 +265,16 @@ class Cluster:
             return
         while (envelope := group.policy.next_timeout(time.time())) is not None:
             router.originate(group, envelope)
+
+
+def _rows(group_id: str, carried: object) -> list[StoredMessage] | None:
+    """The rows a hint carried, or None if it carried none (or anything malformed)."""
+    if not isinstance(carried, list):
+        return None
+    try:
+        return [
+            StoredMessage(group_id, int(seq), str(mid), str(sender), str(kind), float(ts), str(b))
+            for seq, mid, sender, kind, ts, b in carried
+        ]
+    except (TypeError, ValueError):
+        return None

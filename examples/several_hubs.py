@@ -1,7 +1,7 @@
 """Three hubs, one PostgreSQL, one Redis, all on loopback: agents on different hubs talk in one
 group, one hub is killed -9, and its agent carries on through another hub from the same list.
 
-    python examples/hub_cluster.py [--pg postgresql://…] [--hubs 3]
+    python examples/several_hubs.py [--pg postgresql://…] [--hubs 3]
 
 Without `--pg` a throwaway PostgreSQL is made with Debian's `initdb` (as the `postgres` user
 when run as root); `redis-server` comes from Debian too. Each hub is `ioa hub --db PG --broker

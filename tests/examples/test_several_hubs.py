@@ -1,4 +1,4 @@
-"""`examples/hub_cluster.py` as a user runs it: three `ioa hub` processes on the test
+"""`examples/several_hubs.py` as a user runs it: three `ioa hub` processes on the test
 PostgreSQL and a Redis of its own; an agent's hub is killed -9 and it carries on."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "hub_cluster.py"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "several_hubs.py"
 
 
 async def test_the_cluster_example_survives_the_death_of_a_hub(fresh_postgres_url: str) -> None:

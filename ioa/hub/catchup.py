@@ -129,12 +129,12 @@ class CatchUp:
 
     def sync(self, group: Group, redo: list[_Pending] | None = None) -> asyncio.Future[None]:
         """Catch the group up from the store (once at a time), then admit `redo` again."""
-        if group.syncing is None:
-            group.syncing = asyncio.ensure_future(self._catch_up(group, redo or []))
+        if group.syncing is None or redo:  # with redo: after the catch-up under way, if any
+            group.syncing = asyncio.ensure_future(
+                self._catch_up(group, redo or [], after=group.syncing)
+            )
             self._syncs.add(group.syncing)
             group.syncing.add_done_callback(self._syncs.discard)
-        elif redo:  # cannot happen: a syncing group admits nothing, so nothing goes stale
-            raise RuntimeError("a group went stale while it was catching up")
         return group.syncing
 
     async def _caught_up(self, group: Group) -> None:
@@ -154,7 +154,11 @@ class CatchUp:
         await asyncio.shield(self.sync(group))
         return group.head != head
 
-    async def _catch_up(self, group: Group, redo: list[_Pending]) -> None:
+    async def _catch_up(
+        self, group: Group, redo: list[_Pending], after: asyncio.Future[None] | None = None
+    ) -> None:
+        if after is not None:
+            await asyncio.gather(after, return_exceptions=True)
         try:
             try:
                 await self.registry.ready(group)
@@ -170,7 +174,8 @@ class CatchUp:
             for pending in redo:
                 await self._admit_again(pending)
         finally:
-            group.syncing = None
+            if group.syncing is asyncio.current_task():
+                group.syncing = None
             if group.behind <= group.head:
                 group.behind = 0
 

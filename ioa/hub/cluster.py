@@ -256,6 +256,8 @@ class Cluster:
 
     async def _fire(self, group: Group) -> None:
         router = self.state.router
+        if group.syncing is not None or group.pending:  # admitted since: the clock asks again
+            return
         try:
             await router.sync(group)
         except StoreError as exc:

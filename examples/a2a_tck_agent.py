@@ -6,8 +6,9 @@ card becomes a `discussion` addressed to it whose envelope id is the A2A message
 answers with ordinary moves, which the hub reads back as the A2A task:
 
 - `tck-input-required…`: it asks the caller something (the task wants input);
-- artifact and streaming prefixes: it hands itself a task, reports its result (an artifact),
-  then concludes (completed); `test-resubscribe…` takes 4 s over its task;
+- artifact and streaming prefixes: it hands itself a task, reports its result (an artifact:
+  text, or a JSON object, or a file inline or by URL), then concludes (completed);
+  `test-resubscribe…` takes 4 s over its task;
 - anything else: it concludes at once, with "Hello from TCK" for `tck-complete-task…`.
 
     PYTHONPATH=. python examples/a2a_tck_agent.py --port 9999
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,7 +31,7 @@ from pathlib import Path
 from ioa.client import HubClient
 from ioa.config import HubConfig
 from ioa.hub import Hub
-from protocols import AgentCard, Envelope, Skill
+from protocols import AgentCard, Envelope, FileRef, Skill
 from protocols.messages import (
     AsyncTaskAssignment,
     Conclude,
@@ -54,6 +56,30 @@ ARTIFACTS = {
     "test-resubscribe-message-id": "Long-running work done",
 }
 """Prefixes whose task produces a text artifact (longest prefixes first where they overlap)."""
+_OUTPUT = base64.b64encode(b"Generated file content").decode()
+STRUCTURED: dict[str, TaskResult] = {
+    "tck-artifact-file-url": TaskResult(
+        task_id="t",
+        result="",
+        files=[
+            FileRef(
+                name="output.txt", media_type="text/plain", url="https://example.com/output.txt"
+            )
+        ],
+    ),
+    "tck-artifact-file": TaskResult(
+        task_id="t",
+        result="",
+        files=[FileRef(name="output.txt", media_type="text/plain", content=_OUTPUT)],
+    ),
+    "tck-stream-artifact-file": TaskResult(
+        task_id="t",
+        result="",
+        files=[FileRef(name="output.txt", media_type="text/plain", content=_OUTPUT)],
+    ),
+    "tck-artifact-data": TaskResult(task_id="t", result="", data={"key": "value", "count": 42}),
+}
+"""Prefixes whose task produces structured content (a task id is filled in when sent)."""
 SLOW = {"test-resubscribe-message-id": 4.0}
 
 
@@ -82,14 +108,19 @@ class TckAgent:
             await say(Discussion(text="Please provide more input."), [asked.sender])
             return
         artifact = next((text for key, text in ARTIFACTS.items() if prefix.startswith(key)), None)
+        result = next((r for key, r in STRUCTURED.items() if prefix.startswith(key)), None)
         if artifact is not None:
+            result = TaskResult(task_id="t", result=artifact)
+        if result is not None:
             task_id = "t-" + uuid.uuid4().hex[:12]
             work = AsyncTaskAssignment(task_id=task_id, title="answer", description=asked.id)
             await say(work, [self.me])
             delay = next((s for key, s in SLOW.items() if prefix.startswith(key)), 0.0)
             await asyncio.sleep(delay)
-            await say(TaskResult(task_id=task_id, result=artifact), [])
+            await say(result.model_copy(update={"task_id": task_id}), [])
         text = "Hello from TCK" if prefix.startswith("tck-complete-task") else artifact
+        if result is not None and text is None:
+            text = "Done: the result is the task's artifact."
         await say(Conclude(), [])
         await say(Conclusion(text=text or f"Unhandled messageId prefix: {prefix}"), [])
 

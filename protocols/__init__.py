@@ -18,6 +18,7 @@ from protocols.acts import (
     Proposal,
     Refuse,
 )
+from protocols.attachments import FileRef
 from protocols.card import AgentCard, DeviceFacts, ModelFacts, Skill
 from protocols.conversation import (
     HUB_SENDER,
@@ -97,6 +98,7 @@ __all__ = [
     "Envelope",
     "ErrorCode",
     "Execute",
+    "FileRef",
     "IllegalMove",
     "InvalidConversation",
     "InvalidEnvelope",

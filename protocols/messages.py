@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from protocols.attachments import FILES_MAX, FileRef, ResultData, files_fit
 
 TEXT_MAX = 32_000
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
@@ -89,12 +91,20 @@ class TaskProgress(Payload):
 
 
 class TaskResult(Payload):
-    """An assignee reports the outcome of its task."""
+    """An assignee reports the outcome of its task: text, and optionally structured content
+    (`protocols.attachments`: a JSON object, files)."""
 
     type: Literal["task_result"] = "task_result"
     task_id: str = Field(pattern=ID_PATTERN)
     status: Literal["done", "failed"] = "done"
     result: str = Field(max_length=TEXT_MAX)
+    data: ResultData | None = None
+    files: list[FileRef] = Field(default_factory=list, max_length=FILES_MAX)
+
+    @model_validator(mode="after")
+    def _files_fit(self) -> TaskResult:
+        files_fit(self.files)
+        return self
 
 
 class Pause(Payload):

@@ -39,7 +39,7 @@ from ioa.hub.a2a.errors import (
     UnsupportedOperation,
 )
 from ioa.hub.a2a.record import A2ATask, OnTask, Watcher, new_id
-from ioa.hub.a2a.text import goal_text, spoken_text
+from ioa.hub.a2a.text import goal_text, result_parts, spoken_text
 from ioa.hub.a2a.wire import (
     Artifact,
     Message,
@@ -271,7 +271,7 @@ class TaskBook:
                 if top:
                     task.history.append(said)
             if isinstance(payload, TaskResult) and payload.status == "done":
-                self._artifact(task, payload.task_id, "task result", [Part(text=payload.result)])
+                self._artifact(task, payload.task_id, "task result", result_parts(payload))
         state = task.state
         policy = group.policy
         if top and isinstance(policy, ConversationPolicy):

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic.alias_generators import to_camel
 
+from protocols.attachments import FILE_CONTENT_MAX, URL_MAX
 from protocols.values import BoundedJson
 
 ID_MAX = 256
@@ -81,8 +82,9 @@ class Part(Wire):
     """Exactly one of text, raw (base64), url or data, with optional facts about it."""
 
     text: str | None = Field(default=None, max_length=PART_TEXT_MAX)
-    raw: str | None = Field(default=None, max_length=PART_TEXT_MAX)
-    url: str | None = Field(default=None, max_length=2048)
+    raw: str | None = Field(default=None, max_length=FILE_CONTENT_MAX)
+    """Base64."""
+    url: str | None = Field(default=None, max_length=URL_MAX)
     data: AnyJson | None = None
     metadata: BoundedJson | None = None
     filename: str | None = Field(default=None, max_length=ID_MAX)

@@ -92,6 +92,10 @@ async def test_malformed_json_is_a_parse_error_with_no_id(target: Target) -> Non
         (send("m", role="ROLE_AGENT"), -32602),
         (send("m", parts=[{"text": "a", "data": {}}]), -32602),
         (send("m", parts=[{"raw": "dGNr", "mediaType": "application/x-tck"}]), -32005),
+        (send("m", parts=[{"url": "https://x.test/a.txt", "mediaType": "text/plain"}]), -32005),
+        (send("m", parts=[{"raw": "not base64!", "mediaType": "text/plain"}]), -32602),
+        (send("m", parts=[{"raw": "/w==", "mediaType": "text/plain"}]), -32602),  # not UTF-8
+        (send("m", parts=[{"raw": "A" * 64_004, "mediaType": "text/plain"}]), -32602),
         (send("m", taskId="no-such-task"), -32001),
         (send("m", parts=[{"text": "x" * 8001}]), -32602),
     ],

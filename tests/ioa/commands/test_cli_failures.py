@@ -50,6 +50,9 @@ def test_ctrl_c_stops_a_hub_with_one_line(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):  # a timeout must not leak them into later tests
+            if pipe is not None:
+                pipe.close()
     assert "Traceback" not in err
     assert stderr_lines(err)[-1] == "ioa hub: interrupted"
     assert proc.returncode == 130

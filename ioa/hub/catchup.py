@@ -73,8 +73,8 @@ class CatchUp:
         """Another hub wrote to these groups first: take their messages back (and whatever of
         them is queued), catch the groups up, and admit the messages again in order — each is
         judged as if it had arrived after the other hub's. Returns the rest of the batch."""
-        redo = [p for p in batch if p.group.id in stale and not p.duplicate]
-        redo += [p for p in self._queue if p.group.id in stale]
+        redo = [p for p in batch if p.group.id in stale]  # resends too: their seq may be
+        redo += [p for p in self._queue if p.group.id in stale]  # one being taken back
         self._queue = deque(p for p in self._queue if p.group.id not in stale)
         self._rewind(redo)
         for pending in redo:
@@ -83,7 +83,7 @@ class CatchUp:
         for group_id in stale:
             mine = [p for p in redo if p.group.id == group_id]
             self.sync(mine[0].group, mine)
-        return [p for p in batch if p.group.id not in stale or p.duplicate]
+        return [p for p in batch if p.group.id not in stale]
 
     def _announce_heads(self, batch: list[_Pending]) -> None:
         assert self.cluster is not None

@@ -157,13 +157,13 @@ class Router(CatchUp):
                 raise Unavailable() from exc
             group = self._check(agent_id, envelope)  # membership may have changed meanwhile
             if stored is not None:
-                self._enqueue(_Pending(stored, group, origin, future))
+                self._enqueue(_Pending(stored, group, origin, future, envelope=envelope))
                 return
             known = group.seen.recent(envelope.id)  # admitted meanwhile by another frame?
         if known is not None:
             seq, ts = known
             stored = StoredMessage(group.id, seq, envelope.id, agent_id, envelope.type, ts, "")
-            self._enqueue(_Pending(stored, group, origin, future))
+            self._enqueue(_Pending(stored, group, origin, future, envelope=envelope))
             return
         before = (group.head, group.policy.checkpoint())
         now = time.time()

@@ -33,6 +33,12 @@ def test_a_reader_that_stops_reading_gets_one_line_not_a_traceback(tmp_path: Pat
     assert done.returncode == 141
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C's default action, as a shell gives it to a foreground command: a suite started
+    in the background (`cmd &`) inherits SIGINT ignored, and so would the hub."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_a_hub_with_one_line(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [*IOA, "hub", "--port", "0", "--db", str(tmp_path / "hub.db")],
@@ -40,6 +46,7 @@ def test_ctrl_c_stops_a_hub_with_one_line(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_in_a_terminal,
     )
     try:
         assert proc.stdout is not None

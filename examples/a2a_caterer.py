@@ -14,8 +14,8 @@ import argparse
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import uvicorn
 from a2a.helpers import new_task_from_user_message, new_text_part
@@ -27,7 +27,7 @@ from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill
 from starlette.applications import Starlette
 
-__all__ = ["CatererExecutor", "caterer_app", "order_for", "serve_caterer"]
+__all__ = ["CatererExecutor", "caterer_app", "order_for", "serve_app", "serve_caterer"]
 
 _PEOPLE = re.compile(r"(\d+)\s*(?:people|persons|guests)", re.IGNORECASE)
 
@@ -84,13 +84,14 @@ def caterer_app(url: str) -> Starlette:
 
 
 @asynccontextmanager
-async def serve_caterer(port: int = 0) -> AsyncIterator[str]:
-    """The caterer on a loopback port (a free one by default); yields its base URL."""
+async def serve_app(make: Callable[[str], Starlette], port: int = 0) -> AsyncIterator[str]:
+    """`make(url)` served by uvicorn on a loopback port (a free one by default), in this
+    process; yields the URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(caterer_app(url), log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(make(url), log_level="warning", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -103,6 +104,11 @@ async def serve_caterer(port: int = 0) -> AsyncIterator[str]:
         server.should_exit = True
         await serving
         sock.close()
+
+
+def serve_caterer(port: int = 0) -> AbstractAsyncContextManager[str]:
+    """The caterer on a loopback port (a free one by default); yields its base URL."""
+    return serve_app(caterer_app, port)
 
 
 async def _main(port: int) -> None:

@@ -54,7 +54,13 @@ class CatchUp:
 
     @staticmethod
     def _rewind(refused: list[_Pending]) -> None:
-        raise NotImplementedError
+        """Take messages back: each group returns to its state before the first of them."""
+        for pending in reversed(refused):  # newest first: each group ends at its earliest state
+            pending.group.pending -= 1
+            if pending.before is not None:
+                pending.group.head, checkpoint = pending.before
+                pending.group.policy.rewind(checkpoint)
+                pending.group.seen.forget(pending.message.id)
 
     async def _persist(self, batch: list[_Pending]) -> set[str]:
         """Store the batch; with other hubs, only for the groups whose stored head is still

@@ -91,8 +91,12 @@ class Cluster:
 
     # what this hub tells the others
     def changed(self, kind: str, key: str) -> None:
-        """An agent, group or goal row changed here: the others re-read it."""
-        self.broker.publish({"t": kind, "id": key})
+        """An agent, group or goal row changed here: the others re-read it. A heartbeat
+        ("seen") carries its time instead: no row to re-read for each one."""
+        event: dict[str, object] = {"t": kind, "id": key}
+        if kind == "seen" and (agent := self.state.registry.agents.get(key)) is not None:
+            event["at"] = agent.last_seen
+        self.broker.publish(event)
 
     def stored(self, heads: dict[str, int], rows: dict[str, list[StoredMessage]]) -> None:
         """A batch was committed here: its groups' new heads, and their rows when they are
@@ -130,6 +134,8 @@ class Cluster:
         elif kind == "alive":
             agents = event.get("agents")
             self._alive(hub, frozenset(agents) if isinstance(agents, list) else frozenset())
+        elif kind == "seen":
+            self._seen(str(event.get("id")), event.get("at"))
         elif kind in ("agent", "group", "goal") and isinstance(event.get("id"), str):
             self._changes.put_nowait((kind, event["id"]))
 
@@ -149,6 +155,12 @@ class Cluster:
         expiry, agents = self.hubs.get(hub, (time.monotonic() + HUB_TTL, frozenset()))
         self.hubs[hub] = (expiry, agents | {agent_id} if on else agents - {agent_id})
         self.state.presence_changed(agent_id)
+
+    def _seen(self, agent_id: str, at: object) -> None:
+        agent = self.state.registry.agents.get(agent_id)
+        if agent is not None and isinstance(at, (int, float)):
+            agent.last_seen = max(agent.last_seen or 0.0, float(at))
+            self.state.presence_changed(agent_id)
 
     def _alive(self, hub: str, agents: frozenset[str]) -> None:
         _, before = self.hubs.get(hub, (0.0, frozenset()))

@@ -142,8 +142,8 @@ class Registry:
         self.shared = store if isinstance(store, SharedStore) else None
         """Set when other hubs write to the same store: a miss in memory is read through."""
         self.notify: Callable[[str, str], None] = _silent
-        """Told ("agent" | "group" | "goal", id) after every change this hub makes (the
-        cluster tells the other hubs)."""
+        """Told ("agent" | "seen" | "group" | "goal", id) after every change this hub makes
+        (the cluster tells the other hubs)."""
         self.agents: dict[str, Agent] = {}
         self.groups: dict[str, Group] = {}
         self._by_token: dict[str, str] = {}
@@ -334,7 +334,7 @@ class Registry:
         now = time.time()
         self.agent(agent_id).last_seen = now
         await self.store.touch_agent(agent_id, now)
-        self.notify("agent", agent_id)
+        self.notify("seen", agent_id)
         return now
 
     # reading through to a store other hubs write too

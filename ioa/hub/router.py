@@ -291,15 +291,6 @@ class Router(CatchUp):
             if pending.future is not None and not pending.future.done():
                 pending.future.set_exception(error)
 
-    @staticmethod
-    def _rewind(refused: list[_Pending]) -> None:
-        for pending in reversed(refused):  # newest first: each group ends at its earliest state
-            pending.group.pending -= 1
-            if pending.before is not None:
-                pending.group.head, checkpoint = pending.before
-                pending.group.policy.rewind(checkpoint)
-                pending.group.seen.forget(pending.message.id)
-
     def _dispatch(self, batch: list[_Pending]) -> None:
         corked: list[Connection] = []
         for pending in batch:

@@ -14,14 +14,11 @@ In-process (`serve`) or as a process of its own (`python a2a_server.py [PORT]`, 
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
-import uvicorn
 from a2a.helpers import new_data_part, new_task_from_user_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
@@ -30,6 +27,8 @@ from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
 from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, TaskState
 from starlette.applications import Starlette
+
+from examples.a2a_caterer import serve_app
 
 
 @dataclass
@@ -133,49 +132,15 @@ def app(url: str, seen: Seen, *, streaming: bool = True) -> Starlette:
     return Starlette(routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, "/")])
 
 
-def bound(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    return sock
-
-
-@asynccontextmanager
-async def serve_app(make: Callable[[str], Starlette]) -> AsyncIterator[str]:
-    """`make(url)` served on an ephemeral loopback port, in this process; yields the URL."""
-    sock = bound()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(make(url), log_level="warning", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:  # uvicorn offers a flag, not an event
-            if serving.done():
-                serving.result()
-            await asyncio.sleep(0.01)
-        yield url
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
-
-
 def serve(seen: Seen, *, streaming: bool = True) -> AbstractAsyncContextManager[str]:
     """The test agent on an ephemeral loopback port, in this process; yields its base URL."""
     return serve_app(lambda url: app(url, seen, streaming=streaming))
 
 
 async def main(port: int) -> None:
-    sock = bound(port)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app(url, Seen()), log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.01)
-    print(f"port {sock.getsockname()[1]}", flush=True)
-    await serving
+    async with serve_app(lambda url: app(url, Seen()), port) as url:
+        print(f"port {url.rsplit(':', 1)[1]}", flush=True)
+        await asyncio.Event().wait()
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from tests.agents.a2a_server import Seen, agent_card, serve, serve_app
 from tests.agents.scripts import delegate_then_conclude
 from tests.conftest import card
 
-SERVER = Path(a2a_server.__file__)
+ROOT = Path(a2a_server.__file__).parents[2]
 
 
 @pytest.fixture
@@ -299,8 +299,8 @@ def test_ioa_agent_a2a_bad_input_is_a_clear_error(
 
 async def _start_process(port: int) -> tuple[asyncio.subprocess.Process, int]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVER), str(port), stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        sys.executable, "-m", "tests.agents.a2a_server", str(port), cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), 30)

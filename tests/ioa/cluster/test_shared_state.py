@@ -101,3 +101,26 @@ async def test_presence_and_discovery_answer_the_same_on_every_hub(two_hubs: lis
     finally:
         await carol.close()
         await watcher.close()
+
+
+async def test_a_heartbeat_on_one_hub_shows_online_on_the_other(two_hubs: list[Hub]) -> None:
+    a, b = two_hubs
+    poller = HubClient(a.url)  # REST only: online by heartbeat, no socket anywhere
+    watcher = await joined(b.url, "watcher")
+    try:
+        async with poller:
+            await poller.register(card("poller", "seismology"))
+
+            async def online_on_b() -> bool:
+                hits = await watcher.discover("seismology", online=True)
+                return poller.agent_id in [hit.agent_id for hit in hits]
+
+            assert not await online_on_b()
+            await poller.heartbeat()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while not await online_on_b():
+                assert loop.time() < deadline, "a heartbeat on one hub never counted on the other"
+                await asyncio.sleep(0.05)
+    finally:
+        await watcher.close()

@@ -5,6 +5,8 @@ The kit keys what the agent under test does on the prefix of the A2A message id 
 card becomes a `discussion` addressed to it whose envelope id is the A2A message id, and it
 answers with ordinary moves, which the hub reads back as the A2A task:
 
+- `tck-message-response…`: a direct reply, no task: it concludes at once, its conclusion naming
+  the message in `reply_to` (its card allows direct replies), so the caller gets a `Message`;
 - `tck-input-required…`: it asks the caller something (the task wants input);
 - artifact and streaming prefixes: it hands itself a task, reports its result (an artifact:
   text, or a JSON object, or a file inline or by URL), then concludes (completed);
@@ -46,6 +48,7 @@ CARD = AgentCard(
     description="Answers the A2A conformance kit's scenarios, keyed by message id prefix.",
     kind="scripted",
     skills=[Skill(name="TCK conformance", description="Handles TCK messages", tags=["tck"])],
+    direct_replies=True,
 )
 ARTIFACTS = {
     "tck-stream-artifact-text": "Streamed text content",
@@ -81,6 +84,8 @@ STRUCTURED: dict[str, TaskResult] = {
 }
 """Prefixes whose task produces structured content (a task id is filled in when sent)."""
 SLOW = {"test-resubscribe-message-id": 4.0}
+DIRECT = {"tck-message-response": "Direct message response"}
+"""Prefixes answered by a direct reply (a `Message`, no task), and the reply's text."""
 
 
 class TckAgent:
@@ -106,6 +111,11 @@ class TckAgent:
         say = self._sayer(asked.group)
         if prefix.startswith("tck-input-required"):
             await say(Discussion(text="Please provide more input."), [asked.sender])
+            return
+        reply = next((text for key, text in DIRECT.items() if prefix.startswith(key)), None)
+        if reply is not None:
+            await say(Conclude(), [])
+            await self.client.say(asked.group, Conclusion(text=reply), reply_to=asked.id)
             return
         artifact = next((text for key, text in ARTIFACTS.items() if prefix.startswith(key)), None)
         result = next((r for key, r in STRUCTURED.items() if prefix.startswith(key)), None)

@@ -77,6 +77,12 @@ class AgentCard(BaseModel):
     device: DeviceFacts | None = None
     version: Name = Field(default="0.1.0", max_length=32)
     """The agent's own version (not the protocol's)."""
+    direct_replies: bool = False
+    """It may answer a message that opens a conversation with it by a direct reply, no task
+    to follow: its first move concludes, and its conclusion names that message in `reply_to`.
+    An A2A caller then gets the reply as a `Message`; so that the answer has one shape from its
+    start, the hub holds what it tells such a caller (a stream's first event too) until the
+    agent's first move."""
 
     def search_text(self) -> str:
         """Everything discovery should match against, as one string."""

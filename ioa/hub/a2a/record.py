@@ -1,4 +1,5 @@
-"""One A2A task as the hub keeps it: its state, what was said, its artifacts, who watches it."""
+"""One A2A task as the hub keeps it: its state, what was said, its artifacts, who watches it,
+and whether the caller's answer is that task or a direct reply."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from ioa.hub.a2a.wire import (
     INTERRUPTED_STATES,
@@ -23,6 +25,19 @@ from ioa.hub.a2a.wire import (
 Watcher = asyncio.Queue[StreamResponse | None]
 OnTask = Callable[["A2ATask"], None]
 """Called once a request's task is known, before anything is said for it (streams start here)."""
+
+
+class Shape(StrEnum):
+    """What answers the message that opened a task: known at once, unless the agent may reply
+    directly (`AgentCard.direct_replies`); then its first move tells."""
+
+    PENDING = "pending"
+    """The agent has not moved yet: nothing is told to the caller, nobody can see the task."""
+    TASK = "task"
+    """The task: answered, streamed, listed, and open to `GetTask` and the rest."""
+    MESSAGE = "message"
+    """A direct reply (`A2ATask.reply`): the task stays the hub's own record of the
+    conversation, unknown to every caller; the context lives on."""
 
 
 def timestamp(ts: float) -> str:
@@ -50,6 +65,13 @@ class A2ATask:
     artifacts: list[Artifact] = field(default_factory=list)
     watchers: set[Watcher] = field(default_factory=set)
     cancel_requested: bool = False
+    shape: Shape = Shape.TASK
+    opening: str | None = None
+    """The id of the envelope the caller's first message became: a direct reply names it."""
+    reply: Message | None = None
+    """The agent's direct reply, once `shape` is MESSAGE."""
+    shaped: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a PENDING shape is decided."""
 
     @property
     def done(self) -> bool:

@@ -3,7 +3,8 @@
 `POST /a2a` speaks for the hub (a message becomes a goal with a team), `POST /a2a/agents/{id}`
 for one agent (a message opens a conversation with it). Every call answers a JSON-RPC object,
 or an SSE stream whose `data:` lines are JSON-RPC responses wrapping a `StreamResponse`; an error
-before a stream starts is a plain JSON-RPC error.
+before a stream starts is a plain JSON-RPC error. A message answered by a direct reply (see
+`tasks`) gets a `Message`: `SendMessage`'s result, or a stream's one event.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from ioa.hub.a2a.jsonrpc import (
     read_call,
     result_body,
 )
-from ioa.hub.a2a.record import A2ATask, Watcher
+from ioa.hub.a2a.record import A2ATask, Shape, Watcher
 from ioa.hub.a2a.tasks import TaskBook
 from ioa.hub.a2a.wire import (
     INTERRUPTED_STATES,
@@ -186,11 +187,16 @@ class A2AServer:
             owner, agent, params.message, lambda t: watchers.append(self.book.watch(t))
         )
         try:
-            if not (config is not None and config.return_immediately):
+            if config is not None and config.return_immediately:
+                await self._shaped(request, task, None)
+            else:
                 await self._settled(request, task, watchers[0])
         finally:
             for queue in watchers:
                 task.watchers.discard(queue)
+        self.book.reveal(task)
+        if task.reply is not None:
+            return _result(call.id, {"message": task.reply.dump()})
         history = config.history_length if config is not None else None
         return _result(call.id, {"task": task.snapshot(history).dump()})
 
@@ -203,6 +209,21 @@ class A2AServer:
                     return
             except TimeoutError:
                 if request.transport is None or request.transport.is_closing():
+                    return
+
+    async def _shaped(
+        self, request: web.Request, task: A2ATask, stream: web.StreamResponse | None
+    ) -> None:
+        """Until the answer's shape is known (an agent that may reply directly has moved),
+        `SEND_WAIT` passes, the hub stops or the caller leaves; a stream hears keep-alives."""
+        deadline = time.monotonic() + SEND_WAIT
+        while task.shape is Shape.PENDING and time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(task.shaped.wait(), KEEPALIVE)
+            except TimeoutError:
+                if stream is not None:
+                    await stream.write(b": keep-alive\n\n")  # fails once the client left
+                elif request.transport is None or request.transport.is_closing():
                     return
 
     async def send_streaming_message(
@@ -238,16 +259,20 @@ class A2AServer:
         interrupted_ends: bool,
     ) -> web.StreamResponse:
         """Events in order, until the task ends (or asks for input, for a new message's
-        stream), the client leaves or the hub stops."""
+        stream), the client leaves or the hub stops; or a direct reply, alone."""
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         try:
             await response.prepare(request)
+            await self._shaped(request, task, response)
+            self.book.reveal(task)
+            if task.reply is not None:  # a direct reply: the stream's one event
+                first = StreamResponse(message=task.reply)
             data = result_body(request_id, first.dump())
             await response.write(f"data: {data}\n\n".encode())
             ends = TERMINAL_STATES | (INTERRUPTED_STATES if interrupted_ends else frozenset())
-            done = _state_of(first) in TERMINAL_STATES
+            done = task.reply is not None or _state_of(first) in TERMINAL_STATES
             while not done:
                 try:
                     event = await asyncio.wait_for(queue.get(), KEEPALIVE)
@@ -288,6 +313,7 @@ class A2AServer:
             t
             for t in self.book.tasks.values()
             if t.owner == owner
+            and t.shape is Shape.TASK
             and (params.context_id is None or t.context_id == params.context_id)
             and (params.status is None or t.state is params.status)
             and (after is None or t.updated > after)

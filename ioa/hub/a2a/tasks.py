@@ -20,6 +20,13 @@ Every message an agent sends becomes an agent `Message` (history, status updates
 same `contextId` while the task asks for input) is the caller's next turn; a message in a context
 whose task has ended opens a new task there, told how the previous one ended.
 
+An agent whose card allows direct replies (`AgentCard.direct_replies`) may answer the opening
+message without a task: its first move concludes, and its conclusion names that message in
+`reply_to`. The caller then gets the conclusion as a `Message` (a stream: that one event), and
+the task stays the hub's own record of the conversation, which the caller never sees (`Shape`).
+Until such an agent's first move the caller is told nothing; any other first move makes the
+answer the task, told from its start.
+
 Tasks live in memory (a hub restart forgets them; the conversations stay in the store), at most
 `MAX_TASKS`, the oldest finished ones dropped first.
 """
@@ -38,7 +45,7 @@ from ioa.hub.a2a.errors import (
     TaskNotFound,
     UnsupportedOperation,
 )
-from ioa.hub.a2a.record import A2ATask, OnTask, Watcher, new_id
+from ioa.hub.a2a.record import A2ATask, OnTask, Shape, Watcher, new_id
 from ioa.hub.a2a.text import goal_text, result_parts, spoken_text
 from ioa.hub.a2a.wire import (
     Artifact,
@@ -84,9 +91,10 @@ class TaskBook:
     # requests
 
     def owned(self, owner: str, task_id: str) -> A2ATask:
-        """The caller's task; someone else's is as unknown as a missing one."""
+        """The caller's task; someone else's, or one the caller was never told of (a direct
+        reply's, or one whose shape is not known yet), is as unknown as a missing one."""
         task = self.tasks.get(task_id)
-        if task is None or task.owner != owner:
+        if task is None or task.owner != owner or task.shape is not Shape.TASK:
             raise TaskNotFound(f"no task {task_id[:80]!r}")
         return task
 
@@ -154,9 +162,14 @@ class TaskBook:
         if agent is None:
             self._change(task, TaskState.WORKING, None)
             return task
+        if self.state.registry.agent(agent).card.direct_replies:
+            task.shape = Shape.PENDING
         try:
-            await self._speak(task, message, Discussion(text=text), [agent])
+            envelope = self._envelope(task, message, Discussion(text=text), [agent])
+            task.opening = envelope.id  # before it is sent: the reply may come at once
+            await self._submit(task, envelope)
         except A2AError as exc:  # the goal is open, its first message was refused: say so
+            self.reveal(task)
             self._change(task, TaskState.FAILED, self._agent_message(task, exc.message, new_id()))
         return task
 
@@ -181,23 +194,26 @@ class TaskBook:
         copy = message.model_copy(update={"task_id": task.id, "context_id": task.context_id})
         task.history.append(copy)
         try:
-            await self._speak(task, message, Discussion(text=text), [task.agent])
+            await self._submit(
+                task, self._envelope(task, message, Discussion(text=text), [task.agent])
+            )
         except Exception:
             task.history.remove(copy)
             raise
 
-    async def _speak(
+    def _envelope(
         self, task: A2ATask, message: Message, payload: Discussion, to: list[str]
-    ) -> None:
+    ) -> Envelope:
+        """The caller's message in its conversation, under the caller's message id."""
         if task.group_id is None:
             raise UnsupportedOperation("the task has no conversation")
         group = self.state.registry.group(task.group_id)
         msg_id = _UNSAFE_ID.sub("_", message.message_id)[:64]
         if group.seen.recent(msg_id) is not None or group.seen.maybe_stored(msg_id):
             msg_id = f"{msg_id[:50]}:{uuid.uuid4().hex[:12]}"
-        envelope = Envelope(
-            id=msg_id, group=task.group_id, sender=task.owner, to=to, payload=payload
-        )
+        return Envelope(id=msg_id, group=task.group_id, sender=task.owner, to=to, payload=payload)
+
+    async def _submit(self, task: A2ATask, envelope: Envelope) -> None:
         try:
             await self.state.router.submit(task.owner, envelope)
         except (HubError, ProtocolError) as exc:
@@ -227,9 +243,16 @@ class TaskBook:
         task.watchers.add(queue)
         return queue
 
+    def reveal(self, task: A2ATask) -> None:
+        """The answer is the task, if it was not known yet (the caller waited long enough, the
+        first message failed, the hub stops)."""
+        if task.shape is Shape.PENDING:
+            self._decide(task, Shape.TASK, None)
+
     def close(self) -> None:
-        """The hub is stopping: every stream ends."""
+        """The hub is stopping: every stream ends, a task still unshaped told as a task."""
         for task in self.tasks.values():
+            self.reveal(task)
             for queue in task.watchers:
                 queue.put_nowait(None)
 
@@ -263,6 +286,8 @@ class TaskBook:
         envelope = Envelope.model_validate_json(msg.body)
         payload = envelope.payload
         top = group.id == task.group_id
+        if task.shape is Shape.PENDING:
+            self._shape(task, envelope, group)
         said: Message | None = None
         if envelope.sender != task.owner:
             text = spoken_text(envelope)
@@ -283,9 +308,7 @@ class TaskBook:
                 elif conversation.phase is Phase.EXPIRED or envelope.sender == HUB_SENDER:
                     state = TaskState.FAILED
                 elif isinstance(payload, Conclusion):
-                    parts = [Part(text=payload.text)]
-                    if conversation.plan is not None:
-                        parts.append(Part(data=conversation.plan))
+                    parts = _conclusion_parts(payload, group)
                     self._artifact(task, "conclusion", "conclusion", parts)
             elif (
                 task.agent is not None
@@ -297,6 +320,31 @@ class TaskBook:
                 state = TaskState.WORKING
         if state is not task.state or said is not None:
             self._change(task, state, said)
+
+    def _shape(self, task: A2ATask, envelope: Envelope, group: Group) -> None:
+        """The first move of an agent that may reply directly tells what answers the caller:
+        its conclusion naming the opening message is a direct reply; its `conclude` waits for
+        that conclusion; the caller's own message tells nothing; anything else (a question, a
+        task handed out, a sub-team, the hub's clock) makes the answer the task."""
+        payload = envelope.payload
+        top = group.id == task.group_id
+        by_agent = top and envelope.sender == task.agent
+        if (top and envelope.sender == task.owner) or (by_agent and isinstance(payload, Conclude)):
+            return
+        if by_agent and isinstance(payload, Conclusion) and envelope.reply_to == task.opening:
+            reply = Message(
+                message_id=envelope.id,
+                context_id=task.context_id,
+                role=Role.AGENT,
+                parts=_conclusion_parts(payload, group),
+            )
+            self._decide(task, Shape.MESSAGE, reply)
+        else:
+            self._decide(task, Shape.TASK, None)
+
+    def _decide(self, task: A2ATask, shape: Shape, reply: Message | None) -> None:
+        task.shape, task.reply = shape, reply
+        task.shaped.set()
 
     def _agent_message(self, task: A2ATask, text: str, message_id: str) -> Message:
         return Message(
@@ -328,3 +376,12 @@ class TaskBook:
     def _tell(self, task: A2ATask, event: StreamResponse) -> None:
         for queue in task.watchers:
             queue.put_nowait(event)
+
+
+def _conclusion_parts(conclusion: Conclusion, group: Group) -> list[Part]:
+    """A conclusion's text, and the plan the conversation ended with, if any."""
+    parts = [Part(text=conclusion.text)]
+    policy = group.policy
+    if isinstance(policy, ConversationPolicy) and policy.state.plan is not None:
+        parts.append(Part(data=policy.state.plan))
+    return parts

@@ -143,6 +143,17 @@ async def test_a_stream_follows_the_conversation_in_order(setup: Setup) -> None:
     assert kinds.index("artifact_update") < len(kinds) - 1  # before the final status
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_the_sdk_reads_a_direct_reply_as_a_message(setup: Setup, streaming: bool) -> None:
+    async with sdk_client(setup.agent_url, setup.caller_token, streaming=streaming) as client:
+        (only,) = await events(client, message("tck-message-response-sdk"))
+    assert only.WhichOneof("payload") == "message"
+    assert only.message.role == Role.ROLE_AGENT
+    assert only.message.parts[0].text == "Direct message response"
+    assert only.message.context_id
+    assert not only.message.task_id
+
+
 async def test_input_required_then_the_reply_continues_the_same_task(setup: Setup) -> None:
     async with sdk_client(setup.agent_url, setup.caller_token) as client:
         asked = await sent_task(client, message("tck-input-required-1"))

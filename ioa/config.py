@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ioa.errors import IoAError
 
@@ -21,6 +21,34 @@ def ioa_home() -> Path:
 
 
 EMBEDDINGS_ENV = "IOA_HUB_EMBEDDINGS"
+RUNS_ENV = "IOA_HUB_RUNS"
+
+
+def default_runs() -> list[Path]:
+    """Where the benchmarks and the lab write their result folders: `ioa bench roco` and
+    `ioa lab` under `./runs`, the company (and `ioa bench company`) under `$IOA_HOME/runs`;
+    `IOA_HUB_RUNS` (folders separated by the OS path separator) replaces both."""
+    named = os.environ.get(RUNS_ENV)
+    if named:
+        return [Path(p).expanduser() for p in named.split(os.pathsep) if p]
+    return [Path("runs"), ioa_home() / "runs"]
+
+
+class TokenPrice(BaseModel):
+    """A price per 1,000 tokens, for the dashboard's cost figures (any currency)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    prompt: float = Field(ge=0, le=1e6)
+    """Per 1,000 prompt tokens."""
+    generated: float = Field(ge=0, le=1e6)
+    """Per 1,000 generated tokens."""
+
+    @classmethod
+    def parse(cls, text: str) -> TokenPrice:
+        """`PRICE` (prompt and generated alike) or `PROMPT/GENERATED`, per 1,000 tokens."""
+        prompt, _, generated = text.strip().partition("/")
+        return cls(prompt=float(prompt), generated=float(generated or prompt))
 
 
 class HubConfig(BaseModel):
@@ -79,6 +107,25 @@ class HubConfig(BaseModel):
     )
     """Redis URL of the cluster's broker: with it this hub is one of several on the PostgreSQL
     store `database_url` (see the README's "Several hubs"); without it the hub runs alone."""
+    price_local: TokenPrice | None = None
+    """What a local model's tokens cost, per 1,000 (`0.01` or `0.01/0.02` for prompt/generated);
+    None: the dashboard shows no cost for them."""
+    price_cloud: TokenPrice | None = None
+    """What a cloud endpoint's tokens cost, per 1,000, as `price_local`."""
+    runs: list[Path] = Field(default_factory=default_runs, max_length=32)
+    """Folders whose benchmark and lab result folders the dashboard lists (read only)."""
+
+    @field_validator("price_local", "price_cloud", mode="before")
+    @classmethod
+    def _price_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return TokenPrice.parse(value)
+            except ValueError:
+                raise ValueError(
+                    "write a price per 1,000 tokens (at least 0): PRICE or PROMPT/GENERATED"
+                ) from None
+        return value
 
     @classmethod
     def from_env(cls, **overrides: object) -> HubConfig:
@@ -90,6 +137,8 @@ class HubConfig(BaseModel):
             "admin_token": os.environ.get("IOA_ADMIN_TOKEN"),
             "broker_url": os.environ.get("IOA_BROKER_URL"),
             "a2a_guests": os.environ.get("IOA_A2A_GUESTS"),
+            "price_local": os.environ.get("IOA_PRICE_LOCAL"),
+            "price_cloud": os.environ.get("IOA_PRICE_CLOUD"),
         }
         values: dict[str, object] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})

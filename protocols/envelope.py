@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 import protocols.acts  # noqa: F401  (registers the structured speech acts in the union)
 from protocols.messages import ID_PATTERN, Payload
+from protocols.usage import USAGE, Usage
 
 PROTOCOL_VERSION: Final = "1"
 MAX_SEQ: Final = 2**53
@@ -28,6 +29,10 @@ PLAIN = re.compile(r"[A-Za-z0-9_.:\-]*")
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def _absent(value: object) -> bool:
+    return value is None
 
 
 def _payload_union() -> Any:
@@ -64,6 +69,10 @@ class Envelope(BaseModel):
     """Unix time at which the hub accepted the message."""
     payload: AnyPayload
     """The typed body; its `type` is the message type."""
+    usage: Usage | None = Field(default=None, exclude_if=_absent)
+    """What the sender's model spent on this message since its previous one in the group
+    (`protocols.usage`); left out of the JSON when there is none. Last, so the hub's stamped
+    text appends it after the payload."""
 
     @property
     def type(self) -> str:
@@ -85,10 +94,11 @@ class Envelope(BaseModel):
             return self.model_copy(update={"seq": seq, "ts": ts}).model_dump_json()
         to = '"' + '","'.join(self.to) + '"' if self.to else ""
         reply_to = "null" if self.reply_to is None else '"' + self.reply_to + '"'
+        usage = "" if self.usage is None else ',"usage":' + USAGE.dump_json(self.usage).decode()
         return (
             f'{{"v":"{self.v}","id":"{self.id}","group":"{self.group}","sender":"{self.sender}",'
             f'"to":[{to}],"seq":{seq},"reply_to":{reply_to},"ts":{ts!r},'
-            f'"payload":{self.payload.model_dump_json()}}}'
+            f'"payload":{self.payload.model_dump_json()}{usage}}}'
         )
 
 

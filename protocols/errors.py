@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
     HELLO_REQUIRED = "hello_required"
     DUPLICATE_HELLO = "duplicate_hello"
     FRAME_TOO_LARGE = "frame_too_large"
+    FILE_TOO_LARGE = "file_too_large"
     UNAVAILABLE = "unavailable"
     BUSY = "busy"
     GROUP_QUARANTINED = "group_quarantined"

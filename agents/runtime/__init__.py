@@ -4,6 +4,7 @@
 - `memory`: what it remembers between events (checkpointed), jobs and their `JobState`;
 - `events`: the tagged union of events that wake the loop;
 - `work`: tasks worked on or delegated to a sub-team, in the background;
+- `usage`: what the model spent, pended per group until the agent's next message there reports it;
 - `persistence`: credentials and checkpoints under `AgentOptions.state_dir`;
 - `options`: `AgentOptions`.
 """

@@ -29,7 +29,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.brain import Brain
 from agents.conversation import Conversation
 from agents.runtime.decide import next_move
-from agents.runtime.events import EVENT, Delivered, Event, JobChanged, Joined, Resync, Tick
+from agents.runtime.events import EVENT, Delivered, Event, JobChanged, Joined, Resync, Spent, Tick
 from agents.runtime.memory import (
     JobRecord,
     JobState,
@@ -40,10 +40,12 @@ from agents.runtime.memory import (
 )
 from agents.runtime.options import AgentOptions
 from agents.runtime.persistence import credentials, open_saver
+from agents.runtime.usage import attach, give_back, pend
 from agents.runtime.work import Work
 from agents.team import choose_members
 from ioa.client import ClientError, HubClient
 from ioa.lifecycle import Service
+from ioa.meter import metered
 from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment
 from protocols.acts import Award
 from protocols.conversation import ConversationState, Phase
@@ -264,6 +266,8 @@ class Agent(Service):
                 if event.result is not None:
                     changed["result"] = event.result
                 m["jobs"][event.key] = changed
+        elif isinstance(event, Spent):
+            pend(m, event.group, event.spends)
         elif isinstance(event, Resync):
             await self._resync(m, event.group)
         m["event"] = None
@@ -279,6 +283,7 @@ class Agent(Service):
                 continue
             envelope = await next_move(m, conversation, self.card, self.id, self.brain)
             if envelope is not None:
+                envelope = attach(m, envelope)  # the model spending pended on the group
                 m["outbox"].append(envelope.model_dump(mode="json"))
                 m["inflight"][group_id] = envelope.id
         return m
@@ -293,6 +298,7 @@ class Agent(Service):
                 self.rejections += 1
                 log.warning("%s: hub refused %s: %s", self.card.name, envelope.type, exc.message)
                 m["inflight"].pop(envelope.group, None)
+                give_back(m, envelope)
                 self._events.put_nowait(Resync(group=envelope.group))
         m["outbox"] = []
         return m
@@ -406,10 +412,11 @@ class Agent(Service):
     ) -> str:
         """Form a team for `goal` (or take `roster`) and open its conversation; the group id."""
         members = roster
-        if members is None:
-            members = await choose_members(
-                self.client, self.brain, goal, me=self.id, max_members=self.options.max_members
-            )
+        with metered() as formation:
+            if members is None:
+                members = await choose_members(
+                    self.client, self.brain, goal, me=self.id, max_members=self.options.max_members
+                )
         info = await self.client.create_group(
             members,
             name=scrub(goal)[:60],
@@ -417,6 +424,8 @@ class Agent(Service):
             meta={"goal": goal, "initiator": self.id, "depth": 0, **(meta or {})},
         )
         self._events.put_nowait(Joined(group=info))
+        if spent := formation.spends("coordination"):
+            self._events.put_nowait(Spent(group=info.id, spends=spent))
         return info.id
 
     async def follow(self, group_id: str) -> AsyncGenerator[Envelope, None]:

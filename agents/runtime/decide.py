@@ -2,7 +2,8 @@
 
 In order: a result it owes on a finished task; for a goal group it leads, the conclusion once
 its team has concluded; otherwise, when it holds the turn, the brain's move under the legal-move
-constraint (a move that is not legal, or a brain that fails, becomes the safe fallback).
+constraint (a move that is not legal, or a brain that fails, becomes the safe fallback). What
+the brain's model spent on the move is pended on the group (`usage`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 from agents.brain import Brain, Turn
 from agents.conversation import Conversation
 from agents.runtime.memory import JobRecord, JobState, Memory, job_key, summary, transcript
+from agents.runtime.usage import pend
+from ioa.meter import metered
 from protocols import AgentCard, Envelope, TaskResult
 from protocols.conversation import LegalMoves
 from protocols.messages import Conclude, Conclusion, Payload
@@ -57,10 +60,12 @@ async def next_move(
         depth=int(info.meta.get("depth", 0)),
     )
     move: dict[str, Any] | None = None
-    try:
-        move = await brain.move(turn)
-    except Exception as exc:  # a brain's failure must never stop the conversation
-        log.info("%s: brain gave no move (%s); using the fallback", card.name, exc)
+    with metered() as meter:
+        try:
+            move = await brain.move(turn)
+        except Exception as exc:  # a brain's failure must never stop the conversation
+            log.info("%s: brain gave no move (%s); using the fallback", card.name, exc)
+    pend(m, group_id, meter.spends("coordination"))
     return conversation.envelope(me, move, summary=summary(turn.transcript))
 
 

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from agents.runtime.memory import JobState
 from protocols import Envelope
 from protocols.frames import GroupInfo
+from protocols.usage import Usage
 
-__all__ = ["EVENT", "Delivered", "Event", "JobChanged", "Joined", "Resync", "Tick"]
+__all__ = ["EVENT", "Delivered", "Event", "JobChanged", "Joined", "Resync", "Spent", "Tick"]
 
 
 class _Event(BaseModel):
@@ -45,6 +46,14 @@ class JobChanged(_Event):
     result: str | None = None
 
 
+class Spent(_Event):
+    """Background work spent model calls for a group: its next message reports them."""
+
+    kind: Literal["spent"] = "spent"
+    group: str
+    spends: Usage
+
+
 class Resync(_Event):
     """The hub refused the agent's move: rebuild the group's replica from the hub."""
 
@@ -58,5 +67,7 @@ class Tick(_Event):
     kind: Literal["tick"] = "tick"
 
 
-Event = Annotated[Delivered | Joined | JobChanged | Resync | Tick, Field(discriminator="kind")]
-EVENT: TypeAdapter[Delivered | Joined | JobChanged | Resync | Tick] = TypeAdapter(Event)
+Event = Annotated[
+    Delivered | Joined | JobChanged | Spent | Resync | Tick, Field(discriminator="kind")
+]
+EVENT: TypeAdapter[Delivered | Joined | JobChanged | Spent | Resync | Tick] = TypeAdapter(Event)

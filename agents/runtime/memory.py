@@ -70,6 +70,8 @@ class Memory(TypedDict, total=False):
     """The event being handled (an `Event` as JSON)."""
     outbox: list[dict[str, Any]]
     """Envelopes (as JSON) decided but not sent yet."""
+    usage: dict[str, list[dict[str, Any]]]
+    """group → model spending (`Spend`s as JSON) the agent's next message there reports."""
     status: str
 
 
@@ -89,6 +91,7 @@ def fresh(mem: Memory) -> Memory:
         inflight=dict(mem.get("inflight", {})),
         event=mem.get("event"),
         outbox=list(mem.get("outbox", [])),
+        usage=dict(mem.get("usage", {})),
         status=mem.get("status", ""),
     )
 

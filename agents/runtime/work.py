@@ -3,7 +3,9 @@
 A synchronous assignment, or a sub-team formed for a task, must not block the agent from hearing
 its other groups; so each job runs as its own asyncio task and reports back to the loop with a
 `JobChanged` event. A job is either worked on by the brain, or delegated: the agent forms a
-sub-team (found by discovery) whose conclusion becomes the job's result.
+sub-team (found by discovery) whose conclusion becomes the job's result. What the model spent
+(forming the team: coordination; the task itself: work) is posted as `Spent` first, so the
+job's result reports it.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Any
 
 from agents.brain import Brain, Job
 from agents.conversation import Conversation
-from agents.runtime.events import Event, JobChanged, Joined
+from agents.runtime.events import Event, JobChanged, Joined, Spent
 from agents.runtime.memory import JobRecord, JobState, Memory, fresh, transcript
 from agents.runtime.options import AgentOptions
 from agents.team import choose_members
 from ioa.client import HubClient
+from ioa.meter import Meter, metered
 from protocols.text import scrub
 
 log = logging.getLogger("ioa.agent")
@@ -75,21 +78,27 @@ class Work:
             transcript=transcript(fresh(mem), group_id),
         )
         outcome: JobChanged
+        forming, working = Meter(), Meter()
         try:
             leading_goal = task_id is None
-            if leading_goal or (
-                depth < self.options.max_depth and await self.brain.wants_team(work)
-            ):
-                sub_depth = depth if leading_goal else depth + 1
-                if await self._delegate(key, work, sub_depth, meta):
-                    return
-            result = await self.brain.work(work)
+            with metered(forming):
+                if leading_goal or (
+                    depth < self.options.max_depth and await self.brain.wants_team(work)
+                ):
+                    sub_depth = depth if leading_goal else depth + 1
+                    if await self._delegate(key, work, sub_depth, meta):
+                        return
+            with metered(working):
+                result = await self.brain.work(work)
             outcome = JobChanged(key=key, state=JobState.DONE, status="done", result=result)
         except Exception as exc:
             log.warning("%s: task %s failed: %s", self.name, key, exc)
             outcome = JobChanged(
                 key=key, state=JobState.DONE, status="failed", result=f"failed: {exc}"
             )
+        finally:  # before the outcome, so the result's message reports what it cost
+            if spent := forming.spends("coordination") + working.spends("work"):
+                self._post(Spent(group=group_id, spends=spent))
         self._post(outcome)
 
     async def _delegate(self, key: str, work: Job, depth: int, meta: dict[str, Any]) -> bool:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+from pathlib import Path
 
 __all__ = ["GC_GEN0_THRESHOLD", "register", "run", "tune_gc_for_serving"]
 
@@ -46,6 +47,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="let A2A clients call /a2a without a token, as one guest (default: IOA_A2A_GUESTS)",
     )
+    parser.add_argument(
+        "--runs",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="a folder of benchmark and lab results for the dashboard; repeat for more "
+        "(default: ./runs and $IOA_HOME/runs, or IOA_HUB_RUNS)",
+    )
+    parser.add_argument(
+        "--price-local",
+        metavar="PRICE",
+        help="cost of 1,000 local-model tokens, PRICE or PROMPT/GENERATED, for the dashboard "
+        "(default: IOA_PRICE_LOCAL; none: no cost shown)",
+    )
+    parser.add_argument(
+        "--price-cloud",
+        metavar="PRICE",
+        help="cost of 1,000 cloud-model tokens, as --price-local (default: IOA_PRICE_CLOUD)",
+    )
     parser.set_defaults(handler=run, log_level=logging.INFO)
 
 
@@ -74,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         registration_token=args.registration_token,
         embeddings=args.embeddings,
         a2a_guests=args.a2a_guests,
+        runs=args.runs,
+        price_local=args.price_local,
+        price_cloud=args.price_cloud,
     )
     if "database_url" not in config.model_fields_set:
         ioa_home().mkdir(parents=True, exist_ok=True)  # the default file lives there

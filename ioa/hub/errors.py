@@ -34,6 +34,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_CONVERSATION: 400,
     ErrorCode.DUPLICATE_HELLO: 409,
     ErrorCode.FRAME_TOO_LARGE: 413,
+    ErrorCode.FILE_TOO_LARGE: 413,
     ErrorCode.INVALID_ENVELOPE: 422,
     ErrorCode.INVALID_ADDRESSEE: 422,
 }
@@ -112,6 +113,11 @@ class DuplicateHello(HubError):
 class FrameTooLarge(HubError):
     code = ErrorCode.FRAME_TOO_LARGE
     default_message = "the frame is larger than the hub accepts"
+
+
+class FileTooLarge(HubError):
+    code = ErrorCode.FILE_TOO_LARGE
+    default_message = "the file is larger than the dashboard shows"
 
 
 class GroupQuarantined(HubError):

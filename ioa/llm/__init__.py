@@ -50,6 +50,7 @@ from ioa.llm.structured import prepare_schema
 from ioa.llm.synth import SHAPES, synth_model, write_tiny_gguf
 from ioa.llm.system import default_threads, system_info
 from ioa.llm.view import EngineView
+from ioa.meter import Meter, metered
 
 __all__ = [
     "CATALOG",
@@ -77,6 +78,7 @@ __all__ = [
     "GGUFFacts",
     "InvalidMessages",
     "LlamaCppEngine",
+    "Meter",
     "ModelFileError",
     "ModelLoadFailed",
     "ModelNotFound",
@@ -108,6 +110,7 @@ __all__ = [
     "inspect_gguf",
     "list_models",
     "load_engine",
+    "metered",
     "models_dir",
     "parse_endpoint",
     "prepare_schema",

@@ -22,6 +22,8 @@ from ioa.llm.errors import EngineClosed, EngineError, SchemaNotSupported, Struct
 from ioa.llm.prompts import REPAIR_PROMPT
 from ioa.llm.structured import PreparedSchema, ReplyInvalid, parse_reply, prepare_schema
 from ioa.llm.templates import Message, check_messages
+from ioa.meter import Meter, active_meters
+from protocols.usage import Where
 
 __all__ = ["DEFAULT_MAX_TOKENS", "DEFAULT_TEMPERATURE", "Engine", "Request"]
 
@@ -56,13 +58,29 @@ class Engine(Closeable):
       reply, makes one repair attempt, and raises `StructuredOutputError` if that fails too.
     - Every failure is an `EngineError`. Cancelling the awaiting task stops generation at the next
       token; the call's cost is still accounted.
-    - `stats(agent)` sums every call of `agent`; `close()` releases the model (an engine shared
-      through `load_engine` is released when its last user closes it).
+    - `stats(agent)` sums every call of `agent`; every call is also recorded into the meters
+      open in the calling task (`ioa.meter`), as run `where` (local or cloud). `close()`
+      releases the model (an engine shared through `load_engine` is released when its last
+      user closes it).
     """
 
     def __init__(self) -> None:
         self._accounting = Accounting()
         self._closed = False
+
+    @property
+    def where(self) -> Where:
+        """Where this engine's calls run: on the device (`local`) or at a remote endpoint."""
+        return "local"
+
+    def _account(
+        self, agent: str, completion: Completion, meters: tuple[Meter, ...] | None = None
+    ) -> None:
+        """Account a finished call: in the engine's sums, and in the meters open where it was
+        made (`meters`, captured at the call, when it is recorded from another thread)."""
+        self._accounting.record(agent, completion)
+        for meter in active_meters() if meters is None else meters:
+            meter.record(self.where, completion)
 
     @abstractmethod
     async def _complete(self, request: Request) -> Completion:
@@ -157,7 +175,7 @@ class Engine(Closeable):
         scores, completion = await self._score(request, checked)
         index = pick(scores, criterion)
         completion = replace(completion, text=checked[index])
-        self._accounting.record(request.agent, completion)
+        self._account(request.agent, completion)
         return Choice(index, tuple(scores), criterion, completion)
 
     async def _score(
@@ -195,7 +213,7 @@ class Engine(Closeable):
             temperature=_check_temperature(temperature),
         )
         completion = await self._complete(request)
-        self._accounting.record(request.agent, completion)
+        self._account(request.agent, completion)
         return completion
 
 

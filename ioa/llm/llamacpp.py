@@ -30,6 +30,7 @@ from ioa.llm.loaded import DEFAULT_SLOTS, LoadedModel, ModelSettings, model_key
 from ioa.llm.prefix_cache import CacheInfo
 from ioa.llm.system import default_threads
 from ioa.llm.worker import ModelWorker
+from ioa.meter import Meter, active_meters
 
 __all__ = ["DEFAULT_STATE_BUDGET_MB", "LlamaCppEngine", "load_engine"]
 
@@ -153,7 +154,8 @@ class LlamaCppEngine(Engine):
         except asyncio.CancelledError:
             cancel.set()
             self._worker.wake()
-            begun.add_done_callback(lambda f: self._account_late(request.agent, f))
+            meters = active_meters()  # this task's: the callback runs on the worker thread
+            begun.add_done_callback(lambda f: self._account_late(request.agent, f, meters))
             raise
 
     async def _score(
@@ -198,14 +200,16 @@ class LlamaCppEngine(Engine):
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.wrap_future(self._submit(fn, *args))
 
-    def _account_late(self, agent: str, begun: Future[Future[Completion]]) -> None:
+    def _account_late(
+        self, agent: str, begun: Future[Future[Completion]], meters: tuple[Meter, ...]
+    ) -> None:
         """Record a cancelled call's cost once its sequence has left the decoder."""
         if begun.cancelled() or begun.exception() is not None:
             return
 
         def record(decoding: Future[Completion]) -> None:
             if not decoding.cancelled() and decoding.exception() is None:
-                self._accounting.record(agent, decoding.result())
+                self._account(agent, decoding.result(), meters)
 
         begun.result().add_done_callback(record)
 

@@ -33,6 +33,7 @@ from ioa.llm.errors import (
     RemoteTimeout,
     RemoteUnavailable,
 )
+from protocols.usage import Where
 
 __all__ = ["PREFIX", "Endpoint", "RemoteEngine", "SchemaMode", "parse_endpoint"]
 
@@ -94,6 +95,10 @@ class RemoteEngine(Engine):
         """The structured-output mode in use; lowered when the endpoint refuses one."""
         self._negotiable = endpoint.schema_mode is None
         self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def where(self) -> Where:
+        return "cloud"
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from ioa.llm.accounting import Completion
 from ioa.llm.choice import OptionScore
 from ioa.llm.engine import Engine, Request
+from protocols.usage import Where
 
 __all__ = ["EngineView"]
 
@@ -24,6 +25,10 @@ class EngineView(Engine):
     def __init__(self, engine: Engine, namespace: str) -> None:
         super().__init__()
         self.engine, self.namespace = engine, namespace
+
+    @property
+    def where(self) -> Where:
+        return self.engine.where
 
     async def _complete(self, request: Request) -> Completion:
         return await self.engine._complete(self._inside(request))

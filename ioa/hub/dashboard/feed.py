@@ -8,8 +8,9 @@ the time: they are not stored anywhere else, they are rare, and counting one is 
 While pages watch, each gets:
 - a `tick` at most every `TICK` seconds, shared by all pages and built once: the agents and
   groups that changed (new nodes, heads, phases, turns, refusals), the edges and counters that
-  moved (absolute values, so a page that loaded a snapshot meanwhile never counts twice), the
-  refusals themselves (at most `MAX_REFUSALS` a tick), and how many messages were stored;
+  moved (absolute values, so a page that loaded a snapshot meanwhile never counts twice: an
+  agent's and a goal's model use too), the refusals themselves (at most `MAX_REFUSALS` a tick),
+  and how many messages were stored;
 - a `message` event, whole (envelope included), at once, for the one conversation it follows
   (`Stream.following`).
 """
@@ -25,6 +26,7 @@ from aiohttp import web
 
 from ioa.hub.dashboard.stream import Stream
 from ioa.hub.dashboard.tally import Tally, addressees
+from ioa.hub.dashboard.usage import Prices
 from ioa.hub.dashboard.views import agent_node, group_summary, turn_of
 from ioa.hub.registry import Group
 from ioa.hub.state import HubState, Rejection
@@ -43,6 +45,7 @@ class Feed:
         self.state = state
         self.tick = TICK
         self.tally = Tally(state.registry, state.store)
+        self.prices = Prices.of(state.config)
         self.streams: dict[str, Stream] = {}
         self.followers: dict[str, set[Stream]] = {}
         """group id → the streams that have it open."""
@@ -54,6 +57,13 @@ class Feed:
         self._refusals_more = 0
         self._ticker: asyncio.Task[None] | None = None
         state.rejection_listeners.append(self._refused)
+
+    def counts(self) -> Tally:
+        """The counts; with no page watching, what was stored since they were last brought up
+        to date is read back now, in the background (while pages watch, they count live)."""
+        if not self.streams:
+            self.tally.catch_up()
+        return self.tally
 
     def subscribe(self, watcher_id: str | None) -> Stream:
         stream = Stream(watcher_id)
@@ -183,12 +193,16 @@ class Feed:
                     {"id": group_id, "head": group.head, "phase": phase, "speaker": speaker}
                     | {"refusals": refused}
                 )
-        counts: dict[str, dict[str, int]] = {}
+        counts: dict[str, dict[str, Any]] = {}
+        usage, prices = tally.usage, self.prices
         for agent_id in changes.agents:
             account = tally.agents.get(agent_id)
             if account is not None:
                 refusals_of = sum(account.refusals.values())
                 counts[agent_id] = {"messages": account.messages, "refusals": refusals_of}
+                if (ledger := usage.agents.get(agent_id)) is not None:
+                    counts[agent_id]["usage"] = ledger.summary(prices)
+        goals = {g: usage.goals[g].summary(prices) for g in changes.goals if g in usage.goals}
         return json.dumps(
             {
                 "kind": "tick",
@@ -197,6 +211,7 @@ class Feed:
                 "groups": [group_summary(g) for g in new],
                 "moved": moved,
                 "counts": counts,
+                "goals_usage": goals,
                 "edges": [[a, b, tally.edges[(a, b)]] for a, b in changes.edges],
                 "messages": changes.messages,
                 "refusals": refusals,

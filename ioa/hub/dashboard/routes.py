@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from ioa import __version__
-from ioa.hub.dashboard import seat
+from ioa.hub.dashboard import accounting, runs, seat
 from ioa.hub.dashboard.access import watcher
 from ioa.hub.dashboard.feed import FEED, Feed
 from ioa.hub.dashboard.replay import Replayer
@@ -61,12 +61,7 @@ REPLAYER = web.AppKey("dashboard_replayer", Replayer)
 
 
 def _tally(request: web.Request) -> Tally:
-    """The counts; with no page watching, what was stored since they were last brought up to
-    date is read back now (while pages watch, they are counted live)."""
-    feed = request.app[FEED]
-    if not feed.streams:
-        feed.tally.catch_up()
-    return feed.tally
+    return request.app[FEED].counts()
 
 
 def _search(request: web.Request) -> str:
@@ -103,6 +98,7 @@ async def overview(request: web.Request) -> web.Response:
             "rejections": dict(state.rejections),
             "history_counted": _tally(request).counted_history,
             "watchers": len(feed.streams),
+            "prices": feed.prices.view(),
         }
     )
 
@@ -118,10 +114,13 @@ async def agents(request: web.Request) -> web.Response:
     if query:
         nodes = [n for n in nodes if any(query in str(v).lower() for v in n.values() if v)]
     rows = nodes[offset : offset + limit]
+    prices = request.app[FEED].prices
     for row in rows:
         account = tally.agents.get(row["id"])
         row["messages"] = account.messages if account else 0
         row["refusals"] = sum(account.refusals.values()) if account else 0
+        ledger = tally.usage.agents.get(row["id"])
+        row["usage"] = ledger.summary(prices) if ledger is not None else None
     return json_ok({"total": len(nodes), "offset": offset, "agents": rows})
 
 
@@ -133,6 +132,8 @@ async def agent(request: web.Request) -> web.Response:
     detail = agent_detail(state, found)
     account = tally.agents.get(found.id)
     detail["accounting"] = account.view() if account else None
+    ledger = tally.usage.agents.get(found.id)
+    detail["usage"] = ledger.view(request.app[FEED].prices) if ledger is not None else None
     detail["groups"] = [group_summary(state.registry.groups[g]) for g in detail["groups"]]
     return json_ok(detail)
 
@@ -225,7 +226,11 @@ async def goals(request: web.Request) -> web.Response:
     book = request.app[GOALS]
     offset, limit = _page(request, 100)
     found = sorted(book.goals.values(), key=lambda g: g.created_at, reverse=True)
+    spent, prices = _tally(request).usage.goals, request.app[FEED].prices
     rows = [book.view(g) for g in found[offset : offset + limit]]
+    for row in rows:
+        ledger = spent.get(row["id"])
+        row["usage"] = ledger.summary(prices) if ledger is not None else None
     return json_ok({"total": len(found), "offset": offset, "goals": rows})
 
 
@@ -303,5 +308,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/dashboard/groups/{group_id}/moves", seat.play)
     app.router.add_get("/v1/dashboard/edges", edges)
     app.router.add_get("/v1/dashboard/goals", goals)
+    accounting.add_routes(app)
+    runs.add_routes(app)
     app.router.add_get("/v1/dashboard/events", events)
     app.router.add_post("/v1/dashboard/events/{stream_id}/follow", follow)

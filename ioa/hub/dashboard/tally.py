@@ -10,7 +10,8 @@ catch-up. Refusals are not in the store, so they are counted as they happen (the
 cost O(1)).
 
 Every count also marks what it changed (`take_changes`), so the feed can send pages only the
-groups, agents and edges that moved since its last tick.
+groups, agents and edges that moved since its last tick. A message's usage report (its
+sender's model use) is counted with it, per agent and per goal (`usage`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ioa.hub.dashboard.usage import UsageBook, usage_of
 from ioa.hub.registry import Registry
 from ioa.hub.state import Rejection
 from ioa.store import Store, StoredMessage, StoreError
+from protocols.usage import Spend
 
 log = logging.getLogger("ioa.hub")
 
@@ -83,12 +86,14 @@ class Changes:
     groups: set[str] = field(default_factory=set)
     agents: set[str] = field(default_factory=set)
     edges: set[tuple[str, str]] = field(default_factory=set)
+    goals: set[str] = field(default_factory=set)
+    """Goals whose model use grew."""
     messages: int = 0
     """Messages counted live (the catch-up's are history, not news)."""
 
     @property
     def any(self) -> bool:
-        return bool(self.groups or self.agents or self.edges or self.messages)
+        return bool(self.groups or self.agents or self.edges or self.goals or self.messages)
 
 
 class Tally:
@@ -99,6 +104,7 @@ class Tally:
         self.groups: dict[str, GroupTally] = {}
         self.edges: Counter[tuple[str, str]] = Counter()
         """(sender, addressee) → messages; a message to the whole group counts (sender, group)."""
+        self.usage = UsageBook()
         self.changes = Changes()
         self._behind: dict[str, None] = {}
         """Groups the catch-up still has to read, in the order they fell behind."""
@@ -150,6 +156,9 @@ class Tally:
         sender.messages += 1
         sender.bytes_sent += len(msg.body)
         sender.last_ts = msg.ts
+        spends = usage_of(msg.body)
+        if spends:
+            self._used(msg, spends)
         to = addressees(msg.body)
         if to:
             for addressee in to:
@@ -160,6 +169,14 @@ class Tally:
             self.edges[(msg.sender, msg.group_id)] += 1
             changes.edges.add((msg.sender, msg.group_id))
         return to
+
+    def _used(self, msg: StoredMessage, spends: tuple[Spend, ...]) -> None:
+        found = self.registry.groups.get(msg.group_id)
+        goal = found.meta.get("goal_id") if found is not None else None
+        goal_id = goal if isinstance(goal, str) else None
+        self.usage.count(msg.sender, msg.group_id, goal_id, spends)
+        if goal_id is not None:
+            self.changes.goals.add(goal_id)
 
     def refused(self, rejection: Rejection) -> None:
         if rejection.agent is not None:

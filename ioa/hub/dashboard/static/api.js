@@ -32,6 +32,17 @@ export class Api {
   }
 
   get(path) { return this.request("GET", path); }
+
+  // A file as is (a run's transcript or plot): the response, once the hub said yes.
+  async raw(path) {
+    const response = await fetch(path, { headers: this.headers() });
+    if (!response.ok) {
+      const data = await response.json().catch(() => null);
+      const error = (data && data.error) || { code: "http_" + response.status, message: response.statusText };
+      throw new ApiError(response.status, error.code, error.message);
+    }
+    return response;
+  }
   post(path, body) { return this.request("POST", path, body); }
 
   // Calls onEvent(event) for each event; resolves when the stream ends; throws ApiError when

@@ -7,6 +7,7 @@ import { ConversationsView } from "./conversations.js";
 import { ReplayView } from "./replay.js";
 import { GoalsView } from "./goals.js";
 import { AccountingView, EventsView } from "./lists.js";
+import { RunsView } from "./runs.js";
 
 const TOKEN_KEY = "ioa-dashboard-token";
 const $ = (id) => document.getElementById(id);
@@ -65,6 +66,7 @@ class App {
       goals: new GoalsView(ctx),
       accounting: new AccountingView(ctx),
       events: new EventsView(ctx),
+      runs: new RunsView(ctx),
     };
     this.model.onChange((change) => {
       if (change.reload) this.reload();
@@ -158,6 +160,7 @@ class App {
     model.reset();
     const overview = await this.api.get("/v1/dashboard/overview");
     model.rejections = overview.rejections;
+    model.prices = overview.prices;
     for (let offset = 0; ; offset += 1000) {
       const page = await this.api.get(`/v1/dashboard/agents?limit=1000&offset=${offset}`);
       for (const agent of page.agents) model.agents.set(agent.id, agent);

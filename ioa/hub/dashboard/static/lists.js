@@ -1,22 +1,39 @@
 // Accounting per agent and the live event log: both virtualised lists.
 import { VirtualList, el } from "./vlist.js";
+import { SUMMARY_HEADS, summaryCells } from "./usage.js";
 
+// One row per agent: what the hub counts (messages, refusals) and what its model used, as the
+// agent reports it on its messages (tokens, model time, coordination : work, local : cloud).
 export class AccountingView {
   constructor({ app, model }) {
     this.app = app;
     this.model = model;
-    this.list = new VirtualList(document.getElementById("acc-list"), 28, (a) => el("div", {
-      class: "row-item acc-row", "data-agent-id": a.id,
-      onclick: () => { this.app.show("network"); this.app.views.network.card(a.id); },
-    }, el("span", {}, a.name), el("span", {}, a.kind_label), el("span", {}, a.online ? "yes" : "no"),
-      el("span", {}, a.model || "—"), el("span", { class: "acc-messages" }, a.messages || 0), el("span", {}, a.refusals || 0)));
+    this.list = new VirtualList(document.getElementById("acc-list"), 28, (a) => this.row(a));
     model.onChange((change) => {
       if ((change.agents || change.counts.size) && !document.getElementById("view-accounting").hidden) this.show();
     });
   }
 
+  row(a) {
+    const withCost = Boolean(this.model.prices);
+    return el("div", {
+      class: "row-item acc-row", "data-agent-id": a.id,
+      onclick: () => { this.app.show("network"); this.app.views.network.card(a.id); },
+    }, el("span", {}, a.name), el("span", {}, a.kind_label), el("span", {}, a.online ? "yes" : "no"),
+      el("span", {}, a.model || "—"), el("span", { class: "acc-messages" }, a.messages || 0), el("span", {}, a.refusals || 0),
+      summaryCells(a.usage, withCost).map((text, i) => el("span", { class: `acc-u${i}` }, text)));
+  }
+
   show() {
-    const agents = [...this.model.agents.values()].sort((a, b) => (b.messages || 0) - (a.messages || 0));
+    const heads = ["agent", "kind", "online", "model", "messages", "refusals", ...SUMMARY_HEADS];
+    const prices = this.model.prices;
+    if (prices) heads.push("cost");
+    const priced = prices ? Object.entries(prices).filter(([, p]) => p).map(([w, p]) => `${w} ${p.prompt} / ${p.generated}`) : [];
+    document.getElementById("acc-prices").textContent = priced.length
+      ? `; cost at the hub's prices per 1,000 prompt / generated tokens: ${priced.join(", ")}` : "";
+    document.getElementById("acc-head").replaceChildren(...heads.map((h) => el("span", {}, h)));
+    const tokens = (a) => (a.usage ? a.usage.tokens : 0);
+    const agents = [...this.model.agents.values()].sort((a, b) => (tokens(b) - tokens(a)) || ((b.messages || 0) - (a.messages || 0)));
     this.list.setItems(agents);
   }
 }

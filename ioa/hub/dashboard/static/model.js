@@ -7,6 +7,8 @@ export class Model {
     this.groups = new Map(); // id -> summary {id, name, protocol, members, head, phase, speaker, refusals...}
     this.edges = new Map(); // "from\u0000to" -> messages
     this.rejections = {}; // code -> count, hub-wide since start
+    this.prices = null; // the hub's prices per 1,000 tokens ({local, cloud}), or null: no cost
+    this.goalUsage = new Map(); // goal id -> usage summary, as ticks bring it
     this.listeners = new Set();
   }
 
@@ -23,6 +25,7 @@ export class Model {
     this.groups.clear();
     this.edges.clear();
     this.rejections = {};
+    this.goalUsage.clear();
   }
 
   // Apply a batch of stream events; tell every listener what changed. A `tick` carries the
@@ -30,7 +33,7 @@ export class Model {
   // `message` comes whole only for the conversation this page follows.
   apply(events) {
     const change = {
-      agents: false, groups: new Set(), added: false, counts: new Set(), edges: false,
+      agents: false, groups: new Set(), added: false, counts: new Set(), edges: false, goals: new Set(),
       messages: [], refusals: [], stored: 0, events, reload: false,
     };
     for (const event of events) {
@@ -86,7 +89,12 @@ export class Model {
       if (!agent) continue;
       agent.messages = counts.messages;
       agent.refusals = counts.refusals;
+      if (counts.usage) agent.usage = counts.usage;
       change.counts.add(id);
+    }
+    for (const [id, usage] of Object.entries(tick.goals_usage || {})) {
+      this.goalUsage.set(id, usage);
+      change.goals.add(id);
     }
     for (const [from, to, n] of tick.edges) this.edges.set(`${from}\u0000${to}`, n);
     change.edges = change.edges || tick.edges.length > 0;

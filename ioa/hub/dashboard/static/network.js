@@ -2,6 +2,7 @@
 // edges by who talks to whom. Drawn on a canvas (1,000 nodes are one draw call each), redrawn
 // only when something changed; the list beside it is the same data for people and tests.
 import { VirtualList, el } from "./vlist.js";
+import { usageTable } from "./usage.js";
 
 const EDGE_REDRAW_MS = 1000;
 const KIND_SHAPE = { llm: "circle", tool: "square", scripted: "diamond", human: "triangle", remote: "ring" };
@@ -208,6 +209,8 @@ export class NetworkView {
     const refusals = acc ? Object.entries(acc.refusals).map(([c, n]) => `${c} ${n}`).join(", ") : "";
     box.replaceChildren(
       el("h3", {}, agent.name),
+      el("h4", {}, "Model use (as the agent reports it)"),
+      usageTable(agent.usage, Boolean(this.model.prices), { compact: true }),
       el("dl", {},
         el("dt", {}, "id"), el("dd", {}, agent.id),
         el("dt", {}, "kind"), el("dd", {}, agent.kind_label),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -65,3 +67,45 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     finally:
         await context.close()
     assert not errors, f"the page threw: {errors}"
+
+
+ROOT = Path(__file__).resolve().parents[4]
+TINY_LAB = """\
+name: tiny
+tasks: [roco:sort, goals:add]
+protocols: [ioa]
+topologies: [complete]
+models: [none]
+baselines: [oracle, random]
+seeds: 1
+budgets: {max_turns: 3, max_steps: 2, attempts: 1, timeout: 60}
+jobs: 1
+"""
+
+
+def _ioa(*argv: str | Path) -> None:
+    """`ioa ...` as a user runs it, from the project's folder."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ioa.cli", *map(str, argv)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1].startswith("RESULT ")
+
+
+@pytest.fixture(scope="session")
+def bench_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runs folder filled by real commands, once per session: `ioa bench roco` (the model-free
+    oracle and random teams, two tasks) and `ioa lab` (a model-free grid over RoCo and a goal),
+    each where it writes by default (`runs/roco/<time>`, `runs/lab/<name>`)."""
+    runs = tmp_path_factory.mktemp("results") / "runs"
+    _ioa("bench", "roco", "--modes", "oracle", "random", "--runs", "1", "--tasks", "sort",
+         "cabinet", "--out", runs / "roco" / "20250101-120000")  # fmt: skip
+    experiment = runs.parent / "tiny.yaml"
+    experiment.write_text(TINY_LAB)
+    _ioa("lab", experiment, "--out", runs / "lab" / "tiny")
+    return runs

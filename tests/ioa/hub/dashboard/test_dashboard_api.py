@@ -38,6 +38,11 @@ ENDPOINTS = [
     "/v1/dashboard/groups/g-nobody",
     "/v1/dashboard/groups/g-nobody/messages",
     "/v1/dashboard/groups/g-nobody/replay?seq=1",
+    "/v1/dashboard/usage",
+    "/v1/dashboard/goals/goal-nobody",
+    "/v1/dashboard/runs",
+    "/v1/dashboard/runs/detail?root=0&path=lab/x",
+    "/v1/dashboard/runs/file?root=0&path=lab/x/results.json",
 ]
 
 

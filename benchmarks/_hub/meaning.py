@@ -17,7 +17,7 @@ from environments.discoveryset import CARDS as SPECS
 from environments.discoveryset import QUERIES, Query
 from ioa.hub.discovery import MODES, DiscoveryIndex
 from ioa.hub.embeddings import card_fields, card_text, card_vectors
-from ioa.hub.idf import TokenRarity
+from ioa.hub.idf import POWER, PRIOR_FIELDS, TokenRarity
 from ioa.llm.embedder import Embedder, TokenRows, pool
 from protocols.card import AgentCard
 
@@ -48,11 +48,17 @@ class Embedded:
 
 
 async def hub_card_vectors(
-    embedder: Embedder, cards: Sequence[AgentCard], *, arrival: bool = False
+    embedder: Embedder,
+    cards: Sequence[AgentCard],
+    *,
+    arrival: bool = False,
+    power: float = POWER,
+    prior: int = PRIOR_FIELDS,
 ) -> dict[str, np.ndarray]:
     """Every card's field vectors as the hub makes them: all cards counted, then pooled (or,
-    with `arrival`, each pooled when counted, in order, as a fresh hub does at registration)."""
-    rarity = TokenRarity()
+    with `arrival`, each pooled when counted, in order, as a fresh hub does at registration).
+    `power` 0 weighs every token alike."""
+    rarity = TokenRarity(prior=prior, power=power)
     tokens: dict[str, list[TokenRows]] = {}
     for card in cards:
         tokens[card.id or ""] = await embedder.tokens(card_fields(card))

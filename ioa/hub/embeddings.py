@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import struct
 from collections import OrderedDict
@@ -167,8 +168,8 @@ class CardEmbeddings:
         """Token counts over the registered cards' fields (filled once the model is loaded)."""
         self._pooled_at: dict[str, int] = {}
         """Fields counted when each agent's vectors were pooled (`rarity.n` then)."""
-        self._next_check = 0
-        """`rarity.n` at which pooled vectors are next checked for staleness."""
+        self._oldest: list[tuple[int, str]] = []
+        """A heap of (`_pooled_at`, agent id), oldest first; entries since re-pooled are stale."""
 
     @property
     def ready(self) -> bool:
@@ -216,8 +217,12 @@ class CardEmbeddings:
             return None
         rows = unpack(agent.embedding)
         if rows is not None:
-            self._pooled_at[agent.id] = int(fields)
+            self._pooled(agent.id, int(fields))
         return rows
+
+    def _pooled(self, agent_id: str, fields: int) -> None:
+        self._pooled_at[agent_id] = fields
+        heapq.heappush(self._oldest, (fields, agent_id))
 
     def forget(self, agent_id: str) -> None:
         """The agent is gone: its card no longer counts."""
@@ -310,8 +315,7 @@ class CardEmbeddings:
                 for job in jobs:
                     if not job.done.done():
                         job.done.set_result(None)
-            if self.rarity.n >= self._next_check:
-                self._queue_stale()
+            self._queue_stale()
 
     async def _count_all(self) -> None:
         """Count the tokens of every registered card (the tokenizer only, no model run)."""
@@ -329,11 +333,13 @@ class CardEmbeddings:
     def _queue_stale(self) -> None:
         """Queue the cards pooled when the hub counted too few fields for today's weights."""
         floor = self.rarity.n // STALE_GROWTH
-        for agent_id, fields in list(self._pooled_at.items()):
+        while self._oldest and self._oldest[0][0] < floor:
+            fields, agent_id = heapq.heappop(self._oldest)
+            if self._pooled_at.get(agent_id) != fields:
+                continue  # pooled again since, or gone
             agent = self._registry.agents.get(agent_id)
-            if agent is not None and fields < floor and self._index.has_vector(agent_id):
+            if agent is not None and self._index.has_vector(agent_id):
                 self.card_changed(agent)
-        self._next_check = max(STALE_GROWTH * self.rarity.n, 64)
 
     async def _load(self) -> bool:
         try:
@@ -357,6 +363,7 @@ class CardEmbeddings:
 
     def _index_drop_all(self) -> None:
         self._pooled_at.clear()
+        self._oldest.clear()
         for agent_id in self._registry.agents:
             self._index.set_vector(agent_id, None)
 
@@ -397,7 +404,7 @@ class CardEmbeddings:
                 stored = True  # the index still gets it; the next start embeds it again
             if stored and agent.card is card:
                 agent.embedding_model = stored_as  # the vectors live in the index, not twice
-                self._pooled_at[agent.id] = pooled_at
+                self._pooled(agent.id, pooled_at)
                 self._index.set_vector(agent.id, vectors)
                 self._registry.notify("agent", agent.id)
 

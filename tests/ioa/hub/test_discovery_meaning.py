@@ -208,11 +208,19 @@ async def test_cards_of_an_older_store_are_embedded_in_the_background_and_kept(
             assert await client.discover(cards[0].name, mode="vector")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, db_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(db_path)
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
+
+
 async def test_cards_pooled_on_a_much_smaller_hub_are_embedded_again_and_gone_ones_stop_counting(
-    db_path: Path,
+    database: str,
 ) -> None:
     twin = ScriptedEmbedder(dim=8)
-    async with Hub(hub_config(db_path), embedder=twin) as hub, HubClient(hub.url) as first:
+    async with Hub(hub_config(database), embedder=twin) as hub, HubClient(hub.url) as first:
         embeddings, agents = hub.state.embeddings, hub.state.registry.agents
         await first.register(AgentCard(name="First", description="an early card"))
         await until(lambda: ready(first))
@@ -233,3 +241,11 @@ async def test_cards_pooled_on_a_much_smaller_hub_are_embedded_again_and_gone_on
         assert (embeddings.rarity.n, clients[0].agent_id in embeddings.rarity) == (80, False)
         for client in clients:
             await client.close()
+    again = ScriptedEmbedder(dim=8)
+    async with Hub(hub_config(database), embedder=again) as hub, HubClient(hub.url) as asker:
+        await asker.register(AgentCard(name="Asker"))
+        await until(lambda: ready(asker))
+        # every card counted again (the tokenizer only); none of the stored vectors is stale
+        assert hub.state.embeddings.rarity.n == 81
+        assert [text for batch in again.batches for text in batch] == ["Asker."]
+        assert await asker.discover("an early card", mode="vector")

@@ -402,7 +402,7 @@ class CardEmbeddings:
             except StoreError as exc:
                 log.warning("agent %s: its vector was not stored: %s", agent.id, exc)
                 stored = True  # the index still gets it; the next start embeds it again
-            if stored and agent.card is card:
+            if stored and agent.card is card and self._registry.agents.get(agent.id) is agent:
                 agent.embedding_model = stored_as  # the vectors live in the index, not twice
                 self._pooled(agent.id, pooled_at)
                 self._index.set_vector(agent.id, vectors)

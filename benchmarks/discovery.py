@@ -14,11 +14,14 @@ candidates is compared with the top 5 of scoring every card. Embedding the query
 these figures (see below).
 
 Quality: the labelled set of `environments.discoveryset` is embedded by the bundled model
-(all-MiniLM-L6-v2 on llama.cpp, 1 thread) field by field (the hub) and, side by side, as one
-vector of the whole card text (before); recall@5 and MRR are reported for bm25, vector and
-hybrid on all queries, the keyword and paraphrase halves, and the tuning and held-out halves
-(settings were chosen on the tuning half only); also the time to embed one card (all its fields
-in one call; wall clock and CPU time) and per card in batches of 32 cards.
+(all-MiniLM-L6-v2 on llama.cpp, 1 thread) as the hub does (field by field, tokens weighed by
+their rarity among the cards) and, side by side, with each card weighed by the cards before it
+only (a fresh hub before its background re-embedding), field by field pooled the model's way
+(before) and as one vector of the whole card text (before that); recall@5 and MRR are reported
+for bm25, vector and hybrid on all queries, the keyword and paraphrase halves, and the tuning and
+held-out halves (settings were chosen on the tuning half only); also the time to embed one card
+(all its fields in one call, then weighed; wall clock and CPU time) and per card in batches of
+32 cards. `benchmarks/discovery_variants.py` compares the other ideas tried.
 
 Ends with one `RESULT {json}` line.
 
@@ -40,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import psutil
-from _hub.meaning import LAYOUTS, Embedded, embed_set, quality, tool_team_share
+from _hub.meaning import HUB_LAYOUT, LAYOUTS, Embedded, embed_set, quality, tool_team_share
 
 from ioa.config import HubConfig
 from ioa.hub.discovery import K1, B, DiscoveryIndex, analyze, card_terms
@@ -331,7 +334,7 @@ async def meaning(model: str | None, weight: float) -> tuple[dict[str, object], 
                 for half, v in halves.items()
             )
             print(f"  {mode:>6} recall@5/hit@5/MRR: {shown}")
-    scores = by_layout["fields"]
+    scores = by_layout[HUB_LAYOUT]
     wall = statistics.median(embedded.card_wall_ms)
     cpu = statistics.median(embedded.card_cpu_ms)
     print(
@@ -342,6 +345,8 @@ async def meaning(model: str | None, weight: float) -> tuple[dict[str, object], 
     return {
         "semantic_weight": weight,
         "quality": scores,
+        "quality_fields_arrival_order": by_layout["idf_fields_arrival"],
+        "quality_fields_model_pooling": by_layout["fields"],
         "quality_whole_card_vector": by_layout["whole"],
         "tool_goal_team_share": teams,
         "embed_card_wall_p50_ms": round(wall, 1),
@@ -445,8 +450,8 @@ def main() -> None:
     real_rows, query_vectors = None, np.random.default_rng(args.seed).standard_normal((64, DIM))
     if not args.no_meaning:
         semantic, embedded = asyncio.run(meaning(args.embed_model, HubConfig().semantic_weight))
-        real_rows = np.concatenate(list(embedded.cards["fields"].values()))
-        query_vectors = np.stack(list(embedded.queries.values()))
+        real_rows = np.concatenate(list(embedded.cards[HUB_LAYOUT].values()))
+        query_vectors = np.stack(list(embedded.queries[HUB_LAYOUT].values()))
     kept = len(updates)
     vectors = vector_latency(
         index,

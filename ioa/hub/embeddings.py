@@ -7,20 +7,24 @@ the model is ready, or for good if it is switched off or cannot load (`/v1/healt
 A card is embedded field by field (`card_fields`: name, description, each skill, tags), one
 vector each, and discovery scores it by the best-matching field (`ioa.hub.vectors`): on the
 labelled set that finds the right cards for goals phrased in other words far more often than one
-vector of the whole card text (README, "Discovery by meaning").
+vector of the whole card text (README, "Discovery by meaning"). A field's vector is the mean of
+its tokens' unit vectors weighted by how rare each token is among the registered cards' fields
+(`ioa.hub.idf`); a query's is the plain mean of its tokens' unit vectors (`ioa.llm.embedder.pool`).
 
 Cards are embedded on the embedder's worker thread in batches: a registration or card update
 queues its agent, the worker takes whatever is queued (up to `BATCH` cards) in one llama.cpp
 call, writes the vectors to the store (only if the card is still the one that was embedded) and
 gives them to the discovery index. At start, stored vectors of the same model and `LAYOUT` go
-straight into the index; cards without one (registered before the model existed, or under
-another model or layout) are queued then.
+straight into the index; once the model is loaded, every card's tokens are counted, and cards
+without a vector (registered before the model existed, or under another model or layout) or
+pooled when the hub had far fewer fields (`ioa.hub.idf.STALE_GROWTH`) are queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import struct
 from collections import OrderedDict
@@ -32,16 +36,26 @@ import numpy as np
 
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
+from ioa.hub.idf import STALE_GROWTH, TokenRarity
 from ioa.hub.registry import Agent, Registry
 from ioa.hub.vectors import MAX_FIELDS
 from ioa.store import Store, StoreError
 from protocols import AgentCard
 
 if TYPE_CHECKING:
-    from ioa.llm.embedder import Embedder
+    from ioa.llm.embedder import Embedder, TokenRows
     from ioa.llm.errors import EngineError
 
-__all__ = ["BATCH", "LAYOUT", "CardEmbeddings", "card_fields", "card_text", "pack", "unpack"]
+__all__ = [
+    "BATCH",
+    "LAYOUT",
+    "CardEmbeddings",
+    "card_fields",
+    "card_text",
+    "card_vectors",
+    "pack",
+    "unpack",
+]
 
 log = logging.getLogger("ioa.hub")
 
@@ -58,9 +72,10 @@ def _engine_error() -> type[EngineError]:
 BATCH = 32
 """Cards taken from the queue at once (at most `MAX_FIELDS` texts each, within the embedder's
 `MAX_BATCH`); the embedder packs their texts into short decodes (`PACK_TOKENS`)."""
-LAYOUT = "fields"
-"""How a stored embedding was made, appended to the model's name in the store (`model+fields`):
-a vector stored under another layout (one vector of the whole card) is made again at start."""
+LAYOUT = "idf-fields"
+"""How a stored embedding was made, appended to the model's name in the store with the number
+of fields counted when it was pooled (`model+idf-fields@1050`): a vector stored under another
+layout (one vector of the whole card; fields pooled the model's way) is made again at start."""
 QUERY_CACHE = 512
 """Recent query vectors kept: teams and clients repeat queries."""
 REGISTER_WAIT = 5.0
@@ -87,6 +102,15 @@ def card_fields(card: AgentCard) -> list[str]:
     if len(skills) > room:
         skills[room - 1 :] = [" ".join(skills[room - 1 :])]
     return fields + skills
+
+
+def card_vectors(tokens: list[TokenRows], rarity: TokenRarity) -> np.ndarray:
+    """A card's field vectors from its fields' tokens, weighed by `rarity` (a field without a
+    token is left out: its vector would be zero)."""
+    from ioa.llm.embedder import pool
+
+    rows = [pool(field, rarity.weights(field.ids)) for field in tokens if len(field.ids)]
+    return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
 
 def pack(rows: np.ndarray) -> bytes:
@@ -140,6 +164,12 @@ class CardEmbeddings:
         self._busy = 0
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
+        self.rarity = TokenRarity()
+        """Token counts over the registered cards' fields (filled once the model is loaded)."""
+        self._pooled_at: dict[str, int] = {}
+        """Fields counted when each agent's vectors were pooled (`rarity.n` then)."""
+        self._oldest: list[tuple[int, str]] = []
+        """A heap of (`_pooled_at`, agent id), oldest first; entries since re-pooled are stale."""
 
     @property
     def ready(self) -> bool:
@@ -171,7 +201,8 @@ class CardEmbeddings:
         return Path(choice).expanduser()
 
     def stored_as(self) -> str | None:
-        """What vectors are stored under: the model's name and `LAYOUT`."""
+        """What vectors are stored under, but for the field count: the model's name and
+        `LAYOUT`."""
         model = self.expected_model()
         return None if model is None else f"{model}+{LAYOUT}"
 
@@ -179,9 +210,24 @@ class CardEmbeddings:
         """The agent's stored field vectors if the current model and layout made them, else
         None (a damaged blob too: the card is embedded again)."""
         stored_as = self.stored_as()
-        if stored_as is None or agent.embedding is None or agent.embedding_model != stored_as:
+        if stored_as is None or agent.embedding is None or agent.embedding_model is None:
             return None
-        return unpack(agent.embedding)
+        made_by, _, fields = agent.embedding_model.rpartition("@")
+        if made_by != stored_as or not fields.isdigit():
+            return None
+        rows = unpack(agent.embedding)
+        if rows is not None:
+            self._pooled(agent.id, int(fields))
+        return rows
+
+    def _pooled(self, agent_id: str, fields: int) -> None:
+        self._pooled_at[agent_id] = fields
+        heapq.heappush(self._oldest, (fields, agent_id))
+
+    def forget(self, agent_id: str) -> None:
+        """The agent is gone: its card no longer counts."""
+        self.rarity.forget(agent_id)
+        self._pooled_at.pop(agent_id, None)
 
     def start(self) -> None:
         """Load the model and embed the cards without a vector, in the background."""
@@ -226,11 +272,16 @@ class CardEmbeddings:
         if vector is not None:
             self._queries.move_to_end(text)
             return vector
+        from ioa.llm.embedder import pool
+
         try:
-            vector = await self._embedder.embed_one(text)
+            (tokens,) = await self._embedder.tokens([text])
         except _engine_error() as exc:
             log.warning("embedding a query failed, ranking by BM25: %s", exc.message)
             return None
+        if not len(tokens.ids):
+            return None  # nothing to mean: BM25 alone (it finds nothing either)
+        vector = pool(tokens)
         self._queries[text] = vector
         if len(self._queries) > QUERY_CACHE:
             self._queries.popitem(last=False)
@@ -242,9 +293,11 @@ class CardEmbeddings:
                 job.done.set_result(None)
             self._queued.clear()
             return
+        await self._count_all()
         for agent in list(self._registry.agents.values()):
             if not self._index.has_vector(agent.id):
                 self.card_changed(agent)
+        self._queue_stale()
         while True:
             jobs = [await self._queue.get()]
             jobs += _drain(self._queue, BATCH - 1)
@@ -262,6 +315,31 @@ class CardEmbeddings:
                 for job in jobs:
                     if not job.done.done():
                         job.done.set_result(None)
+            self._queue_stale()
+
+    async def _count_all(self) -> None:
+        """Count the tokens of every registered card (the tokenizer only, no model run)."""
+        assert self._embedder is not None
+        agents = list(self._registry.agents.values())
+        for start in range(0, len(agents), BATCH):
+            chunk = [(agent, card_fields(agent.card)) for agent in agents[start : start + BATCH]]
+            ids = await self._embedder.token_ids([text for _, texts in chunk for text in texts])
+            at = 0
+            for agent, texts in chunk:
+                if self._registry.agents.get(agent.id) is agent:
+                    self.rarity.count(agent.id, ids[at : at + len(texts)])
+                at += len(texts)
+
+    def _queue_stale(self) -> None:
+        """Queue the cards pooled when the hub counted too few fields for today's weights."""
+        floor = self.rarity.n // STALE_GROWTH
+        while self._oldest and self._oldest[0][0] < floor:
+            fields, agent_id = heapq.heappop(self._oldest)
+            if self._pooled_at.get(agent_id) != fields:
+                continue  # pooled again since, or gone
+            agent = self._registry.agents.get(agent_id)
+            if agent is not None and self._index.has_vector(agent_id):
+                self.card_changed(agent)
 
     async def _load(self) -> bool:
         try:
@@ -284,6 +362,8 @@ class CardEmbeddings:
         return True
 
     def _index_drop_all(self) -> None:
+        self._pooled_at.clear()
+        self._oldest.clear()
         for agent_id in self._registry.agents:
             self._index.set_vector(agent_id, None)
 
@@ -299,13 +379,21 @@ class CardEmbeddings:
             return
         cards = list(agents.values())
         fields = [card_fields(card) for _, card in cards]
-        rows = await self._embedder.embed([text for texts in fields for text in texts])
-        stored_as = f"{self.model}+{LAYOUT}"
-        start = 0
+        tokens = await self._embedder.tokens([text for texts in fields for text in texts])
+        per_card, start = [], 0
         for (agent, card), texts in zip(cards, fields, strict=True):
-            vectors, start = rows[start : start + len(texts)], start + len(texts)
+            per_card.append(tokens[start : start + len(texts)])
+            start += len(texts)
+            if self._registry.agents.get(agent.id) is agent and agent.card is card:
+                self.rarity.count(agent.id, [field.ids for field in per_card[-1]])
+        pooled_at = self.rarity.n
+        stored_as = f"{self.model}+{LAYOUT}@{pooled_at}"
+        for (agent, card), card_tokens in zip(cards, per_card, strict=True):
             if self._registry.agents.get(agent.id) is not agent or agent.card is not card:
                 continue  # changed or gone meanwhile: a newer job has it
+            vectors = card_vectors(card_tokens, self.rarity)
+            if not len(vectors):
+                continue
             blob = pack(vectors)
             try:
                 stored = await self._store.set_agent_embedding(
@@ -314,8 +402,9 @@ class CardEmbeddings:
             except StoreError as exc:
                 log.warning("agent %s: its vector was not stored: %s", agent.id, exc)
                 stored = True  # the index still gets it; the next start embeds it again
-            if stored and agent.card is card:
+            if stored and agent.card is card and self._registry.agents.get(agent.id) is agent:
                 agent.embedding_model = stored_as  # the vectors live in the index, not twice
+                self._pooled(agent.id, pooled_at)
                 self._index.set_vector(agent.id, vectors)
                 self._registry.notify("agent", agent.id)
 

@@ -139,6 +139,7 @@ class HubState:
         agent = self.registry.agents.get(agent_id)
         if agent is None:
             self.discovery.remove(agent_id)
+            self.embeddings.forget(agent_id)
             self._heartbeats.pop(agent_id, None)
             return
         if agent.last_seen is not None:

@@ -15,7 +15,7 @@ from environments.discoveryset import CARDS
 from ioa.client import ClientError, HubClient
 from ioa.hub import Hub
 from ioa.hub.embeddings import card_fields, unpack
-from ioa.llm.embedder import ScriptedEmbedder
+from ioa.llm.scripted_embedder import ScriptedEmbedder
 from ioa.store import SqlStore
 from protocols import AgentCard
 from tests.conftest import hub_config
@@ -188,7 +188,9 @@ async def test_cards_of_an_older_store_are_embedded_in_the_background_and_kept(
             hits = await client.discover(cards[0].name, mode="vector")
             assert hits
         records = await store.list_agents()
-        assert all(rec.embedding_model == "scripted+fields" for rec in records)
+        assert all(
+            (rec.embedding_model or "").startswith("scripted+idf-fields@") for rec in records
+        )
         for rec in records:
             rows = unpack(rec.embedding or b"")
             assert rows is not None
@@ -204,3 +206,46 @@ async def test_cards_of_an_older_store_are_embedded_in_the_background_and_kept(
                 AgentCard(name="Asker")
             )
             assert await client.discover(cards[0].name, mode="vector")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, db_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(db_path)
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
+
+
+async def test_cards_pooled_on_a_much_smaller_hub_are_embedded_again_and_gone_ones_stop_counting(
+    database: str,
+) -> None:
+    twin = ScriptedEmbedder(dim=8)
+    async with Hub(hub_config(database), embedder=twin) as hub, HubClient(hub.url) as first:
+        embeddings, agents = hub.state.embeddings, hub.state.registry.agents
+        await first.register(AgentCard(name="First", description="an early card"))
+        await until(lambda: ready(first))
+        assert agents[first.agent_id].embedding_model == "scripted+idf-fields@2"
+        clients = []
+        for i in range(40):  # 80 more fields: the first card was weighed with 2
+            client = HubClient(hub.url)
+            await client.__aenter__()
+            clients.append(client)
+            await client.register(AgentCard(name=f"Card {i}", description=f"does task {i}"))
+        await until(lambda: ready(first))
+        pooled_at = int((agents[first.agent_id].embedding_model or "").rsplit("@", 1)[1])
+        assert pooled_at > 4 * 2
+        assert embeddings.rarity.n == 82
+        stored = {rec.id: rec.embedding_model for rec in await hub.store.list_agents()}
+        assert stored[first.agent_id] == agents[first.agent_id].embedding_model
+        await clients[0].deregister()
+        assert (embeddings.rarity.n, clients[0].agent_id in embeddings.rarity) == (80, False)
+        for client in clients:
+            await client.close()
+    again = ScriptedEmbedder(dim=8)
+    async with Hub(hub_config(database), embedder=again) as hub, HubClient(hub.url) as asker:
+        await asker.register(AgentCard(name="Asker"))
+        await until(lambda: ready(asker))
+        # every card counted again (the tokenizer only); none of the stored vectors is stale
+        assert hub.state.embeddings.rarity.n == 81
+        assert [text for batch in again.batches for text in batch] == ["Asker."]
+        assert await asker.discover("an early card", mode="vector")

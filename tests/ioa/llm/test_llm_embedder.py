@@ -25,9 +25,11 @@ from ioa.llm.embedder import (
     MAX_BATCH,
     EmbeddingInputError,
     LlamaCppEmbedder,
-    ScriptedEmbedder,
+    TokenRows,
     load_embedder,
+    pool,
 )
+from ioa.llm.scripted_embedder import ScriptedEmbedder
 
 SENTENCES = [
     "Evaluates arithmetic expressions such as (17 + 5) * 3.",
@@ -91,15 +93,45 @@ async def test_a_big_batch_is_packed_into_several_decodes_in_order(
         assert float((await embedder.embed_one(text)) @ row) > 0.999
 
 
+async def test_token_vectors_of_every_text_of_one_decode_are_its_own(
+    embedder: LlamaCppEmbedder, bundle: BertBundle
+) -> None:
+    texts = ["add two numbers together", "sum 17 and 25", "bake a chocolate cake"]
+    assert len(embedder._packed(texts)) == 1  # all three in one llama.cpp decode
+    together = await embedder.tokens(texts)
+    ids = await embedder.token_ids(texts)
+    for text, tokens, only_ids in zip(texts, together, ids, strict=True):
+        (alone,) = await embedder.tokens([text])
+        assert tokens.ids.tolist() == wordpiece_ids(bundle, text)[1:-1]  # no [CLS]/[SEP]
+        assert only_ids.tolist() == tokens.ids.tolist()
+        assert tokens.rows.shape == (len(tokens.ids), 384)
+        assert np.allclose(np.linalg.norm(tokens.rows, axis=1), 1.0, atol=1e-4)
+        assert np.allclose(tokens.rows, alone.rows, atol=1e-3)
+    means = [pool(tokens) for tokens in together]
+    assert float(means[0] @ means[1]) > float(means[0] @ means[2])
+    assert float(means[0] @ (await embedder.embed_one(texts[0]))) > 0.9  # near the model's own
+
+
+def test_pooling_weighs_tokens_and_an_empty_text_pools_to_zero() -> None:
+    rows = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    tokens = TokenRows(np.array([5, 9], dtype=np.int32), rows)
+    assert np.allclose(pool(tokens), [2**-0.5, 2**-0.5])
+    assert np.allclose(pool(tokens, np.array([3.0, 1.0])), np.array([3.0, 1.0]) / 10**0.5)
+    assert not pool(tokens, np.zeros(2)).any()
+    assert not pool(TokenRows(np.zeros(0, np.int32), np.zeros((0, 2), np.float32))).any()
+
+
 async def test_bad_input_is_a_typed_error_and_a_closed_embedder_says_so(
     embedder: LlamaCppEmbedder,
 ) -> None:
     for bad in ("one string", [], ["ok", 3], ["x"] * (MAX_BATCH + 1)):
-        with pytest.raises(EmbeddingInputError):
-            await embedder.embed(bad)  # type: ignore[arg-type]
+        for call in (embedder.embed, embedder.tokens, embedder.token_ids):
+            with pytest.raises(EmbeddingInputError):
+                await call(bad)  # type: ignore[operator]
     await embedder.close()
-    with pytest.raises(EngineClosed):
-        await embedder.embed(["late"])
+    for call in (embedder.embed, embedder.tokens, embedder.token_ids):
+        with pytest.raises(EngineClosed):
+            await call(["late"])  # type: ignore[operator]
 
 
 async def test_one_model_per_process_and_bad_files_are_model_file_errors(
@@ -165,3 +197,15 @@ async def test_the_scripted_twin_is_deterministic_and_checks_like_the_real_one()
     await twin.close()
     with pytest.raises(EngineClosed):
         await twin.embed(["x"])
+
+
+async def test_the_scripted_twin_gives_a_token_per_word() -> None:
+    twin = ScriptedEmbedder({"exact text": [1.0] + [0.0] * 15})
+    exact, words = await twin.tokens(["exact text", "Python code python"])
+    assert len(exact.ids) == 1
+    assert float(pool(exact)[0]) == pytest.approx(1.0)
+    assert len(words.ids) == 3
+    assert words.ids[0] == words.ids[2] != words.ids[1]
+    ids = await twin.token_ids(["exact text", "Python code python"])
+    assert [row.tolist() for row in ids] == [exact.ids.tolist(), words.ids.tolist()]
+    assert np.allclose(np.linalg.norm(words.rows, axis=1), 1.0)

@@ -26,6 +26,7 @@ workers, read from /proc; redis-server; the load) comes from the same windows, a
 paper projection of N hubs on N machines. Ends with one `RESULT {json}` line.
 
     python benchmarks/hub_cluster.py [--agents 1000] [--seconds 5] [--quick] [--pg URL]
+    python benchmarks/hub_cluster.py --only failover --hubs 2    # the failover time alone
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import asyncpg  # type: ignore[import-untyped]
 from _hub.cluster_audit import Audit, audit
 from _hub.cluster_infra import Postgres, Redis, free_port, tree_cpu
 from _hub.cluster_load import Agent, Load, Phase
+from _hub.failover_timeline import sample_cpu, timeline
 from _hub.hub_load import bounded
 from _hub.hub_process import HubProcess
 from _hub.measure import percentile
@@ -100,12 +102,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--failover-wait", type=float, default=10.0, help="seconds after the kill")
     p.add_argument("--pg", help="postgresql:// URL of a server to use instead of our own")
     p.add_argument("--quick", action="store_true", help="200 agents, 2 s phases")
+    p.add_argument(
+        "--only",
+        choices=("all", "failover"),
+        default="all",
+        help="failover: only the configs with several hubs, straight to the kill (no lone hub,"
+        " no throughput or latency window)",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.agents, args.seconds, args.warmup, args.failover_wait = 200, 2.0, 0.5, 6.0
     args.hubs = sorted({int(n) for n in str(args.hubs).split(",") if n.strip()})
     if args.agents < 2 or args.agents % 2 or not args.hubs or min(args.hubs) < 1:
         p.error("--agents must be even and >= 2, --hubs >= 1")
+    if args.only == "failover" and max(args.hubs) < 2:
+        p.error("--only failover needs --hubs with 2 or more")
     return args
 
 
@@ -239,6 +250,11 @@ async def run_config(
         connected = await load.connect()
         took = time.monotonic() - started
         print(f"[{cfg.key}] {connected} agents on {cfg.hubs} hub(s) in {took:.1f} s", flush=True)
+        if args.only == "failover":
+            await failover(cfg, args, load, hubs)
+            cfg.audit = await audit(db, await load.audit())
+            print(f"[{cfg.key}] audit {cfg.audit}", flush=True)
+            return
         meter = Meter(hubs, pg, redis, load, db)
         cfg.throughput, _ = await timed(
             load, meter, "closed", args.window, args.warmup, args.seconds
@@ -272,7 +288,9 @@ async def failover(
     await asyncio.sleep(KILL_AFTER)
     killed_at = time.monotonic()
     hubs[-1].kill()
+    cpu = asyncio.ensure_future(sample_cpu([h.pid for h in hubs[:-1]], args.failover_wait))
     done = await phases
+    samples = await cpu
     resumed = [(lost, back) for p in done for lost, back in p.resumed if lost >= killed_at - 0.1]
     cfg.failover_agents = len(resumed)
     cfg.failover_s = max((back for _, back in resumed), default=math.nan) - killed_at
@@ -281,6 +299,7 @@ async def failover(
         f"the last {cfg.failover_s:.2f} s after the kill",
         flush=True,
     )
+    print(timeline(cfg.key, killed_at, done, samples), flush=True)
 
 
 def _num(x: float | None, digits: int = 0) -> str:
@@ -334,8 +353,8 @@ def report(
             ratio = c.throughput.msgs_per_s / base.throughput.msgs_per_s
             print(f"{c.key} vs {base.key}: {ratio:.2f}x msgs/s")
     widest = configs[-1].throughput.us_per_msg
-    per_hub_us = widest["hubs"]  # total hub CPU per message, whatever hub it passed
-    pg_us = widest["postgres"]
+    per_hub_us = widest.get("hubs", math.nan)  # total hub CPU per message, whatever hub
+    pg_us = widest.get("postgres", math.nan)
     if not math.isnan(pg_us) and per_hub_us > 0:
         hub_core = 1e6 / per_hub_us
         pg_core = 1e6 / pg_us
@@ -392,7 +411,9 @@ def _rounded(d: dict[str, object]) -> dict[str, object]:
 
 async def bench(args: argparse.Namespace, pg: Postgres, logs: Path) -> list[Config]:
     redis = await Redis().spawn().wait_ready()
-    configs = [Config("lone", 1, False)] + [Config(str(n), n, True) for n in args.hubs]
+    configs = [Config(str(n), n, True) for n in args.hubs if args.only == "all" or n > 1]
+    if args.only == "all":
+        configs.insert(0, Config("lone", 1, False))
     try:
         for cfg in configs:
             await run_config(cfg, args, pg, redis, logs)

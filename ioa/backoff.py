@@ -11,7 +11,17 @@ under which every refused client waits and then returns at once (a second wave, 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """A hub's `Retry-After` in seconds, if it sent a usable one."""
+    try:
+        value = float((headers or {}).get("Retry-After", ""))
+    except ValueError:
+        return None
+    return value if 0 < value <= 3600 else None
 
 
 @dataclass

@@ -17,11 +17,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import aiohttp
 
-from ioa.backoff import Backoff
+from ioa.backoff import Backoff, retry_after
 from ioa.client_rest import ClientError, HubRest, HubsUnreachable, unreachable
 from ioa.lifecycle import Closeable
 from protocols import Envelope, ErrorCode, Payload
@@ -43,15 +43,6 @@ __all__ = ["ClientError", "HubClient", "HubsUnreachable"]
 CLOSE_REPLACED = 4000
 """The hub's close code for a socket replaced by a newer connection of the same agent."""
 log = logging.getLogger("ioa.client")
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """The hub's `Retry-After` in seconds, if it sent a usable one."""
-    try:
-        value = float((headers or {}).get("Retry-After", ""))
-    except ValueError:
-        return None
-    return value if 0 < value <= 3600 else None
 
 
 class HubClient(HubRest, Closeable):
@@ -171,7 +162,7 @@ class HubClient(HubRest, Closeable):
         try:
             self._ws = await self._http().ws_connect(ws_url, headers=headers, heartbeat=20.0)
         except aiohttp.WSServerHandshakeError as exc:
-            self._retry_after = _retry_after(exc.headers)
+            self._retry_after = retry_after(exc.headers)
             codes = {401: ErrorCode.UNAUTHORIZED, 503: ErrorCode.BUSY}
             code = codes.get(exc.status, "handshake_failed")
             raise ClientError(f"the hub refused the WebSocket: HTTP {exc.status}", code) from exc

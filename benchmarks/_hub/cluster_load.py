@@ -6,11 +6,12 @@ other receives, and each is connected to a hub of its own (the same one, or anot
 Frames are pre-built strings and nothing on the hot path parses JSON, so the load costs little
 of the 2 cores the hubs, PostgreSQL and Redis share with it.
 
-An agent resumes as `HubClient` does (same protocol, same `Backoff` and cap): when its socket
-closes it moves to the next hub of its list, waits its jittered delay, says hello with its
-group's cursor, takes the replay, and after `synced` resends every message not yet acked under
-the same id. Every ack, refusal and delivery is kept, so the parent can check each promise
-against the store. Pairs stay in one worker, so each drain can wait for its own receivers.
+An agent resumes as `HubClient` does (same protocol, same `Backoff` and cap, a hub's
+`Retry-After` taken as the next delay's hint): when its socket closes it moves to the next hub
+of its list, waits its jittered delay, says hello with its group's cursor, takes the replay, and
+after `synced` resends every message not yet acked under the same id. Every ack, refusal and
+delivery is kept, so the parent can check each promise against the store. Pairs stay in one
+worker, so each drain can wait for its own receivers.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import aiohttp
 from aiohttp import WSMsgType
 
 from _hub.servers import BenchError, raise_fd_limit
-from ioa.backoff import Backoff
+from ioa.backoff import Backoff, retry_after
 
 TEXT_KEY = '"text":"'
 MAX_BACKOFF = 2.0
@@ -71,6 +72,12 @@ class Phase:
     errors: list[str] = field(default_factory=list)
     resumed: list[tuple[float, float]] = field(default_factory=list)
     """(socket lost, synced again) in `time.monotonic()` seconds, per resume."""
+    upgraded: list[tuple[float, float]] = field(default_factory=list)
+    """(began, upgraded) of each reconnect attempt the hub took (it may have waited in line)."""
+    busy: list[tuple[float, float]] = field(default_factory=list)
+    """(began, refused) of each reconnect attempt a live hub refused (503), monotonic s."""
+    unreachable: list[tuple[float, float]] = field(default_factory=list)
+    """(began, failed) of each reconnect attempt that found no hub listening (the dead one)."""
     undrained: int = 0
 
 
@@ -123,14 +130,21 @@ class Peer:
                 return
             self.lost_at = time.monotonic()
             self.synced.clear()
+            hint: float | None = None
             while not self.w.stopping:  # as HubClient._reconnect: next hub, jittered wait
                 self.hub = (self.hub + 1) % len(self.a.hubs)
-                await asyncio.sleep(self.backoff.next())
+                await asyncio.sleep(self.backoff.next(hint))
+                began = time.monotonic()
                 try:
                     await self._open()
+                    self.w.phase.upgraded.append((began, time.monotonic()))
                     break
+                except aiohttp.WSServerHandshakeError as exc:
+                    hint = retry_after(exc.headers)
+                    self.w.phase.busy.append((began, time.monotonic()))
                 except (aiohttp.ClientError, OSError):
-                    continue
+                    hint = None
+                    self.w.phase.unreachable.append((began, time.monotonic()))
 
     async def _handle(self, data: str) -> None:
         op = data[7] if data[6] == '"' else data[8]

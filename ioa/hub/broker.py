@@ -28,6 +28,10 @@ log = logging.getLogger("ioa.hub.cluster")
 CHANNEL = "ioa:hubs"
 MAX_QUEUED = 100_000
 """Events waiting to be published; past it (the broker is down or slow) new ones are dropped."""
+BATCH_BYTES = 256 * 1024
+"""Events queued while a publish is under way leave together, as one JSON array of up to about
+this many bytes: a reconnect wave queues one presence event per agent, and one round trip to
+Redis each (and one message for every other hub to parse) was most of the broker's cost."""
 
 Event = dict[str, Any]
 
@@ -88,15 +92,27 @@ class Broker:
     async def _send(self) -> None:
         assert self._client is not None
         while True:
-            data = await self._outbox.get()
+            data, count = await self._outbox.get(), 1
+            if not self._outbox.empty():
+                data, count = self._batch(data)
             try:
                 await self._client.publish(self.channel, data)
             except (RedisError, OSError) as exc:
-                self.dropped += 1 + self._outbox.qsize()
+                self.dropped += count + self._outbox.qsize()
                 while not self._outbox.empty():  # the store has it all; the others will catch up
                     self._outbox.get_nowait()
                 log.debug("broker publish failed: %s", exc)
                 await asyncio.sleep(0.2)
+
+    def _batch(self, first: str) -> tuple[str, int]:
+        """`first` and the events queued after it, up to `BATCH_BYTES`, as one JSON array;
+        and how many events it holds."""
+        events, size = [first], len(first)
+        while size < BATCH_BYTES and not self._outbox.empty():
+            event = self._outbox.get_nowait()
+            events.append(event)
+            size += len(event)
+        return "[" + ",".join(events) + "]", len(events)
 
     async def _listen(self) -> None:
         assert self._client is not None
@@ -123,14 +139,16 @@ class Broker:
             await asyncio.sleep(backoff.next())
 
     def _heard(self, data: bytes | str) -> None:
+        """One event, or several published together (a JSON array of them)."""
         try:
-            event = json.loads(data)
+            heard = json.loads(data)
         except ValueError:
             log.warning("broker: ignored a message that is not JSON")
             return
-        if not isinstance(event, dict) or event.get("hub") == self.hub_id:
-            return
-        try:
-            self._on_event(event)
-        except Exception:  # one bad event must not end the subscription
-            log.exception("broker: failed to handle %r", event.get("t"))
+        for event in heard if isinstance(heard, list) else [heard]:
+            if not isinstance(event, dict) or event.get("hub") == self.hub_id:
+                continue
+            try:
+                self._on_event(event)
+            except Exception:  # one bad event must not end the subscription
+                log.exception("broker: failed to handle %r", event.get("t"))

@@ -157,10 +157,24 @@ async def health(request: web.Request) -> web.Response:
             "groups": len(state.registry.groups),
             "quarantined": sorted(state.registry.quarantined),
             "restoring": state.registry.restoring,
+            "resumes": resume_status(state),
             "rejections": dict(state.rejections),
             "discovery": discovery_status(state),
         }
     )
+
+
+def resume_status(state: HubState) -> dict[str, Any]:
+    """WebSockets replaying now (of how many may), waiting in line, and the hub's measured
+    seconds per resume."""
+    admission = state.admission
+    pace = admission.seconds_per_resume
+    return {
+        "slots": admission.concurrent,
+        "active": admission.active,
+        "waiting": admission.waiting,
+        "seconds_each": None if pace is None else round(pace, 5),
+    }
 
 
 def discovery_status(state: HubState) -> dict[str, Any]:

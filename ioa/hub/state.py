@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ioa.config import HubConfig
+from ioa.hub.admission import ResumeAdmission
 from ioa.hub.discovery import DiscoveryIndex, InvalidVector
 from ioa.hub.embeddings import CardEmbeddings
 from ioa.hub.memory import TRIMMER
@@ -48,10 +49,10 @@ class HubState:
         self.presence_listeners: list[Callable[[str], None]] = []
         """Called with an agent id whenever its presence or card may have changed, or it left."""
         self.started_at = time.time()
-        self._resuming = 0
-        self.no_resumes = asyncio.Event()
-        """Set while no WebSocket is resuming: the background rebuild waits for it."""
-        self.no_resumes.set()
+        self.admission = ResumeAdmission(
+            config.max_resuming, config.resume_wait, max_line=config.resume_line
+        )
+        """Which WebSockets replay now, which wait in line (kept by `ws`)."""
         self._tasks: list[asyncio.Task[None]] = []
         self.cluster: Cluster | None = None
         """Set (by `Cluster`) when this hub is one of several on one store."""
@@ -66,7 +67,7 @@ class HubState:
             await self.cluster.start()
         self._tasks = [
             asyncio.create_task(self._tick()),
-            asyncio.create_task(self.registry.restore_all(self.no_resumes.wait)),
+            asyncio.create_task(self.registry.restore_all(self.admission.idle.wait)),
         ]
 
     def listening(self) -> None:
@@ -74,19 +75,6 @@ class HubState:
         imports llama.cpp and numpy and reads the weights; begun during the start, it competed
         with it for the GIL and delayed the first answer."""
         self.embeddings.start()
-
-    @property
-    def resuming(self) -> int:
-        """WebSockets between their upgrade and the end of their replay (kept by `ws`)."""
-        return self._resuming
-
-    @resuming.setter
-    def resuming(self, count: int) -> None:
-        self._resuming = count
-        if count:
-            self.no_resumes.clear()
-        else:
-            self.no_resumes.set()
 
     async def stop(self) -> None:
         """Stop what `start` started, however far it got."""

@@ -15,9 +15,9 @@ import logging
 from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
+from ioa.hub.admission import Slot
 from ioa.hub.connection import Connection
 from ioa.hub.errors import (
-    Busy,
     DuplicateHello,
     FrameTooLarge,
     HelloRequired,
@@ -77,20 +77,26 @@ def _short(value: object) -> str | None:
 class _Session:
     """One agent's socket after the upgrade: its hello, its frames, its end."""
 
-    def __init__(self, state: HubState, agent: Agent, ws: web.WebSocketResponse, conn: Connection):
+    def __init__(
+        self,
+        state: HubState,
+        agent: Agent,
+        ws: web.WebSocketResponse,
+        conn: Connection,
+        slot: Slot,
+    ):
         self.state = state
         self.agent = agent
         self.ws = ws
         self.conn = conn
+        self.slot = slot
+        """Its resume slot, held from before the upgrade until the replay is over."""
         self.greeted = False
-        self.resuming = True
-        """Counted in `HubState.resuming` (from the upgrade) until the replay is over."""
         self.closing: asyncio.Future[bool] | None = None
 
-    def resumed(self) -> None:
-        if self.resuming:
-            self.resuming = False
-            self.state.resuming -= 1
+    def resumed(self, *, measured: bool = False) -> None:
+        """The replay is over (`measured`: it ran to its end) or will not happen."""
+        self.state.admission.leave(self.slot, measured=measured)
 
     def still_registered(self) -> None:
         if self.state.registry.agents.get(self.agent.id) is not self.agent:
@@ -103,12 +109,14 @@ class _Session:
             if self.greeted:
                 raise DuplicateHello()
             self.greeted = True
+            replayed = False
             try:
                 await self.state.router.resume(self.conn, frame.cursors)
+                replayed = not self.conn.gone
             except StoreError as exc:
                 raise Unavailable("the hub could not replay the history; reconnect") from exc
             finally:
-                self.resumed()
+                self.resumed(measured=replayed)
             self.state.presence_changed(self.agent.id)
             return
         if not self.greeted:
@@ -159,28 +167,26 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     token = bearer_token(request) or request.query.get("token")
     agent = await state.registry.find_by_token(token)
     config = state.config
-    if state.resuming >= config.max_resuming:
-        raise Busy(retry_after=1 + state.resuming / config.max_resuming)
-    state.resuming += 1
+    slot = await state.admission.enter()  # at once, after a wait in line, or `Busy`
     ws = web.WebSocketResponse(
         heartbeat=20.0, max_msg_size=config.max_frame_bytes * 4, compress=False
     )
     try:
-        await ws.prepare(request)
+        await ws.prepare(request)  # fails if the client left while it waited in line
     except BaseException:
-        state.resuming -= 1
+        state.admission.leave(slot, measured=False)
         raise
     conn = Connection(agent.id, ws, config.outbox_bytes, config.max_inflight, request.transport)
-    try:
-        await state.registry.reload_groups_of(agent.id)  # created by other hubs, maybe unheard
-    except StoreError as exc:
-        log.warning("agent %s: its groups could not be read: %s", agent.id, exc)
-    conn.push_replayed(
-        frame_text(Welcome(agent_id=agent.id, groups=state.registry.groups_of(agent.id)))
-    )
-    session = _Session(state, agent, ws, conn)
+    session = _Session(state, agent, ws, conn, slot)
     timer = asyncio.get_running_loop().call_later(config.hello_timeout, _close_if_silent, session)
     try:
+        try:
+            await state.registry.reload_groups_of(agent.id)  # created by other hubs, maybe unheard
+        except StoreError as exc:
+            log.warning("agent %s: its groups could not be read: %s", agent.id, exc)
+        conn.push_replayed(
+            frame_text(Welcome(agent_id=agent.id, groups=state.registry.groups_of(agent.id)))
+        )
         await session.run()
     finally:
         session.resumed()

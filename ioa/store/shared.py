@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ioa.store.base import DuplicateMessage, StoreError
@@ -44,6 +44,10 @@ HEADS = text(
 """Each named group's stored head. A scalar `max` per group is one step down the primary key
 from its end; `max(seq) ... GROUP BY group_id` read every row of every group (a batch's check
 grew with the transcripts: PostgreSQL's CPU per message doubled in a minute of benchmark)."""
+
+
+GROUP_IDS_OF = select(memberships.c.group_id).where(memberships.c.agent_id == bindparam("agent_id"))
+"""Read on every WebSocket connect (groups another hub created may be unheard): built once."""
 
 
 class SharedStore(SqlStore):
@@ -111,9 +115,7 @@ class SharedStore(SqlStore):
         )
 
     async def group_ids_of(self, agent_id: str) -> list[str]:
-        rows = await self._read(
-            select(memberships.c.group_id).where(memberships.c.agent_id == agent_id)
-        )
+        rows = await self._read(GROUP_IDS_OF, {"agent_id": agent_id})
         return [r[0] for r in rows]
 
     async def get_goal(self, goal_id: str) -> GoalRecord | None:

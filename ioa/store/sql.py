@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     event,
     func,
@@ -60,6 +61,12 @@ SCHEMA_LOCK = 0x10A_5C4E
 on one database would otherwise race in `CREATE TABLE` (a duplicate key in `pg_type`)."""
 
 LOCK_SCHEMA = text("SELECT pg_advisory_xact_lock(:key)")
+
+PG_POOL_SIZE = 10
+"""Connections a PostgreSQL store keeps open. SQLAlchemy's 5 made a reconnect wave (64 resumes
+at once, each with its reads) open and close a new server connection every ~15 resumes."""
+PG_POOL_OVERFLOW = 10
+
 
 ADDED_COLUMNS = {"agents": ("embedding", "embedding_model")}
 """Columns added after the first release; `start` adds them to an older database."""
@@ -108,6 +115,16 @@ messages = Table(
     Column("body", Text, nullable=False),
     Index("ix_messages_group_msgid", "group_id", "id", unique=True),
 )
+
+
+MESSAGES_AFTER = (
+    select(messages)
+    .where(messages.c.group_id == bindparam("group_id"), messages.c.seq > bindparam("after"))
+    .order_by(messages.c.seq)
+    .limit(bindparam("limit"))
+)
+"""A page of a group's messages: built once, so a read (every resume, every catch-up) skips
+building the statement and its cache key, which cost as much as the rest of the read."""
 
 
 def normalize_url(url: str) -> str:
@@ -172,6 +189,10 @@ class SqlStore(Store):
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
         self._engine: AsyncEngine | None = None
+        self._reader: AsyncEngine | None = None
+        """The engine for one-statement reads: on PostgreSQL in autocommit, so a read is one
+        round trip, not three (BEGIN, the query, ROLLBACK); each read is one statement on a
+        connection of its own anyway, so it sees what it saw before."""
         self._writer: SqliteWriter | None = None
         self._queries: set[asyncio.Future[list[Any]]] = set()
         """Reads under way; `close` lets them finish so their connections go back first."""
@@ -185,8 +206,11 @@ class SqlStore(Store):
     async def start(self) -> SqlStore:
         if self._engine is not None:
             return self
+        options: dict[str, int] = {}
+        if self.url.startswith("postgresql"):
+            options = {"pool_size": PG_POOL_SIZE, "max_overflow": PG_POOL_OVERFLOW}
         try:
-            engine = create_async_engine(self.url)
+            engine = create_async_engine(self.url, **options)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StoreError(f"cannot open database {self.url!r}: {exc}") from exc
         if engine.dialect.name == "sqlite":
@@ -203,6 +227,9 @@ class SqlStore(Store):
             await engine.dispose()
             raise StoreError(f"cannot open database {self.url!r}: {exc}") from exc
         self._engine = engine
+        self._reader = engine
+        if engine.dialect.name == "postgresql":
+            self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         database = engine.url.database
         if engine.dialect.name == "sqlite" and database and database != ":memory:":
             self._writer = await SqliteWriter(database).open()
@@ -216,7 +243,7 @@ class SqlStore(Store):
             self._writer = None
         if self._engine is not None:
             await self._engine.dispose()
-            self._engine = None
+            self._engine = self._reader = None
 
     async def _write(self, *statements: Any) -> None:
         try:
@@ -231,19 +258,19 @@ class SqlStore(Store):
         except SQLAlchemyError as exc:
             raise StoreError(f"database write failed: {exc}") from exc
 
-    async def _read(self, stmt: Any) -> list[Any]:
+    async def _read(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
         """Run a query to its end even if the caller is cancelled (a request handler whose
         client left, a hub stopping): a query cancelled midway leaves its connection neither
-        in the pool nor closed."""
-        query = asyncio.ensure_future(self._query(stmt))
+        in the pool nor closed. `params` bind a statement built once (`MESSAGES_AFTER`)."""
+        query = asyncio.ensure_future(self._query(stmt, params))
         self._queries.add(query)
         query.add_done_callback(self._queries.discard)
         return await asyncio.shield(query)
 
-    async def _query(self, stmt: Any) -> list[Any]:
+    async def _query(self, stmt: Any, params: dict[str, Any] | None) -> list[Any]:
         try:
-            async with self.engine.connect() as conn:
-                return list((await conn.execute(stmt)).all())
+            async with (self._reader or self.engine).connect() as conn:
+                return list((await conn.execute(stmt, params)).all())
         except SQLAlchemyError as exc:
             raise StoreError(f"database read failed: {exc}") from exc
 
@@ -369,13 +396,9 @@ class SqlStore(Store):
     async def messages_after(
         self, group_id: str, after: int, limit: int = 1000
     ) -> list[StoredMessage]:
-        stmt = (
-            select(messages)
-            .where(messages.c.group_id == group_id, messages.c.seq > after)
-            .order_by(messages.c.seq)
-            .limit(limit)
-        )
-        return [_message(r) for r in await self._read(stmt)]
+        page = {"group_id": group_id, "after": after, "limit": limit}
+        rows = await self._read(MESSAGES_AFTER, page)
+        return [_message(r) for r in rows]
 
     async def message_keys(self, group_id: str) -> list[tuple[str, int, float]]:
         stmt = (

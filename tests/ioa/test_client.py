@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ioa.client import ClientError, HubClient, _retry_after
+from ioa.backoff import retry_after
+from ioa.client import ClientError, HubClient
 from ioa.hub import Hub
 from protocols import Chat, Envelope, ErrorCode
 from protocols.frames import GroupInfo
@@ -61,7 +62,7 @@ async def test_connecting_without_a_token_is_a_typed_error(hub: Hub) -> None:
 
 
 def test_only_a_sane_retry_after_is_taken() -> None:
-    assert _retry_after({"Retry-After": "2"}) == 2.0
+    assert retry_after({"Retry-After": "2"}) == 2.0
     for bad in ("", "soon", "-1", "0", "1e9", "nan"):
-        assert _retry_after({"Retry-After": bad}) is None
-    assert _retry_after(None) is None
+        assert retry_after({"Retry-After": bad}) is None
+    assert retry_after(None) is None

@@ -62,7 +62,8 @@ async def test_two_hundred_agents_of_a_restarted_hub_return_spread_out(db_path: 
 
 
 async def test_a_hub_busy_with_resumes_answers_503_with_retry_after(db_path: Path) -> None:
-    async with Hub(hub_config(db_path, max_resuming=1)) as hub, aiohttp.ClientSession() as http:
+    config = hub_config(db_path, max_resuming=1, resume_wait=0)  # no line: refused at once
+    async with Hub(config) as hub, aiohttp.ClientSession() as http:
         tokens = []
         for name in ("a", "b"):
             async with http.post(f"{hub.url}/v1/agents", json={"name": name}) as resp:

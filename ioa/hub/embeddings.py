@@ -15,6 +15,9 @@ call, writes the vectors to the store (only if the card is still the one that wa
 gives them to the discovery index. At start, stored vectors of the same model and `LAYOUT` go
 straight into the index; cards without one (registered before the model existed, or under
 another model or layout) are queued then.
+
+Like the discovery index, this module imports numpy (and `ioa.hub.vectors`, built on it) only
+when a vector is first made or read, so a hub answers before numpy is loaded.
 """
 
 from __future__ import annotations
@@ -28,16 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.registry import Agent, Registry
-from ioa.hub.vectors import MAX_FIELDS
 from ioa.store import Store, StoreError
 from protocols import AgentCard
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ioa.llm.embedder import Embedder
     from ioa.llm.errors import EngineError
 
@@ -76,6 +78,8 @@ def card_fields(card: AgentCard) -> list[str]:
     """What is embedded for a card, one text per vector: its name, its description, its tags,
     then each skill as "name: description" (skills past the room of `MAX_FIELDS` share the last
     text). Empty fields are left out."""
+    from ioa.hub.vectors import MAX_FIELDS
+
     fields = [card.name + "."]
     if card.description:
         fields.append(card.description)
@@ -91,6 +95,8 @@ def card_fields(card: AgentCard) -> list[str]:
 
 def pack(rows: np.ndarray) -> bytes:
     """Field vectors as stored: their count (uint32) then the rows as little-endian float32."""
+    import numpy as np
+
     return struct.pack("<I", len(rows)) + np.asarray(rows, dtype="<f4").tobytes()
 
 
@@ -98,6 +104,8 @@ def unpack(blob: bytes) -> np.ndarray | None:
     """The rows `pack` wrote, or None when the blob is damaged."""
     if len(blob) < 4:
         return None
+    import numpy as np
+
     (count,) = struct.unpack_from("<I", blob)
     values = np.frombuffer(blob, dtype="<f4", offset=4) if len(blob) > 4 else np.zeros(0)
     if count == 0 or values.size == 0 or values.size % count:

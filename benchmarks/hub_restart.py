@@ -32,6 +32,7 @@ seconds the hub process used until its first answer: a figure a busy box inflate
 Ends with one `RESULT {json}` line.
 
     python benchmarks/hub_restart.py [--agents 1000] [--messages 100000] [--groups 1000] [--quick]
+    python benchmarks/hub_restart.py --only empty [--runs 5]   # `start_s_empty` alone
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--cold-bytecode",
         action="store_true",
         help="keep the environment's bytecode settings (no warm cache: every start compiles)",
+    )
+    p.add_argument(
+        "--only",
+        choices=("empty",),
+        help="measure only this: `empty` is the start on an empty database beside `python -c "
+        "pass` and `ioa --help` (no history, no reconnect wave)",
     )
     p.add_argument(
         "--quick",
@@ -192,7 +199,8 @@ class Starts:
     big: list[Start] = field(default_factory=list)
 
 
-async def starts(tmp: Path, big_db: Path, port: int, log: Path, runs: int) -> Starts:
+async def starts(tmp: Path, big_db: Path | None, port: int, log: Path, runs: int) -> Starts:
+    """`runs` rounds; without `big_db`, the empty database's starts only."""
     out = Starts()
     await one_start(HubProcess(tmp / "warm-up.db", port, log), watch_restore=False)  # not counted
     for r in range(runs):
@@ -200,15 +208,18 @@ async def starts(tmp: Path, big_db: Path, port: int, log: Path, runs: int) -> St
         out.help.append(await asyncio.to_thread(wall_time, ioa_command("--help")))
         empty = HubProcess(tmp / f"empty-{r}.db", port, log)
         out.empty.append(await one_start(empty, watch_restore=False))
-        out.big.append(await one_start(HubProcess(big_db, port, log), watch_restore=True))
-        b = out.big[-1]
-        print(
+        line = (
             f"  round {r + 1}: python {out.python[-1]:.3f} s, ioa --help {out.help[-1]:.3f} s,"
-            f" hub empty {out.empty[-1].seconds:.3f} s (CPU {out.empty[-1].cpu:.3f} s),"
-            f" hub with history {b.seconds:.3f} s (CPU {b.cpu:.3f} s;"
-            f" idle after {b.restored:.2f} s, peak CPU {b.peak_cpu:.0f}%)",
-            flush=True,
+            f" hub empty {out.empty[-1].seconds:.3f} s (CPU {out.empty[-1].cpu:.3f} s)"
         )
+        if big_db is not None:
+            out.big.append(await one_start(HubProcess(big_db, port, log), watch_restore=True))
+            b = out.big[-1]
+            line += (
+                f", hub with history {b.seconds:.3f} s (CPU {b.cpu:.3f} s;"
+                f" idle after {b.restored:.2f} s, peak CPU {b.peak_cpu:.0f}%)"
+            )
+        print(line, flush=True)
     return out
 
 
@@ -357,6 +368,31 @@ def _r(x: float, digits: int = 3) -> float | None:
     return None if math.isnan(x) else round(x, digits)
 
 
+async def bench_empty(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
+    """`--only empty`: the start on an empty database, beside `python -c pass` and `--help`."""
+    port = free_port()
+    print(f"starts on an empty database, {args.runs} interleaved rounds (port {port}):")
+    st = await starts(tmp, None, port, tmp / "hub.log", args.runs)
+    start_empty = statistics.median(s.seconds for s in st.empty)
+    help_s = statistics.median(st.help)
+    print(
+        f"\nstart, empty database: {start_empty:.3f} s (goal <= {GOAL_START_EMPTY_S} s);"
+        f" less `ioa --help` {start_empty - help_s:.3f} s;"
+        f" CPU of the hub until then {statistics.median(s.cpu for s in st.empty):.3f} s"
+    )
+    return {
+        "start_s_empty": _r(start_empty),
+        "start_cpu_s_empty": _r(statistics.median(s.cpu for s in st.empty)),
+        "start_s_empty_runs": [_r(s.seconds) for s in st.empty],
+        "bytecode": "cold" if args.cold_bytecode else "cached",
+        "start_s_empty_less_help": _r(start_empty - help_s),
+        "python_s": _r(statistics.median(st.python)),
+        "help_s": _r(help_s),
+        "runs": args.runs,
+        "goals_met": {"start_empty_le_0_5s": start_empty <= GOAL_START_EMPTY_S},
+    }
+
+
 async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     port = free_port()
     log = tmp / "hub.log"
@@ -489,14 +525,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ioa-restart-") as tmp:
         if not args.cold_bytecode:
             warm_bytecode(Path(tmp) / "pycache")
-        result = asyncio.run(bench(args, Path(tmp)))
+        run = bench_empty if args.only == "empty" else bench
+        result = asyncio.run(run(args, Path(tmp)))
     load_after = os.getloadavg()
     print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
     result["cpu_model"] = cpu_model()
     result["load_avg_before"] = [round(x, 2) for x in load_before]
     result["load_avg_after"] = [round(x, 2) for x in load_after]
     print("RESULT " + json.dumps(result))
-    return 0 if not result["agents_not_resumed"] and not result["probe_errors"] else 1
+    return 0 if not result.get("agents_not_resumed") and not result.get("probe_errors") else 1
 
 
 if __name__ == "__main__":

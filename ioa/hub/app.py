@@ -11,13 +11,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ioa.config import HubConfig
 from ioa.hub import a2a, admin, dashboard, goals, rest, ws
-from ioa.hub.cluster import Cluster
 from ioa.hub.state import STATE, HubState
 from ioa.lifecycle import Service
 from ioa.store import SqlStore, Store
 from ioa.store.shared import SharedStore
 
 if TYPE_CHECKING:
+    from ioa.hub.cluster import Cluster
     from ioa.llm.embedder import Embedder
 
 
@@ -79,7 +79,11 @@ class Hub(Service):
         self.store = store
         self.state = HubState(self.config, self.store, embedder)
         self.goals = goals.Goals(self.state)
-        self.cluster = Cluster(self.state, self.goals, broker) if broker else None
+        self.cluster: Cluster | None = None
+        if broker:
+            from ioa.hub.cluster import Cluster  # Redis's client, imported by clustered hubs only
+
+            self.cluster = Cluster(self.state, self.goals, broker)
         self.a2a = a2a.A2AServer(self.state, self.goals)
         self._runner: web.AppRunner | None = None
         self.port = self.config.port

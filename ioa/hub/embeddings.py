@@ -18,6 +18,9 @@ gives them to the discovery index. At start, stored vectors of the same model an
 straight into the index; once the model is loaded, every card's tokens are counted, and cards
 without a vector (registered before the model existed, or under another model or layout) or
 pooled when the hub had far fewer fields (`ioa.hub.idf.STALE_GROWTH`) are queued.
+
+Like the discovery index, this module imports numpy (and `ioa.hub.vectors`, built on it) only
+when a vector is first made or read, so a hub answers before numpy is loaded.
 """
 
 from __future__ import annotations
@@ -32,17 +35,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.idf import STALE_GROWTH, TokenRarity
 from ioa.hub.registry import Agent, Registry
-from ioa.hub.vectors import MAX_FIELDS
 from ioa.store import Store, StoreError
 from protocols import AgentCard
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ioa.llm.embedder import Embedder, TokenRows
     from ioa.llm.errors import EngineError
 
@@ -91,6 +93,8 @@ def card_fields(card: AgentCard) -> list[str]:
     """What is embedded for a card, one text per vector: its name, its description, its tags,
     then each skill as "name: description" (skills past the room of `MAX_FIELDS` share the last
     text). Empty fields are left out."""
+    from ioa.hub.vectors import MAX_FIELDS
+
     fields = [card.name + "."]
     if card.description:
         fields.append(card.description)
@@ -107,6 +111,8 @@ def card_fields(card: AgentCard) -> list[str]:
 def card_vectors(tokens: list[TokenRows], rarity: TokenRarity) -> np.ndarray:
     """A card's field vectors from its fields' tokens, weighed by `rarity` (a field without a
     token is left out: its vector would be zero)."""
+    import numpy as np
+
     from ioa.llm.embedder import pool
 
     rows = [pool(field, rarity.weights(field.ids)) for field in tokens if len(field.ids)]
@@ -115,6 +121,8 @@ def card_vectors(tokens: list[TokenRows], rarity: TokenRarity) -> np.ndarray:
 
 def pack(rows: np.ndarray) -> bytes:
     """Field vectors as stored: their count (uint32) then the rows as little-endian float32."""
+    import numpy as np
+
     return struct.pack("<I", len(rows)) + np.asarray(rows, dtype="<f4").tobytes()
 
 
@@ -122,6 +130,8 @@ def unpack(blob: bytes) -> np.ndarray | None:
     """The rows `pack` wrote, or None when the blob is damaged."""
     if len(blob) < 4:
         return None
+    import numpy as np
+
     (count,) = struct.unpack_from("<I", blob)
     values = np.frombuffer(blob, dtype="<f4", offset=4) if len(blob) > 4 else np.zeros(0)
     if count == 0 or values.size == 0 or values.size % count:

@@ -95,6 +95,14 @@ class MalformedJson(HubError):
     default_message = "the body is not valid JSON"
 
 
+class InvalidVector(HubError):
+    """Raised by `ioa.hub.vectors`, defined here so the discovery index can name it without
+    importing numpy."""
+
+    code = ErrorCode.INVALID_VECTOR
+    default_message = "the embedding vector is invalid"
+
+
 class InvalidAddressee(HubError):
     code = ErrorCode.INVALID_ADDRESSEE
     default_message = "an addressee is not a member of the group"

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["POWER", "PRIOR_FIELDS", "STALE_GROWTH", "TokenRarity"]
 
@@ -58,6 +60,8 @@ class TokenRarity:
 
     def count(self, agent_id: str, fields: Sequence[np.ndarray]) -> None:
         """Count `agent_id`'s card as these fields' token ids, replacing what it counted before."""
+        import numpy as np  # with the first card counted: a hub answers before numpy loads
+
         self.forget(agent_id)
         distinct = [np.unique(ids) for ids in fields]
         counted = np.concatenate(distinct).astype(np.int32) if distinct else np.zeros(0, np.int32)
@@ -68,7 +72,10 @@ class TokenRarity:
 
     def forget(self, agent_id: str) -> None:
         """Take a card out of the counts (deregistration); unknown ids are ignored."""
-        fields, counted = self._counted.pop(agent_id, (0, np.zeros(0, np.int32)))
+        entry = self._counted.pop(agent_id, None)
+        if entry is None:
+            return
+        fields, counted = entry
         for token in counted.tolist():
             left = self._df[token] - 1
             if left:
@@ -79,6 +86,8 @@ class TokenRarity:
 
     def weights(self, ids: np.ndarray) -> np.ndarray:
         """The weight of each token of a text (float32, all positive)."""
+        import numpy as np
+
         total = self.n + self._prior + 1
         df = self._df
         return np.fromiter(

@@ -27,8 +27,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from ioa.hub.errors import HubError
-from protocols.errors import ErrorCode
+from ioa.hub.errors import InvalidVector
 
 __all__ = [
     "CANDIDATES",
@@ -56,11 +55,6 @@ _SAMPLE = 4096
 """Summaries the principal directions are fitted on."""
 _BLOCK = 8192
 """Cards projected per step of a refit (bounds its temporary memory)."""
-
-
-class InvalidVector(HubError):
-    code = ErrorCode.INVALID_VECTOR
-    default_message = "the embedding vector is invalid"
 
 
 class VectorTable:

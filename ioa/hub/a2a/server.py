@@ -68,11 +68,6 @@ SEND_WAIT = 600.0
 KEEPALIVE = 15.0
 """Seconds between SSE comments on a quiet stream, and between checks that a blocked caller is
 still there: a client that left stops costing the hub a waiting handler."""
-GUEST_CARD = AgentCard(
-    name="A2A guest",
-    description="Stands for A2A clients that called the hub without a token.",
-    kind="remote",
-)
 PUSH_METHODS = frozenset(
     {
         "CreateTaskPushNotificationConfig",
@@ -81,6 +76,17 @@ PUSH_METHODS = frozenset(
         "DeleteTaskPushNotificationConfig",
     }
 )
+
+
+def guest_card() -> AgentCard:
+    """The card of the agent that stands for A2A clients without a token (made when the first
+    one calls: a card made at import built `AgentCard`'s validator before the hub's first
+    answer)."""
+    return AgentCard(
+        name="A2A guest",
+        description="Stands for A2A clients that called the hub without a token.",
+        kind="remote",
+    )
 
 
 class A2AServer:
@@ -162,7 +168,7 @@ class A2AServer:
             raise Unauthenticated()
         async with self._guest_lock:
             if self._guest is None:
-                agent, _ = await self.state.registry.register(GUEST_CARD)
+                agent, _ = await self.state.registry.register(guest_card())
                 self._guest = agent.id
         return self._guest
 

@@ -31,7 +31,7 @@ from protocols.moves import move_to_envelope, moves_schema
 class MoveRequest(BaseModel):
     """One move, shaped as `moves_schema` describes it (`type` and its fields)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     move: dict[str, Any]
 
 

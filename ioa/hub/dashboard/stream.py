@@ -62,5 +62,5 @@ class Stream:
 class FollowRequest(BaseModel):
     """Which conversation a page has open; null when none."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     group: str | None = Field(default=None, min_length=1, max_length=200)

@@ -20,6 +20,7 @@ def collector() -> Iterator[None]:
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
+    gc.enable()
 
 
 async def test_starting_a_hub_leaves_the_garbage_collector_alone(
@@ -33,6 +34,8 @@ async def test_starting_a_hub_leaves_the_garbage_collector_alone(
 def test_the_hub_command_tunes_it_for_a_process_that_only_serves(collector: None) -> None:
     from ioa.commands.hub import GC_GEN0_THRESHOLD, tune_gc_for_serving
 
+    gc.disable()  # as `ioa hub` does for its start
     tune_gc_for_serving()
     assert gc.get_threshold()[0] == GC_GEN0_THRESHOLD
     assert gc.get_freeze_count() > 0
+    assert gc.isenabled()

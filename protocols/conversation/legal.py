@@ -154,9 +154,10 @@ def _bidders(state: ConversationState) -> tuple[str, ...]:
 
 
 def addressable(state: ConversationState, sender: str) -> tuple[str, ...]:
-    """Whom `sender` may address, in roster order: its `links` and itself (everyone without)."""
+    """Whom `sender` may address, in roster order: its `links` and itself (everyone without).
+    The hub stands outside the topology: its timeouts and conclusions reach whoever they concern."""
     links = state.rules.links
-    if links is None:
+    if links is None or sender == HUB_SENDER:
         return state.members
     allowed = set(links.get(sender, ()))
     return tuple(m for m in state.members if m == sender or m in allowed)

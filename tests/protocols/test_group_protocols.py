@@ -19,6 +19,7 @@ from protocols import (
     Phase,
     ProtocolError,
     TaskResult,
+    Timeout,
     apply,
     expire,
     legal_moves,
@@ -38,6 +39,7 @@ from protocols.acts import (
     Proposal,
     Refuse,
 )
+from protocols.conversation.legal import addressable
 from protocols.conversation.settings import conversation_for_group
 from protocols.conversation.voting import tally
 from tests.protocols.kit import PLAN, env, group, run, say
@@ -150,6 +152,18 @@ def test_links_restrict_whom_a_member_addresses_and_round_robin_follows_them() -
     assert run(state, env(A, say())).speaker == C  # round robin skips the unlinked bob
     solo = run(state, env(A, say()), env(C, say()))
     assert run(solo, env(B, say())).speaker == C  # linked to nobody: plain round robin
+
+
+def test_the_hub_stands_outside_the_links() -> None:
+    """Its due timeout may name the member it concerns, whoever that member is linked to
+    (found by the property test: the hub was held to the members' topology)."""
+    limits = Limits(max_turns=1, turn_timeout=5.0, max_silent_turns=1)
+    state = group("ioa", limits=limits, links={A: (B,), B: (C,), C: (A,)})
+    timeout = Timeout(kind="turn", agent=A)
+    assert state.due(5.0) == [timeout]
+    assert addressable(state, HUB_SENDER) == state.members
+    after = apply(state, env(HUB_SENDER, timeout, [C], ts=5.0))
+    assert after.speaker != A
 
 
 @pytest.mark.parametrize(

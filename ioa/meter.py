@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from protocols.usage import Part, Spend, Where
+from protocols.usage import Part, Spend, Sums, Where
 
 if TYPE_CHECKING:
     from ioa.llm.accounting import Completion
@@ -29,32 +29,24 @@ __all__ = ["Meter", "active_meters", "metered"]
 
 
 @dataclass
-class _Sums:
-    calls: int = 0
-    prompt: int = 0
-    evaluated: int = 0
-    generated: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
 class Meter:
     """Sums of the calls recorded while it was open, by where they ran (thread-safe: a
     cancelled call is recorded from the engine's worker thread)."""
 
-    _sides: dict[Where, _Sums] = field(default_factory=dict, repr=False)
+    _sides: dict[Where, Sums] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, where: Where, completion: Completion) -> None:
         """Add one call. A likelihood choice's option tokens count as prompt tokens the model
         ran (`scored_tokens`)."""
         with self._lock:
-            sums = self._sides.setdefault(where, _Sums())
-            sums.calls += 1
-            sums.prompt += completion.prompt_tokens + completion.scored_tokens
-            sums.evaluated += completion.evaluated_prompt_tokens + completion.scored_tokens
-            sums.generated += completion.completion_tokens
-            sums.seconds += completion.seconds
+            self._sides.setdefault(where, Sums()).add_figures(
+                1,
+                completion.prompt_tokens + completion.scored_tokens,
+                completion.evaluated_prompt_tokens + completion.scored_tokens,
+                completion.completion_tokens,
+                completion.seconds,
+            )
 
     @property
     def calls(self) -> int:
@@ -65,17 +57,7 @@ class Meter:
         """What was recorded, as report lines for `part` (none for a side without calls)."""
         with self._lock:
             return tuple(
-                Spend.capped(
-                    part,
-                    where,
-                    calls=s.calls,
-                    prompt=s.prompt,
-                    evaluated=s.evaluated,
-                    generated=s.generated,
-                    seconds=s.seconds,
-                )
-                for where, s in sorted(self._sides.items())
-                if s.calls
+                s.spend(part, where) for where, s in sorted(self._sides.items()) if s.calls
             )
 
 

@@ -14,17 +14,20 @@ reports that passed cannot be corrupted by one message, only grown by at most th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 __all__ = [
+    "EXACT",
     "MAX_CALLS",
     "MAX_SECONDS",
     "MAX_TOKENS",
     "USAGE",
     "Part",
     "Spend",
+    "Sums",
     "Usage",
     "Where",
     "add_spends",
@@ -36,6 +39,8 @@ MAX_TOKENS = 1_000_000_000
 """Tokens of one kind one message may report (a call's context is at most 2**24 tokens)."""
 MAX_SECONDS = 1_000_000.0
 """Model seconds one message may report (eleven days)."""
+EXACT = 2**53
+"""Where `Sums` saturate: JSON numbers stop being exact in a browser beyond it."""
 
 Part = Literal["coordination", "work"]
 """`coordination`: conversation moves and forming teams; `work`: doing an assigned task."""
@@ -116,25 +121,56 @@ Usage = Annotated[tuple[Spend, ...], Field(min_length=1, max_length=4), AfterVal
 USAGE: TypeAdapter[tuple[Spend, ...]] = TypeAdapter(Usage)
 
 
+@dataclass(slots=True)
+class Sums:
+    """Running sums of the figures of `Spend` lines (an engine's calls, a message's lines, a
+    ledger's), each saturating at `EXACT`: however much is added, a total stays a number a page
+    shows exactly, and a report made from it (`spend`) is capped at the report's bounds."""
+
+    calls: int = 0
+    prompt: int = 0
+    evaluated: int = 0
+    generated: int = 0
+    seconds: float = 0.0
+
+    def add_figures(
+        self, calls: int, prompt: int, evaluated: int, generated: int, seconds: float
+    ) -> None:
+        self.calls = min(self.calls + calls, EXACT)
+        self.prompt = min(self.prompt + prompt, EXACT)
+        self.evaluated = min(self.evaluated + evaluated, EXACT)
+        self.generated = min(self.generated + generated, EXACT)
+        self.seconds = min(self.seconds + seconds, float(EXACT))
+
+    def add(self, other: Spend | Sums) -> None:
+        self.add_figures(other.calls, other.prompt, other.evaluated, other.generated, other.seconds)
+
+    @property
+    def tokens(self) -> int:
+        return min(self.prompt + self.generated, EXACT)
+
+    @property
+    def spent(self) -> bool:
+        return bool(self.calls or self.prompt or self.generated or self.seconds)
+
+    def spend(self, part: Part, where: Where) -> Spend:
+        """These sums as one report line, each figure capped at its bound."""
+        return Spend.capped(
+            part,
+            where,
+            calls=self.calls,
+            prompt=self.prompt,
+            evaluated=self.evaluated,
+            generated=self.generated,
+            seconds=self.seconds,
+        )
+
+
 def add_spends(*reports: Iterable[Spend]) -> tuple[Spend, ...]:
     """The reports summed line by line (by part and where), each figure capped at its bound so
     the sum is itself a valid report; lines that spent nothing are left out."""
-    sums: dict[tuple[Part, Where], list[float]] = {}
+    sums: dict[tuple[Part, Where], Sums] = {}
     for report in reports:
-        for s in report:
-            row = sums.setdefault(s.key, [0, 0, 0, 0, 0.0])
-            for i, value in enumerate((s.calls, s.prompt, s.evaluated, s.generated, s.seconds)):
-                row[i] += value
-    return tuple(
-        Spend.capped(
-            part,
-            where,
-            calls=calls,
-            prompt=prompt,
-            evaluated=evaluated,
-            generated=generated,
-            seconds=seconds,
-        )
-        for (part, where), (calls, prompt, evaluated, generated, seconds) in sums.items()
-        if calls or prompt or generated or seconds
-    )
+        for spend in report:
+            sums.setdefault(spend.key, Sums()).add(spend)
+    return tuple(line.spend(*key) for key, line in sums.items() if line.spent)

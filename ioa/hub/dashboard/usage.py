@@ -20,9 +20,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ioa.config import HubConfig, TokenPrice
-from protocols.usage import USAGE, Part, Spend, Where
+from protocols.usage import USAGE, Part, Spend, Sums, Where
 
-EXACT = 2**53
 PARTS: tuple[Part, ...] = ("coordination", "work")
 WHERES: tuple[Where, ...] = ("local", "cloud")
 MARK = ',"usage":'
@@ -45,37 +44,20 @@ def usage_of(body: str) -> tuple[Spend, ...]:
         return ()
 
 
-@dataclass(slots=True)
-class Sums:
-    calls: int = 0
-    prompt: int = 0
-    evaluated: int = 0
-    generated: int = 0
-    seconds: float = 0.0
+def line_cost(sums: Sums, price: TokenPrice) -> float:
+    return (sums.prompt * price.prompt + sums.generated * price.generated) / 1000
 
-    def add(self, other: Spend | Sums) -> None:
-        self.calls = min(self.calls + other.calls, EXACT)
-        self.prompt = min(self.prompt + other.prompt, EXACT)
-        self.evaluated = min(self.evaluated + other.evaluated, EXACT)
-        self.generated = min(self.generated + other.generated, EXACT)
-        self.seconds = min(self.seconds + other.seconds, float(EXACT))
 
-    @property
-    def tokens(self) -> int:
-        return min(self.prompt + self.generated, EXACT)
-
-    def cost(self, price: TokenPrice) -> float:
-        return (self.prompt * price.prompt + self.generated * price.generated) / 1000
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "calls": self.calls,
-            "prompt": self.prompt,
-            "evaluated": self.evaluated,
-            "generated": self.generated,
-            "tokens": self.tokens,
-            "seconds": round(self.seconds, 3),
-        }
+def figures(sums: Sums) -> dict[str, Any]:
+    """A line as the page shows it."""
+    return {
+        "calls": sums.calls,
+        "prompt": sums.prompt,
+        "evaluated": sums.evaluated,
+        "generated": sums.generated,
+        "tokens": sums.tokens,
+        "seconds": round(sums.seconds, 3),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +111,12 @@ class Ledger:
         cost = 0.0
         for where, price in zip(WHERES, (prices.local, prices.cloud), strict=True):
             if price is not None:
-                cost += self.sum(where=where).cost(price)
+                cost += line_cost(self.sum(where=where), price)
         return round(cost, 6)
 
     def summary(self, prices: Prices) -> dict[str, Any]:
         """One row's worth: the totals, and tokens per part and per side."""
-        return self.sum().view() | {
+        return figures(self.sum()) | {
             "coordination": self.sum(part="coordination").tokens,
             "work": self.sum(part="work").tokens,
             "local": self.sum(where="local").tokens,
@@ -146,14 +128,14 @@ class Ledger:
         """Everything: each part × side, each part, each side, the total, the cost."""
         return {
             "lines": [
-                {"part": p, "where": w} | self.lines[(p, w)].view()
+                {"part": p, "where": w} | figures(self.lines[(p, w)])
                 for p in PARTS
                 for w in WHERES
                 if (p, w) in self.lines
             ],
-            "parts": {p: self.sum(part=p).view() for p in PARTS},
-            "sides": {w: self.sum(where=w).view() for w in WHERES},
-            "total": self.sum().view(),
+            "parts": {p: figures(self.sum(part=p)) for p in PARTS},
+            "sides": {w: figures(self.sum(where=w)) for w in WHERES},
+            "total": figures(self.sum()),
             "cost": self.cost(prices),
         }
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from ioa.hub import Hub
-from ioa.hub.dashboard.usage import EXACT, Ledger, Prices, Sums, usage_of
+from ioa.hub.dashboard.usage import Ledger, Prices, usage_of
 from protocols import Envelope, TaskResult
-from protocols.usage import MAX_TOKENS, Spend
+from protocols.usage import EXACT, MAX_TOKENS, Spend, Sums
 from tests.conftest import hub_config
 from tests.ioa.hub.adversarial.wire import (
     Agent,

@@ -261,3 +261,24 @@ def test_a_report_hidden_in_a_payloads_data_is_never_read_as_the_senders() -> No
     honest = (Spend(part="work", where="local", calls=1, prompt=7, evaluated=7),)
     reported = envelope.model_copy(update={"usage": honest})
     assert usage_of(reported.stamped_json(1, 1765075300.5)) == honest
+
+
+@pytest.mark.parametrize(
+    "goal_id",
+    ["nope", "x" * 5000, "%00%ff", "..%2F..%2Fetc%2Fpasswd", "%F0%9F%98%80" * 50],
+)
+async def test_a_goal_that_is_not_there_is_a_typed_404_and_changes_nothing(
+    priced: Hub, goal_id: str
+) -> None:
+    lead, member = await register(priced, "lead"), await register(priced, "member")
+    real, _ = await goal_with(priced, lead, member)
+    before = await snapshot(priced, lead)
+    reply = await http(priced, "GET", f"/v1/dashboard/goals/{goal_id}", token=ADMIN)
+    assert reply.status == 404, reply.body
+    assert reply.json()["error"]["code"] == "not_found"
+    assert len(reply.body) < 12_000  # the echoed id is the only part that grows
+    assert (await http(priced, "GET", f"/v1/dashboard/goals/{goal_id}")).status == 401
+    agent_view = await http(priced, "GET", f"/v1/dashboard/goals/{real}", token=lead.token)
+    assert agent_view.status == 403
+    await assert_unchanged(priced, before, lead)
+    assert (await look(priced, f"/v1/dashboard/goals/{real}"))["id"] == real

@@ -41,14 +41,12 @@ numpy is imported by the first search or vector, not with this module: a hub sta
 from __future__ import annotations
 
 import heapq
-import math
-from array import array
-from bisect import bisect_left
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ioa.hub.analysis import analyze, card_tags, card_terms, stem, tag_key, words
+from ioa.hub.bm25 import K1, B, Bm25
 from ioa.hub.errors import HubError, InvalidVector
 from protocols.card import AgentCard
 from protocols.errors import ErrorCode
@@ -60,7 +58,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLEND",
+    "K1",
     "MODES",
+    "B",
     "DiscoveryError",
     "DiscoveryIndex",
     "Hit",
@@ -71,10 +71,6 @@ __all__ = [
     "card_terms",
 ]
 
-K1 = 1.2
-"""BM25 term-frequency saturation."""
-B = 0.75
-"""BM25 document-length normalisation."""
 MAX_QUERY_CHARS = 16_000
 """Twice the longest goal text the hub accepts: a goal is also a discovery query."""
 MODES = ("bm25", "vector", "hybrid")
@@ -115,46 +111,6 @@ class Hit:
     """Card tags that were requested as a filter or that match a query term, sorted."""
 
 
-class _Postings:
-    """One term's documents, sorted, with their weighted counts in two compact arrays.
-
-    Arrays take ~6 bytes a posting where a dict takes ~40, which is most of the index's memory at
-    100,000 cards; bisection keeps updates and lookups logarithmic.
-    """
-
-    __slots__ = ("docs", "tfs")
-
-    def __init__(self) -> None:
-        self.docs = array("i")
-        self.tfs = array("H")
-
-    def __len__(self) -> int:
-        return len(self.docs)
-
-    def get(self, doc: int) -> int:
-        i = bisect_left(self.docs, doc)
-        return self.tfs[i] if i < len(self.docs) and self.docs[i] == doc else 0
-
-    def put(self, doc: int, tf: int) -> None:
-        tf = min(tf, 0xFFFF)
-        if not self.docs or self.docs[-1] < doc:
-            self.docs.append(doc)
-            self.tfs.append(tf)
-            return
-        i = bisect_left(self.docs, doc)
-        if i < len(self.docs) and self.docs[i] == doc:
-            self.tfs[i] = tf
-        else:
-            self.docs.insert(i, doc)
-            self.tfs.insert(i, tf)
-
-    def discard(self, doc: int) -> None:
-        i = bisect_left(self.docs, doc)
-        if i < len(self.docs) and self.docs[i] == doc:
-            del self.docs[i]
-            del self.tfs[i]
-
-
 class DiscoveryIndex:
     """In-memory BM25 index of agent cards, with tag and presence filters.
 
@@ -175,19 +131,13 @@ class DiscoveryIndex:
         """`candidates`: cards scored exactly by meaning per query (default `CANDIDATES`)."""
         if not 0.0 <= semantic_weight <= 1.0:
             raise DiscoveryError("semantic_weight must be between 0 and 1")
-        self._k1 = k1
-        self._b = b
+        self._lexical = Bm25(k1=k1, b=b)
         self._semantic_weight = semantic_weight
-        self._postings: dict[str, _Postings] = {}
         self._tag_docs: dict[str, set[int]] = {}
         self._doc_of: dict[str, int] = {}
         self._ids: list[str | None] = []
-        self._lens = array("i")
-        """Weighted term count of each document (a C array: BM25 reads it as a numpy view)."""
-        self._terms: list[tuple[str, ...]] = []
         self._tags: list[tuple[str, ...]] = []
         self._free: list[int] = []
-        self._total_len = 0
         self._online_ids: set[str] = set()
         self._online_docs: set[int] = set()
         self._candidates = candidates
@@ -213,7 +163,7 @@ class DiscoveryIndex:
     @property
     def term_count(self) -> int:
         """Distinct terms in the index."""
-        return len(self._postings)
+        return self._lexical.term_count
 
     def upsert(self, agent_id: str, card: AgentCard, *, vector: Vector | None = None) -> None:
         """Index `card` under `agent_id`, replacing whatever was indexed for it before.
@@ -222,25 +172,17 @@ class DiscoveryIndex:
         the agent has no semantic score.
         """
         unit = None if vector is None else self._vectors.units(vector)
-        counts = card_terms(card)
         doc = self._doc_of.get(agent_id)
         if doc is None:
             doc = self._allocate(agent_id)
         else:
-            self._unindex(doc, keep=counts.keys())
-        for term, weight in counts.items():
-            postings = self._postings.get(term)
-            if postings is None:
-                postings = self._postings[term] = _Postings()
-            postings.put(doc, weight)
+            self._untag(doc)
+            self._vectors.clear(doc)
+        self._lexical.put(doc, card_terms(card))
         tags = card_tags(card)
         for tag in tags:
             self._tag_docs.setdefault(tag, set()).add(doc)
-        length = sum(counts.values())
-        self._terms[doc] = tuple(counts)
         self._tags[doc] = tags
-        self._lens[doc] = length
-        self._total_len += length
         if unit is not None:
             self._vectors.set(doc, unit)
 
@@ -250,7 +192,9 @@ class DiscoveryIndex:
         doc = self._doc_of.pop(agent_id, None)
         if doc is None:
             return
-        self._unindex(doc)
+        self._lexical.drop(doc)
+        self._untag(doc)
+        self._vectors.clear(doc)
         self._online_docs.discard(doc)
         self._ids[doc] = None
         self._free.append(doc)
@@ -310,8 +254,7 @@ class DiscoveryIndex:
         for word in words(query):
             terms.setdefault(stem(word), word)
         if len(terms) > MAX_QUERY_TERMS:
-            known = sorted((len(self._postings[t]), t) for t in terms if t in self._postings)
-            keep = {term for _, term in known[:MAX_QUERY_TERMS]}
+            keep = self._lexical.rarest(terms, MAX_QUERY_TERMS)
             terms = {term: word for term, word in terms.items() if term in keep}
         allowed = self._allowed(wanted_tags, online_only)
         if allowed is not None and not allowed:
@@ -333,12 +276,12 @@ class DiscoveryIndex:
             return [
                 self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(semantic, k)
             ]
-        docs, scores = self._bm25(sorted(terms), allowed, admitted)
+        docs, scores = self._lexical.scores(sorted(terms), allowed, admitted, len(self._ids))
         if len(shut):
             open_docs = ~np.isin(docs, shut)
             docs, scores = docs[open_docs], scores[open_docs]
         if unit is not None:
-            bound = self._bm25_bound(sorted(terms))
+            bound = self._lexical.bound(sorted(terms))
             blended = self._blend(docs, scores / bound, unit, admitted, shut, k)
             return [
                 self._hit(doc, score, terms, wanted_tags) for doc, score in self._top(blended, k)
@@ -380,8 +323,6 @@ class DiscoveryIndex:
         doc = self._free.pop() if self._free else len(self._ids)
         if doc == len(self._ids):
             self._ids.append(None)
-            self._lens.append(0)
-            self._terms.append(())
             self._tags.append(())
         self._doc_of[agent_id] = doc
         self._ids[doc] = agent_id
@@ -389,26 +330,13 @@ class DiscoveryIndex:
             self._online_docs.add(doc)
         return doc
 
-    def _unindex(self, doc: int, keep: Collection[str] = ()) -> None:
-        """Take `doc` out of the index; postings of the `keep` terms stay for `put` to overwrite,
-        which spares an agent that re-registers an unchanged card any array shifting."""
-        for term in self._terms[doc]:
-            if term in keep:
-                continue
-            postings = self._postings[term]
-            postings.discard(doc)
-            if not postings:
-                del self._postings[term]
+    def _untag(self, doc: int) -> None:
         for tag in self._tags[doc]:
             docs = self._tag_docs[tag]
             docs.discard(doc)
             if not docs:
                 del self._tag_docs[tag]
-        self._total_len -= self._lens[doc]
-        self._lens[doc] = 0
-        self._terms[doc] = ()
         self._tags[doc] = ()
-        self._vectors.clear(doc)
 
     def _allowed(self, tags: set[str], online_only: bool) -> set[int] | None:
         """Documents the filters admit (smallest set first), or None when nothing filters."""
@@ -424,70 +352,6 @@ class DiscoveryIndex:
             return None
         sets.sort(key=len)
         return sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
-
-    def _bm25(
-        self, terms: list[str], allowed: set[int] | None, admitted: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every admitted document that holds at least one of `terms`, as documents in
-        ascending order and their scores: one array operation per query term over its
-        postings, or, when the filters admit few documents, a look-up per admitted document.
-        `admitted` is `allowed` as an array."""
-        import numpy as np
-
-        n = len(self._doc_of)
-        none = (np.zeros(0, dtype=np.int64), np.zeros(0))
-        if n == 0:
-            return none
-        k1 = self._k1
-        c_norm = k1 * (1.0 - self._b)
-        c_len = k1 * self._b * n / self._total_len if self._total_len else 0.0
-        lists: list[tuple[_Postings, float]] = []
-        for term in terms:
-            postings = self._postings.get(term)
-            if postings:
-                df = len(postings)
-                idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-                lists.append((postings, idf * (k1 + 1.0)))
-        if not lists:
-            return none
-        if allowed is not None and 4 * len(allowed) * len(lists) < sum(len(p) for p, _ in lists):
-            found: dict[int, float] = {}
-            for doc in sorted(allowed):
-                total = 0.0
-                for postings, w in lists:
-                    tf = postings.get(doc)
-                    if tf:
-                        total += w * tf / (tf + c_norm + c_len * self._lens[doc])
-                if total:
-                    found[doc] = total
-            return (
-                np.fromiter(found.keys(), dtype=np.int64, count=len(found)),
-                np.fromiter(found.values(), dtype=np.float64, count=len(found)),
-            )
-        lens = np.frombuffer(self._lens, dtype=np.intc).astype(np.float64)
-        scores = np.zeros(len(self._ids))
-        for postings, w in lists:
-            docs = np.frombuffer(postings.docs, dtype=np.intc)
-            counts = np.frombuffer(postings.tfs, dtype=np.ushort).astype(np.float64)
-            scores[docs] += w * counts / (counts + c_norm + c_len * lens[docs])
-            del docs  # a live view would stop the postings array from growing
-        if admitted is not None:
-            keep = np.zeros(len(scores), dtype=bool)
-            keep[admitted] = True
-            scores[~keep] = 0.0
-        hits = np.flatnonzero(scores)
-        return hits, scores[hits]
-
-    def _bm25_bound(self, terms: list[str]) -> float:
-        """The BM25 a card would score with every one of `terms` at saturation."""
-        n = len(self._doc_of)
-        bound = 0.0
-        for term in terms:
-            postings = self._postings.get(term)
-            if postings:
-                df = len(postings)
-                bound += math.log(1.0 + (n - df + 0.5) / (df + 0.5)) * (self._k1 + 1.0)
-        return bound or 1.0
 
     def _blend(
         self,
@@ -563,11 +427,7 @@ class DiscoveryIndex:
         return items[:k]
 
     def _hit(self, doc: int, score: float, words: dict[str, str], wanted: set[str]) -> Hit:
-        matched = [
-            (word, term)
-            for term, word in words.items()
-            if term in self._postings and self._postings[term].get(doc)
-        ]
+        matched = [(word, term) for term, word in words.items() if self._lexical.holds(term, doc)]
         terms = {term for _, term in matched}
         tags = {tag for tag in self._tags[doc] if tag in wanted or terms.intersection(analyze(tag))}
         return Hit(

@@ -15,10 +15,17 @@ scenario is measured twice:
   the send time written into it, same clock: p50/p99) and that page's main-thread busy time per
   second (Chrome's `TaskDuration`).
 
-On a small box the Chromium processes share the cores with the hub and the talkers, so the
-pages' throughput ratio mixes what watching costs the hub with what five browsers cost the
-machine (`pages_cpu_s_per_s` says how much); the streams scenario and the paced hub CPU per
-message say what watching costs the hub itself.
+Each round measures nobody watching before and after the two watched scenarios (the store
+grows as the run goes on). On a small box the Chromium processes share the cores with the hub
+and the talkers, so the pages' throughput ratio mixes what watching costs the hub with what five
+browsers cost the machine (`pages_cpu_s_per_s` says how much); the streams scenario and the
+paced hub CPU per message say what watching costs the hub itself. The closed loop saturates the
+box, so its throughput follows the CPU each message costs everything (hub, talkers with the raw
+streams they read, browsers): `box_cpu_ratio_*` is that cost with nobody watching over the cost
+watched, the throughput ratio as CPU accounts for it, which a busy box can still measure (it
+understates a quiet box's: the pages' cost is mostly per second, and weighs more per message
+when fewer messages go through). The raw streams' events and bytes per
+second say what the hub sends a page following a conversation and one on the network view.
 
     python benchmarks/dashboard.py [--agents 1000] [--pairs 16] [--pages 5] [--rate 1000]
 """
@@ -318,7 +325,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for _ in range(args.rounds):
-                for scenario in scenarios:
+                # nobody watching both before and after: the store grows as the run goes on, so
+                # the watched scenarios are framed by the baseline, not measured after it only
+                for scenario in (*scenarios, scenarios[0]):
                     watchers: Pages | Streams | None = None
                     if scenario == scenarios[1]:
                         watchers = Pages(browser, url, token, args.pages, followed)

@@ -304,6 +304,34 @@ async def test_what_was_said_while_nobody_watched_is_counted_once_when_someone_l
     assert hub.state.registry.groups[group.id].head == 500
 
 
+async def test_a_burst_is_counted_alike_and_apart_as_it_was_addressed(
+    hub: Hub, person: HubClient, make_agent: AgentFactory
+) -> None:
+    ann, bob, cy = await make_agent("ann"), await make_agent("bob"), await make_agent("cy")
+    a, b, c = (x.agent_id or "" for x in (ann, bob, cy))
+    group = await ann.create_group([b, c], name="three")
+    async with Watching(hub, person.token or "") as page:
+        await page.steer({"want": ["counts", "edges"]})
+        await asyncio.gather(  # one burst: counted in one pass, alike ones added up first
+            *(ann.say(group.id, Chat(text=f"to bob {i}"), to=[b]) for i in range(7)),
+            *(ann.say(group.id, Chat(text=f"to both {i}"), to=[b, c]) for i in range(3)),
+            *(ann.say(group.id, Chat(text=f"to all {i}")) for i in range(2)),
+            *(bob.say(group.id, Chat(text=f"back {i}"), to=[a]) for i in range(4)),
+        )
+        ticks = [await page.next("tick", lambda t: t["messages"] > 0)]
+        while sum(t["messages"] for t in ticks) < 16:
+            ticks.append(await page.next("tick"))
+    edges = {(x, y): n for t in ticks for x, y, n in t["edges"]}
+    assert edges == {(a, b): 10, (a, c): 3, (a, group.id): 2, (b, a): 4}
+    _, body = await get(hub, f"/v1/dashboard/agents/{b}", person.token)
+    assert body["accounting"]["by_type"] == {"chat": 4}
+    assert body["accounting"]["received"] == 10
+    _, body = await get(hub, f"/v1/dashboard/agents/{a}", person.token)
+    assert (body["accounting"]["messages"], body["accounting"]["received"]) == (12, 4)
+    _, detail = await get(hub, f"/v1/dashboard/groups/{group.id}", person.token)
+    assert detail["by_type"] == {"chat": 16}
+
+
 FOLLOW_HOSTILE: list[tuple[bytes | dict[str, Any], int, str]] = [
     (b"{not json", 400, "malformed_json"),
     ({"group": 42}, 400, "invalid_request"),

@@ -128,7 +128,8 @@ class App {
   // its view needs. A section the stream did not carry until now is loaded afresh first (the
   // ticks from here on bring its changes).
   steer() {
-    this.steering = (this.steering || Promise.resolve()).then(() => this.steerNow());
+    // one at a time, in order; a failed one does not stop the next
+    this.steering = (this.steering || Promise.resolve()).catch(() => {}).then(() => this.steerNow());
     return this.steering;
   }
 
@@ -142,7 +143,10 @@ class App {
       await this.api.post(`/v1/dashboard/events/${encodeURIComponent(stream)}/follow`, { group: this.following, want });
     } catch (error) {
       // the stream ended meanwhile: the next one loads again and steers again
-      if (!(error instanceof ApiError) || error.status !== 404) throw error;
+      if (!(error instanceof ApiError) || error.status !== 404) {
+        this.steered = last.stream ? last : null; // not told: the next steer tries again
+        throw error;
+      }
       return;
     }
     const added = want.filter((s) => !last.want.includes(s));

@@ -15,10 +15,17 @@ scenario is measured twice:
   the send time written into it, same clock: p50/p99) and that page's main-thread busy time per
   second (Chrome's `TaskDuration`).
 
-On a small box the Chromium processes share the cores with the hub and the talkers, so the
-pages' throughput ratio mixes what watching costs the hub with what five browsers cost the
-machine (`pages_cpu_s_per_s` says how much); the streams scenario and the paced hub CPU per
-message say what watching costs the hub itself.
+Each round measures nobody watching before and after the two watched scenarios (the store
+grows as the run goes on). On a small box the Chromium processes share the cores with the hub
+and the talkers, so the pages' throughput ratio mixes what watching costs the hub with what five
+browsers cost the machine (`pages_cpu_s_per_s` says how much); the streams scenario and the
+paced hub CPU per message say what watching costs the hub itself. The closed loop saturates the
+box, so its throughput follows the CPU each message costs everything (hub, talkers with the raw
+streams they read, browsers): `box_cpu_ratio_*` is that cost with nobody watching over the cost
+watched, the throughput ratio as CPU accounts for it, which a busy box can still measure (it
+understates a quiet box's: the pages' cost is mostly per second, and weighs more per message
+when fewer messages go through). The raw streams' events and bytes per
+second say what the hub sends a page following a conversation and one on the network view.
 
     python benchmarks/dashboard.py [--agents 1000] [--pairs 16] [--pages 5] [--rate 1000]
 """
@@ -50,15 +57,17 @@ ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-
 OBSERVE = """
 window.__lat = [];
 const since = Date.now() / 1000;
-const seen = new Set();  // rows are drawn afresh each frame: a message counts once, when first seen
-new MutationObserver(() => {
-  for (const row of document.querySelectorAll('#transcript [data-seq]')) {
-    if (seen.has(row.dataset.seq)) continue;
-    seen.add(row.dataset.seq);
-    const m = /t=([0-9.]+)/.exec(row.textContent);
-    if (m && Number(m[1]) >= since) window.__lat.push(Date.now() / 1000 - Number(m[1]));
+const seen = new Set();  // a row may be drawn again: a message counts once, when first seen
+new MutationObserver((records) => {
+  for (const record of records) {
+    for (const row of record.addedNodes) {
+      if (!row.dataset || !row.dataset.seq || seen.has(row.dataset.seq)) continue;
+      seen.add(row.dataset.seq);
+      const m = /t=([0-9.]+)/.exec(row.textContent);
+      if (m && Number(m[1]) >= since) window.__lat.push(Date.now() / 1000 - Number(m[1]));
+    }
   }
-}).observe(document.getElementById('transcript'), {childList: true, subtree: true});
+}).observe(document.querySelector('#transcript .rows'), {childList: true});
 """
 
 
@@ -163,7 +172,8 @@ class Streams:
         self.url, self.token, self.count, self.group = url, token, count, group
         self.session = aiohttp.ClientSession()
         self.readers: list[asyncio.Task[None]] = []
-        self.events = 0
+        self.received: list[list[int]] = []
+        """Per stream (the following one first): [events, bytes] read so far."""
 
     async def open(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -176,13 +186,18 @@ class Streams:
                 await self.session.post(
                     self.url + path, json={"group": self.group}, headers=headers
                 )
-            self.readers.append(asyncio.create_task(self._read(response)))
+            self.received.append([0, 0])
+            self.readers.append(asyncio.create_task(self._read(response, self.received[-1])))
 
-    async def _read(self, response: aiohttp.ClientResponse) -> None:
+    async def _read(self, response: aiohttp.ClientResponse, received: list[int]) -> None:
         async for line in response.content:
             if line.startswith(b"data: "):
-                self.events += 1
+                received[0] += 1
+                received[1] += len(line)
         response.close()
+
+    def taken(self) -> list[tuple[int, int]]:
+        return [(events, size) for events, size in self.received]
 
     async def close(self) -> None:
         for reader in self.readers:
@@ -232,17 +247,38 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def cpu_of(process: psutil.Process) -> float:
+    return sum(process.cpu_times()[:2])
+
+
 async def measure(
-    hub: psutil.Process, pairs: list[Pair], seconds: float, rate: float | None
+    hub: psutil.Process,
+    pairs: list[Pair],
+    seconds: float,
+    rate: float | None,
+    streams: Streams | None = None,
 ) -> dict[str, float]:
-    cpu, chromium, started = sum(hub.cpu_times()[:2]), browser_cpu(), time.monotonic()
+    me = psutil.Process()
+    cpu, own, chromium = cpu_of(hub), cpu_of(me), browser_cpu()
+    received = streams.taken() if streams else []
+    started = time.monotonic()
     sent = await talk(pairs, seconds, rate)
     wall = time.monotonic() - started
-    return {
+    browsers = browser_cpu() - chromium
+    row = {
         "msgs_per_s": sent / wall,
-        "us_per_msg": (sum(hub.cpu_times()[:2]) - cpu) / sent * 1e6,
-        "browser_cpu": (browser_cpu() - chromium) / wall,
+        "us_per_msg": (cpu_of(hub) - cpu) / sent * 1e6,
+        "talkers_us_per_msg": (cpu_of(me) - own) / sent * 1e6,
+        "browser_cpu": browsers / wall,
+        "browser_us_per_msg": browsers / sent * 1e6,
     }
+    if streams:
+        now = streams.taken()
+        row["following_events_per_s"] = (now[0][0] - received[0][0]) / wall
+        row["following_kb_per_s"] = (now[0][1] - received[0][1]) / wall / 1000
+        row["other_events_per_s"] = (now[1][0] - received[1][0]) / wall
+        row["other_kb_per_s"] = (now[1][1] - received[1][1]) / wall / 1000
+    return row
 
 
 async def setup(url: str, args: argparse.Namespace, clients: list[HubClient]) -> list[Pair]:
@@ -289,7 +325,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for _ in range(args.rounds):
-                for scenario in scenarios:
+                # nobody watching both before and after: the store grows as the run goes on, so
+                # the watched scenarios are framed by the baseline, not measured after it only
+                for scenario in (*scenarios, scenarios[0]):
                     watchers: Pages | Streams | None = None
                     if scenario == scenarios[1]:
                         watchers = Pages(browser, url, token, args.pages, followed)
@@ -299,7 +337,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         await watchers.open()
                         await counted(url, token)
                         await asyncio.sleep(1.0)
-                    closed[scenario].append(await measure(hub_cpu, pairs, args.duration, None))
+                    reading = watchers if isinstance(watchers, Streams) else None
+                    closed[scenario].append(
+                        await measure(hub_cpu, pairs, args.duration, None, reading)
+                    )
                     if isinstance(watchers, Pages):
                         await watchers.latencies()  # the closed loop's: not the paced stream's
                         busy_before = await watchers.busy()
@@ -349,6 +390,25 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     result["throughput_ratio_streams"] = round(
         result[f"msgs_per_s_{streams}"] / result[f"msgs_per_s_{base}"], 3
     )
+    for scenario in scenarios:
+        result[f"talkers_us_per_msg_{scenario}"] = round(
+            med(closed, scenario, "talkers_us_per_msg"), 1
+        )
+
+    def box(scenario: str) -> float:
+        """CPU of the whole run per message: hub, talkers (and raw streams), browsers."""
+        return statistics.median(
+            r["us_per_msg"] + r["talkers_us_per_msg"] + r["browser_us_per_msg"]
+            for r in closed[scenario]
+        )
+
+    for scenario, label in ((pages, "pages"), (streams, "streams")):
+        # closed loop on a saturated box: messages per CPU-second, the throughput a quiet box
+        # would give in proportion, however busy this one is
+        result[f"box_cpu_ratio_{label}"] = round(box(base) / box(scenario), 3)
+    for key in ("following_events_per_s", "following_kb_per_s", "other_events_per_s"):
+        result[f"stream_{key}"] = round(med(closed, streams, key), 1)
+    result["stream_other_kb_per_s"] = round(med(closed, streams, "other_kb_per_s"), 2)
     result["paced_msgs_per_s"] = round(med(paced, base, "msgs_per_s"), 1)
     result["pages_cpu_s_per_s"] = round(med(closed, pages, "browser_cpu"), 3)
     result["paced_pages_cpu_s_per_s"] = round(med(paced, pages, "browser_cpu"), 3)

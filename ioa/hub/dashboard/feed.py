@@ -5,14 +5,17 @@ messages, presence and new groups only from the first page's stream to the last 
 tally then reads back from the store what was said meanwhile). Only refusals are counted all
 the time: they are not stored anywhere else, they are rare, and counting one is O(1).
 
-While pages watch, each gets:
-- a `tick` at most every `TICK` seconds, shared by all pages and built once: the agents and
-  groups that changed (new nodes, heads, phases, turns, refusals), the edges and counters that
-  moved (absolute values, so a page that loaded a snapshot meanwhile never counts twice: an
-  agent's and a goal's model use too), the refusals themselves (at most `MAX_REFUSALS` a tick),
-  and how many messages were stored;
-- a `message` event, whole (envelope included), at once, for the one conversation it follows
-  (`Stream.following`).
+While pages watch, a stored message costs the hub a list append (and, for a conversation a page
+follows, one event built for all its followers); the tally counts what gathered once per tick,
+in one pass, or sooner when a page asks for counts. Each page gets:
+- a `tick` at most every `TICK` seconds, built once per kind of page (`Tick`): what every view
+  needs (agents whose presence or card changed, new groups, the refusals themselves, at most
+  `MAX_REFUSALS` a tick, how many messages were stored and in how many groups) and the sections
+  the page's view shows (`Stream.want`): the edges, groups and agents' counts that moved, goals'
+  model use (absolute values, so a page that loaded a snapshot meanwhile never counts twice);
+  its followed group's row of `moved` comes whatever it wants;
+- a `message` event, whole (envelope included), for the one conversation it follows
+  (`Stream.following`), written with the next tick: one write, and one frame, per tick.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -55,15 +59,24 @@ class Feed:
         self._new_groups: dict[str, None] = {}
         self._refusals: list[dict[str, Any]] = []
         self._refusals_more = 0
+        self._live: list[StoredMessage] = []
+        """Stored since the last count, in order: the tally counts them in one pass."""
         self._ticker: asyncio.Task[None] | None = None
         state.rejection_listeners.append(self._refused)
 
     def counts(self) -> Tally:
         """The counts; with no page watching, what was stored since they were last brought up
         to date is read back now, in the background (while pages watch, they count live)."""
-        if not self.streams:
+        if self.streams:
+            self._count_live()
+        else:
             self.tally.catch_up()
         return self.tally
+
+    def _count_live(self) -> None:
+        if self._live:
+            stored, self._live = self._live, []
+            self.tally.live(stored)
 
     def subscribe(self, watcher_id: str | None) -> Stream:
         stream = Stream(watcher_id)
@@ -88,6 +101,11 @@ class Feed:
         if group_id is not None:
             self.followers.setdefault(group_id, set()).add(stream)
 
+    @staticmethod
+    def steer(stream: Stream, want: frozenset[str]) -> None:
+        """The sections of a tick this stream's page shows from its next tick on."""
+        stream.want = want
+
     def _attach(self) -> None:
         self.state.router.listeners.append(self._stored)
         self.state.presence_listeners.append(self._presence)
@@ -97,6 +115,7 @@ class Feed:
         self._ticker = asyncio.ensure_future(self._tick_loop())
 
     def _detach(self) -> None:
+        self._count_live()
         self.state.router.listeners.remove(self._stored)
         self.state.presence_listeners.remove(self._presence)
         self.state.registry.group_listeners.remove(self._group)
@@ -118,7 +137,7 @@ class Feed:
         await self.tally.stop()
 
     def _stored(self, group: Group, msg: StoredMessage) -> None:
-        to = self.tally.live(msg)
+        self._live.append(msg)
         followers = self.followers.get(msg.group_id)
         if not followers:
             return
@@ -130,7 +149,7 @@ class Feed:
                 "seq": msg.seq,
                 "type": msg.type,
                 "sender": msg.sender,
-                "to": addressees(msg.body) if to is None else to,
+                "to": addressees(msg.body),
                 "ts": msg.ts,
                 "phase": phase,
                 "speaker": speaker,
@@ -138,7 +157,7 @@ class Feed:
         )
         event = head[:-1] + ',"envelope":' + msg.body + "}"
         for stream in followers:
-            stream.put(event)
+            stream.put(event, wake=False)
 
     def _presence(self, agent_id: str) -> None:
         self._presence_changed.add(agent_id)
@@ -165,13 +184,17 @@ class Feed:
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(self.tick)
-            event = self._summary()
-            if event is not None:
-                for stream in self.streams.values():
+            self._count_live()
+            tick = self._summary()
+            for stream in self.streams.values():
+                event = tick.event_for(stream) if tick is not None else None
+                if event is not None:
                     stream.put(event)
+                elif stream.events:
+                    stream.wake.set()  # its followed conversation's messages
 
-    def _summary(self) -> str | None:
-        """What changed since the last tick, as one event for every page; None if nothing."""
+    def _summary(self) -> Tick | None:
+        """What changed since the last tick, serialised once; None if nothing."""
         changes = self.tally.take_changes()
         nodes, gone = self._presence_summary()
         registry = self.state.registry
@@ -182,44 +205,60 @@ class Feed:
         if not (changes.any or nodes or gone or new or refusals or more):
             return None
         tally = self.tally
-        moved: list[dict[str, Any]] = []
-        for group_id in changes.groups:
-            group = registry.groups.get(group_id)
-            if group is not None:
-                phase, speaker = turn_of(group)
-                counted = tally.groups.get(group_id)
-                refused = dict(counted.refusals) if counted else {}
-                moved.append(
-                    {"id": group_id, "head": group.head, "phase": phase, "speaker": speaker}
-                    | {"refusals": refused}
-                )
+        wanted = frozenset().union(*(stream.want for stream in self.streams.values()))
+        moving = [g for g in changes.groups if g in registry.groups]
+        rows = moving if "moved" in wanted else [g for g in moving if g in self.followers]
+        moved: dict[str, dict[str, Any]] = {}
+        for group_id in rows:  # only what some page shows
+            group = registry.groups[group_id]
+            phase, speaker = turn_of(group)
+            counted = tally.groups.get(group_id)
+            moved[group_id] = {
+                "id": group_id,
+                "head": group.head,
+                "phase": phase,
+                "speaker": speaker,
+                "refusals": dict(counted.refusals) if counted else {},
+            }
+        news = bool(nodes or gone or new or refusals or more or changes.messages)
+        base = _json(
+            {
+                "kind": "tick",
+                "agents": nodes,
+                "gone": gone,
+                "groups": [group_summary(g) for g in new],
+                "messages": changes.messages,
+                "conversations": len(moving),
+                "refusals": refusals,
+                "refusals_more": more,
+                "rejections": dict(self.state.rejections) if refusals or more else None,
+            }
+        )
+        tick = Tick(base[:-1], news, moved)
+        if changes.edges and "edges" in wanted:
+            tick.sections["edges"] = _json([[a, b, tally.edges[(a, b)]] for a, b in changes.edges])
+        if moved and "moved" in wanted:
+            tick.sections["moved"] = _json(list(moved.values()))
+        if changes.agents and "counts" in wanted:
+            tick.sections["counts"] = _json(self._counts(changes.agents))
+        if changes.goals and "goals" in wanted:
+            usage, prices = tally.usage, self.prices
+            goals = {g: usage.goals[g].summary(prices) for g in changes.goals if g in usage.goals}
+            if goals:
+                tick.sections["goals"] = _json(goals)
+        return tick
+
+    def _counts(self, agents: set[str]) -> dict[str, dict[str, Any]]:
+        tally, usage, prices = self.tally, self.tally.usage, self.prices
         counts: dict[str, dict[str, Any]] = {}
-        usage, prices = tally.usage, self.prices
-        for agent_id in changes.agents:
+        for agent_id in agents:
             account = tally.agents.get(agent_id)
             if account is not None:
                 refusals_of = sum(account.refusals.values())
                 counts[agent_id] = {"messages": account.messages, "refusals": refusals_of}
                 if (ledger := usage.agents.get(agent_id)) is not None:
                     counts[agent_id]["usage"] = ledger.summary(prices)
-        goals = {g: usage.goals[g].summary(prices) for g in changes.goals if g in usage.goals}
-        return json.dumps(
-            {
-                "kind": "tick",
-                "agents": nodes,
-                "gone": gone,
-                "groups": [group_summary(g) for g in new],
-                "moved": moved,
-                "counts": counts,
-                "goals_usage": goals,
-                "edges": [[a, b, tally.edges[(a, b)]] for a, b in changes.edges],
-                "messages": changes.messages,
-                "refusals": refusals,
-                "refusals_more": more,
-                "rejections": dict(self.state.rejections) if refusals or more else None,
-            },
-            separators=(",", ":"),
-        )
+        return counts
 
     def _presence_summary(self) -> tuple[list[dict[str, Any]], list[str]]:
         nodes: list[dict[str, Any]] = []
@@ -236,6 +275,46 @@ class Feed:
                 nodes.append(node)
         self._presence_changed.clear()
         return nodes, gone
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+KEYS = {"edges": "edges", "moved": "moved", "counts": "counts", "goals": "goals_usage"}
+"""A tick's section → its key in the event."""
+EMPTY = {"edges": "[]", "moved": "[]", "counts": "{}", "goals": "{}"}
+
+
+@dataclass(slots=True)
+class Tick:
+    """One tick, serialised once: what every page gets, and each section's JSON; a page's event
+    is put together from them (and made once for all pages alike)."""
+
+    base: str
+    """The JSON of what every page gets, without its closing brace."""
+    news: bool
+    """Whether that part says anything (else a page whose sections did not move gets nothing)."""
+    moved: dict[str, dict[str, Any]]
+    sections: dict[str, str] = field(default_factory=dict)
+    made: dict[tuple[frozenset[str], str | None], str | None] = field(default_factory=dict)
+
+    def event_for(self, stream: Stream) -> str | None:
+        own = None if "moved" in stream.want else stream.following
+        if own not in self.moved:
+            own = None
+        key = (stream.want, own)
+        if key not in self.made:
+            self.made[key] = self._make(stream.want, own)
+        return self.made[key]
+
+    def _make(self, want: frozenset[str], own: str | None) -> str | None:
+        parts = [f'"{KEYS[s]}":{self.sections.get(s, EMPTY[s])}' for s in sorted(want)]
+        if own is not None:
+            parts.append('"moved":[' + _json(self.moved[own]) + "]")
+        if not self.news and own is None and not any(s in self.sections for s in want):
+            return None
+        return self.base + "".join("," + part for part in parts) + "}"
 
 
 FEED = web.AppKey("dashboard_feed", Feed)

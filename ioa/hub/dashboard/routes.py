@@ -49,10 +49,6 @@ PAGE_HEADERS = {
 """The page runs only its own scripts: text from agents is shown as text, never as markup."""
 KEEPALIVE = 15.0
 """Seconds between two comments on an idle event stream, so proxies keep it open."""
-GATHER = 0.05
-"""Seconds a woken stream waits before it writes, so the messages of a busy followed
-conversation go out a few per write, not one write per stored batch (a page shows them no
-sooner than its next frame anyway)."""
 GONE_CHECK = 1.0
 """Seconds between two looks, on a quiet stream, whether its page is still there: the hub
 stops listening for the dashboard within about this long after the last page closes."""
@@ -260,8 +256,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     await response.write(b": keepalive\n\n")
                 continue
             quiet = 0.0
-            await asyncio.sleep(GATHER)  # let a busy conversation's next messages join the write
-            batch = stream.take()
+            batch = stream.take()  # what gathered since the last tick, in one write
             if batch:
                 await response.write("".join(f"data: {e}\n\n" for e in batch).encode())
     except ConnectionResetError:
@@ -272,17 +267,23 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def follow(request: web.Request) -> web.Response:
-    """Steer a stream: the conversation whose messages it carries whole (`group`), or none."""
+    """Steer a stream: the conversation whose messages it carries whole (`group`, or none), and
+    the sections its ticks carry (`want`); a field left out stays as it was. Everything is
+    checked before anything changes."""
     who = watcher(request)
     feed = request.app[FEED]
     stream = feed.streams.get(request.match_info["stream_id"])
     if stream is None or stream.watcher_id != who.id:
         raise NotFound("no such event stream (it may have ended; open a new one)")
     wanted = await read_model(request, FollowRequest)
-    if wanted.group is not None:
+    given = wanted.model_fields_set
+    if "group" in given and wanted.group is not None:
         request.app[STATE].registry.group(wanted.group)  # unknown_group if there is none
-    feed.follow(stream, wanted.group)
-    return json_ok({"stream": stream.id, "group": wanted.group})
+    if "group" in given:
+        feed.follow(stream, wanted.group)
+    if "want" in given:
+        feed.steer(stream, frozenset(wanted.want))
+    return json_ok({"stream": stream.id, "group": stream.following, "want": sorted(stream.want)})
 
 
 async def _shutdown(app: web.Application) -> None:

@@ -22,6 +22,8 @@ class App {
     this.views = {};
     this.current = "network";
     this.streamReady = null; // resolves with the current stream's id once the hub named it
+    this.following = null; // the conversation this page has open, whose messages come whole
+    this.steered = null; // what the current stream was last told: {stream, group, want}
   }
 
   start() {
@@ -105,18 +107,87 @@ class App {
       $(`view-${key}`).hidden = key !== name;
       if (key === name) view.show();
     }
+    this.steer();
+  }
+
+  // The tick's sections the view on screen shows (the hub sends only those, and what every view
+  // needs: presence, new groups, refusals).
+  wants() {
+    const view = this.views[this.current];
+    return view && view.wants ? [...view.wants()].sort() : [];
   }
 
   // Which conversation this page has open: the hub then sends its messages whole to this page's
   // stream (the rest of the hub arrives as summaries). Resolves once the hub knows.
   async followGroup(groupId) {
+    this.following = groupId;
+    await this.steer();
+  }
+
+  // Tell the hub what this page shows: the conversation it follows and the sections of a tick
+  // its view needs. A section the stream did not carry until now is loaded afresh first (the
+  // ticks from here on bring its changes).
+  steer() {
+    // one at a time, in order; a failed one does not stop the next
+    this.steering = (this.steering || Promise.resolve()).catch(() => {}).then(() => this.steerNow());
+    return this.steering;
+  }
+
+  async steerNow() {
     const stream = await this.streamReady;
+    const want = this.wants();
+    const last = this.steered && this.steered.stream === stream ? this.steered : { group: null, want: ["edges"] };
+    if (last.group === this.following && last.want.join() === want.join()) return;
+    this.steered = { stream, group: this.following, want };
     try {
-      await this.api.post(`/v1/dashboard/events/${encodeURIComponent(stream)}/follow`, { group: groupId });
+      await this.api.post(`/v1/dashboard/events/${encodeURIComponent(stream)}/follow`, { group: this.following, want });
     } catch (error) {
-      // the stream ended meanwhile: the next one loads again and re-opens the conversation
-      if (!(error instanceof ApiError) || error.status !== 404) throw error;
+      // the stream ended meanwhile: the next one loads again and steers again
+      if (!(error instanceof ApiError) || error.status !== 404) {
+        this.steered = last.stream ? last : null; // not told: the next steer tries again
+        throw error;
+      }
+      return;
     }
+    const added = want.filter((s) => !last.want.includes(s));
+    if (added.length) await this.resync(added);
+  }
+
+  // Bring the model's copy of sections the stream did not carry up to date (the newer of the
+  // snapshot's and the ticks' values wins: both only grow).
+  async resync(sections) {
+    const model = this.model;
+    if (sections.includes("moved")) {
+      for (const group of await this.pages("groups", 20000)) {
+        const known = model.groups.get(group.id);
+        model.groups.set(group.id, known ? { ...known, ...group, head: Math.max(known.head, group.head) } : group);
+      }
+    }
+    if (sections.includes("counts")) {
+      for (const agent of await this.pages("agents", Infinity)) {
+        const known = model.agents.get(agent.id);
+        if (known) Object.assign(known, { messages: Math.max(known.messages || 0, agent.messages), refusals: agent.refusals, usage: agent.usage });
+      }
+    }
+    if (sections.includes("edges")) {
+      for (const edge of (await this.api.get("/v1/dashboard/edges?limit=5000")).edges) {
+        const key = `${edge.from}\u0000${edge.to}`;
+        model.edges.set(key, Math.max(model.edges.get(key) || 0, edge.messages));
+      }
+    }
+    model.apply([]);
+    this.views[this.current]?.show();
+  }
+
+  // Every row of a paged list (`agents` or `groups`), up to `most`.
+  async pages(kind, most) {
+    const rows = [];
+    for (let offset = 0; offset < most; offset += 1000) {
+      const page = await this.api.get(`/v1/dashboard/${kind}?limit=1000&offset=${offset}`);
+      rows.push(...page[kind]);
+      if (offset + 1000 >= page.total) break;
+    }
+    return rows;
   }
 
   // Subscribe first, then load: an event that arrives during the load is applied after it.
@@ -137,6 +208,7 @@ class App {
         loaded = true;
         this.status("live", "live");
         for (const event of early) this.enqueue(event);
+        this.steer();
         await streaming;
       } catch (error) {
         if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
@@ -161,22 +233,15 @@ class App {
     const overview = await this.api.get("/v1/dashboard/overview");
     model.rejections = overview.rejections;
     model.prices = overview.prices;
-    for (let offset = 0; ; offset += 1000) {
-      const page = await this.api.get(`/v1/dashboard/agents?limit=1000&offset=${offset}`);
-      for (const agent of page.agents) model.agents.set(agent.id, agent);
-      if (offset + 1000 >= page.total) break;
-    }
-    for (let offset = 0; offset < 20000; offset += 1000) {
-      const page = await this.api.get(`/v1/dashboard/groups?limit=1000&offset=${offset}`);
-      for (const group of page.groups) model.groups.set(group.id, group);
-      if (offset + 1000 >= page.total) break;
-    }
+    for (const agent of await this.pages("agents", Infinity)) model.agents.set(agent.id, agent);
+    for (const group of await this.pages("groups", 20000)) model.groups.set(group.id, group);
     const edges = await this.api.get("/v1/dashboard/edges?limit=5000");
     for (const edge of edges.edges) model.addEdge(edge.from, edge.to, edge.messages);
     model.apply([]);
     for (const view of Object.values(this.views)) view.loaded?.();
   }
 
+  // The hub writes once per tick; the reads of one write are applied together (one redraw).
   enqueue(event) {
     this.queue.push(event);
     if (this.flushTimer === null) {
@@ -185,7 +250,7 @@ class App {
         const batch = this.queue;
         this.queue = [];
         this.model.apply(batch);
-      }, 40);
+      }, 10);
     }
   }
 }

@@ -7,7 +7,8 @@ import { SeatPanel } from "./seat.js";
 
 const PAGE = 200;
 const HEAD_SOON_MS = 150;
-const HEAD_EVERY_MS = 500;
+const HEAD_EVERY_MS = 1000;
+const LIST_EVERY_MS = 1000;
 
 export class ConversationsView {
   constructor({ app, model, api }) {
@@ -28,14 +29,19 @@ export class ConversationsView {
   }
 
   show() { this.refreshGroups(); }
+  wants() { return ["moved"]; }
   loaded() {
     this.refreshGroups();
     if (this.openId) this.open(this.openId, false);
   }
 
+  hidden() { return document.getElementById("view-conversations").hidden; }
+
   changed(change) {
-    if (change.added) this.refreshGroups();
-    else if (change.groups.size) this.groupList.refresh(); // heads and phases: rows in view only
+    // a hidden list is drawn again when shown; heads and phases redraw the rows in view at most
+    // once a second (a person reads no faster), a new conversation at once
+    if (change.added) this.listStale = true;
+    if (change.groups.size || change.added) this.refreshListSoon(change.added);
     if (!this.openId) return;
     const mine = change.messages.filter((m) => m.group === this.openId);
     if (mine.length) {
@@ -48,7 +54,26 @@ export class ConversationsView {
     }
   }
 
+  refreshListSoon(now) {
+    if (this.hidden()) return;
+    if (now) {
+      clearTimeout(this.listTimer);
+      this.listTimer = null;
+    }
+    if (this.listTimer) return;
+    const redraw = () => {
+      this.listTimer = null;
+      this.listAt = Date.now();
+      if (this.hidden()) return;
+      if (this.listStale) this.refreshGroups();
+      else this.groupList.refresh();
+    };
+    const wait = now ? 0 : Math.max(0, (this.listAt || 0) + LIST_EVERY_MS - Date.now());
+    this.listTimer = setTimeout(redraw, wait);
+  }
+
   refreshGroups() {
+    this.listStale = false;
     let groups = [...this.model.groups.values()];
     if (this.filter) {
       groups = groups.filter((g) => `${g.name} ${g.id} ${g.goal || ""} ${g.protocol}`.toLowerCase().includes(this.filter));
@@ -112,7 +137,7 @@ export class ConversationsView {
     this.refreshHead();
   }
 
-  // The head (state, tasks, refusals, the person's moves) is fetched again at most twice a
+  // The head (state, tasks, refusals, the person's moves) is fetched again at most once a
   // second while the conversation is busy: a person reads no faster, and each fetch costs the hub.
   refreshHead() {
     if (this.headTimer) return;

@@ -22,6 +22,7 @@ export class GoalsView {
   }
 
   show() { this.refresh(); }
+  wants() { return ["goals", "moved"]; }
 
   resolve(text) {
     const wanted = text.split(",").map((s) => s.trim()).filter(Boolean);

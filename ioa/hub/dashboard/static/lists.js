@@ -14,6 +14,8 @@ export class AccountingView {
     });
   }
 
+  wants() { return ["counts"]; }
+
   row(a) {
     const withCost = Boolean(this.model.prices);
     return el("div", {
@@ -62,7 +64,7 @@ export class EventsView {
     for (const group of e.groups) out.push({ kind: "group", group });
     for (const r of e.refusals) out.push({ kind: "refusal", ...r });
     if (e.refusals_more) out.push({ kind: "refusals_more", n: e.refusals_more });
-    if (e.messages) out.push({ kind: "stored", n: e.messages, groups: e.moved.length });
+    if (e.messages) out.push({ kind: "stored", n: e.messages, groups: e.conversations });
     return out;
   }
 

@@ -29,8 +29,9 @@ export class Model {
   }
 
   // Apply a batch of stream events; tell every listener what changed. A `tick` carries the
-  // hub's summaries (absolute counts, so applying one after a snapshot never counts twice); a
-  // `message` comes whole only for the conversation this page follows.
+  // hub's summaries (absolute counts, so applying one after a snapshot never counts twice), of
+  // edges, groups' heads, agents' counts and goals' use only the sections the view on screen
+  // shows (`wants`); a `message` comes whole only for the conversation this page follows.
   apply(events) {
     const change = {
       agents: false, groups: new Set(), added: false, counts: new Set(), edges: false, goals: new Set(),
@@ -75,7 +76,7 @@ export class Model {
       change.groups.add(summary.id);
       change.added = true;
     }
-    for (const moved of tick.moved) {
+    for (const moved of tick.moved || []) {
       const group = this.groups.get(moved.id);
       if (!group) continue;
       group.head = Math.max(group.head, moved.head);
@@ -84,7 +85,7 @@ export class Model {
       group.refusals = moved.refusals;
       change.groups.add(moved.id);
     }
-    for (const [id, counts] of Object.entries(tick.counts)) {
+    for (const [id, counts] of Object.entries(tick.counts || {})) {
       const agent = this.agents.get(id);
       if (!agent) continue;
       agent.messages = counts.messages;
@@ -96,8 +97,9 @@ export class Model {
       this.goalUsage.set(id, usage);
       change.goals.add(id);
     }
-    for (const [from, to, n] of tick.edges) this.edges.set(`${from}\u0000${to}`, n);
-    change.edges = change.edges || tick.edges.length > 0;
+    const edges = tick.edges || [];
+    for (const [from, to, n] of edges) this.edges.set(`${from}\u0000${to}`, n);
+    change.edges = change.edges || edges.length > 0;
     if (tick.rejections) this.rejections = tick.rejections;
     change.refusals.push(...tick.refusals);
     change.stored += tick.messages;

@@ -26,8 +26,9 @@ export class NetworkView {
     model.onChange((change) => {
       if (change.agents || change.added) {
         this.layoutStale = true;
-        if (!document.getElementById("view-network").hidden) this.redraw();
-        if (change.agents) this.refreshList();
+        this.layersStale = true;
+        if (!this.hidden()) this.redraw();
+        if (change.agents && !this.hidden()) this.refreshList(); // else when shown
       } else if (change.edges && !this.edgeTimer) {
         // busier edges only thicken lines: once a second is enough, and costs a page far less
         this.edgeTimer = setTimeout(() => {
@@ -41,6 +42,9 @@ export class NetworkView {
   }
 
   show() { this.layoutStale = true; this.redraw(); this.refreshList(); }
+  // an open card shows the agent's counts: they come only while it is open
+  wants() { return this.selected ? ["counts", "edges"] : ["edges"]; }
+  hidden() { return document.getElementById("view-network").hidden; }
   loaded() { this.layoutStale = true; this.redraw(); this.refreshList(); }
 
   refreshList() {
@@ -108,6 +112,7 @@ export class NetworkView {
     });
     this.nodeSize = Math.max(2, Math.min(9, Math.sqrt((w * h) / Math.max(1, this.model.agents.size)) / 5));
     this.layoutStale = false;
+    this.layersStale = true;
   }
 
   redraw() {
@@ -119,22 +124,15 @@ export class NetworkView {
     });
   }
 
+  // Teams (under the edges) and agents (over them) change only with the layout, presence or the
+  // selection: they are drawn once into two layers, so busier edges redraw lines and two blits.
   draw() {
+    if (this.layersStale !== false || !this.under) this.drawLayers();
     const ctx = this.canvas.getContext("2d");
-    ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    ctx.font = "11px system-ui";
-    for (const c of this.clusters) {
-      if (!c.group) continue;
-      ctx.setLineDash([4, 3]);
-      ctx.strokeStyle = c.group.parent ? "#a78bfa" : "#99a";
-      ctx.beginPath();
-      ctx.arc(c.x, c.y, c.r, 0, Math.PI * 2);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.fillStyle = "#667";
-      if (this.clusters.length < 80) ctx.fillText(c.group.name.slice(0, 30), c.x - c.r, c.y - c.r - 3);
-    }
+    ctx.drawImage(this.under, 0, 0);
+    ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
     // edges: the busiest first, at most 3,000 drawn
     const edges = [...this.model.edges.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3000);
     const max = edges.length ? edges[0][1] : 1;
@@ -154,6 +152,36 @@ export class NetworkView {
       ctx.lineTo(b.x, b.y);
       ctx.stroke();
     }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.over, 0, 0);
+    this.canvas.dataset.nodes = String(this.positions.size);
+  }
+
+  layer(name) {
+    const layer = this[name] || (this[name] = document.createElement("canvas"));
+    layer.width = this.canvas.width;
+    layer.height = this.canvas.height;
+    const ctx = layer.getContext("2d");
+    ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
+    ctx.font = "11px system-ui";
+    return ctx;
+  }
+
+  drawLayers() {
+    this.layersStale = false;
+    let ctx = this.layer("under");
+    for (const c of this.clusters) {
+      if (!c.group) continue;
+      ctx.setLineDash([4, 3]);
+      ctx.strokeStyle = c.group.parent ? "#a78bfa" : "#99a";
+      ctx.beginPath();
+      ctx.arc(c.x, c.y, c.r, 0, Math.PI * 2);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = "#667";
+      if (this.clusters.length < 80) ctx.fillText(c.group.name.slice(0, 30), c.x - c.r, c.y - c.r - 3);
+    }
+    ctx = this.layer("over");
     ctx.lineWidth = 1;
     const s = this.nodeSize;
     for (const agent of this.model.agents.values()) {
@@ -167,7 +195,6 @@ export class NetworkView {
         ctx.fillText(agent.name.slice(0, 24), p.x + s + 2, p.y + 4);
       }
     }
-    this.canvas.dataset.nodes = String(this.positions.size);
   }
 
   shape(ctx, kind, x, y, s) {
@@ -193,7 +220,11 @@ export class NetworkView {
   }
 
   async card(id) {
-    this.selected = id;
+    if (this.selected !== id) {
+      this.selected = id;
+      this.layersStale = true;
+      this.app.steer();
+    }
     this.redraw();
     this.list.refresh();
     const box = document.getElementById("card");

@@ -63,6 +63,24 @@ async def test_a_message_appears_in_its_conversation_within_a_second(
     await page.screenshot(path=artifact("conversations-chat.png"))
 
 
+async def test_a_view_shown_later_catches_up_on_what_its_sections_missed(
+    hub: Hub, person: HubClient, make_agent: AgentFactory, page: Page
+) -> None:
+    lead, coder = await make_agent("lead"), await make_agent("coder")
+    group = await lead.create_group([coder.agent_id or ""], name="pair", protocol="chat")
+    await open_dashboard(page, hub, person.token or "")  # the network: its ticks carry no heads
+    for i in range(3):
+        await lead.say(group.id, Chat(text=f"while away {i}"), to=[coder.agent_id or ""])
+    edge = page.locator("#net")
+    await expect(edge).to_have_attribute("data-nodes", "3")
+    await page.wait_for_timeout(600)  # a tick or two go by without the group's head
+    await page.click("#tabs button[data-view=conversations]")
+    row = page.locator(f'#group-list [data-group-id="{group.id}"]')
+    await expect(row).to_contain_text("3 msgs")
+    await lead.say(group.id, Chat(text="now watched"), to=[coder.agent_id or ""])
+    await expect(row).to_contain_text("4 msgs")  # and the ticks bring the heads from here on
+
+
 async def ioa_conversation(lead: HubClient, coder: HubClient) -> str:
     """A finished five-message conversation: plan, task, result, conclude, conclusion."""
     lead_id, coder_id = lead.agent_id or "", coder.agent_id or ""

@@ -1,5 +1,6 @@
-"""The dashboard's event stream over real HTTP: ticks for everything, whole messages only for the
-conversation a page follows, and nothing at all on the hub's hot path while nobody watches."""
+"""The dashboard's event stream over real HTTP: ticks with what every view needs and the sections
+the page's view shows, whole messages only for the conversation a page follows, and nothing at
+all on the hub's hot path while nobody watches."""
 
 from __future__ import annotations
 
@@ -74,12 +75,11 @@ class Watching:
         return taken
 
     async def follow(self, group: str | None, stream: str | None = None) -> tuple[int, Any]:
-        return await post(
-            self.hub,
-            f"/v1/dashboard/events/{stream or self.stream}/follow",
-            self.token,
-            {"group": group},
-        )
+        return await self.steer({"group": group}, stream)
+
+    async def steer(self, body: dict[str, Any], stream: str | None = None) -> tuple[int, Any]:
+        path = f"/v1/dashboard/events/{stream or self.stream}/follow"
+        return await post(self.hub, path, self.token, body)
 
 
 async def post(hub: Hub, path: str, token: str | None, body: Any) -> tuple[int, Any]:
@@ -143,6 +143,11 @@ async def test_a_tick_tells_presence_groups_counts_edges_and_refusals(
     hub: Hub, person: HubClient, make_agent: AgentFactory
 ) -> None:
     async with Watching(hub, person.token or "") as page:
+        everything = ["counts", "edges", "goals", "moved"]
+        assert await page.steer({"want": everything}) == (
+            200,
+            {"stream": page.stream, "group": None, "want": everything},
+        )
         coder, lead = await make_agent("coder"), await make_agent("lead")
         group = await lead.create_group([coder.agent_id or ""], name="pair", protocol="ioa")
         await lead.say(group.id, Discussion(text="plan"), to=[coder.agent_id or ""])
@@ -186,23 +191,77 @@ async def test_only_the_followed_conversation_comes_whole(
     async with Watching(hub, token) as following, Watching(hub, token) as other:
         assert await following.follow(one.id) == (
             200,
-            {"stream": following.stream, "group": one.id},
+            {"stream": following.stream, "group": one.id, "want": ["edges"]},
         )
         await lead.say(two.id, Chat(text="in two"))
         await lead.say(one.id, Chat(text="in one"), to=[coder.agent_id or ""])
         message = await following.next("message")
         assert (message["group"], message["seq"], message["to"]) == (one.id, 1, [coder.agent_id])
         assert message["envelope"]["payload"]["text"] == "in one"
-        tick = await other.next("tick", lambda t: len(t["moved"]) == 2 or t["messages"] == 2)
-        assert {m["id"] for m in tick["moved"]} <= {one.id, two.id}
+        tick = await other.next("tick", lambda t: t["messages"] > 0)
+        assert 1 <= tick["conversations"] <= 2
+        assert "moved" not in tick
         await asyncio.sleep(0.3)
         assert not [e for e in other.drain() if e["kind"] == "message"]
         assert not [e for e in following.drain() if e["kind"] == "message"]  # nothing from two
 
-        assert await following.follow(None) == (200, {"stream": following.stream, "group": None})
+        assert await following.follow(None) == (
+            200,
+            {"stream": following.stream, "group": None, "want": ["edges"]},
+        )
         await lead.say(one.id, Chat(text="unfollowed"))
         await following.next("tick", lambda t: t["messages"] > 0)
         assert not [e for e in following.drain() if e["kind"] == "message"]
+
+
+async def test_a_tick_carries_only_the_sections_the_page_shows(
+    hub: Hub, person: HubClient, make_agent: AgentFactory
+) -> None:
+    lead, coder = await make_agent("lead"), await make_agent("coder")
+    one = await lead.create_group([coder.agent_id or ""], name="one")
+    two = await lead.create_group([coder.agent_id or ""], name="two")
+    to = [coder.agent_id or ""]
+    token = person.token or ""
+    async with (
+        Watching(hub, token) as network,
+        Watching(hub, token) as accounting,
+        Watching(hub, token) as following,
+    ):
+        assert (await accounting.steer({"want": ["moved", "counts"]}))[1]["want"] == [
+            "counts",
+            "moved",
+        ]
+        assert (await following.follow(one.id))[1]["want"] == ["edges"]  # want left as it was
+        await lead.say(one.id, Chat(text="in one"), to=to)
+        await lead.say(two.id, Chat(text="in two"), to=to)
+
+        async def stored(page: Watching) -> list[Event]:
+            ticks = [await page.next("tick", lambda t: t["messages"] > 0)]
+            while sum(t["messages"] for t in ticks) < 2:
+                ticks.append(await page.next("tick"))
+            return ticks
+
+        seen = {
+            name: await stored(page)
+            for name, page in [
+                ("network", network),
+                ("accounting", accounting),
+                ("following", following),
+            ]
+        }
+    for ticks in seen.values():  # what every view needs
+        assert all(
+            {"agents", "gone", "groups", "refusals", "conversations"} <= set(t) for t in ticks
+        )
+    edges = {(a, b): n for t in seen["network"] for a, b, n in t["edges"]}
+    assert edges == {(lead.agent_id, coder.agent_id): 2}
+    assert not [k for t in seen["network"] for k in ("moved", "counts", "goals_usage") if k in t]
+    assert not [t for t in seen["accounting"] if "edges" in t or "goals_usage" in t]
+    assert {m["id"] for t in seen["accounting"] for m in t["moved"]} == {one.id, two.id}
+    assert [t["counts"][lead.agent_id or ""]["messages"] for t in seen["accounting"]][-1] == 2
+    # the followed group's row comes to the page that follows it, whatever it wants
+    assert [m["id"] for t in seen["following"] for m in t.get("moved", [])] == [one.id]
+    assert not [t for t in seen["following"] if "counts" in t]
 
 
 async def test_what_was_said_while_nobody_watched_is_counted_once_when_someone_looks(
@@ -245,6 +304,34 @@ async def test_what_was_said_while_nobody_watched_is_counted_once_when_someone_l
     assert hub.state.registry.groups[group.id].head == 500
 
 
+async def test_a_burst_is_counted_alike_and_apart_as_it_was_addressed(
+    hub: Hub, person: HubClient, make_agent: AgentFactory
+) -> None:
+    ann, bob, cy = await make_agent("ann"), await make_agent("bob"), await make_agent("cy")
+    a, b, c = (x.agent_id or "" for x in (ann, bob, cy))
+    group = await ann.create_group([b, c], name="three")
+    async with Watching(hub, person.token or "") as page:
+        await page.steer({"want": ["counts", "edges"]})
+        await asyncio.gather(  # one burst: counted in one pass, alike ones added up first
+            *(ann.say(group.id, Chat(text=f"to bob {i}"), to=[b]) for i in range(7)),
+            *(ann.say(group.id, Chat(text=f"to both {i}"), to=[b, c]) for i in range(3)),
+            *(ann.say(group.id, Chat(text=f"to all {i}")) for i in range(2)),
+            *(bob.say(group.id, Chat(text=f"back {i}"), to=[a]) for i in range(4)),
+        )
+        ticks = [await page.next("tick", lambda t: t["messages"] > 0)]
+        while sum(t["messages"] for t in ticks) < 16:
+            ticks.append(await page.next("tick"))
+    edges = {(x, y): n for t in ticks for x, y, n in t["edges"]}
+    assert edges == {(a, b): 10, (a, c): 3, (a, group.id): 2, (b, a): 4}
+    _, body = await get(hub, f"/v1/dashboard/agents/{b}", person.token)
+    assert body["accounting"]["by_type"] == {"chat": 4}
+    assert body["accounting"]["received"] == 10
+    _, body = await get(hub, f"/v1/dashboard/agents/{a}", person.token)
+    assert (body["accounting"]["messages"], body["accounting"]["received"]) == (12, 4)
+    _, detail = await get(hub, f"/v1/dashboard/groups/{group.id}", person.token)
+    assert detail["by_type"] == {"chat": 16}
+
+
 FOLLOW_HOSTILE: list[tuple[bytes | dict[str, Any], int, str]] = [
     (b"{not json", 400, "malformed_json"),
     ({"group": 42}, 400, "invalid_request"),
@@ -254,6 +341,16 @@ FOLLOW_HOSTILE: list[tuple[bytes | dict[str, Any], int, str]] = [
     ({"group": "g-nothing"}, 404, "unknown_group"),
     ({"group": "../../v1/agents"}, 404, "unknown_group"),
     (b'{"group": "' + b"x" * 300_000 + b'"}', 413, "frame_too_large"),
+    ({}, 400, "invalid_request"),
+    ({"want": "counts"}, 400, "invalid_request"),
+    ({"want": ["counts", "everything"]}, 400, "invalid_request"),
+    ({"want": [1]}, 400, "invalid_request"),
+    ({"want": None}, 400, "invalid_request"),
+    ({"want": [{"counts": True}]}, 400, "invalid_request"),
+    ({"want": ["counts"] * 5}, 400, "invalid_request"),
+    ({"want": ["counts"], "group": "g-nothing"}, 404, "unknown_group"),
+    ({"want": ["COUNTS"]}, 400, "invalid_request"),
+    ({"want": ["counts\u0000"]}, 400, "invalid_request"),
 ]
 
 
@@ -273,13 +370,17 @@ async def test_a_bad_follow_is_a_typed_error_and_changes_nothing(
     lead = await make_agent("lead")
     group = await lead.create_group([], name="solo")
     async with Watching(hub, person.token or "") as page:
-        assert (await page.follow(group.id))[0] == 200
+        assert (await page.steer({"group": group.id, "want": ["goals"]}))[0] == 200
         path = f"/v1/dashboard/events/{page.stream}/follow"
         got, answer = await post(hub, path, person.token, body)
         assert (got, answer["error"]["code"]) == (status, code)
         await lead.say(group.id, Chat(text="still followed"))
         message = await page.next("message")
         assert message["envelope"]["payload"]["text"] == "still followed"
+        tick = await page.next("tick", lambda t: t["messages"] > 0)
+        sections = sorted(set(tick) & {"edges", "moved", "counts", "goals_usage"})
+        assert sections == ["goals_usage", "moved"]  # as wanted, and its followed group's row
+        assert [m["id"] for m in tick["moved"]] == [group.id]
 
 
 async def test_only_the_person_who_opened_a_stream_may_steer_it(
@@ -306,7 +407,10 @@ async def test_only_the_person_who_opened_a_stream_may_steer_it(
             await lead.say(group.id, Chat(text="nobody follows it yet"))
             await page.next("tick", lambda t: t["messages"] > 0)
             assert not [e for e in page.drain() if e["kind"] == "message"]
-            assert await page.follow(group.id) == (200, {"stream": page.stream, "group": group.id})
+            assert await page.follow(group.id) == (
+                200,
+                {"stream": page.stream, "group": group.id, "want": ["edges"]},
+            )
 
         async def ended() -> bool:
             return await watchers(hub, person.token) == 0

@@ -98,11 +98,12 @@ async def window(server: ServerProcess, run: Run, messages: int, warm: int) -> i
 
 
 async def load_hub(server: ServerProcess, args: argparse.Namespace) -> int:
-    pop = await populate(server.url, args.pairs, 0, 64)
+    pop = await populate(server.url, max(args.pairs, args.connected // 2), 0, 64)
     try:
         run = Run()
-        senders = [s for s, _ in pop.pairs]
-        await start_closed_loop(run, senders, senders + [r for _, r in pop.pairs], 1)
+        pairs = pop.pairs[: args.pairs]
+        senders = [s for s, _ in pairs]
+        await start_closed_loop(run, senders, senders + [r for _, r in pairs], 1)
         counted = await window(server, run, args.messages, args.warmup)
         run.sending = False
         await drain(run)
@@ -170,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--servers", default="hub,floor,a2a")
     p.add_argument("--loop", choices=eventloop.LOOPS, default="auto")
     p.add_argument("--pairs", type=int, default=64, help="pairs (hub, floor) or clients (a2a)")
+    p.add_argument(
+        "--connected",
+        type=int,
+        default=0,
+        help="agents connected in all (hub, floor), idle but for the pairs (hub_throughput: 1,016)",
+    )
     p.add_argument("--messages", type=int, default=3000, help="counted (a2a: a tenth)")
     p.add_argument("--warmup", type=int, default=1000, help="acks before counting (a2a: a tenth)")
     p.add_argument("--keep", type=Path, help="copy callgrind's files here")

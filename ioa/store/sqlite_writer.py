@@ -18,18 +18,14 @@ from typing import Any
 from ioa.store.base import DuplicateMessage, StoreError
 from ioa.store.records import StoredMessage
 
-INSERT_MESSAGE = "INSERT INTO messages (group_id, seq, id, sender, type, ts, body) VALUES "
-ROW = "(?, ?, ?, ?, ?, ?, ?)"
-CHUNKS = (64, 32, 16, 8, 4, 2, 1)
-"""Rows per INSERT statement: a batch is written as a few multi-row statements (at most seven
-distinct texts, all kept in the connection's statement cache; 64 rows bind 448 parameters, under
-SQLite's oldest limit of 999). One statement steps once for all its rows, where `executemany`
-stepped once per row, giving the GIL back and taking it again around each: −12 % instructions
-for a 64-row batch, and no hand-off per row with the event loop's thread."""
-INSERTS = {n: INSERT_MESSAGE + ", ".join([ROW] * n) for n in CHUNKS}
+INSERT_MESSAGE = (
+    "INSERT INTO messages (group_id, seq, id, sender, type, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000")
 """Every SQLite connection of the store: WAL, commits durable against a crash of the process
 (not of the machine), and 10 s of waiting for another connection's transaction."""
+
+Row = tuple[str, int, str, str, str, float, str]
 
 
 class SqliteWriter:
@@ -45,7 +41,8 @@ class SqliteWriter:
         return self
 
     async def append(self, batch: Sequence[StoredMessage]) -> None:
-        await self._run(self._insert, list(batch))  # read into rows on the writer's thread
+        rows = [(m.group_id, m.seq, m.id, m.sender, m.type, m.ts, m.body) for m in batch]
+        await self._run(self._insert, rows)
 
     async def close(self) -> None:
         try:
@@ -64,20 +61,13 @@ class SqliteWriter:
             conn.execute(f"PRAGMA {pragma}")
         self._conn = conn
 
-    def _insert(self, batch: list[StoredMessage]) -> None:
+    def _insert(self, rows: list[Row]) -> None:
         conn = self._conn
         if conn is None:
             raise StoreError("the message writer is closed")
         try:
             conn.execute("BEGIN")
-            start = 0
-            for size in CHUNKS:
-                while len(batch) - start >= size:
-                    values: list[object] = []
-                    for m in batch[start : start + size]:
-                        values += (m.group_id, m.seq, m.id, m.sender, m.type, m.ts, m.body)
-                    conn.execute(INSERTS[size], values)
-                    start += size
+            conn.executemany(INSERT_MESSAGE, rows)
             conn.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             conn.execute("ROLLBACK")

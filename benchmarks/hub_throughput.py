@@ -21,10 +21,15 @@ figure is taken with over 1,000 open WebSockets. Scenarios, interleaved over sev
 - fan-out: one group of `--team` members, `--team-senders` of them closed-loop senders;
 - 1,000 agents: every pair's sender sends `--rate` messages a second, open loop.
 
-Medians over the rounds; ends with one `RESULT {json}` line. Profile the hub with `--profile`
-(cProfile in the hub process) or attach `py-spy record --pid <hub pid>` while it runs.
+All three servers run on one event loop (`--loop`, default auto: uvloop when installed, as
+`ioa hub` does; uvicorn then also has httptools when installed); the load runs on `--load-loop`
+(asyncio by default, so that the load costs what it did before uvloop). Medians over the
+rounds; ends with one `RESULT {json}` line. Profile the hub with `--profile` (cProfile in the
+hub process) or attach `py-spy record --pid <hub pid>` while it runs; for figures that do not
+move with the machine's load, `hub_instructions.py` counts instructions per message.
 
     python benchmarks/hub_throughput.py [--rounds 3] [--duration 3] [--pairs 8,64] [--agents 1000]
+                                        [--loop auto|asyncio|uvloop] [--load-loop asyncio|uvloop]
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ from _hub.servers import (
     run_a2a,
     run_hub,
 )
+
+from ioa import eventloop
 
 RATIO_GOAL = 20.0
 P99_GOAL_MS = 20.0
@@ -101,6 +108,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--payload", type=int, default=64, help="bytes of filler text per message")
     p.add_argument("--profile", type=Path, help="cProfile the hub; write stats here, print top")
+    p.add_argument(
+        "--loop",
+        choices=eventloop.LOOPS,
+        default="auto",
+        help="event loop of all three servers (auto: uvloop when installed, as `ioa hub`)",
+    )
+    p.add_argument(
+        "--load-loop",
+        choices=eventloop.LOOPS,
+        default="asyncio",
+        help="event loop of this process, the load (the same for every server)",
+    )
     args = p.parse_args(argv)
     args.pairs = sorted({int(n) for n in str(args.pairs).split(",") if n.strip()})
     args.rates = [float(r) for r in str(args.rates).split(",") if r.strip()]
@@ -366,10 +385,10 @@ def print_profile(path: Path, top: int = 30) -> None:
     stats.sort_stats("tottime").print_stats(top)
 
 
-def a2a_stack() -> str:
-    """What the stock a2a-sdk server runs on here: uvicorn picks uvloop and httptools when
-    installed (`uvicorn[standard]`), asyncio and h11 otherwise."""
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+def a2a_stack(loop: str) -> str:
+    """What the stock a2a-sdk server runs on here: the servers' loop, and the HTTP parser
+    uvicorn picks (httptools when installed, as `uvicorn[standard]` has it, else h11)."""
+    loop = eventloop.resolve(loop)
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     versions = f"a2a-sdk {metadata.version('a2a-sdk')}, uvicorn {metadata.version('uvicorn')}"
     return f"{versions} ({loop} + {http})"
@@ -384,17 +403,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ioa-bench-") as tmp:
         db = Path(tmp) / "hub.db"
         profile = str(args.profile.resolve()) if args.profile else None
-        hub = ServerProcess("hub", run_hub, str(db), fds, profile)
-        a2a = ServerProcess("a2a-echo", run_a2a, fds)
-        floor = ServerProcess("floor", run_floor, str(Path(tmp) / "floor.db"), fds)
+        loop = args.loop
+        hub = ServerProcess("hub", run_hub, str(db), fds, profile, loop=loop)
+        a2a = ServerProcess("a2a-echo", run_a2a, fds, loop=loop)
+        floor = ServerProcess("floor", run_floor, str(Path(tmp) / "floor.db"), fds, loop=loop)
         try:
             hub.start()
             a2a.start()
             floor.start()
             print(f"hub on {hub.url} (pid {hub.process.pid})")
-            print(f"a2a echo agent on {a2a.url} (pid {a2a.process.pid}): {a2a_stack()}")
+            print(f"a2a echo agent on {a2a.url} (pid {a2a.process.pid}): {a2a_stack(loop)}")
             print(f"floor relay on {floor.url} (pid {floor.process.pid})")
-            plan, results, acked = asyncio.run(bench(args, hub, a2a, floor))
+            running = bench(args, hub, a2a, floor)
+            plan, results, acked = eventloop.run(running, args.load_loop)
         finally:
             hub.stop()
             a2a.stop()
@@ -405,7 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average (1 min) after: {load_after:.1f} (the run itself adds about 2)")
     med = {key: median_figures(figs) for key, figs in results.items()}
     result = report(args, plan, med, stored == acked, (load_before, load_after))
-    result["a2a_stack"] = a2a_stack()
+    result["a2a_stack"] = a2a_stack(args.loop)
+    result["loop"] = eventloop.resolve(args.loop)
+    result["load_loop"] = eventloop.resolve(args.load_loop)
     if args.profile:
         print_profile(args.profile)
     print("RESULT " + json.dumps(result))

@@ -137,6 +137,12 @@ def ack_text(message_id: str, group: str, seq: int, ts: float) -> str:
     return f'{{"op":"ack","id":{_id(message_id)},"group":{_id(group)},"seq":{seq},"ts":{ts!r}}}'
 
 
+def stored_ack_text(message_id: str, group: str, seq: int, ts_json: str) -> str:
+    """`ack_text` for a message the hub admitted: its ids passed `ID_PATTERN` (so they need no
+    quoting beyond the quotes) and its time is already JSON (`repr(ts)`)."""
+    return f'{{"op":"ack","id":"{message_id}","group":"{group}","seq":{seq},"ts":{ts_json}}}'
+
+
 def deliver_text(envelope_json: str) -> str:
     """A delivery around an envelope already serialised (as stored): never parsed again."""
     return '{"op":"deliver","envelope":' + envelope_json + "}"

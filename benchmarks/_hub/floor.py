@@ -29,6 +29,7 @@ from aiohttp import WSMsgType, web
 
 from _hub.servers import child_setup, stop_on_pipe
 from _hub.vitals import Board, watch_gc, watch_loop
+from ioa import eventloop
 from ioa.commands.hub import tune_gc_for_serving
 
 BATCH_MAX = 100
@@ -168,11 +169,14 @@ class Floor:
         self._db.close()
 
 
-def run_floor(pipe: Connection, database: str, fd_limit: int, board: Board) -> None:
-    """Serve the floor relay on a free loopback port (a `ServerProcess` target)."""
+def run_floor(
+    pipe: Connection, database: str, fd_limit: int, board: Board, loop: str = "auto"
+) -> None:
+    """Serve the floor relay on a free loopback port (a `ServerProcess` target), on the event
+    loop `loop` names, as the hub."""
     child_setup(fd_limit)
     watch_gc(board)
-    asyncio.run(_serve_floor(pipe, database, board))
+    eventloop.run(_serve_floor(pipe, database, board), loop)
 
 
 async def _serve_floor(pipe: Connection, database: str, board: Board) -> None:

@@ -4,7 +4,9 @@ A child binds a free loopback port, sends the port up a pipe and serves until th
 readable: the parent writes to it to stop the child, and if the parent dies the pipe reaches EOF,
 so no server outlives the benchmark. The a2a-sdk agent is the stock set-up (1.x server API,
 Starlette JSON-RPC routes, `DefaultRequestHandler`, `InMemoryTaskStore`, uvicorn with its default
-loop and HTTP parser), answering each `SendMessage` with a message that echoes the text.
+HTTP parser), answering each `SendMessage` with a message that echoes the text. Each server runs
+on the event loop `loop` names (`ioa.eventloop`: `auto` is uvloop when installed, as `ioa hub`
+and uvicorn's own `run` choose), so the hub, the floor and a2a-sdk run on the same one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill
 from starlette.applications import Starlette
 
 from _hub.vitals import Board, Vitals, new_board, read, reset, watch_gc, watch_loop
+from ioa import eventloop
 from ioa.commands.hub import tune_gc_for_serving
 from ioa.config import HubConfig
 from ioa.hub import Hub
@@ -82,11 +85,12 @@ def run_hub(
     profile_path: str | None,
     board: Board,
     settings: dict[str, Any] | None = None,
+    loop: str = "auto",
 ) -> None:
     """Serve a hub on a free loopback port; `settings` are further `HubConfig` fields."""
     child_setup(fd_limit)
     watch_gc(board)
-    asyncio.run(_serve_hub(pipe, database, profile_path, board, settings or {}))
+    eventloop.run(_serve_hub(pipe, database, profile_path, board, settings or {}), loop)
 
 
 async def _serve_hub(
@@ -149,10 +153,10 @@ def echo_app(url: str) -> Starlette:
     return Starlette(routes=routes)
 
 
-def run_a2a(pipe: Connection, fd_limit: int, board: Board) -> None:
+def run_a2a(pipe: Connection, fd_limit: int, board: Board, loop: str = "auto") -> None:
     child_setup(fd_limit)
     watch_gc(board)
-    asyncio.run(_serve_a2a(pipe, board))
+    eventloop.run(_serve_a2a(pipe, board), loop)
 
 
 async def _serve_a2a(pipe: Connection, board: Board) -> None:

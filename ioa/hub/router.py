@@ -33,6 +33,7 @@ from protocols.frames import (
     deliver_text,
     error_text,
     frame_text,
+    stored_ack_text,
 )
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class _Pending:
     """The group's head and policy checkpoint before this message; None for a duplicate."""
     envelope: Envelope | None = None
     """What an agent sent, kept to admit it again if another hub wrote to the group first."""
+    ts_json: str = ""
+    """`repr(message.ts)`, written once for the body and the ack; empty for a duplicate."""
 
     @property
     def duplicate(self) -> bool:
@@ -202,6 +205,7 @@ class Router(CatchUp):
     ) -> None:
         group.head += 1
         group.seen.remember(envelope.id, group.head, now)
+        now_json = repr(now)
         stored = StoredMessage(
             group.id,
             group.head,
@@ -209,9 +213,9 @@ class Router(CatchUp):
             envelope.sender,
             envelope.type,
             now,
-            envelope.stamped_json(group.head, now),
+            envelope.stamped_json(group.head, now, now_json),
         )
-        self._enqueue(_Pending(stored, group, origin, future, before, sent))
+        self._enqueue(_Pending(stored, group, origin, future, before, sent, now_json))
 
     def _enqueue(self, pending: _Pending) -> None:
         if pending.origin is not None:
@@ -298,7 +302,10 @@ class Router(CatchUp):
             msg = pending.message
             if pending.origin is not None:
                 pending.origin.settled()
-                ack = ack_text(msg.id, msg.group_id, msg.seq, msg.ts)
+                if pending.ts_json:
+                    ack = stored_ack_text(msg.id, msg.group_id, msg.seq, pending.ts_json)
+                else:
+                    ack = ack_text(msg.id, msg.group_id, msg.seq, msg.ts)
                 pending.origin.push(ack, msg.group_id, 0, corked)
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result((msg.seq, msg.ts))

@@ -90,6 +90,24 @@ async def test_messages_are_ordered_paged_and_batches_atomic(store: SqlStore) ->
     assert await store.find_message(group, "absent") is None
 
 
+async def test_a_large_batch_is_stored_whole_or_not_at_all(store: SqlStore) -> None:
+    """SQLite writes a batch as several multi-row statements (64, 32, ... rows): a batch of
+    203 spans four sizes; every field of every row comes back, and a duplicate in its last
+    statement undoes the statements before it."""
+    groups = [uid("g") for _ in range(3)]
+    batch = [msg(groups[i % 3], i // 3 + 1, sender=f"a{i}") for i in range(203)]
+    await store.append_messages(batch)
+    for group in groups:
+        stored = await store.messages_after(group, 0)
+        assert stored == [m for m in batch if m.group_id == group]
+    heads = await store.group_heads()
+    assert [heads[g] for g in groups] == [68, 68, 67]
+    again = [msg(groups[0], 69 + i) for i in range(202)] + [batch[0]]
+    with pytest.raises(DuplicateMessage):
+        await store.append_messages(again)
+    assert (await store.group_heads())[groups[0]] == 68
+
+
 async def test_reopened_store_keeps_everything(store_url: str) -> None:
     group, agent = uid("g"), uid("a")
     async with SqlStore(store_url) as first:

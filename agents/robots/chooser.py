@@ -12,6 +12,9 @@ Three decoders over the same finite list (`options.action_options`), so the lab 
   task context and the step memory, so with the robot's KV prefix each costs only the move's own
   tokens. Listing every option in one prompt leaves a 135M model to compare a dozen clauses at
   once, and it mostly follows the wording of the action; asked one at a time, it reads the effect.
+- `judge-calibrated`: `judge`, each margin minus the same move's margin with its effect
+  `unknown` (contextual calibration), so what the action's words alone make the model say cancels
+  out and only what the effect adds remains. Two calls per option.
 
 Before the model sees anything, the framework does what a 135M model cannot: options a robot
 already saw fail the environment's check are left out first (the conversation moves on instead of
@@ -36,8 +39,8 @@ from environments.rocobench.effects import Effect, effect, progress
 from environments.rocobench.prompts import TASK_CONTEXT
 from ioa.llm import Engine, EngineError
 
-Decoding = Literal["score", "grammar", "judge"]
-DECODINGS: tuple[Decoding, ...] = ("score", "grammar", "judge")
+Decoding = Literal["score", "grammar", "judge", "judge-calibrated"]
+DECODINGS: tuple[Decoding, ...] = ("score", "grammar", "judge", "judge-calibrated")
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class ActionChooser:
         if len(fresh) == 1:
             return Chosen(fresh[0], 0)
         texts = [a.text for a in fresh]
-        if self.decoding == "judge":
+        if self.decoding in ("judge", "judge-calibrated"):
             return await self.judged(actor, fresh, effects)
         messages = self.messages(actor, context, {t: effects[t] for t in texts})
         try:
@@ -108,8 +111,14 @@ class ActionChooser:
     ) -> Chosen:
         """The option whose own question gets the most confident Yes (`margins`)."""
         margins = await self.margins(actor, options, effects)
+        calls = len(options)
+        if self.decoding == "judge-calibrated":
+            unknown = {a.text: Effect(prompts.JUDGE_UNKNOWN, 0.0) for a in options}
+            bias = await self.margins(actor, options, unknown)
+            margins = [m - b if math.isfinite(b) else m for m, b in zip(margins, bias, strict=True)]
+            calls *= 2
         best = max(range(len(options)), key=lambda i: (margins[i], -i))
-        return Chosen(options[best], len(options))
+        return Chosen(options[best], calls)
 
     async def margins(
         self, actor: str, options: list[Action], effects: Mapping[str, Effect]

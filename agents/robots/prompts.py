@@ -83,6 +83,8 @@ JUDGE_MOVE = (
     "Does this move help reach the goal? Answer Yes or No."
 )
 JUDGE_ANSWERS = ("Yes", "No")
+JUDGE_UNKNOWN = "unknown"
+"""The effect `judge-calibrated` asks about to measure what the action's words alone say."""
 PROPOSE_TEXT = "Proposal:"
 AMEND_TEXT = "{robot} would rather {action}:"
 ACCEPT_TEXT = "Agreed: {plan}"

@@ -34,7 +34,7 @@ DEFAULT_MODES = ("central", "dialog", "ioa", "dialectic", "oracle", "random")
 """`agents.robots.bench.DEFAULT_MODES`."""
 MODEL_FREE = ("oracle", "random")
 HUB_MODES = ("ioa", "dialectic")
-DECODINGS = ("score", "grammar", "judge")
+DECODINGS = ("score", "grammar", "judge", "judge-calibrated")
 """`agents.robots.chooser.DECODINGS`."""
 DEFAULTS = {
     "attempts": 5,

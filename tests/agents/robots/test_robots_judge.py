@@ -64,6 +64,16 @@ async def test_the_judge_asks_once_per_option_and_takes_the_surest_yes(
     assert chosen.action == options[margins.index(max(margins))]  # the model is deterministic
 
 
+async def test_the_calibrated_judge_asks_twice_per_option(engine: LlamaCppEngine) -> None:
+    env = make_env("sort", seed=0)
+    chooser = ActionChooser(engine, env, "Bob", decoding="judge-calibrated", prior=False)
+    options = action_options(env, "Bob")
+    before = engine.stats("robot:Bob").calls
+    chosen = await chooser.choose("Bob", options, "Task sort, round 1.")
+    assert chosen.calls == 2 * len(options) == engine.stats("robot:Bob").calls - before
+    assert chosen.action in options
+
+
 @pytest.mark.parametrize("task", ["sweep", "sandwich"])
 async def test_the_ioa_mode_runs_with_the_judge_through_a_hub(
     hub: Hub, engine: LlamaCppEngine, task: str

@@ -1,11 +1,20 @@
-"""A robot's action chosen among its legal actions by the model: scored, or sampled under a grammar.
+"""A robot's action chosen among its legal actions by the model: scored, judged, or sampled.
 
-Two decoders over the same finite list (`options.action_options`), so the lab can compare them:
+Three decoders over the same finite list (`options.action_options`), so the lab can compare them:
 
 - `score` (the default): `Engine.choose` — each option's mean log-probability per token as the
   robot's reply; nothing is sampled, and with the robot's KV prefix cached each option costs only
   its own tokens.
 - `grammar`: `Engine.structured` under an enum of the option texts — one sample, constrained.
+- `judge`: each option asked about on its own ("Move: X / Effect: Y / Does this move help reach
+  the goal?"), scored by `Engine.choose` over `Yes`/`No`; the option with the largest
+  log P(Yes) − log P(No) wins (ties: the earlier). One call per option, but the prompts share the
+  task context and the step memory, so with the robot's KV prefix each costs only the move's own
+  tokens. Listing every option in one prompt leaves a 135M model to compare a dozen clauses at
+  once, and it mostly follows the wording of the action; asked one at a time, it reads the effect.
+- `judge-calibrated`: `judge`, each margin minus the same move's margin with its effect
+  `unknown` (contextual calibration), so what the action's words alone make the model say cancels
+  out and only what the effect adds remains. Two calls per option.
 
 Before the model sees anything, the framework does what a 135M model cannot: options a robot
 already saw fail the environment's check are left out first (the conversation moves on instead of
@@ -19,6 +28,7 @@ what remains); when the prior leaves one option, no model call is made.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -29,8 +39,8 @@ from environments.rocobench.effects import Effect, effect, progress
 from environments.rocobench.prompts import TASK_CONTEXT
 from ioa.llm import Engine, EngineError
 
-Decoding = Literal["score", "grammar"]
-DECODINGS: tuple[Decoding, ...] = ("score", "grammar")
+Decoding = Literal["score", "grammar", "judge", "judge-calibrated"]
+DECODINGS: tuple[Decoding, ...] = ("score", "grammar", "judge", "judge-calibrated")
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ class ActionChooser:
         if len(fresh) == 1:
             return Chosen(fresh[0], 0)
         texts = [a.text for a in fresh]
+        if self.decoding in ("judge", "judge-calibrated"):
+            return await self.judged(actor, fresh, effects)
         messages = self.messages(actor, context, {t: effects[t] for t in texts})
         try:
             if self.decoding == "score":
@@ -93,6 +105,46 @@ class ActionChooser:
             return Chosen(fresh[texts.index(value["action"])], 1)
         except (EngineError, ValueError, KeyError, TypeError, json.JSONDecodeError):
             return Chosen(fresh[0], 1)  # garbage from a model never stops the team
+
+    async def judged(
+        self, actor: str, options: list[Action], effects: Mapping[str, Effect]
+    ) -> Chosen:
+        """The option whose own question gets the most confident Yes (`margins`)."""
+        margins = await self.margins(actor, options, effects)
+        calls = len(options)
+        if self.decoding == "judge-calibrated":
+            unknown = {a.text: Effect(prompts.JUDGE_UNKNOWN, 0.0) for a in options}
+            bias = await self.margins(actor, options, unknown)
+            margins = [m - b if math.isfinite(b) else m for m, b in zip(margins, bias, strict=True)]
+            calls *= 2
+        best = max(range(len(options)), key=lambda i: (margins[i], -i))
+        return Chosen(options[best], calls)
+
+    async def margins(
+        self, actor: str, options: list[Action], effects: Mapping[str, Effect]
+    ) -> list[float]:
+        """log P(Yes) − log P(No) for each option, asked on its own (−inf if the call failed)."""
+        system = prompts.JUDGE_SYSTEM.format(context=TASK_CONTEXT[self.env.name])
+        goal = prompts.JUDGE_GOAL.format(progress=progress(self.env))
+        out = []
+        for a in options:
+            move = prompts.JUDGE_MOVE.format(
+                robot=actor, action=a.text, effect=effects[a.text].text
+            )
+            messages = [
+                {"role": "system", "content": system},
+                {"role": "user", "content": f"{goal}\n\n{move}"},
+            ]
+            try:
+                choice = await self.engine.choose(
+                    messages, list(prompts.JUDGE_ANSWERS), agent=self.agent
+                )
+            except EngineError:
+                out.append(-math.inf)  # garbage from a model never stops the team
+                continue
+            yes, no = choice.scores
+            out.append(yes.logprob - no.logprob)
+        return out
 
     def messages(
         self, actor: str, context: str, effects: Mapping[str, Effect]

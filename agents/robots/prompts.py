@@ -75,6 +75,16 @@ CHOOSE_OPTIONS = "Options (action: what it would do):\n{options}"
 CHOOSE_OPTION = "- {action}: {effect}"
 CHOOSE_MINE = "You are {robot}. Answer with your next action only."
 CHOOSE_OTHER = "Answer with the next action of {robot} only."
+JUDGE_SYSTEM = "{context}\nYou judge one move at a time: does it help the team reach the goal?"
+"""The `judge` decoder's system prompt: the task's shared context, reused for every option."""
+JUDGE_GOAL = "Goal: {progress}"
+JUDGE_MOVE = (
+    "Move of {robot}: {action}\nEffect: {effect}\n\n"
+    "Does this move help reach the goal? Answer Yes or No."
+)
+JUDGE_ANSWERS = ("Yes", "No")
+JUDGE_UNKNOWN = "unknown"
+"""The effect `judge-calibrated` asks about to measure what the action's words alone say."""
 PROPOSE_TEXT = "Proposal:"
 AMEND_TEXT = "{robot} would rather {action}:"
 ACCEPT_TEXT = "Agreed: {plan}"

@@ -284,8 +284,9 @@ def _sandwich(env: SandwichEnv, a: Action, others: Mapping[str, Action]) -> Effe
     held = env.grippers[a.robot].holding
     if held is not None and held in env.recipe:
         i = env.recipe.index(held)
-        below = env.recipe[i - 1] if i else "cutting_board"
-        return Effect(f"holds {held} until {below} is stacked", KEEP)
+        if i <= k:  # nothing left to wait for: the food below it is stacked (or it is the base)
+            return Effect(f"holds {held}, the next recipe item, without stacking it", KEEP)
+        return Effect(f"holds {held} until {env.recipe[i - 1]} is stacked", KEEP)
     return Effect("does nothing this round", IDLE)
 
 

@@ -34,7 +34,7 @@ DEFAULT_MODES = ("central", "dialog", "ioa", "dialectic", "oracle", "random")
 """`agents.robots.bench.DEFAULT_MODES`."""
 MODEL_FREE = ("oracle", "random")
 HUB_MODES = ("ioa", "dialectic")
-DECODINGS = ("score", "grammar")
+DECODINGS = ("score", "grammar", "judge", "judge-calibrated")
 """`agents.robots.chooser.DECODINGS`."""
 DEFAULTS = {
     "attempts": 5,
@@ -82,7 +82,8 @@ def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )  # fmt: skip
     parser.add_argument(
         "--decoding", choices=DECODINGS, default=DEFAULTS["decoding"],
-        help="IoA / dialectic: choose actions by likelihood scoring or grammar sampling",
+        help="IoA / dialectic: choose actions by likelihood scoring, grammar sampling, or a yes/no "
+        "judgement of each option on its own",
     )  # fmt: skip
     parser.add_argument(
         "--no-prior", action="store_true",

@@ -53,8 +53,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--mode", choices=MODES, default="ioa", help="group protocol: ioa (default) or dialectic"
     )
     parser.add_argument(
-        "--decoding", choices=("score", "grammar"), default="score",
-        help="how a robot picks its action: likelihood scoring (default) or grammar sampling",
+        "--decoding", choices=("score", "grammar", "judge", "judge-calibrated"), default="score",
+        help="how a robot picks its action: likelihood scoring (default), grammar sampling, or a "
+        "yes/no judgement of each option on its own",
     )  # fmt: skip
     parser.add_argument(
         "--max-turns", type=at_least(1), default=DEFAULT_TURNS,

@@ -146,6 +146,9 @@ def test_sandwich_prefers_the_next_recipe_item_and_refuses_putting_a_pick_back()
     assert back.pointless
     assert back.value < IDLE
     assert effect(env, act(env, cook, f"PUT {first} cutting_board")).value == GOAL
+    holding = effect(env, act(env, cook, "WAIT"))  # nothing to wait for: the base is there
+    assert holding.text == f"holds {first}, the next recipe item, without stacking it"
+    assert holding.value < GOAL
 
 
 @pytest.mark.parametrize("task", list(TASKS))

@@ -133,6 +133,13 @@ MESSAGES_AFTER = (
 building the statement and its cache key, which cost as much as the rest of the read."""
 
 
+SQLITE_MESSAGES_AFTER = (
+    "SELECT group_id, seq, id, sender, type, ts, body FROM messages"
+    " WHERE group_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+)
+"""`MESSAGES_AFTER` for SQLite's driver itself (`SqliteEngine.fetch`), in `StoredMessage`'s
+field order."""
+
 GROUP_HEADS = text(
     "WITH RECURSIVE g(id) AS (SELECT min(group_id) FROM messages UNION ALL"
     " SELECT (SELECT min(group_id) FROM messages WHERE group_id > g.id) FROM g"
@@ -459,9 +466,11 @@ class SqlStore(Store):
     async def messages_after(
         self, group_id: str, after: int, limit: int = 1000
     ) -> list[StoredMessage]:
+        if self._sqlite is not None:
+            rows = await self._sqlite.fetch(SQLITE_MESSAGES_AFTER, (group_id, after, limit))
+            return [StoredMessage(*row) for row in rows]
         page = {"group_id": group_id, "after": after, "limit": limit}
-        rows = await self._read(MESSAGES_AFTER, page)
-        return [_message(r) for r in rows]
+        return [_message(r) for r in await self._read(MESSAGES_AFTER, page)]
 
     async def message_keys(self, group_id: str) -> list[tuple[str, int, float]]:
         stmt = (

@@ -77,6 +77,9 @@ def _engine_error() -> type[EngineError]:
 BATCH = 32
 """Cards taken from the queue at once (at most `MAX_FIELDS` texts each, within the embedder's
 `MAX_BATCH`); the embedder packs their texts into short decodes (`PACK_TOKENS`)."""
+ADOPT_TURN = 32
+"""Stored vectors taken into the index per turn of the event loop once the model is loaded
+(it loads as a restarted hub's agents come back: their resumes go on in between)."""
 LAYOUT = "idf-fields"
 """How a stored embedding was made, appended to the model's name in the store with the number
 of fields counted when it was pooled (`model+idf-fields@1050`): a vector stored under another
@@ -313,9 +316,11 @@ class CardEmbeddings:
 
     async def _run(self) -> None:
         loaded = await self._load()
-        for agent in list(self._registry.agents.values()):
+        for n, agent in enumerate(list(self._registry.agents.values()), 1):
             if agent.embedding is not None:
                 self.adopt_stored(agent)
+            if n % ADOPT_TURN == 0:
+                await asyncio.sleep(0)  # ~33 ms for 1,000 cards: not in one turn of the loop
         if not loaded:
             for job in _drain(self._queue):
                 job.done.set_result(None)

@@ -12,12 +12,16 @@ checkout (`PYTHONPATH` = the repository root), on loopback. Measured side by sid
   `protocols.conversation.apply`), written once through `SqlStore` before the rounds; and
   `restore_s_100k`, from the spawn until the hub's CPU falls idle (under 5% of a core for
   three 100 ms samples in a row): the end of its background rebuild of every group (the hub
-  exposes no figure for it).
+  exposes no figure for it); then `restart_s_after_kill_alone`: that hub killed with SIGKILL
+  (its WAL left behind) and spawned again with no client about, to its first answer.
 - `resume_s_1000`: `--agents` agents (`HubClient`s in `--workers` processes, each agent in a
   group with history) are connected; the hub is killed with SIGKILL and spawned again on the
   same database and port; the time from the respawn until every agent has resumed
   (`wait_synced`), with the spread of those times (p10/p50/p90) and a histogram, to show
-  whether they come back in a wave.
+  whether they come back in a wave. Its first answer (`restart_s_after_kill`) beside the one
+  without clients splits what the reconnecting agents cost the start: the hub's CPU seconds at
+  that answer (work it did for them) and the agents' processes' CPU seconds meanwhile (CPU they
+  took from it on a small machine).
 - during that wave: the hub's peak CPU (psutil, every 100 ms) and the send-to-ack round trip of
   `--probes` probe agents (own process, small backoff, so they are back first) that send one
   message every 20 ms from their own resume until the last agent has resumed, against the same
@@ -51,6 +55,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 from _hub.history import History, Member, write_history
 from _hub.hub_process import (
     ROOT,
@@ -159,9 +164,15 @@ class Start:
     restored: float = math.nan
     """Spawn to idle CPU (the background restore over)."""
     peak_cpu: float = math.nan
+    after_kill: float = math.nan
+    """Then killed with SIGKILL (its WAL left behind) and spawned again, no client about:
+    respawn to first answer."""
+    after_kill_cpu: float = math.nan
 
 
 async def one_start(hub: HubProcess, watch_restore: bool) -> Start:
+    """A start; with `watch_restore`, until the background rebuild is over, then a SIGKILL and
+    a start again on what it left (no client reconnecting: that is the wave's figure)."""
     hub.spawn()
     done = asyncio.Event()
     trace = CpuTrace()
@@ -172,6 +183,10 @@ async def one_start(hub: HubProcess, watch_restore: bool) -> Start:
             idle = await wait_idle(trace, hub.spawned_at + start.seconds)
             start.restored = idle - hub.spawned_at
             start.peak_cpu = max(trace.busy(hub.spawned_at, idle), default=math.nan)
+            hub.kill()
+            hub.spawn()
+            start.after_kill = await hub.wait_healthy()
+            start.after_kill_cpu = hub.cpu_seconds()
         return start
     finally:
         done.set()
@@ -217,7 +232,8 @@ async def starts(tmp: Path, big_db: Path | None, port: int, log: Path, runs: int
             b = out.big[-1]
             line += (
                 f", hub with history {b.seconds:.3f} s (CPU {b.cpu:.3f} s;"
-                f" idle after {b.restored:.2f} s, peak CPU {b.peak_cpu:.0f}%)"
+                f" idle after {b.restored:.2f} s, peak CPU {b.peak_cpu:.0f}%;"
+                f" after kill -9 {b.after_kill:.3f} s, CPU {b.after_kill_cpu:.3f} s)"
             )
         print(line, flush=True)
     return out
@@ -261,6 +277,10 @@ class Wave:
     noticed: int
     up_s: float
     """Respawn to first answer (after a SIGKILL)."""
+    up_cpu: float
+    """CPU seconds of the respawned hub at its first answer."""
+    crowd_cpu: float
+    """CPU seconds the agents' processes used from the respawn to that answer."""
     resumed: Resumed
     spawned_at: float
     trace: CpuTrace
@@ -307,15 +327,28 @@ async def wave(args: argparse.Namespace, history: History, db: Path, port: int, 
             asyncio.create_task(probe_after_resume(c, m, stop, during))
             for c, m in zip(probes, history.probes, strict=True)
         ]
+        crowd_before = crowd_cpu_seconds(crowd)
         hub.spawn()
         stop_trace = asyncio.Event()
         sampler = asyncio.create_task(trace_cpu(hub.pid, trace, stop_trace))
         up_again = await hub.wait_healthy()
+        up_cpu = hub.cpu_seconds()
+        crowd_cpu = crowd_cpu_seconds(crowd) - crowd_before
         resumed = await crowd.resumed()
         stop.set()
         await asyncio.gather(*jobs)
         return Wave(
-            connected, connect_s, quiet, during, noticed, up_again, resumed, hub.spawned_at, trace
+            connected,
+            connect_s,
+            quiet,
+            during,
+            noticed,
+            up_again,
+            up_cpu,
+            crowd_cpu,
+            resumed,
+            hub.spawned_at,
+            trace,
         )
     finally:
         stop_trace.set()
@@ -323,6 +356,16 @@ async def wave(args: argparse.Namespace, history: History, db: Path, port: int, 
         await asyncio.gather(*(c.close() for c in probes), return_exceptions=True)
         await asyncio.to_thread(crowd.stop)
         hub.stop()
+
+
+def crowd_cpu_seconds(crowd: Crowd) -> float:
+    """User + system CPU seconds of the agents' worker processes so far."""
+    total = 0.0
+    for process in crowd.processes:
+        if process.pid is not None:
+            times = psutil.Process(process.pid).cpu_times()
+            total += times.user + times.system
+    return total
 
 
 # the report
@@ -419,6 +462,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     cpu_empty = statistics.median(s.cpu for s in empty)
     cpu_big = statistics.median(s.cpu for s in big)
     restore_big = statistics.median(s.restored for s in big)
+    killed_big = statistics.median(s.after_kill for s in big)
+    killed_cpu = statistics.median(s.after_kill_cpu for s in big)
     since_spawn = w.after_spawn()
     since_up = [t - w.up_s for t in since_spawn]
     p10, p50, p90, last = quantiles(since_spawn)
@@ -444,7 +489,11 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         ("  ... less `ioa --help` (its imports)", f"{start_big - help_s:.3f} s", "", ""),
         ("  ... CPU seconds of the hub until then", f"{cpu_big:.3f} s", "", ""),
         ("  ... until every group is rebuilt", f"{restore_big:.2f} s", "", ""),
-        ("  ... after kill -9 (WAL left behind)", f"{w.up_s:.3f} s", "", ""),
+        ("  ... after kill -9 (WAL left behind), alone", f"{killed_big:.3f} s", "", ""),
+        ("  ... CPU seconds of the hub until then", f"{killed_cpu:.3f} s", "", ""),
+        (f"  ... after kill -9, {w.connected:,} agents reconnecting", f"{w.up_s:.3f} s", "", ""),
+        ("  ... CPU seconds of the hub until then", f"{w.up_cpu:.3f} s", "", ""),
+        ("  ... CPU seconds of the agents meanwhile", f"{w.crowd_cpu:.3f} s", "", ""),
         (f"all {len(w.resumed.times):,} agents resumed (from respawn)", f"{last:.2f} s", "", ""),
         ("  p10 / p50 / p90 from the respawn", spread.format(p10, p50, p90), "", ""),
         ("  p10 / p50 / p90 from its first answer", spread.format(u10, u50, u90), "", ""),
@@ -483,7 +532,11 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         "start_cpu_s_100k": _r(cpu_big),
         "bytecode": "cold" if args.cold_bytecode else "cached",
         "restore_s_100k": _r(restore_big, 2),
+        "restart_s_after_kill_alone": _r(killed_big),
+        "restart_cpu_s_after_kill_alone": _r(killed_cpu),
         "restart_s_after_kill": _r(w.up_s),
+        "restart_cpu_s_after_kill": _r(w.up_cpu),
+        "crowd_cpu_s_until_first_answer": _r(w.crowd_cpu),
         "resume_s_1000": _r(last, 2),
         "resume_p10_s": _r(p10, 2),
         "resume_p50_s": _r(p50, 2),

@@ -14,8 +14,9 @@ its tokens' unit vectors weighted by how rare each token is among the registered
 Cards are embedded on the embedder's worker thread in batches: a registration or card update
 queues its agent, the worker takes whatever is queued (up to `BATCH` cards) in one llama.cpp
 call, writes the vectors to the store (only if the card is still the one that was embedded) and
-gives them to the discovery index. At start, stored vectors of the same model and `LAYOUT` go
-straight into the index; once the model is loaded, every card's tokens are counted, and cards
+gives them to the discovery index. Once the model is loaded, stored vectors of the same model
+and `LAYOUT` go straight into the index (until then no query has a vector: they wait, unread),
+every card's tokens are counted, and cards
 without a vector (registered before the model existed, or under another model or layout) or
 pooled when the hub had far fewer fields (`ioa.hub.idf.STALE_GROWTH`) are queued.
 
@@ -31,12 +32,14 @@ import heapq
 import logging
 import struct
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
+from ioa.hub.errors import InvalidVector
 from ioa.hub.idf import STALE_GROWTH, TokenRarity
 from ioa.hub.registry import Agent, Registry
 from ioa.store import Store, StoreError
@@ -74,6 +77,9 @@ def _engine_error() -> type[EngineError]:
 BATCH = 32
 """Cards taken from the queue at once (at most `MAX_FIELDS` texts each, within the embedder's
 `MAX_BATCH`); the embedder packs their texts into short decodes (`PACK_TOKENS`)."""
+ADOPT_TURN = 32
+"""Stored vectors taken into the index per turn of the event loop once the model is loaded
+(it loads as a restarted hub's agents come back: their resumes go on in between)."""
 LAYOUT = "idf-fields"
 """How a stored embedding was made, appended to the model's name in the store with the number
 of fields counted when it was pooled (`model+idf-fields@1050`): a vector stored under another
@@ -190,31 +196,26 @@ class CardEmbeddings:
         """Cards queued or being embedded."""
         return self._queue.qsize() + self._busy
 
-    def expected_model(self) -> str | None:
-        """The model's name, known before it loads (from its path)."""
-        if self.model is not None or self.state == "off":
-            return self.model
-        try:
-            path = self._model_path(convert=False)
-        except _engine_error() as exc:
-            self.state, self.reason = "failed", exc.message
-            return None
-        self.model = path.stem
-        return self.model
-
-    def _model_path(self, *, convert: bool) -> Path:
+    def _loader(self) -> tuple[Path, Callable[..., Awaitable[Embedder]]]:
+        """The model's path (the first start converts the bundled weights) and its loader,
+        imported here, on a worker thread: `ioa.llm.embedder` brings llama.cpp's bindings and
+        numpy (~0.25 s of CPU), which on the event loop stalled every request meanwhile (a hub
+        just started: its first answers, a reconnect wave)."""
         choice = self._config.embeddings
         if choice == "bundled":
             from ioa.llm.bert_gguf import embedding_model_path
 
-            return embedding_model_path(convert=convert)
-        return Path(choice).expanduser()
+            path = embedding_model_path(convert=True)
+        else:
+            path = Path(choice).expanduser()
+        from ioa.llm.embedder import load_embedder
+
+        return path, load_embedder
 
     def stored_as(self) -> str | None:
-        """What vectors are stored under, but for the field count: the model's name and
+        """What vectors are stored under, but for the field count: the loaded model's name and
         `LAYOUT`."""
-        model = self.expected_model()
-        return None if model is None else f"{model}+{LAYOUT}"
+        return None if self.model is None else f"{self.model}+{LAYOUT}"
 
     def stored_vector(self, agent: Agent) -> np.ndarray | None:
         """The agent's stored field vectors if the current model and layout made them, else
@@ -229,6 +230,22 @@ class CardEmbeddings:
         if rows is not None:
             self._pooled(agent.id, int(fields))
         return rows
+
+    def adopt_stored(self, agent: Agent) -> None:
+        """Give the index the agent's stored vectors if the loaded model made them (else its
+        card is embedded again), and drop the stored blob: the index holds them from here on.
+
+        Stored vectors wait for the model: only it can tell whether it made them, and until it
+        is loaded no query has a vector to compare them with. Reading them at start imported
+        llama.cpp's bindings and numpy before a hub with embedded cards could answer."""
+        try:
+            vector = self.stored_vector(agent) if self.ready else None
+            if vector is not None:
+                self._index.set_vector(agent.id, vector)
+        except InvalidVector:
+            pass  # damaged: without a vector, the card is queued and embedded again
+        if self.state != "loading":
+            agent.embedding = None
 
     def _pooled(self, agent_id: str, fields: int) -> None:
         self._pooled_at[agent_id] = fields
@@ -298,7 +315,13 @@ class CardEmbeddings:
         return vector
 
     async def _run(self) -> None:
-        if not await self._load():
+        loaded = await self._load()
+        for n, agent in enumerate(list(self._registry.agents.values()), 1):
+            if agent.embedding is not None:
+                self.adopt_stored(agent)
+            if n % ADOPT_TURN == 0:
+                await asyncio.sleep(0)  # ~33 ms for 1,000 cards: not in one turn of the loop
+        if not loaded:
             for job in _drain(self._queue):
                 job.done.set_result(None)
             self._queued.clear()
@@ -354,9 +377,7 @@ class CardEmbeddings:
     async def _load(self) -> bool:
         try:
             if self._embedder is None:
-                path = await asyncio.to_thread(self._model_path, convert=True)
-                from ioa.llm.embedder import load_embedder
-
+                path, load_embedder = await asyncio.to_thread(self._loader)
                 self._embedder = await load_embedder(path, n_threads=self._config.embed_threads)
             else:
                 await self._embedder.start()

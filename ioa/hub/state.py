@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ioa.config import HubConfig
 from ioa.hub.admission import ResumeAdmission
-from ioa.hub.discovery import DiscoveryIndex, InvalidVector
+from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.embeddings import CardEmbeddings
 from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Agent, Registry
@@ -146,13 +146,10 @@ class HubState:
             self.presence_changed(agent_id)
 
     def _index(self, agent: Agent) -> None:
-        """Put an agent's card, its stored vector and its presence in the discovery index."""
-        try:
-            vector = self.embeddings.stored_vector(agent)
-            self.discovery.upsert(agent.id, agent.card, vector=vector)
-        except InvalidVector:  # a damaged stored vector: embedded again in the background
-            self.discovery.upsert(agent.id, agent.card)
-        agent.embedding = None  # read once: the index holds the vectors from here on
+        """Put an agent's card, its stored vectors (once the model is loaded: `adopt_stored`)
+        and its presence in the discovery index."""
+        self.discovery.upsert(agent.id, agent.card)
+        self.embeddings.adopt_stored(agent)
         self.presence_changed(agent.id)
 
     def card_changed(self, agent: Agent) -> asyncio.Future[None] | None:

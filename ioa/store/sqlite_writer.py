@@ -1,10 +1,10 @@
 """`SqliteWriter`: the hub's message batches into a SQLite file, one thread hop per batch.
 
-The hub commits messages in batches (group commit). Through aiosqlite, a batch crossed to the
-driver's thread four times (cursor, executemany, close, commit), each crossing a future, a
-wake-up of the event loop and a GIL hand-off: a fixed cost that dominated the small batches of a
-hub with one message in flight per agent. Here the whole batch — insert, commit or rollback — is
-one function run on a dedicated thread that owns the connection.
+The hub commits messages in batches (group commit). Through aiosqlite (the store's driver then),
+a batch crossed to the driver's thread four times (cursor, executemany, close, commit), each
+crossing a future, a wake-up of the event loop and a GIL hand-off: a fixed cost that dominated
+the small batches of a hub with one message in flight per agent. Here the whole batch — insert,
+commit or rollback — is one function run on a dedicated thread that owns the connection.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ class A2AServer:
         self.book = TaskBook(goals)
         self._guest: str | None = None
         self._guest_lock = asyncio.Lock()
-        self.started = time.time()
+        self.started = state.started_at
         """Cards say they changed then (`Last-Modified`); their `ETag` tells any change."""
 
     # cards
@@ -406,17 +406,4 @@ def _card_response(request: web.Request, body: str, since: float) -> web.Respons
     return web.Response(text=body, content_type="application/json", headers=headers)
 
 
-A2A = web.AppKey("a2a", A2AServer)
-
-
-def add_routes(app: web.Application, server: A2AServer) -> None:
-    app[A2A] = server
-    app.router.add_get("/.well-known/agent-card.json", server.hub_card)
-    app.router.add_get("/a2a/.well-known/agent-card.json", server.hub_card)
-    app.router.add_get("/a2a/agents/{agent_id}/.well-known/agent-card.json", server.agent_card)
-    for slash in ("", "/"):  # a client may join the card's URL and "/" as a base and a path
-        app.router.add_post("/a2a" + slash, server.hub_call)
-        app.router.add_post("/a2a/agents/{agent_id}" + slash, server.agent_call)
-
-
-__all__ = ["A2A", "A2AServer", "add_routes"]
+__all__ = ["A2AServer"]

@@ -208,6 +208,43 @@ async def test_cards_of_an_older_store_are_embedded_in_the_background_and_kept(
             assert await client.discover(cards[0].name, mode="vector")
 
 
+class SlowToLoad(ScriptedEmbedder):
+    """The scripted model, loading until the test lets it."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=8)
+        self.loaded = asyncio.Event()
+
+    async def start(self) -> SlowToLoad:
+        await self.loaded.wait()
+        return self
+
+
+async def test_stored_vectors_wait_for_the_model_then_are_used_as_stored(db_path: Path) -> None:
+    """Whether a stored vector is the model's own needs the model (and reading one, numpy):
+    a hub answers first, and takes them once the model has loaded, embedding nothing again."""
+    cards = set_cards()[:4]
+    async with SqlStore(str(db_path)) as store:
+        hub = Hub(hub_config(db_path), store=store, embedder=ScriptedEmbedder(dim=8))
+        async with hub, HubClient(hub.url) as client:
+            for card in cards:
+                async with HubClient(hub.url) as member:
+                    await member.register(card)
+            await until(lambda: ready(client))
+        model = SlowToLoad()
+        hub = Hub(hub_config(db_path), store=store, embedder=model)
+        async with hub, HubClient(hub.url) as client:
+            assert (await health(client))["discovery"]["embeddings"] == "loading"
+            ids = list(hub.state.registry.agents)
+            assert len(ids) == len(cards)
+            assert not any(hub.state.discovery.has_vector(agent_id) for agent_id in ids)
+            model.loaded.set()
+            await until(lambda: ready(client))
+            assert all(hub.state.discovery.has_vector(agent_id) for agent_id in ids)
+            assert all(agent.embedding is None for agent in hub.state.registry.agents.values())
+            assert model.batches == []
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, db_path: Path) -> str:
     if request.param == "sqlite":

@@ -127,9 +127,10 @@ async def test_unusable_database_is_a_store_error(tmp_path: Path) -> None:
         await SqlStore("mysql+nodriver://x/y").start()
 
 
-def test_urls_are_normalized_to_async_drivers(tmp_path: Path) -> None:
-    assert normalize_url(str(tmp_path / "a.db")) == f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
-    assert normalize_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+def test_urls_are_normalized_to_the_drivers_shipped(tmp_path: Path) -> None:
+    assert normalize_url(str(tmp_path / "a.db")) == f"sqlite:///{tmp_path / 'a.db'}"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert normalize_url("sqlite+aiosqlite:///x.db") == "sqlite:///x.db"  # older configurations
     assert normalize_url("postgresql://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
     assert normalize_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
 

@@ -49,17 +49,15 @@ async def priced(db_path: Path) -> AsyncIterator[Hub]:
 
 
 async def look(hub: Hub, path: str) -> Any:
-    """A dashboard answer once the tally has read history back (as a page waits for it)."""
+    """A dashboard answer once the tally has read history back (as a page waits for it): asked
+    after the overview said everything was counted, so the answer includes all of it (asked
+    before, it could miss what a read-back counted between the two requests)."""
     for _ in range(250):
+        overview = await http(hub, "GET", "/v1/dashboard/overview", token=ADMIN)
         reply = await http(hub, "GET", path, token=ADMIN)
         assert reply.status == 200, reply.body
         body = reply.json()
-        if (
-            body.get("history_counted", True)
-            and (await http(hub, "GET", "/v1/dashboard/overview", token=ADMIN)).json()[
-                "history_counted"
-            ]
-        ):
+        if overview.json()["history_counted"] and body.get("history_counted", True):
             return body
         await asyncio.sleep(0.02)
     raise AssertionError("the tally never caught up")

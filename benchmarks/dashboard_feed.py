@@ -77,12 +77,8 @@ def run(feed: Feed, batches: list[Batch]) -> float:
         for group, msg in batch:
             group.head = msg.seq
             feed._stored(group, msg)
-        feed._count_live()
-        tick = feed._summary()
+        feed.flush()
         for stream in feed.streams.values():
-            event = tick.event_for(stream) if tick is not None else None
-            if event is not None:
-                stream.put(event)
             written = stream.take()
             if written:
                 "".join(f"data: {e}\n\n" for e in written).encode()

@@ -184,14 +184,18 @@ class Feed:
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(self.tick)
-            self._count_live()
-            tick = self._summary()
-            for stream in self.streams.values():
-                event = tick.event_for(stream) if tick is not None else None
-                if event is not None:
-                    stream.put(event)
-                elif stream.events:
-                    stream.wake.set()  # its followed conversation's messages
+            self.flush()
+
+    def flush(self) -> None:
+        """One tick: count what was stored since the last, and hand each stream its event."""
+        self._count_live()
+        tick = self._summary()
+        for stream in self.streams.values():
+            event = tick.event_for(stream) if tick is not None else None
+            if event is not None:
+                stream.put(event)
+            elif stream.events:
+                stream.wake.set()  # its followed conversation's messages
 
     def _summary(self) -> Tick | None:
         """What changed since the last tick, serialised once; None if nothing."""

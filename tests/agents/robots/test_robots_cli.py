@@ -10,16 +10,10 @@ from typing import Any
 import pytest
 
 from ioa import cli
-from ioa.llm import write_tiny_gguf
 
 pytestmark = pytest.mark.llama
 
 MODES = ["central", "dialog", "ioa", "dialectic", "oracle", "random"]
-
-
-@pytest.fixture(scope="module")
-def tiny_minicpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-minicpm.gguf", "minicpm")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -18,24 +17,12 @@ from agents.robots.options import action_options
 from environments.rocobench import make_env
 from environments.rocobench.effects import Effect, effect
 from ioa.hub import Hub
-from ioa.llm import LlamaCppEngine, write_tiny_gguf
+from ioa.llm import LlamaCppEngine
 from ioa.llm.catalog import bundled_model_path
 
 pytestmark = pytest.mark.llama
 
 JUDGE = ModeSettings(max_calls=3, text_max=24, decoding="judge", prior=False)
-
-
-@pytest.fixture(scope="module")
-def tiny_minicpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-minicpm.gguf", "minicpm")
-
-
-@pytest.fixture
-async def engine(tiny_minicpm: Path) -> AsyncIterator[LlamaCppEngine]:
-    async with LlamaCppEngine(tiny_minicpm, n_threads=1) as running:
-        await running.start()
-        yield running
 
 
 @pytest.fixture

@@ -6,15 +6,12 @@ else. Episodes are capped small so the suite stays fast on two cores.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from agents.robots import EpisodeOptions, IoAPlanner, ModeSettings, make_planner, run_episode
 from environments.rocobench import TASKS, make_env
 from ioa.hub import Hub
-from ioa.llm import LlamaCppEngine, write_tiny_gguf
+from ioa.llm import LlamaCppEngine
 
 pytestmark = pytest.mark.llama
 
@@ -22,18 +19,6 @@ OPTIONS = EpisodeOptions(attempts=2, max_steps=1)
 SETTINGS = ModeSettings(max_calls=3, text_max=24)
 ALL_OPTIONS = ModeSettings(max_calls=3, text_max=24, prior=False)
 """The model chooses among every legal option (the effect prior may leave only one)."""
-
-
-@pytest.fixture(scope="module")
-def tiny_minicpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-minicpm.gguf", "minicpm")
-
-
-@pytest.fixture
-async def engine(tiny_minicpm: Path) -> AsyncIterator[LlamaCppEngine]:
-    async with LlamaCppEngine(tiny_minicpm, n_threads=1) as running:
-        await running.start()
-        yield running
 
 
 @pytest.mark.parametrize("mode", ["central", "dialog"])

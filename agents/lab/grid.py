@@ -39,6 +39,13 @@ def expand(experiment: Experiment) -> Grid:
     for family, task in tasks:
         ts = taskset(family)
         protocols = [p for p in experiment.protocols if p in ts.protocols]
+        if any(ts.decides(p) for p in protocols):
+            foreign = [d for d in experiment.decodings if d not in ts.decodings]
+            if foreign:
+                raise BadExperiment(
+                    f"decodings: {foreign[0]!r} does not apply to {family} tasks; "
+                    f"they know {', '.join(ts.decodings)}"
+                )
         topologies = experiment.topologies if ts.uses_topology else [NA]
         for seed in experiment.seed_list:
             if "oracle" in experiment.baselines and "oracle" in ts.baselines:

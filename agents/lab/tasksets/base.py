@@ -27,6 +27,9 @@ class TaskSet(ABC):
     notes: ClassVar[tuple[str, ...]] = ()
     """What the table should say about this task set (how topology applies, what is measured)."""
 
+    decodings: ClassVar[tuple[str, ...]] = ()
+    """The decodings its model cells know (where `decides`); another one is refused up front."""
+
     def decides(self, protocol: str) -> bool:
         """Whether the decoding axis (score or grammar) applies to a model under `protocol`."""
         return False

@@ -32,6 +32,7 @@ SOLO_MODES = frozenset({"central"})
 class RocoTasks(TaskSet):
     family = "roco"
     protocols = tuple(m for m in MODES if m not in MODEL_FREE)
+    decodings = DECODINGS
     notes = (
         "roco: topology does not apply (2–3 robots, each may address the others, as in RoCo); "
         "protocol = the team's mode",
@@ -80,6 +81,7 @@ class RocoTasks(TaskSet):
 
 
 def _decoding(name: str) -> Decoding:
+    """`name` as the chooser's type: the grid admits only `DECODINGS` (NA: a model-free arm)."""
     for decoding in DECODINGS:
         if decoding == name:
             return decoding

@@ -41,6 +41,7 @@ class ToolTasks(TaskSet):
     family = "tools"
     protocols = ("ioa", "no_tools")
     baselines = ("random",)
+    decodings = tuple(DECODING)
     notes = (
         "tools: protocol ioa = the crew with its tools, no_tools = without (the no-tool "
         "baseline); no oracle row; topology does not apply (the leader forms the team)",
@@ -67,7 +68,7 @@ class ToolTasks(TaskSet):
         if ctx.engine is None:
             raise LabError("a model cell needs an engine")
         before = ctx.engine.stats()
-        decoding: Any = DECODING.get(cell.decoding)
+        decoding: Any = DECODING[cell.decoding]
         outcome = await run_tool_goal(
             ctx.engine,
             ctx.hub_url,

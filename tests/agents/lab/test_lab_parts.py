@@ -9,6 +9,7 @@ import pytest
 
 from agents.lab import Budgets, CellContext, expand, load_experiment, parse_experiment
 from agents.lab.cell import NA, Cell
+from agents.lab.errors import BadExperiment
 from agents.lab.tasksets.goals import GoalTasks
 from agents.lab.topology import KINDS, build_graph, links, parse_topology
 from agents.robots import ModeSettings, make_planner
@@ -69,6 +70,16 @@ def test_the_grid_gives_baselines_per_task_and_seed_and_random_per_protocol_wher
     assert "dialog" not in {c.protocol for c in goals}
     assert len({c.id for c in grid.cells}) == len(grid.cells)
     assert any("roco: topology does not apply" in n for n in grid.notes)
+
+
+def test_a_decoding_a_task_family_does_not_know_is_refused_before_anything_runs() -> None:
+    experiment = {"name": "d", "tasks": ["tools"], "protocols": ["ioa"], "models": ["m.gguf"]}
+    with pytest.raises(BadExperiment, match="'judge' does not apply to tools"):
+        expand(parse_experiment({**experiment, "decodings": ["score", "judge"]}))
+    cells = expand(parse_experiment({**experiment, "decodings": ["grammar"]})).cells
+    assert {c.decoding for c in cells if c.arm == "model"} == {"grammar"}
+    roco = expand(parse_experiment({**experiment, "tasks": ["roco:sort"], "decodings": ["judge"]}))
+    assert {c.decoding for c in roco.cells if c.arm == "model"} == {"judge"}
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)

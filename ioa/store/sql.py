@@ -312,19 +312,12 @@ class SqlStore(Store):
 
     async def _write(self, *statements: Any) -> int:
         """Run `statements` in one transaction; the number of rows the last one matched."""
+        work = partial(_run_statements, statements=statements)
         try:
             if self._sqlite is not None:
-                work = partial(_run_statements, statements=statements)
                 return await self._sqlite.transaction(work)
             async with self.engine.begin() as conn:
-                rowcount = 0
-                for stmt in statements:
-                    if isinstance(stmt, tuple):
-                        result = await conn.execute(*stmt)
-                    else:
-                        result = await conn.execute(stmt)
-                    rowcount = result.rowcount
-                return rowcount
+                return await conn.run_sync(work)
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:

@@ -6,7 +6,7 @@ llama.cpp's threads wait on each other.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from ioa import cli
 from ioa.llm import LlamaCppEngine, write_tiny_gguf
 from ioa.llm.catalog import MODEL_ENV, MODELS_DIR_ENV, bundled_model_path
+from tests.ioa.llm.openai_server import OpenAIServer, openai_server
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,12 @@ def gguf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_minicpm(gguf_dir: Path) -> Path:
     return write_tiny_gguf(gguf_dir / "tiny-minicpm.gguf", "minicpm")
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory, tiny_minicpm: Path) -> Iterator[OpenAIServer]:
+    with openai_server(tiny_minicpm, tmp_path_factory.mktemp("cloud") / "log") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

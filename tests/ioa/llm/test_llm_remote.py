@@ -4,8 +4,7 @@ and against loopback endpoints that misbehave (too slow, not JSON, not a complet
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,7 +15,6 @@ from tests.ioa.llm.openai_server import (
     OpenAIServer,
     free_port,
     misbehaving_endpoints,
-    openai_server,
 )
 
 pytestmark = pytest.mark.llama
@@ -27,12 +25,6 @@ MOVE = {
     "required": ["type", "text"],
     "additionalProperties": False,
 }
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory, tiny_minicpm: Path) -> Iterator[OpenAIServer]:
-    with openai_server(tiny_minicpm, tmp_path_factory.mktemp("cloud") / "log") as server:
-        yield server
 
 
 def test_a_remote_model_is_written_openai_model_at_url() -> None:

@@ -4,16 +4,15 @@ local and cloud apart, and into no other task's."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ioa.llm import EngineView, ScriptedEngine, load_engine, write_tiny_gguf
+from ioa.llm import EngineView, ScriptedEngine, load_engine
 from ioa.llm.cascade import CascadeEngine
 from ioa.llm.remote import Endpoint, RemoteEngine
 from ioa.meter import active_meters, metered
-from tests.ioa.llm.openai_server import OpenAIServer, openai_server
+from tests.ioa.llm.openai_server import OpenAIServer
 
 ASK = [{"role": "user", "content": "say three words"}]
 
@@ -67,26 +66,15 @@ async def test_a_view_runs_where_its_engine_runs() -> None:
     assert RemoteEngine(Endpoint(model="m", base_url="http://127.0.0.1:9/v1")).where == "cloud"
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-minicpm.gguf", "minicpm")
-
-
-@pytest.fixture
-def cloud(tmp_path: Path, tiny: Path) -> Iterator[OpenAIServer]:
-    with openai_server(tiny, tmp_path / "cloud.log") as server:
-        yield server
-
-
 @pytest.mark.llama
 async def test_a_cascade_call_is_metered_local_and_cloud_apart(
-    tiny: Path, cloud: OpenAIServer
+    tiny_minicpm: Path, cloud: OpenAIServer
 ) -> None:
     """Real llama.cpp on the device, a real OpenAI-compatible server on loopback as the cloud:
     a reply the local model cannot make valid is escalated, and the meter sees both sides."""
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
     async with (
-        await load_engine(tiny, n_ctx=2048, n_threads=1) as local,
+        await load_engine(tiny_minicpm, n_ctx=2048, n_threads=1) as local,
         RemoteEngine(Endpoint(model="tiny-cloud", base_url=cloud.url)) as remote,
     ):
         garbage = ScriptedEngine(["not json"] * 2)

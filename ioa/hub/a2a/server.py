@@ -10,12 +10,10 @@ before a stream starts is a plain JSON-RPC error. A message answered by a direct
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from email.utils import formatdate
 
 from aiohttp import web
@@ -41,13 +39,13 @@ from ioa.hub.a2a.jsonrpc import (
     read_call,
     result_body,
 )
+from ioa.hub.a2a.listing import tasks_page
 from ioa.hub.a2a.record import A2ATask, Shape, Watcher
 from ioa.hub.a2a.tasks import TaskBook
 from ioa.hub.a2a.wire import (
     INTERRUPTED_STATES,
     TERMINAL_STATES,
     ListTasksRequest,
-    ListTasksResponse,
     SendMessageRequest,
     StreamResponse,
     TaskIdRequest,
@@ -313,29 +311,8 @@ class A2AServer:
     async def list_tasks(
         self, request: web.Request, call: Call, owner: str, agent: str | None
     ) -> web.StreamResponse:
-        params = params_of(call, ListTasksRequest)
-        after = _since(params.status_timestamp_after)
-        tasks = [
-            t
-            for t in self.book.tasks.values()
-            if t.owner == owner
-            and t.shape is Shape.TASK
-            and (params.context_id is None or t.context_id == params.context_id)
-            and (params.status is None or t.state is params.status)
-            and (after is None or t.updated > after)
-        ]
-        tasks.sort(key=lambda t: (-t.updated, t.id))
-        start = _page_start(params.page_token, tasks)
-        size = params.page_size or 50
-        page = tasks[start : start + size]
-        more = start + size < len(tasks)
-        answer = ListTasksResponse(
-            tasks=[t.snapshot(params.history_length, bool(params.include_artifacts)) for t in page],
-            next_page_token=_token(page[-1]) if more and page else "",
-            page_size=size,
-            total_size=len(tasks),
-        )
-        return _result(call.id, answer.dump())
+        page = tasks_page(self.book.tasks.values(), owner, params_of(call, ListTasksRequest))
+        return _result(call.id, page.dump())
 
     async def push_config(
         self, request: web.Request, call: Call, owner: str, agent: str | None
@@ -366,31 +343,6 @@ def _state_of(event: StreamResponse) -> TaskState | None:
 
 def _result(request_id: RequestId, result: object) -> web.Response:
     return web.Response(text=result_body(request_id, result), content_type="application/json")
-
-
-def _token(task: A2ATask) -> str:
-    return base64.urlsafe_b64encode(f"{task.updated!r}|{task.id}".encode()).decode()
-
-
-def _page_start(token: str | None, tasks: list[A2ATask]) -> int:
-    """The index after the task a page token names (tasks are newest first)."""
-    if not token:
-        return 0
-    try:
-        stamp, _, task_id = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
-        key = (-float(stamp), task_id)
-    except ValueError:
-        raise InvalidParams("pageToken is not a token this hub gave") from None
-    return next((i for i, t in enumerate(tasks) if (-t.updated, t.id) > key), len(tasks))
-
-
-def _since(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise InvalidParams("statusTimestampAfter is not an RFC 3339 time") from None
 
 
 def _base(request: web.Request) -> str:

@@ -11,7 +11,7 @@ of the tokens, so on a hub with few cards the weights stay close to equal instea
 with each registration; the figures hardly move with it (0 to 3,000 gave 0.684-0.693).
 
 The counts follow registrations, updates and removals. A card pooled when the hub had far fewer
-fields than it has now was weighed with other counts; `ioa.hub.embeddings` embeds such cards
+fields than it has now was weighed with other counts; `ioa.hub.card_embeddings` embeds such cards
 again in the background (`STALE_GROWTH`).
 """
 

@@ -15,8 +15,8 @@ from aiohttp import web
 
 from ioa.config import HubConfig
 from ioa.hub.admission import ResumeAdmission
+from ioa.hub.card_embeddings import CardEmbeddings
 from ioa.hub.discovery import DiscoveryIndex
-from ioa.hub.embeddings import CardEmbeddings
 from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Agent, Registry
 from ioa.hub.router import Router

@@ -22,7 +22,7 @@ from ioa.client import HubClient
 from ioa.config import HubConfig
 from ioa.hub import Hub
 from ioa.hub.dashboard.feed import FEED, Feed
-from ioa.hub.registry import Group
+from ioa.hub.entries import Group
 from ioa.store import StoredMessage
 from protocols import AgentCard
 

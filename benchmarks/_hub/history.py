@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ioa.hub.registry import hash_token, new_agent_id, new_group_id
+from ioa.hub.entries import hash_token, new_agent_id, new_group_id
 from ioa.store import AgentRecord, GroupRecord, SqlStore, StoredMessage
 from protocols import AgentCard, Chat, Discussion, Envelope
 from protocols.conversation import ConversationState, apply

@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING
 from ioa.config import HubConfig
 from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.embeddings import LAYOUT, card_fields, card_vectors, pack, unpack
+from ioa.hub.entries import Agent
 from ioa.hub.errors import InvalidVector
 from ioa.hub.idf import STALE_GROWTH, TokenRarity
-from ioa.hub.registry import Agent, Registry
+from ioa.hub.registry import Registry
 from ioa.store import Store, StoreError
 from protocols import AgentCard
 

@@ -15,8 +15,9 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ioa.hub.connection import Connection
+from ioa.hub.entries import Group
 from ioa.hub.errors import HubError, Unavailable
-from ioa.hub.registry import Group, Registry
+from ioa.hub.registry import Registry
 from ioa.store import Store, StoredMessage, StoreError
 from protocols import Envelope, ProtocolError
 from protocols.frames import deliver_text, error_text

@@ -33,8 +33,8 @@ from ioa.store import StoredMessage, StoreError
 from ioa.store.shared import SharedStore
 
 if TYPE_CHECKING:
+    from ioa.hub.entries import Group
     from ioa.hub.goals import Goals
-    from ioa.hub.registry import Group
     from ioa.hub.state import HubState
 
 log = logging.getLogger("ioa.hub.cluster")

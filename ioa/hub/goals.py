@@ -20,8 +20,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from ioa.hub.entries import Group
 from ioa.hub.errors import Forbidden, InvalidRequest, NotFound
-from ioa.hub.registry import Group
 from ioa.hub.rest import caller, json_ok, read_model
 from ioa.hub.state import STATE, HubState
 from ioa.store import GoalRecord, StoredMessage

@@ -1,129 +1,34 @@
 """The hub's in-memory view of agents, tokens and groups, loaded from the store at start.
 
 Everything the hot path asks (who is this token, is this agent a member, what is the next seq)
-is answered from memory; the store is written first and the memory updated after.
+is answered from memory; the store is written first and the memory updated after. What an
+entry is (`Agent`, `Group`) is `ioa.hub.entries`; this module indexes them, rebuilds groups
+after a start, and reads through to a store that other hubs write too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
+from ioa.hub.entries import Agent, Group, hash_token, new_agent_id, new_group_id, stored_agent
 from ioa.hub.errors import GroupQuarantined, Unauthorized, UnknownAgent, UnknownGroup
-from ioa.hub.policy import GroupPolicy, make_policy
-from ioa.hub.seen import SeenIds
+from ioa.hub.policy import make_policy
 from ioa.store import AgentRecord, GroupRecord, Store, StoredMessage, StoreError
 from ioa.store.shared import SharedStore
 from protocols import AgentCard, NotAMember
-from protocols.frames import GroupInfo
-from protocols.text import scrub
+
+# `Agent` and `Group` live in `ioa.hub.entries`; they are exported here too for the two modules
+# that still import them from the registry (`ioa.hub.router`, `ioa.hub.ws`).
+__all__ = ["REPLAY_PAGE", "REPLAY_SLICE", "Agent", "Group", "Registry"]
 
 log = logging.getLogger("ioa.hub")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_agent_id() -> str:
-    return "a-" + uuid.uuid4().hex[:16]
-
-
-def new_group_id() -> str:
-    return "g-" + uuid.uuid4().hex[:16]
-
-
-@dataclass(slots=True)
-class Agent:
-    id: str
-    card: AgentCard
-    token_hash: str
-    created_at: float
-    last_seen: float | None = None
-    embedding: bytes | None = None
-    """The stored vector of `card` (float32), or None until it is embedded."""
-    embedding_model: str | None = None
-
-
-@dataclass(slots=True)
-class Group:
-    id: str
-    name: str
-    created_by: str
-    created_at: float
-    members: list[str]
-    protocol: str
-    meta: dict[str, Any]
-    policy: GroupPolicy
-    head: int = 0
-    """The last sequence number assigned."""
-    seen: SeenIds = field(default_factory=SeenIds)
-    """The ids of the group's messages, so that a resend is acked, never stored twice."""
-    restored: bool = True
-    """False until `seen` and the policy's state are rebuilt from the store after a start."""
-    pending: int = 0
-    """Messages of this group admitted here and not yet committed or refused."""
-    behind: int = 0
-    """The highest head another hub announced; above `head`, this hub must catch up."""
-    syncing: asyncio.Future[None] | None = None
-    """Set while the group catches up from the store; admissions wait for it."""
-    member_set: frozenset[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.member_set = frozenset(self.members)
-
-    def info(self) -> GroupInfo:
-        """The group as its members see it on the wire."""
-        return GroupInfo(
-            id=self.id,
-            name=self.name,
-            created_by=self.created_by,
-            created_at=self.created_at,
-            members=self.members,
-            protocol=self.protocol,
-            meta=self.meta,
-            head=self.head,
-        )
-
-
-def _stored_card(agent_id: str, card_json: str) -> AgentCard:
-    """A stored card. One stored before the hub refused control characters in text shown to
-    people (`protocols.text`) is scrubbed on load, so an older store still starts."""
-    try:
-        return AgentCard.model_validate_json(card_json)
-    except ValidationError:
-        log.warning("agent %s: stored card had control characters; they are replaced", agent_id)
-        return AgentCard.model_validate(_scrubbed(json.loads(card_json)))
-
-
-def _agent(rec: AgentRecord) -> Agent:
-    agent = Agent(
-        rec.id, _stored_card(rec.id, rec.card_json), rec.token_hash, rec.created_at, rec.last_seen
-    )
-    agent.embedding, agent.embedding_model = rec.embedding, rec.embedding_model
-    return agent
-
-
-def _scrubbed(data: Any) -> Any:
-    if isinstance(data, str):
-        return scrub(data)
-    if isinstance(data, list):
-        return [_scrubbed(item) for item in data]
-    if isinstance(data, dict):
-        return {key: _scrubbed(value) for key, value in data.items()}
-    return data
-
 
 REPLAY_PAGE = 256
 """Stored messages read per query when a group's transcript is replayed."""
@@ -172,7 +77,7 @@ class Registry:
         A group that cannot be rebuilt is quarantined; the others are served.
         """
         for rec in await self.store.list_agents():
-            self._add_agent(_agent(rec))
+            self._add_agent(stored_agent(rec))
         heads = await self.store.group_heads()
         for grec in await self.store.list_groups():
             try:
@@ -369,7 +274,7 @@ class Registry:
         meanwhile, else a new entry."""
         if (known := self.agents.get(rec.id)) is not None:
             return known
-        agent = _agent(rec)
+        agent = stored_agent(rec)
         self._add_agent(agent)
         return agent
 
@@ -385,9 +290,9 @@ class Registry:
                 self._forget(agent_id)
             return
         if known is None:
-            self._add_agent(_agent(rec))
+            self._add_agent(stored_agent(rec))
             return
-        fresh = _agent(rec)
+        fresh = stored_agent(rec)
         known.card, known.last_seen = fresh.card, fresh.last_seen
         known.embedding, known.embedding_model = fresh.embedding, fresh.embedding_model
 

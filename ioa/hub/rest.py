@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ioa import __version__
 from ioa.hub.discovery import BLEND, MODES, InvalidQuery
+from ioa.hub.entries import Agent
 from ioa.hub.errors import (
     Busy,
     Forbidden,
@@ -31,7 +32,6 @@ from ioa.hub.errors import (
     first_error,
     http_status,
 )
-from ioa.hub.registry import Agent
 from ioa.hub.state import STATE, HubState
 from protocols import AgentCard, Envelope, ProtocolError
 from protocols.text import Name

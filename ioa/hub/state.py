@@ -17,8 +17,9 @@ from ioa.config import HubConfig
 from ioa.hub.admission import ResumeAdmission
 from ioa.hub.card_embeddings import CardEmbeddings
 from ioa.hub.discovery import DiscoveryIndex
+from ioa.hub.entries import Agent
 from ioa.hub.memory import TRIMMER
-from ioa.hub.registry import Agent, Registry
+from ioa.hub.registry import Registry
 from ioa.hub.router import Router
 from ioa.store import Store
 

@@ -57,10 +57,10 @@ from ioa.hub.a2a.wire import (
     TaskState,
     TaskStatusUpdateEvent,
 )
+from ioa.hub.entries import Group
 from ioa.hub.errors import HubError
 from ioa.hub.goals import GoalRequest, Goals
 from ioa.hub.policy import ConversationPolicy
-from ioa.hub.registry import Group
 from ioa.store import StoredMessage
 from protocols import HUB_SENDER, Envelope, ProtocolError
 from protocols.conversation import Phase

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ioa.hub.entries import Agent
 from ioa.hub.errors import Forbidden, Unauthorized
-from ioa.hub.registry import Agent
 from ioa.hub.rest import bearer_token
 from ioa.hub.state import STATE
 

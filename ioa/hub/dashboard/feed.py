@@ -32,7 +32,7 @@ from ioa.hub.dashboard.stream import Stream
 from ioa.hub.dashboard.tally import Tally, addressees
 from ioa.hub.dashboard.usage import Prices
 from ioa.hub.dashboard.views import agent_node, group_summary, turn_of
-from ioa.hub.registry import Group
+from ioa.hub.entries import Group
 from ioa.hub.state import HubState, Rejection
 from ioa.store import StoredMessage
 

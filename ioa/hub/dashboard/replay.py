@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from ioa.hub.entries import Group
 from ioa.hub.errors import InvalidRequest
-from ioa.hub.registry import Group
 from ioa.store import Store
 from protocols import Envelope, ProtocolError
 from protocols.conversation import ConversationState, replay

@@ -30,9 +30,9 @@ from ioa.hub.dashboard.views import (
     group_state,
     group_summary,
 )
+from ioa.hub.entries import Group
 from ioa.hub.errors import InvalidRequest, NotFound
 from ioa.hub.goals import GOALS
-from ioa.hub.registry import Group
 from ioa.hub.rest import int_query, json_ok, read_model
 from ioa.hub.state import STATE
 

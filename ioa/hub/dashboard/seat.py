@@ -19,9 +19,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from ioa.hub.dashboard.access import watcher
+from ioa.hub.entries import Agent, Group
 from ioa.hub.errors import Forbidden, InvalidRequest
 from ioa.hub.policy import ConversationPolicy
-from ioa.hub.registry import Agent, Group
 from ioa.hub.rest import json_ok, read_model
 from ioa.hub.state import STATE
 from protocols import LegalMoves, NoLegalMove, legal_moves

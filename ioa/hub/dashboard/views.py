@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ioa.hub.entries import Agent, Group
 from ioa.hub.policy import ConversationPolicy
-from ioa.hub.registry import Agent, Group
 from ioa.hub.state import HubState
 from protocols.conversation import ConversationState
 

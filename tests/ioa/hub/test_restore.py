@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ioa.hub.registry import REPLAY_SLICE, Registry, hash_token, new_agent_id, new_group_id
+from ioa.hub.entries import hash_token, new_agent_id, new_group_id
+from ioa.hub.registry import REPLAY_SLICE, Registry
 from ioa.store import AgentRecord, GroupRecord, SqlStore, StoredMessage
 from protocols import Chat, Discussion, Envelope
 from protocols.conversation import apply

@@ -1,6 +1,7 @@
 """The agent runtime: an `Agent` on a hub, one concept per module.
 
 - `agent`: `Agent`, its lifecycle and its loop observe → decide → act → wait;
+- `observe`: the loop's first step, folding each event into memory and the conversation replicas;
 - `memory`: what it remembers between events (checkpointed), jobs and their `JobState`;
 - `events`: the tagged union of events that wake the loop;
 - `work`: tasks worked on or delegated to a sub-team, in the background;

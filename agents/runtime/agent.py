@@ -3,7 +3,7 @@
 Every event (a delivered message, a new group, a finished task) runs the graph once:
 - observe: fold the event into memory — the agent keeps its own replica of each conversation
   (`agents.conversation.Conversation`), applying every message in sequence order with the same
-  state machine as the hub;
+  state machine as the hub (`observe`);
 - decide: report finished tasks; where the agent holds the turn, ask the brain for a move
   constrained to its legal moves, a safe fallback if it is not legal (`decide`);
 - act: send what was decided and wait for the hub's acks;
@@ -29,28 +29,20 @@ from langgraph.graph.state import CompiledStateGraph
 from agents.brain import Brain
 from agents.conversation import Conversation
 from agents.runtime.decide import next_move
-from agents.runtime.events import EVENT, Delivered, Event, JobChanged, Joined, Resync, Spent, Tick
-from agents.runtime.memory import (
-    JobRecord,
-    JobState,
-    Memory,
-    fresh,
-    job_key,
-    remember_line,
-)
+from agents.runtime.events import EVENT, Delivered, Event, Joined, Resync, Spent, Tick
+from agents.runtime.memory import JobRecord, JobState, Memory, fresh
+from agents.runtime.observe import Observer
 from agents.runtime.options import AgentOptions
 from agents.runtime.persistence import credentials, open_saver
-from agents.runtime.usage import attach, give_back, pend
+from agents.runtime.usage import attach, give_back
 from agents.runtime.work import Work
 from agents.team import choose_members
 from ioa.client import ClientError, HubClient
 from ioa.lifecycle import Service
 from ioa.meter import metered
-from protocols import AgentCard, Envelope, ProtocolError, SyncTaskAssignment
-from protocols.acts import Award
-from protocols.conversation import ConversationState, Phase
+from protocols import AgentCard, Envelope
+from protocols.conversation import ConversationState
 from protocols.frames import GroupInfo
-from protocols.messages import AsyncTaskAssignment
 from protocols.text import scrub
 
 log = logging.getLogger("ioa.agent")
@@ -101,6 +93,15 @@ class Agent(Service):
             post=self._events.put_nowait,
             memory=self._memory,
             conversations=self._conversations,
+        )
+        self._observer = Observer(
+            card,
+            self.client,
+            self.options,
+            me=lambda: self.id,
+            start_work=self._start_work,
+            conversations=self._conversations,
+            waiters=self._waiters,
         )
 
     @property
@@ -237,7 +238,7 @@ class Agent(Service):
     # the graph
     def _build_graph(self, saver: Any) -> Graph:
         graph = StateGraph(Memory)
-        graph.add_node("observe", self._observe)
+        graph.add_node("observe", self._observer.observe)
         graph.add_node("decide", self._decide)
         graph.add_node("act", self._act)
         graph.add_node("wait", self._wait)
@@ -247,31 +248,6 @@ class Agent(Service):
         graph.add_edge("act", "wait")
         graph.add_edge("wait", END)
         return graph.compile(checkpointer=saver)
-
-    async def _observe(self, state: Memory) -> Memory:
-        m = fresh(state)
-        data = state.get("event")
-        event = EVENT.validate_python(data) if data else None
-        if isinstance(event, Delivered):
-            await self._fold(m, event.envelope)
-        elif isinstance(event, Joined):
-            await self._know_group(m, event.group)
-        elif isinstance(event, JobChanged):
-            job = m["jobs"].get(event.key)
-            if job is not None and job["state"] in (JobState.RUNNING, JobState.DELEGATED):
-                changed = JobRecord(**job)
-                changed["state"] = event.state.value
-                if event.status is not None:
-                    changed["status"] = event.status
-                if event.result is not None:
-                    changed["result"] = event.result
-                m["jobs"][event.key] = changed
-        elif isinstance(event, Spent):
-            pend(m, event.group, event.spends)
-        elif isinstance(event, Resync):
-            await self._resync(m, event.group)
-        m["event"] = None
-        return m
 
     async def _decide(self, state: Memory) -> Memory:
         m = fresh(state)
@@ -310,101 +286,6 @@ class Agent(Service):
         ]
         m["status"] = f"waiting on {len(waiting)} group(s)" if waiting else "idle"
         return m
-
-    # observe
-    async def _know_group(self, m: Memory, info: GroupInfo) -> None:
-        group_id = info.id
-        if group_id in m["groups"]:
-            return
-        m["groups"][group_id] = info.model_dump(mode="json")
-        m["applied"].setdefault(group_id, 0)
-        m["lines"].setdefault(group_id, [])
-        for member in info.members:
-            if member not in m["names"]:
-                m["names"][member] = await self._name_of(member)
-        if info.protocol == "ioa":
-            conversation = Conversation(info)
-            self._remember(m, conversation)
-            if info.meta.get("form_team") and conversation.state.initiator == self.id:
-                key = job_key(group_id, None)
-                if key not in m["jobs"]:
-                    job = JobRecord(group=group_id, task_id=None, state=JobState.RUNNING.value)
-                    m["jobs"][key] = job
-                    self._start_work(key, job)
-
-    async def _name_of(self, agent_id: str) -> str:
-        if agent_id == self.client.agent_id:
-            return self.card.name
-        try:
-            return (await self.client.agent(agent_id)).card.name
-        except ClientError:
-            return agent_id
-
-    async def _fold(self, m: Memory, envelope: Envelope) -> None:
-        group_id = envelope.group
-        if group_id not in m["groups"]:
-            await self._know_group(m, await self.client.group(group_id))
-        seq = envelope.seq or 0
-        if seq <= m["applied"].get(group_id, 0):
-            return
-        remember_line(m, envelope, self.options.transcript_lines)
-        m["applied"][group_id] = seq
-        if m["inflight"].get(group_id) == envelope.id:
-            del m["inflight"][group_id]
-        if m["groups"][group_id]["protocol"] != "ioa":
-            return
-        conversation = self._conversations[group_id]
-        try:
-            conversation.fold(envelope)
-        except ProtocolError as exc:
-            log.warning("%s: state drifted in %s (%s); replaying", self.card.name, group_id, exc)
-            await self._resync(m, group_id)
-            return
-        self._remember(m, conversation)
-        state = conversation.state
-        payload = envelope.payload
-        if (
-            isinstance(payload, SyncTaskAssignment | AsyncTaskAssignment | Award)
-            and self.id in envelope.to
-        ):
-            key = job_key(group_id, payload.task_id)
-            if key not in m["jobs"]:
-                job = JobRecord(
-                    group=group_id, task_id=payload.task_id, state=JobState.RUNNING.value
-                )
-                m["jobs"][key] = job
-                self._start_work(key, job)
-        if state.over:
-            self._concluded(m, group_id, state.conclusion or "")
-
-    async def _resync(self, m: Memory, group_id: str) -> None:
-        """Rebuild a group's state from the hub's transcript (after a refusal or a drift)."""
-        conversation = self._conversations[group_id]
-        await conversation.resync(self.client)
-        self._remember(m, conversation)
-        m["applied"][group_id] = max(m["applied"].get(group_id, 0), conversation.seq)
-        m["inflight"].pop(group_id, None)
-
-    def _remember(self, m: Memory, conversation: Conversation) -> None:
-        self._conversations[conversation.group] = conversation
-        m["convs"][conversation.group] = conversation.state.to_dict()
-
-    def _concluded(self, m: Memory, group_id: str, text: str) -> None:
-        """A group is over: wake its waiters; a sub-team this agent led answers its task, which
-        fails when the hub ended the sub-team (its conclusion then says why)."""
-        for future in self._waiters.pop(group_id, []):
-            if not future.done():
-                future.set_result(text)
-        state = self._conversations[group_id].state
-        parent = m["groups"][group_id]["meta"].get("parent")
-        if parent and state.initiator == self.id:
-            key = job_key(parent["group"], parent.get("task_id"))
-            job = m["jobs"].get(key)
-            if job is not None and job["state"] == JobState.DELEGATED:
-                done = JobRecord(**job)
-                done["state"], done["result"] = JobState.DONE.value, text
-                done["status"] = "failed" if state.phase is Phase.EXPIRED else "done"
-                m["jobs"][key] = done
 
     # for people and scripts
     async def launch(

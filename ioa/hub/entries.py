@@ -51,7 +51,8 @@ class Agent:
     created_at: float
     last_seen: float | None = None
     embedding: bytes | None = None
-    """The stored vector of `card` (float32), or None until it is embedded."""
+    """The card's field vectors as `ioa.hub.embeddings.pack` stores them, or None until it is
+    embedded."""
     embedding_model: str | None = None
 
 

@@ -98,6 +98,9 @@ class HubConfig(BaseModel):
     """Seconds a new TCP connection has to send a complete request head before it is closed."""
     hello_timeout: float = Field(default=10.0, gt=0, le=3600)
     """Seconds an upgraded WebSocket has to say `hello` before it is closed (code 4008)."""
+    ws_heartbeat: float = Field(default=20.0, gt=0, le=3600)
+    """Seconds a WebSocket may be silent before the hub pings it; one that still sends nothing
+    (not even the pong) within half as long again is cut, so a dead peer is found."""
     embeddings: str = Field(
         default_factory=lambda: os.environ.get(EMBEDDINGS_ENV) or "bundled",
         min_length=1,

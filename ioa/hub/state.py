@@ -18,6 +18,7 @@ from ioa.hub.admission import ResumeAdmission
 from ioa.hub.card_embeddings import CardEmbeddings
 from ioa.hub.discovery import DiscoveryIndex
 from ioa.hub.entries import Agent
+from ioa.hub.liveness import Liveness
 from ioa.hub.memory import TRIMMER
 from ioa.hub.registry import Registry
 from ioa.hub.router import Router
@@ -55,6 +56,8 @@ class HubState:
         )
         """Which WebSockets replay now, which wait in line (kept by `ws`)."""
         self._tasks: list[asyncio.Task[None]] = []
+        self.liveness = Liveness(config.ws_heartbeat)
+        """Pings silent WebSockets, cuts the dead (kept by `ws`)."""
         self.cluster: Cluster | None = None
         """Set (by `Cluster`) when this hub is one of several on one store."""
 
@@ -87,6 +90,7 @@ class HubState:
         if self.cluster is not None:
             await self.cluster.stop()
         await self.embeddings.stop()
+        await self.liveness.stop()
         await self.router.stop()
 
     async def _tick(self) -> None:

@@ -2,7 +2,9 @@
 
 A bad frame is answered with an error frame and the connection stays open. The connection
 ends when the agent is gone (deleted: 4001), has not said `hello` in time (4008), falls too far
-behind (1013), the store cannot replay (1011), or a frame passes aiohttp's hard size limit.
+behind (1013), the store cannot replay (1011), a frame passes aiohttp's hard size limit, or the
+peer stops answering pings (`Liveness`). Text frames are mostly handled inside the socket's read
+callback (`ioa.hub.wsread`), the others by the session's task, one at a time and in order.
 """
 
 from __future__ import annotations
@@ -30,16 +32,12 @@ from ioa.hub.errors import (
 from ioa.hub.registry import Agent
 from ioa.hub.rest import bearer_token
 from ioa.hub.state import STATE, HubState
+from ioa.hub.wsread import FRAMES_PER_TURN, HubWebSocket, run_now
 from ioa.store import StoreError
 from protocols import ErrorCode, InvalidEnvelope, ProtocolError
 from protocols.frames import CLIENT_FRAME, Hello, Send, Welcome, error_text, frame_text
 
 log = logging.getLogger("ioa.hub")
-
-FRAMES_PER_TURN = 16
-"""Frames one connection handles before it lets the event loop serve the others: without this
-a client that writes thousands of frames at once held the loop for all of them (other clients'
-p99 went from ~10 ms to ~400 ms)."""
 
 CLOSE_DELETED = 4001
 CLOSE_NO_HELLO = 4008
@@ -77,7 +75,13 @@ def _short(value: object) -> str | None:
 
 
 class _Session:
-    """One agent's socket after the upgrade: its hello, its frames, its end."""
+    """One agent's socket after the upgrade: its hello, its frames, its end.
+
+    A text frame is handled by `take` in the socket's read callback while the session is idle
+    (its task parked in `receive()`, no frame of it unfinished); the first frame that must wait
+    (for credit, the store, a replay) goes on in a task, `pending`, and the frames after it take
+    aiohttp's queue to the session's task, which finishes `pending` before it handles them.
+    """
 
     def __init__(
         self,
@@ -95,6 +99,10 @@ class _Session:
         """Its resume slot, held from before the upgrade until the replay is over."""
         self.greeted = False
         self.closing: asyncio.Future[bool] | None = None
+        self.parked = False
+        """The session's task waits in `receive()` with nothing else to do."""
+        self.pending: asyncio.Task[None] | None = None
+        """The frame `take` began that is still waiting for something."""
 
     def resumed(self, *, measured: bool = False) -> None:
         """The replay is over (`measured`: it ran to its end) or will not happen."""
@@ -136,29 +144,52 @@ class _Session:
         elif isinstance(error, Unavailable) and self.conn.replaying:
             await self.ws.close(code=1011, message=b"replay failed; reconnect")
 
+    async def frame(self, raw: str) -> None:
+        """Handle one text frame; what the hub refuses is answered with an error frame."""
+        try:
+            await self.handle(raw)
+        except (HubError, ProtocolError) as exc:
+            await self.refuse(raw, exc)
+        except Exception:
+            log.exception("internal error on a frame from %s", self.agent.id)
+            await self.refuse(raw, HubError("internal error; the hub's log has it"))
+
+    def take(self, raw: str) -> bool:
+        """`FrameTaker.take`: handle the frame now if the session is idle."""
+        if not self.parked or self.pending is not None or self.ws.closed:
+            return False
+        self.pending = run_now(self.frame(raw))
+        return True
+
+    async def _finish_pending(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await pending
+
     async def run(self) -> None:
         handled = 0
         receive = self.ws.receive  # what `async for` calls, one coroutine fewer per frame
-        while True:
-            msg = await receive()
-            if msg.type is not WSMsgType.TEXT:
-                if msg.type in _ENDED:
-                    return
-                if msg.type is WSMsgType.BINARY:
-                    self.conn.push(
-                        error_text(ErrorCode.INVALID_ENVELOPE, "frames must be JSON text")
-                    )
-                continue
-            try:
-                await self.handle(msg.data)
-            except (HubError, ProtocolError) as exc:
-                await self.refuse(msg.data, exc)
-            except Exception:
-                log.exception("internal error on a frame from %s", self.agent.id)
-                await self.refuse(msg.data, HubError("internal error; the hub's log has it"))
-            handled += 1
-            if handled % FRAMES_PER_TURN == 0:
-                await asyncio.sleep(0)
+        try:
+            while True:
+                self.parked = True
+                msg = await receive()
+                self.parked = False
+                await self._finish_pending()
+                if msg.type is not WSMsgType.TEXT:
+                    if msg.type in _ENDED:
+                        return
+                    if msg.type is WSMsgType.BINARY:
+                        self.conn.push(
+                            error_text(ErrorCode.INVALID_ENVELOPE, "frames must be JSON text")
+                        )
+                    continue
+                await self.frame(msg.data)
+                handled += 1
+                if handled % FRAMES_PER_TURN == 0:
+                    await asyncio.sleep(0)
+        finally:
+            self.parked = False
+            await self._finish_pending()
 
 
 def _close_if_silent(session: _Session) -> None:
@@ -174,9 +205,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     agent = await state.registry.find_by_token(token)
     config = state.config
     slot = await state.admission.enter()  # at once, after a wait in line, or `Busy`
-    ws = web.WebSocketResponse(
-        heartbeat=20.0, max_msg_size=config.max_frame_bytes * 4, compress=False
-    )
+    ws = HubWebSocket(max_msg_size=config.max_frame_bytes * 4)
     try:
         await ws.prepare(request)  # fails if the client left while it waited in line
     except BaseException:
@@ -184,6 +213,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         raise
     conn = Connection(agent.id, ws, config.outbox_bytes, config.max_inflight, request.transport)
     session = _Session(state, agent, ws, conn, slot)
+    frames = ws.frames
+    if frames is not None and request.transport is not None:
+        frames.taker = session
+        state.liveness.watch(frames, request.transport, agent.id)
     timer = asyncio.get_running_loop().call_later(config.hello_timeout, _close_if_silent, session)
     try:
         try:
@@ -195,6 +228,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         )
         await session.run()
     finally:
+        if frames is not None:
+            frames.taker = None
+            state.liveness.forget(frames)
         session.resumed()
         timer.cancel()
         state.router.disconnect(conn)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Generator
+from collections.abc import Coroutine, Generator
 from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
@@ -114,7 +114,7 @@ class Started:
 
     __slots__ = ("_coro", "_waiting")
 
-    def __init__(self, coro: Generator[Any, Any, None] | Any, waiting: Any) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
         self._coro = coro
         self._waiting = waiting
 
@@ -138,15 +138,16 @@ class Started:
                     return
 
 
-async def _finish(started: Started) -> None:
+async def finish(started: Started) -> None:
     await started
 
 
-def run_now(coro: Any) -> asyncio.Task[None] | None:
+def run_now(coro: Coroutine[Any, Any, None]) -> Started | None:
     """Run `coro` at once, in the caller's turn of the loop, not one turn later in a task: None
-    if it finished without waiting, else the task that finishes it."""
+    if it finished without waiting, else what a task must await to finish it. An exception it
+    raises before it waits is raised here."""
     try:
         waiting = coro.send(None)
     except StopIteration:
         return None
-    return asyncio.ensure_future(_finish(Started(coro, waiting)))
+    return Started(coro, waiting)

@@ -201,9 +201,15 @@ class _Session:
                 handled += 1
                 if handled % FRAMES_PER_TURN == 0:
                     await asyncio.sleep(0)
+        except asyncio.CancelledError:  # the hub stops: so does the frame `take` began
+            if self.pending is not None:
+                self.pending.cancel()
+            raise
         finally:
             self.parked = False
-            await self._finish_pending()
+            pending, self.pending = self.pending, None
+            if pending is not None:  # a frame begun before the close is finished, as before
+                await asyncio.wait([pending])
 
 
 def _close_if_silent(session: _Session) -> None:

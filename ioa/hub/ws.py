@@ -210,6 +210,8 @@ class _Session:
             pending, self.pending = self.pending, None
             if pending is not None:  # a frame begun before the close is finished, as before
                 await asyncio.wait([pending])
+                if not pending.cancelled() and (exc := pending.exception()) is not None:
+                    log.error("a frame from %s failed: %r", self.agent.id, exc)
 
 
 def _close_if_silent(session: _Session) -> None:

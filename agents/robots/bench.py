@@ -102,7 +102,7 @@ def _write(
         f"plans per step ≤ {config.episode.attempts}; dialog calls / IoA turns ≤ "
         f"{config.settings.max_calls}; history {'on' if config.episode.history else 'off'}; "
         f"temperature {config.settings.temperature}; IoA/dialectic effect prior "
-        f"{'on' if config.settings.prior else 'off'}",
+        f"{config.settings.prior}; random's {config.settings.random_prior}",
     ]
     if config.episode.max_steps:
         notes.append(f"episodes capped at {config.episode.max_steps} step(s)")

@@ -23,7 +23,7 @@ from agents.brain import Brain, Line, Turn
 from agents.robots import prompts
 from agents.robots.chooser import ActionChooser, Decoding
 from agents.robots.negotiation import Decision, Seen, concerned, decide, failed_actions
-from agents.robots.options import action_options, complete_plan, plan_from_texts
+from agents.robots.options import Prior, action_options, complete_plan, plan_from_texts
 from environments.rocobench import Action, Plan, PlanError, RocoEnv
 from ioa.llm import Engine
 
@@ -41,7 +41,7 @@ class RobotBrain(Brain):
         robot: str,
         *,
         decoding: Decoding = "score",
-        prior: bool = True,
+        prior: Prior = "best",
     ) -> None:
         self.env = env
         self.robot = robot

@@ -19,10 +19,11 @@ Three decoders over the same finite list (`options.action_options`), so the lab 
 Before the model sees anything, the framework does what a 135M model cannot: options a robot
 already saw fail the environment's check are left out first (the conversation moves on instead of
 proposing the same conflict again); every remaining option is described by its effect under the
-task's rules (`environments.rocobench.effects`), and only the options of the best grade are kept
-(a cheap prior: progress toward the visible goal state before idling, idling before moving away).
-The model then chooses among those, reading each one's effect and the step memory (what is done,
-what remains); when the prior leaves one option, no model call is made.
+task's rules (`environments.rocobench.effects`), and the prior (`options.by_prior`) prunes them:
+`best` keeps only the best grade (progress toward the visible goal state before idling, idling
+before moving away), `safe` only refuses moving away, `none` keeps all. The model then chooses
+among what is left, reading each one's effect and the step memory (what is done, what remains);
+when one option is left, no model call is made.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agents.robots import prompts
+from agents.robots.options import Prior, by_prior
 from environments.rocobench import Action, RocoEnv
 from environments.rocobench.effects import Effect, effect, progress
 from environments.rocobench.prompts import TASK_CONTEXT
@@ -60,11 +62,11 @@ class ActionChooser:
         robot: str,
         *,
         decoding: Decoding = "score",
-        prior: bool = True,
+        prior: Prior = "best",
     ) -> None:
         self.engine, self.env, self.robot, self.decoding = engine, env, robot, decoding
         self.prior = prior
-        """Keep only the best-graded options (False: the model chooses among all of them)."""
+        """What the effect grades leave for the model to choose among (`options.by_prior`)."""
 
     @property
     def agent(self) -> str:
@@ -82,9 +84,7 @@ class ActionChooser:
         beside the teammates' actions `partners` in the plan under discussion."""
         fresh = [a for a in options if a.text not in avoid] or options
         effects = {a.text: effect(self.env, a, partners) for a in fresh}
-        if self.prior:
-            best = max(e.value for e in effects.values())
-            fresh = [a for a in fresh if effects[a.text].value >= best]
+        fresh = by_prior(fresh, effects, self.prior)
         if len(fresh) == 1:
             return Chosen(fresh[0], 0)
         texts = [a.text for a in fresh]

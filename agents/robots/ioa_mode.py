@@ -26,7 +26,7 @@ from agents.robots.brain import RobotBrain, summary
 from agents.robots.checker import CHECKER_NAME, EnvChecker
 from agents.robots.chooser import Decoding
 from agents.robots.errors import RobotTeamError
-from agents.robots.options import plan_from_texts
+from agents.robots.options import Prior, plan_from_texts
 from agents.robots.planner import PlanContext, Planner, Proposal, Said, memory_text
 from agents.robots.record import Emit, Event
 from agents.runtime import Agent
@@ -54,7 +54,7 @@ class IoAPlanner(Planner):
         protocol: str = "ioa",
         max_turns: int = IOA_TURNS,
         decoding: Decoding = "score",
-        prior: bool = True,
+        prior: Prior = "best",
         model: ModelFacts | None = None,
         group_timeout: float = GROUP_TIMEOUT,
     ) -> None:

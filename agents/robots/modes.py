@@ -9,6 +9,7 @@ from agents.robots.chooser import DECODINGS, Decoding
 from agents.robots.dialog import MAX_CALLS, TEXT_MAX, DialogPlanner
 from agents.robots.errors import BadOptions, UnknownMode
 from agents.robots.ioa_mode import IOA_TURNS, IoAPlanner
+from agents.robots.options import PRIORS, Prior
 from agents.robots.planner import OraclePlanner, Planner
 from agents.robots.random_mode import RandomPlanner
 from ioa.llm import Engine
@@ -33,9 +34,13 @@ class ModeSettings:
     """IoA and dialectic: turns per group (checks included)."""
     decoding: Decoding = "score"
     """IoA and dialectic: how a robot picks its action among its legal ones."""
-    prior: bool = True
-    """IoA and dialectic: the model chooses only among the options the effect prior grades best
-    (False: among all, each shown with its effect)."""
+    prior: Prior = "best"
+    """IoA and dialectic: what the effect grades leave the model to choose among (`best`: only
+    the best-graded options; `safe`: all but those that move away from the goal; `none`: all,
+    each shown with its effect)."""
+    random_prior: Prior = "none"
+    """The random baseline's: `none` is the random legal-action agent; set it to the model's
+    `prior` for a row that differs from the model's only in who chooses."""
     seed: int = 0
     """The random-legal baseline's seed (beside the scene's)."""
 
@@ -46,6 +51,8 @@ class ModeSettings:
             )
         if self.decoding not in DECODINGS:
             raise BadOptions(f"decoding must be one of {', '.join(DECODINGS)}")
+        if self.prior not in PRIORS or self.random_prior not in PRIORS:
+            raise BadOptions(f"prior and random_prior must be one of {', '.join(PRIORS)}")
 
 
 def make_planner(
@@ -63,7 +70,7 @@ def make_planner(
     if mode == "oracle":
         return OraclePlanner()
     if mode == "random":
-        return RandomPlanner(settings.seed)
+        return RandomPlanner(settings.seed, settings.random_prior)
     if engine is None:
         raise BadOptions(f"mode {mode} needs a model engine")
     if mode == "central":

@@ -7,6 +7,14 @@ move than the environment does: a pointless one, that changes nothing or undoes 
 pick (`effects.effect(...).pointless`: the dustpan "moved" to the cube it is at, food picked and
 put straight back) — for the model modes and the random-legal baseline alike.
 
+`by_prior` is what the framework leaves of that list before anyone chooses, at one of three
+levels (`Prior`): `best` keeps only the options the environment's effect grades best (the effect
+prior: often one, so the model is rarely asked), `safe` refuses the options it grades as moving
+away from the goal or blocked (an objection the environment can state: "takes pink_polygon off
+its bin"), and keeps progress, holding and idling for the chooser to tell apart; `none` keeps
+everything. The random-legal baseline draws from the same pruned list, so at each level a
+model's row and random's differ only in who chooses.
+
 In path mode (Pack, Rope) an action also needs four waypoints: `complete_plan` fills them with a
 small motion helper, the same for every mode that uses it, trying evenly spaced straight and arc
 paths at a few heights and keeping the first that the environment's geometry accepts (RoCo used
@@ -18,13 +26,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
+from typing import Literal
 
 from environments.rocobench import Action, Plan, RocoEnv
-from environments.rocobench.effects import effect
+from environments.rocobench.effects import IDLE, Effect, effect
 from environments.rocobench.oracles import HEIGHTS, PATHS, ROPE_HEIGHTS
 from environments.rocobench.plan import make_action
 
-__all__ = ["action_options", "complete_plan", "plan_from_texts"]
+__all__ = ["PRIORS", "Prior", "action_options", "by_prior", "complete_plan", "plan_from_texts"]
+
+Prior = Literal["best", "safe", "none"]
+PRIORS: tuple[Prior, ...] = ("best", "safe", "none")
 
 
 def action_options(env: RocoEnv, robot: str) -> list[Action]:
@@ -41,6 +53,16 @@ def action_options(env: RocoEnv, robot: str) -> list[Action]:
             if not effect(env, action).pointless:
                 out.append(action)
     return out
+
+
+def by_prior(actions: list[Action], effects: Mapping[str, Effect], prior: Prior) -> list[Action]:
+    """What `prior` leaves of `actions` (`effects`: each action's, by its text); never nothing."""
+    if prior == "none" or not actions:
+        return actions
+    if prior == "best":
+        top = max(effects[a.text].value for a in actions)
+        return [a for a in actions if effects[a.text].value >= top]
+    return [a for a in actions if effects[a.text].value >= IDLE] or actions
 
 
 def complete_plan(env: RocoEnv, actions: Mapping[str, Action]) -> Plan:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from agents.robots.bench import BenchModel
     from ioa.llm import Engine
 
-__all__ = ["DEFAULTS", "MODES", "TASKS", "register", "run"]
+__all__ = ["DEFAULTS", "MODES", "PRIORS", "TASKS", "register", "run"]
 
 TASKS = ("sort", "cabinet", "sweep", "pack", "rope", "sandwich")
 """`environments.rocobench.TASKS`, by name."""
@@ -36,6 +36,8 @@ MODEL_FREE = ("oracle", "random")
 HUB_MODES = ("ioa", "dialectic")
 DECODINGS = ("score", "grammar", "judge", "judge-calibrated")
 """`agents.robots.chooser.DECODINGS`."""
+PRIORS = ("best", "safe", "none")
+"""`agents.robots.options.PRIORS`."""
 DEFAULTS = {
     "attempts": 5,
     "max_calls": 10,
@@ -43,6 +45,8 @@ DEFAULTS = {
     "temperature": 0.0,
     "hub_turns": 24,
     "decoding": "score",
+    "prior": "best",
+    "random_prior": "none",
 }
 """`agents.robots.runner.DEFAULT_ATTEMPTS` and `agents.robots.ModeSettings`' defaults."""
 
@@ -86,9 +90,18 @@ def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "judgement of each option on its own",
     )  # fmt: skip
     parser.add_argument(
-        "--no-prior", action="store_true",
-        help="IoA / dialectic: the model chooses among all legal options (each shown with its "
-        "effect), not only among those the effect prior grades best",
+        "--prior", choices=PRIORS, default=DEFAULTS["prior"],
+        help="IoA / dialectic: what the effect grades leave the model to choose among: best "
+        "(only the best-graded options, often one), safe (all but those moving away from the "
+        "goal), none (all, each shown with its effect)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-prior", action="store_true", help="the same as --prior none"
+    )  # fmt: skip
+    parser.add_argument(
+        "--random-prior", choices=PRIORS, default=DEFAULTS["random_prior"],
+        help="what the random baseline draws from (default none: every legal option; give the "
+        "model's --prior for a row that differs only in who chooses)",
     )  # fmt: skip
     parser.add_argument("--max-steps", type=at_least(1), help="cap below the tasks' step budgets")
     parser.add_argument("--no-history", action="store_true", help="RoCo's w/o-history ablation")
@@ -125,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             hub_turns=args.hub_turns,
             decoding=args.decoding,
-            prior=not args.no_prior,
+            prior="none" if args.no_prior else args.prior,
+            random_prior=args.random_prior,
             seed=args.seed,
         ),
         **({"out": args.out} if args.out else {}),

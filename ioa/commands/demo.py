@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ioa.commands._options import add_model_options, at_least
-from ioa.commands.bench_roco import TASKS
+from ioa.commands.bench_roco import PRIORS, TASKS
 
 __all__ = ["register", "run"]
 
@@ -74,9 +74,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds before giving up"
     )
     parser.add_argument(
-        "--prior", action="store_true",
-        help="the model chooses only among the options the effect prior grades best (often one: "
-        "then no model call)",
+        "--prior", nargs="?", choices=PRIORS, default="none", const="best",
+        help="what the effect grades leave the model to choose among (default none: every "
+        "option; --prior alone: best, the best-graded only, often one, then no model call; "
+        "safe: all but those moving away from the goal)",
     )  # fmt: skip
     parser.set_defaults(handler=run)
 

@@ -22,7 +22,7 @@ from ioa.llm.catalog import bundled_model_path
 
 pytestmark = pytest.mark.llama
 
-JUDGE = ModeSettings(max_calls=3, text_max=24, decoding="judge", prior=False)
+JUDGE = ModeSettings(max_calls=3, text_max=24, decoding="judge", prior="none")
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ async def test_the_judge_asks_once_per_option_and_takes_the_surest_yes(
     engine: LlamaCppEngine,
 ) -> None:
     env = make_env("cabinet", seed=0)
-    chooser = ActionChooser(engine, env, "Alice", decoding="judge", prior=False)
+    chooser = ActionChooser(engine, env, "Alice", decoding="judge", prior="none")
     options = action_options(env, "Alice")
     assert len({effect(env, a).value for a in options}) > 1  # grades differ: nothing is pruned
     before = engine.stats("robot:Alice")
@@ -53,7 +53,7 @@ async def test_the_judge_asks_once_per_option_and_takes_the_surest_yes(
 
 async def test_the_calibrated_judge_asks_twice_per_option(engine: LlamaCppEngine) -> None:
     env = make_env("sort", seed=0)
-    chooser = ActionChooser(engine, env, "Bob", decoding="judge-calibrated", prior=False)
+    chooser = ActionChooser(engine, env, "Bob", decoding="judge-calibrated", prior="none")
     options = action_options(env, "Bob")
     before = engine.stats("robot:Bob").calls
     chosen = await chooser.choose("Bob", options, "Task sort, round 1.")
@@ -91,7 +91,7 @@ async def test_the_judge_follows_the_effects_not_the_action_text(
 ) -> None:
     """The same two actions, their effects swapped: the bundled model's choice swaps too."""
     env = make_env("cabinet", seed=0)
-    chooser = ActionChooser(smollm, env, "Alice", decoding="judge", prior=False)
+    chooser = ActionChooser(smollm, env, "Alice", decoding="judge", prior="none")
     first, second = [a for a in action_options(env, "Alice") if a.form == "PICK_PLACE"][:2]
     for effects, expected in (((good, bad), first), ((bad, good), second)):
         graded = {a.text: Effect(t, 0.0) for a, t in zip((first, second), effects, strict=True)}

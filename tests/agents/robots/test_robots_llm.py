@@ -17,7 +17,7 @@ pytestmark = pytest.mark.llama
 
 OPTIONS = EpisodeOptions(attempts=2, max_steps=1)
 SETTINGS = ModeSettings(max_calls=3, text_max=24)
-ALL_OPTIONS = ModeSettings(max_calls=3, text_max=24, prior=False)
+ALL_OPTIONS = ModeSettings(max_calls=3, text_max=24, prior="none")
 """The model chooses among every legal option (the effect prior may leave only one)."""
 
 

@@ -136,6 +136,7 @@ def test_the_parsers_copies_of_library_names_match_the_library() -> None:
     from agents.robots import MODES, ModeSettings
     from agents.robots.bench import DEFAULT_MODES
     from agents.robots.modes import DECODINGS, HUB_MODES, MODEL_FREE
+    from agents.robots.options import PRIORS
     from agents.robots.runner import DEFAULT_ATTEMPTS
     from agents.software.config import CodeFormat, Topology
     from environments.rocobench import TASKS
@@ -152,9 +153,12 @@ def test_the_parsers_copies_of_library_names_match_the_library() -> None:
         "temperature": settings.temperature,
         "hub_turns": settings.hub_turns,
         "decoding": settings.decoding,
+        "prior": settings.prior,
+        "random_prior": settings.random_prior,
     } == bench_roco.DEFAULTS
     assert set(bench_roco.MODEL_FREE) == MODEL_FREE
     assert set(bench_roco.HUB_MODES) == HUB_MODES
     assert bench_roco.DECODINGS == DECODINGS
+    assert bench_roco.PRIORS == PRIORS
     assert get_args(Topology) == company.TOPOLOGIES
     assert get_args(CodeFormat) == company.CODE_FORMATS

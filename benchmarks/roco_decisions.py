@@ -6,7 +6,9 @@ task and dev seed (110–112 by default; the benchmark runs 0–4, the `*-shots`
 legal, not pointless options (no effect prior), each described by its effect beside the oracle's
 lines for its teammates. A decision counts where the options' grades differ; the decoder is right
 when its choice has the best grade. `random` is the exact expectation of a uniform pick (the share
-of best-graded options). Ends with one `RESULT {json}` line.
+of best-graded options). `away` is the share of decisions where the decoder chose an option that
+moves away from the goal (grade < 0) although one that does not existed: the error that undoes
+Sort. Ends with one `RESULT {json}` line.
 
     PYTHONPATH=. python benchmarks/roco_decisions.py [--decoders judge judge-shots] [--shots 8]
 """
@@ -33,9 +35,10 @@ DECODERS = ("random", "judge", "judge-shots", "score", "score-shots")
 
 async def evaluate(
     engine: Engine | None, decoder: str, task: str, seeds: tuple[int, ...], args: argparse.Namespace
-) -> tuple[float, int, int]:
-    """(best-graded picks, decisions, model calls) of `decoder` on `task` over `seeds`."""
-    right, decisions, calls = 0.0, 0, 0
+) -> tuple[float, float, int, int]:
+    """(best-graded picks, picks away from the goal, decisions, model calls) of `decoder` on
+    `task` over `seeds`."""
+    right, away, decisions, calls = 0.0, 0.0, 0, 0
     for seed in seeds:
         for env, plan in oracle_walk(task, seed):
             lines = {a.robot: a for a in plan.actions}
@@ -48,8 +51,10 @@ async def evaluate(
                 if len(set(values)) < 2:
                     continue
                 decisions += 1
+                avoidable = best >= 0
                 if decoder == "random" or engine is None:
                     right += values.count(best) / len(values)
+                    away += avoidable * sum(v < 0 for v in values) / len(values)
                     continue
                 chooser = ActionChooser(
                     engine,
@@ -62,8 +67,10 @@ async def evaluate(
                 )
                 chosen = await chooser.choose(robot, options, context, partners=partners)
                 calls += chosen.calls
-                right += values[options.index(chosen.action)] >= best
-    return right, decisions, calls
+                value = values[options.index(chosen.action)]
+                right += value >= best
+                away += avoidable and value < 0
+    return right, away, decisions, calls
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -76,18 +83,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for decoder in args.decoders:
             row: dict[str, Any] = {}
-            total_right, total_n, total_calls = 0.0, 0, 0
+            total_right, total_away, total_n, total_calls = 0.0, 0.0, 0, 0
             started = time.monotonic()
             for task in args.tasks:
-                right, n, calls = await evaluate(engine, decoder, task, seeds, args)
+                right, away, n, calls = await evaluate(engine, decoder, task, seeds, args)
                 row[task] = round(right / n, 3) if n else None
-                total_right, total_n, total_calls = (
-                    total_right + right,
-                    total_n + n,
-                    total_calls + calls,
+                row[f"{task}_away"] = round(away / n, 3) if n else None
+                total_right, total_away = total_right + right, total_away + away
+                total_n, total_calls = total_n + n, total_calls + calls
+                print(
+                    f"{decoder:12} {task:9} {right / max(1, n):.3f} of {n}, away "
+                    f"{away / max(1, n):.3f} ({calls} calls)"
                 )
-                print(f"{decoder:12} {task:9} {right / max(1, n):.3f} of {n} ({calls} calls)")
             row["all"] = round(total_right / max(1, total_n), 3)
+            row["away"] = round(total_away / max(1, total_n), 3)
+            row["calls"] = total_calls
             row["decisions"] = total_n
             row["seconds"] = round(time.monotonic() - started, 1)
             table[decoder] = row
@@ -116,7 +126,7 @@ def parse_args() -> argparse.Namespace:
         "--decoders", nargs="+", choices=("random", *DECODINGS), default=list(DECODERS)
     )
     parser.add_argument("--shots", type=int, default=8, help="examples per *-shots prompt")
-    parser.add_argument("--style", choices=("turns", "system", "inline"), default="turns")
+    parser.add_argument("--style", choices=("turns", "system", "inline"), default="inline")
     return parser.parse_args()
 
 

@@ -78,7 +78,7 @@ class ActionChooser:
         decoding: Decoding = "score",
         prior: bool = True,
         shots: int = SHOTS,
-        shot_style: ShotStyle = "turns",
+        shot_style: ShotStyle = "inline",
     ) -> None:
         self.engine, self.env, self.robot, self.decoding = engine, env, robot, decoding
         self.prior = prior
@@ -159,7 +159,10 @@ class ActionChooser:
             messages = [*lead, {"role": "user", "content": f"{goal}\n\n{move}"}]
             answers = list(prompts.JUDGE_ANSWERS)
             if self.shot_style == "inline" and self.shots:
-                messages[-1] = {"role": "user", "content": f"{goal}\n\n{prompts.JUDGE_INLINE}"}
+                messages[-1] = {
+                    "role": "user",
+                    "content": f"{goal}\n\n{prompts.JUDGE_INLINE}",
+                }
                 answers = [
                     prompts.SHOT_LINE.format(
                         robot=actor, action=a.text, effect=effects[a.text].text, answer=answer

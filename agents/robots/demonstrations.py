@@ -13,6 +13,12 @@ oracle's lines for its teammates and labelled by the environment's grade alone:
 - `No`: an option that moves away from the goal or undoes a done part (grade < 0) while a better
   option existed, or that idles (grade 0, or a WAIT) while progress was possible.
 
+Only phrasings the pool labels consistently become examples: a `No` phrasing must never be the
+best option of any pool decision, a `Yes` phrasing never a `No`. "does nothing this round" is
+wrong in one decision and the best there is in another, which one example cannot show; as a `No`
+example the 135M model copied it into every decision and ranked a WAIT below moving a sorted cube
+off its bin (dev seed 110).
+
 Anything in between (a step toward the goal when a better one exists) is left out. From that pool a
 fixed number of examples is drawn, alternately Yes and No, covering the distinct phrasings of the
 task's effects (object and robot names removed), the most frequent phrasings first, each by its
@@ -108,6 +114,7 @@ def demonstrations(task: str, n: int, seeds: tuple[int, ...] = DEMO_SEEDS) -> tu
 def _demonstrations(task: str, n: int, seeds: tuple[int, ...]) -> tuple[Shot, ...]:
     firsts: dict[Answer, dict[str, Shot]] = {"Yes": {}, "No": {}}
     counts: Counter[tuple[Answer, str]] = Counter()
+    seen_best: set[str] = set()
     for seed in seeds:
         for env, plan in oracle_walk(task, seed):
             names = _names(env)
@@ -119,16 +126,22 @@ def _demonstrations(task: str, n: int, seeds: tuple[int, ...]) -> tuple[Shot, ..
                 best = max((e.value for _, e in graded), default=IDLE)
                 for action, eff in graded:
                     answer = label(eff, best, action.form == "WAIT")
+                    key = phrasing(eff.text, names)
+                    if eff.value >= best:
+                        seen_best.add(key)
                     if answer is None:
                         continue
-                    key = phrasing(eff.text, names)
                     counts[answer, key] += 1
                     if key not in firsts[answer]:
                         firsts[answer][key] = Shot(
                             robot, action.text, eff.text, answer, seed, env.steps
                         )
+    consistent = {
+        "Yes": [k for k in firsts["Yes"] if ("No", k) not in counts],
+        "No": [k for k in firsts["No"] if k not in seen_best],
+    }
     yes, no = (
-        [firsts[a][k] for k in sorted(firsts[a], key=lambda k: -counts[a, k])] for a in ANSWERS
+        [firsts[a][k] for k in sorted(consistent[a], key=lambda k: -counts[a, k])] for a in ANSWERS
     )
     mixed = [s for pair in itertools.zip_longest(yes, no) for s in pair if s is not None]
     return tuple(mixed[: min(n, 2 * min(len(yes), len(no)) + 1)])  # balanced within one

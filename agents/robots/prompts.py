@@ -88,7 +88,10 @@ SHOTS_HEADER = "Examples (from other scenes):\n{examples}"
 JUDGE_INLINE = "Judge the next move as in the examples."
 """`judge-shots` in the `inline` style: the answer is the whole example line, as the model would
 write it, so that Yes or No follows the effect's own words, as in the examples."""
-SHOT_LINE = "Move of {robot}: {action}\nEffect: {effect}\nHelps? {answer}"
+SHOT_LINE = "{robot}: {effect}\nHelps? {answer}"
+"""One worked example, and in the `inline` style also the answer the model scores: the effect
+only, not the action's words (on dev decisions the action's words drew the 135M model's
+attention away from the effect: 0.68 of decisions right with them, 0.74 without)."""
 JUDGE_UNKNOWN = "unknown"
 """The effect `judge-calibrated` asks about to measure what the action's words alone say."""
 PROPOSE_TEXT = "Proposal:"

@@ -79,7 +79,7 @@ def test_labels_follow_the_grades(value: float, best: float, idle: bool, expecte
     assert label(Effect("x", value), best, idle) == expected
 
 
-@pytest.mark.parametrize("style", ["turns", "system"])
+@pytest.mark.parametrize("style", ["inline", "turns", "system"])
 async def test_the_judge_with_shots_asks_once_per_option_after_the_examples(
     engine: LlamaCppEngine, style: str
 ) -> None:
@@ -89,7 +89,7 @@ async def test_the_judge_with_shots_asks_once_per_option_after_the_examples(
     )
     lead = "\n".join(m["content"] for m in chooser.judge_lead())
     assert chooser.shots
-    assert all(s.effect in lead and s.action in lead for s in chooser.shots)
+    assert all(s.effect in lead for s in chooser.shots)
     options = action_options(env, "Chad")
     before = engine.stats("robot:Chad").calls
     chosen = await chooser.choose("Chad", options, "Task sandwich, round 1.")

@@ -1,6 +1,6 @@
 """A robot's action chosen among its legal actions by the model: scored, judged, or sampled.
 
-Three decoders over the same finite list (`options.action_options`), so the lab can compare them:
+Decoders over the same finite list (`options.action_options`), so the lab can compare them:
 
 - `score` (the default): `Engine.choose` — each option's mean log-probability per token as the
   robot's reply; nothing is sampled, and with the robot's KV prefix cached each option costs only
@@ -15,10 +15,14 @@ Three decoders over the same finite list (`options.action_options`), so the lab 
 - `judge-calibrated`: `judge`, each margin minus the same move's margin with its effect
   `unknown` (contextual calibration), so what the action's words alone make the model say cancels
   out and only what the effect adds remains. Two calls per option.
-- `judge-shots` and `score-shots`: `judge` and `score` with a few worked examples of the task
-  ("Move / Effect / Yes or No") before the question, generated from the environment's grades on
+- `judge-shots` and `score-shots`: `judge` and `score` with a few worked examples of the task in
+  the system prompt ("Bob: <effect> / Helps? Yes|No"), generated from the environment's grades on
   dev seeds only (`demonstrations`); a small model copies examples better than it follows
-  instructions. They come before anything that changes, so each robot prefills them once.
+  instructions. They come before anything that changes, so each robot prefills them once. In the
+  default `inline` style the judge scores the whole example line for the move, ending in Yes and
+  in No, so the answer follows the effect's own words exactly as in the examples (as a separate
+  question and answer, `turns`, or with the action's words in the line, the 135M model copied
+  less: 0.57 and 0.68 of dev decisions right against 0.74; `benchmarks/roco_decisions.py`).
 
 Before the model sees anything, the framework does what a 135M model cannot: options a robot
 already saw fail the environment's check are left out first (the conversation moves on instead of

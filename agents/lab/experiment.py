@@ -31,9 +31,10 @@ from agents.lab.topology import Topology, parse_topology
 __all__ = ["BASELINES", "Budgets", "Experiment", "load_experiment", "parse_experiment"]
 
 BASELINES = ("oracle", "random")
-DECODINGS = ("score", "grammar", "judge", "judge-calibrated")
+DECODINGS = ("score", "grammar", "judge", "judge-calibrated", "judge-shots", "score-shots")
 """`agents.robots.chooser.DECODINGS`: choose an option by its likelihood, sample it under a
-grammar, or judge each option on its own (yes/no likelihood; robot tasks only)."""
+grammar, or judge each option on its own (yes/no likelihood; robot tasks only); `-shots`: with
+worked examples generated from dev seeds."""
 NO_MODEL = "none"
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -69,7 +70,7 @@ class Experiment(BaseModel):
     topologies: list[Name] = Field(default_factory=lambda: ["complete"], min_length=1)
     models: list[Name] = Field(default_factory=lambda: [NO_MODEL], min_length=1, max_length=8)
     baselines: list[Name] = Field(default_factory=lambda: list(BASELINES), max_length=2)
-    decodings: list[Name] = Field(default_factory=lambda: ["score"], min_length=1, max_length=4)
+    decodings: list[Name] = Field(default_factory=lambda: ["score"], min_length=1, max_length=6)
     """Where a mode picks among finite options (RoCo's ioa and dialectic): by likelihood
     (`score`) or by sampling under a grammar (`grammar`); both to compare them."""
     seeds: int | list[int] = 3

@@ -1,6 +1,6 @@
 """A robot's action chosen among its legal actions by the model: scored, judged, or sampled.
 
-Three decoders over the same finite list (`options.action_options`), so the lab can compare them:
+Decoders over the same finite list (`options.action_options`), so the lab can compare them:
 
 - `score` (the default): `Engine.choose` — each option's mean log-probability per token as the
   robot's reply; nothing is sampled, and with the robot's KV prefix cached each option costs only
@@ -15,6 +15,14 @@ Three decoders over the same finite list (`options.action_options`), so the lab 
 - `judge-calibrated`: `judge`, each margin minus the same move's margin with its effect
   `unknown` (contextual calibration), so what the action's words alone make the model say cancels
   out and only what the effect adds remains. Two calls per option.
+- `judge-shots` and `score-shots`: `judge` and `score` with a few worked examples of the task in
+  the system prompt ("Bob: <effect> / Helps? Yes|No"), generated from the environment's grades on
+  dev seeds only (`demonstrations`); a small model copies examples better than it follows
+  instructions. They come before anything that changes, so each robot prefills them once. In the
+  default `inline` style the judge scores the whole example line for the move, ending in Yes and
+  in No, so the answer follows the effect's own words exactly as in the examples (as a separate
+  question and answer, `turns`, or with the action's words in the line, the 135M model copied
+  less: 0.57 and 0.68 of dev decisions right against 0.74; `benchmarks/roco_decisions.py`).
 
 Before the model sees anything, the framework does what a 135M model cannot: options a robot
 already saw fail the environment's check are left out first (the conversation moves on instead of
@@ -35,14 +43,26 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agents.robots import prompts
+from agents.robots.demonstrations import Shot, demonstrations
 from agents.robots.options import Prior, by_prior
 from environments.rocobench import Action, RocoEnv
 from environments.rocobench.effects import Effect, effect, progress
 from environments.rocobench.prompts import TASK_CONTEXT
 from ioa.llm import Engine, EngineError
 
-Decoding = Literal["score", "grammar", "judge", "judge-calibrated"]
-DECODINGS: tuple[Decoding, ...] = ("score", "grammar", "judge", "judge-calibrated")
+Decoding = Literal["score", "grammar", "judge", "judge-calibrated", "judge-shots", "score-shots"]
+DECODINGS: tuple[Decoding, ...] = (
+    "score",
+    "grammar",
+    "judge",
+    "judge-calibrated",
+    "judge-shots",
+    "score-shots",
+)
+JUDGES: frozenset[Decoding] = frozenset({"judge", "judge-calibrated", "judge-shots"})
+SHOTS = 8
+"""Demonstrations per prompt in the `*-shots` decoders (`demonstrations`; tuned on dev seeds)."""
+ShotStyle = Literal["turns", "system", "inline"]
 
 
 @dataclass(frozen=True)
@@ -63,10 +83,19 @@ class ActionChooser:
         *,
         decoding: Decoding = "score",
         prior: Prior = "best",
+        shots: int = SHOTS,
+        shot_style: ShotStyle = "inline",
     ) -> None:
         self.engine, self.env, self.robot, self.decoding = engine, env, robot, decoding
         self.prior = prior
         """What the effect grades leave for the model to choose among (`options.by_prior`)."""
+        self.shots: tuple[Shot, ...] = ()
+        """The worked examples in the prompt (only for the `*-shots` decodings)."""
+        if decoding.endswith("-shots"):
+            self.shots = demonstrations(env.name, shots)
+        self.shot_style = shot_style
+        """`judge-shots`: each example as a question and its answer (`turns`), or all of them
+        as lines of the system prompt (`system`; `score-shots` always does this)."""
 
     @property
     def agent(self) -> str:
@@ -88,11 +117,11 @@ class ActionChooser:
         if len(fresh) == 1:
             return Chosen(fresh[0], 0)
         texts = [a.text for a in fresh]
-        if self.decoding in ("judge", "judge-calibrated"):
+        if self.decoding in JUDGES:
             return await self.judged(actor, fresh, effects)
         messages = self.messages(actor, context, {t: effects[t] for t in texts})
         try:
-            if self.decoding == "score":
+            if self.decoding != "grammar":
                 choice = await self.engine.choose(messages, texts, agent=self.agent)
                 return Chosen(fresh[choice.index], 1)
             schema = {
@@ -124,21 +153,28 @@ class ActionChooser:
         self, actor: str, options: list[Action], effects: Mapping[str, Effect]
     ) -> list[float]:
         """log P(Yes) − log P(No) for each option, asked on its own (−inf if the call failed)."""
-        system = prompts.JUDGE_SYSTEM.format(context=TASK_CONTEXT[self.env.name])
         goal = prompts.JUDGE_GOAL.format(progress=progress(self.env))
+        lead = self.judge_lead()
         out = []
         for a in options:
             move = prompts.JUDGE_MOVE.format(
                 robot=actor, action=a.text, effect=effects[a.text].text
             )
-            messages = [
-                {"role": "system", "content": system},
-                {"role": "user", "content": f"{goal}\n\n{move}"},
-            ]
+            messages = [*lead, {"role": "user", "content": f"{goal}\n\n{move}"}]
+            answers = list(prompts.JUDGE_ANSWERS)
+            if self.shot_style == "inline" and self.shots:
+                messages[-1] = {
+                    "role": "user",
+                    "content": f"{goal}\n\n{prompts.JUDGE_INLINE}",
+                }
+                answers = [
+                    prompts.SHOT_LINE.format(
+                        robot=actor, action=a.text, effect=effects[a.text].text, answer=answer
+                    )
+                    for answer in answers
+                ]
             try:
-                choice = await self.engine.choose(
-                    messages, list(prompts.JUDGE_ANSWERS), agent=self.agent
-                )
+                choice = await self.engine.choose(messages, answers, agent=self.agent)
             except EngineError:
                 out.append(-math.inf)  # garbage from a model never stops the team
                 continue
@@ -146,10 +182,39 @@ class ActionChooser:
             out.append(yes.logprob - no.logprob)
         return out
 
+    def judge_lead(self) -> list[dict[str, str]]:
+        """The judge's messages before the question: the system prompt and the examples (the
+        same every call, so they stay in the robot's KV prefix)."""
+        system = prompts.JUDGE_SYSTEM.format(context=TASK_CONTEXT[self.env.name])
+        if self.shot_style != "turns" and self.shots:
+            return [{"role": "system", "content": system + "\n\n" + self.examples()}]
+        lead = [{"role": "system", "content": system}]
+        for shot in self.shots:
+            move = prompts.JUDGE_MOVE.format(
+                robot=shot.robot, action=shot.action, effect=shot.effect
+            )
+            lead += [
+                {"role": "user", "content": move},
+                {"role": "assistant", "content": shot.answer},
+            ]
+        return lead
+
+    def examples(self) -> str:
+        """The examples as lines of a system prompt."""
+        listed = "\n\n".join(
+            prompts.SHOT_LINE.format(
+                robot=s.robot, action=s.action, effect=s.effect, answer=s.answer
+            )
+            for s in self.shots
+        )
+        return prompts.SHOTS_HEADER.format(examples=listed)
+
     def messages(
         self, actor: str, context: str, effects: Mapping[str, Effect]
     ) -> list[dict[str, str]]:
         system = prompts.CHOOSE_SYSTEM.format(context=TASK_CONTEXT[self.env.name])
+        if self.shots:
+            system += "\n\n" + self.examples()
         ask = (
             prompts.CHOOSE_MINE.format(robot=self.robot)
             if actor == self.robot

@@ -34,7 +34,7 @@ DEFAULT_MODES = ("central", "dialog", "ioa", "dialectic", "oracle", "random")
 """`agents.robots.bench.DEFAULT_MODES`."""
 MODEL_FREE = ("oracle", "random")
 HUB_MODES = ("ioa", "dialectic")
-DECODINGS = ("score", "grammar", "judge", "judge-calibrated")
+DECODINGS = ("score", "grammar", "judge", "judge-calibrated", "judge-shots", "score-shots")
 """`agents.robots.chooser.DECODINGS`."""
 PRIORS = ("best", "safe", "none")
 """`agents.robots.options.PRIORS`."""
@@ -87,7 +87,8 @@ def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument(
         "--decoding", choices=DECODINGS, default=DEFAULTS["decoding"],
         help="IoA / dialectic: choose actions by likelihood scoring, grammar sampling, or a yes/no "
-        "judgement of each option on its own",
+        "judgement of each option on its own (-shots: after worked examples generated on dev seeds "
+        "100-109)",
     )  # fmt: skip
     parser.add_argument(
         "--prior", choices=PRIORS, default=DEFAULTS["prior"],

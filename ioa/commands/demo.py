@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ioa.commands._options import add_model_options, at_least
-from ioa.commands.bench_roco import PRIORS, TASKS
+from ioa.commands.bench_roco import DECODINGS, PRIORS, TASKS
 
 __all__ = ["register", "run"]
 
@@ -53,9 +53,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--mode", choices=MODES, default="ioa", help="group protocol: ioa (default) or dialectic"
     )
     parser.add_argument(
-        "--decoding", choices=("score", "grammar", "judge", "judge-calibrated"), default="score",
+        "--decoding", choices=DECODINGS, default="score",
         help="how a robot picks its action: likelihood scoring (default), grammar sampling, or a "
-        "yes/no judgement of each option on its own",
+        "yes/no judgement of each option on its own (-shots: with worked examples from dev seeds)",
     )  # fmt: skip
     parser.add_argument(
         "--max-turns", type=at_least(1), default=DEFAULT_TURNS,

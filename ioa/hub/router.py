@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 from ioa.config import HubConfig
 from ioa.hub.catchup import CatchUp
 from ioa.hub.connection import Connection
+from ioa.hub.entries import Group
 from ioa.hub.errors import InvalidAddressee, SenderMismatch, Unavailable, UnknownGroup
 from ioa.hub.memory import TRIMMER
-from ioa.hub.registry import Group, Registry
+from ioa.hub.registry import Registry
 from ioa.store import Store, StoredMessage, StoreError
 from protocols import Envelope, ProtocolError
 from protocols.frames import (

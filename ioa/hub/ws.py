@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from ioa.hub.admission import Slot
 from ioa.hub.connection import Connection
+from ioa.hub.entries import Agent
 from ioa.hub.errors import (
     DuplicateHello,
     FrameTooLarge,
@@ -29,7 +30,6 @@ from ioa.hub.errors import (
     Unavailable,
     first_error,
 )
-from ioa.hub.registry import Agent
 from ioa.hub.rest import bearer_token
 from ioa.hub.state import STATE, HubState
 from ioa.hub.wsread import FRAMES_PER_TURN, HubWebSocket, Started, finish, run_now

@@ -155,24 +155,19 @@ class ActionChooser:
         """log P(Yes) − log P(No) for each option, asked on its own (−inf if the call failed)."""
         goal = prompts.JUDGE_GOAL.format(progress=progress(self.env))
         lead = self.judge_lead()
+        inline = self.shot_style == "inline" and bool(self.shots)
         out = []
         for a in options:
-            move = prompts.JUDGE_MOVE.format(
-                robot=actor, action=a.text, effect=effects[a.text].text
-            )
-            messages = [*lead, {"role": "user", "content": f"{goal}\n\n{move}"}]
-            answers = list(prompts.JUDGE_ANSWERS)
-            if self.shot_style == "inline" and self.shots:
-                messages[-1] = {
-                    "role": "user",
-                    "content": f"{goal}\n\n{prompts.JUDGE_INLINE}",
-                }
+            said = {"robot": actor, "action": a.text, "effect": effects[a.text].text}
+            if inline:  # the same question; the answers are the example line, ending Yes or No
+                question = prompts.JUDGE_INLINE
                 answers = [
-                    prompts.SHOT_LINE.format(
-                        robot=actor, action=a.text, effect=effects[a.text].text, answer=answer
-                    )
-                    for answer in answers
+                    prompts.SHOT_LINE.format(**said, answer=y) for y in prompts.JUDGE_ANSWERS
                 ]
+            else:
+                question = prompts.JUDGE_MOVE.format(**said)
+                answers = list(prompts.JUDGE_ANSWERS)
+            messages = [*lead, {"role": "user", "content": f"{goal}\n\n{question}"}]
             try:
                 choice = await self.engine.choose(messages, answers, agent=self.agent)
             except EngineError:

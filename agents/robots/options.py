@@ -12,8 +12,9 @@ levels (`Prior`): `best` keeps only the options the environment's effect grades 
 prior: often one, so the model is rarely asked), `safe` refuses the options it grades as moving
 away from the goal or blocked (an objection the environment can state: "takes pink_polygon off
 its bin"), and keeps progress, holding and idling for the chooser to tell apart; `none` keeps
-everything. The random-legal baseline draws from the same pruned list, so at each level a
-model's row and random's differ only in who chooses.
+everything. The random baseline can draw under any level too (`ModeSettings.random_prior`;
+`none` by default, the random legal-action agent): at the model's level, the two rows differ only
+in who chooses.
 
 In path mode (Pack, Rope) an action also needs four waypoints: `complete_plan` fills them with a
 small motion helper, the same for every mode that uses it, trying evenly spaced straight and arc

@@ -97,7 +97,8 @@ def register(suites: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "goal), none (all, each shown with its effect)",
     )  # fmt: skip
     parser.add_argument(
-        "--no-prior", action="store_true", help="the same as --prior none"
+        "--no-prior", dest="prior", action="store_const", const="none",
+        help="the same as --prior none",
     )  # fmt: skip
     parser.add_argument(
         "--random-prior", choices=PRIORS, default=DEFAULTS["random_prior"],
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             hub_turns=args.hub_turns,
             decoding=args.decoding,
-            prior="none" if args.no_prior else args.prior,
+            prior=args.prior,
             random_prior=args.random_prior,
             seed=args.seed,
         ),

@@ -149,11 +149,15 @@ class _Session:
         answered with an error frame."""
         try:
             await (self.handle(raw) if started is None else started)
-        except (HubError, ProtocolError) as exc:
-            await self.refuse(raw, exc)
-        except Exception:
-            log.exception("internal error on a frame from %s", self.agent.id)
-            await self.refuse(raw, HubError("internal error; the hub's log has it"))
+        except Exception as exc:
+            await self.refuse(raw, self.refusal(exc))
+
+    def refusal(self, exc: Exception) -> HubError | ProtocolError:
+        """What a frame that raised `exc` is answered with (a bug is logged, not shown)."""
+        if isinstance(exc, HubError | ProtocolError):
+            return exc
+        log.error("internal error on a frame from %s", self.agent.id, exc_info=exc)
+        return HubError("internal error; the hub's log has it")
 
     def take(self, raw: str) -> bool:
         """`FrameTaker.take`: handle the frame now if the session is idle."""
@@ -161,11 +165,8 @@ class _Session:
             return False
         try:  # `handle`, not `frame`: one coroutine fewer for most frames
             started = run_now(self.handle(raw))
-        except (HubError, ProtocolError) as exc:
-            self._go_on(run_now(self.refuse(raw, exc)))
-        except Exception:
-            log.exception("internal error on a frame from %s", self.agent.id)
-            self._go_on(run_now(self.refuse(raw, HubError("internal error; the hub's log has it"))))
+        except Exception as exc:
+            self._go_on(run_now(self.refuse(raw, self.refusal(exc))))
         else:
             if started is not None:
                 self.pending = asyncio.ensure_future(self.frame(raw, started))
